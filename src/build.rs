@@ -1,0 +1,15 @@
+//! Build script: compiles `proto/simtheme/v1/simtheme.proto` with a vendored `protoc`, so a
+//! fresh machine needs no system protobuf compiler.
+
+use std::path::PathBuf;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let protoc = protoc_bin_vendored::protoc_bin_path()?;
+    std::env::set_var("PROTOC", protoc);
+    let out = PathBuf::from(std::env::var("OUT_DIR")?);
+    tonic_prost_build::configure()
+        .file_descriptor_set_path(out.join("simtheme_descriptor.bin"))
+        .compile_protos(&["proto/simtheme/v1/simtheme.proto"], &["proto"])?;
+    println!("cargo:rerun-if-changed=proto");
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! `simtheme ingest PATH...`: files and directories of .txt/.md/.html into the data directory,
+//! with a progress bar and a summary table.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::config::Config;
+use crate::corpus::DocumentMeta;
+use crate::engine::{Engine, Format, IngestInput, IngestStatus};
+
+/// Collects ingestible files under `paths` (directories recursively), sorted.
+pub fn collect_files(paths: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, Format)>> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).with_context(|| format!("cannot read {}", p.display()))?;
+        if meta.is_dir() {
+            walk(p, &mut out)?;
+        } else {
+            let format = format_of(p).with_context(|| format!("{}: not a .txt, .md or .html file", p.display()))?;
+            out.push((p.clone(), format));
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn format_of(p: &Path) -> Option<Format> {
+    p.extension().and_then(|e| e.to_str()).and_then(Format::from_extension)
+}
+
+fn walk(dir: &Path, out: &mut Vec<(PathBuf, Format)>) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if let Some(f) = format_of(&path) {
+            out.push((path, f));
+        }
+    }
+    Ok(())
+}
+
+/// Ingests the files and prints one row per document plus totals. Fails (exit code 1) when
+/// any document failed, after ingesting all the others.
+pub fn run_ingest(mut config: Config, paths: &[PathBuf], tags: &[String]) -> anyhow::Result<()> {
+    config.seed_when_empty = false;
+    let files = collect_files(paths)?;
+    if files.is_empty() {
+        anyhow::bail!("no .txt, .md or .html files under the given paths");
+    }
+    let engine = Engine::open(config)?;
+    let bar = ProgressBar::new(files.len() as u64);
+    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let mut rows = Vec::new();
+    for (i, (path, format)) in files.iter().enumerate() {
+        bar.set_message(path.display().to_string());
+        let result = match std::fs::read(path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => {
+                    let input = IngestInput {
+                        text,
+                        name: path.display().to_string(),
+                        meta: DocumentMeta { tags: tags.to_vec(), ..Default::default() },
+                        format: *format,
+                    };
+                    runtime.block_on(engine.ingest_one(i, input))
+                }
+                Err(_) => failed(i, "file is not valid UTF-8"),
+            },
+            Err(e) => failed(i, &format!("cannot read: {e}")),
+        };
+        rows.push((path.clone(), result));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    engine.persist_index()?;
+
+    println!("{:<40} {:<16} {:<15} {:>5} {:>6} {:>4} {:<10}", "file", "document", "status", "paras", "chunks", "dups", "date");
+    let mut failures = 0;
+    for (path, r) in &rows {
+        let status = match &r.status {
+            IngestStatus::Inserted => "inserted".to_string(),
+            IngestStatus::AlreadyPresent => "already present".to_string(),
+            IngestStatus::Failed(_) => {
+                failures += 1;
+                "FAILED".to_string()
+            }
+        };
+        let name: String = path.display().to_string().chars().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect();
+        println!(
+            "{:<40} {:<16} {:<15} {:>5} {:>6} {:>4} {:<10}",
+            name,
+            r.document_id,
+            status,
+            r.paragraphs,
+            r.chunks,
+            r.duplicates,
+            r.date.as_deref().unwrap_or("undated")
+        );
+        if let IngestStatus::Failed(e) = &r.status {
+            println!("    error: {e}");
+        }
+    }
+    let inserted = rows.iter().filter(|(_, r)| r.status == IngestStatus::Inserted).count();
+    let present = rows.iter().filter(|(_, r)| r.status == IngestStatus::AlreadyPresent).count();
+    println!("{} files: {inserted} inserted, {present} already present, {failures} failed", rows.len());
+    if failures > 0 {
+        anyhow::bail!("{failures} document(s) failed");
+    }
+    Ok(())
+}
+
+fn failed(index: usize, msg: &str) -> crate::engine::IngestResult {
+    crate::engine::IngestResult {
+        index,
+        status: IngestStatus::Failed(msg.to_string()),
+        document_id: String::new(),
+        paragraphs: 0,
+        chunks: 0,
+        duplicates: 0,
+        title: None,
+        date: None,
+        year: None,
+    }
+}

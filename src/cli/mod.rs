@@ -1,0 +1,85 @@
+//! Command-line interface: argument parsing, and one function per command. Every command
+//! goes through the same library calls as the gRPC service.
+
+mod embed_cmds;
+mod ingest_cmd;
+mod serve_cmd;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+pub use embed_cmds::{run_embed, run_similarity};
+pub use ingest_cmd::run_ingest;
+pub use serve_cmd::{run_serve, ServeArgs};
+
+/// simtheme: semantic similarity and themes of paragraphs.
+#[derive(Debug, Parser)]
+#[command(name = "simtheme", version, about)]
+pub struct Cli {
+    /// Model: a local directory (config.json, tokenizer.json, model.safetensors|model.gguf)
+    /// or a Hugging Face repo id. Default: the model shipped in models/.
+    #[arg(long, global = true, env = "SIMTHEME_MODEL")]
+    pub model: Option<String>,
+    /// Inference threads (0 = all cores).
+    #[arg(long, global = true, default_value_t = 0, env = "SIMTHEME_THREADS")]
+    pub threads: usize,
+    /// Data directory (SQLite store and index dump).
+    #[arg(long, global = true, default_value = "data", env = "SIMTHEME_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gRPC server (ingests the shipped seeds first when the data directory is empty).
+    Serve(ServeArgs),
+    /// Ingest files and directories (.txt, .md, .html) into the data directory.
+    Ingest {
+        /// Files or directories (searched recursively).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Tags to attach to every document.
+        #[arg(long, value_delimiter = ',')]
+        tags: Vec<String>,
+    },
+    /// Print the embedding vector of each TEXT.
+    Embed {
+        /// Embed as queries (`query: ` prefix) instead of passages (`passage: `).
+        #[arg(long)]
+        query: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Texts to embed.
+        #[arg(required = true)]
+        texts: Vec<String>,
+    },
+    /// Print the cosine similarity of two texts (both embedded as queries).
+    Similarity {
+        /// First text.
+        text_a: String,
+        /// Second text.
+        text_b: String,
+        /// Embed both as passages instead of queries.
+        #[arg(long)]
+        passage: bool,
+    },
+}
+
+impl Cli {
+    /// The configuration these arguments describe (server-only settings at their defaults).
+    pub fn config(&self) -> Config {
+        let mut c = Config { data_dir: self.data_dir.clone(), ..Config::default() };
+        c.embedder.threads = self.threads;
+        if let Some(m) = &self.model {
+            c.embedder.model = m.clone();
+        }
+        c
+    }
+}

@@ -1,0 +1,72 @@
+//! The one configuration struct of simtheme, shared by the server, the CLI and the tests.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::corpus::SegmentConfig;
+use crate::embed::EmbedderConfig;
+use crate::index::IndexParams;
+
+/// Every setting of a simtheme instance. `Config::default()` is what `simtheme serve` runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Directory of the SQLite store and the index dump. Default `./data`.
+    pub data_dir: PathBuf,
+    /// Model, threads and batch size of the embedder.
+    pub embedder: EmbedderConfig,
+    /// HNSW parameters.
+    pub index: IndexParams,
+    /// Paragraph chunking.
+    pub segment: SegmentConfig,
+    /// Ingest the shipped seed documents when the store is empty at start-up. Default true.
+    pub seed_when_empty: bool,
+    /// gRPC listen address. Default `127.0.0.1:50051`.
+    pub listen: SocketAddr,
+    /// Largest gRPC message accepted or sent, bytes. Default 16 MiB.
+    pub max_message_bytes: usize,
+    /// Deadline of one request (ingestion of a batch included). Default 120 s.
+    pub request_timeout: Duration,
+    /// Requests handled at once per connection. Default 64.
+    pub concurrency_limit: usize,
+    /// Embedding requests that may wait for the model before new ones get RESOURCE_EXHAUSTED. Default 256.
+    pub queue_capacity: usize,
+    /// Characters merged into one embedder call by the queue. Default 6,000.
+    pub queue_batch_chars: usize,
+    /// Largest document accepted, bytes of UTF-8. Default 5 MB.
+    pub max_document_bytes: usize,
+    /// Documents per AddDocuments request (and per stream). Default 100 (stream: 10,000).
+    pub max_documents_per_request: usize,
+    /// Texts per Embed request. Default 64.
+    pub max_embed_texts: usize,
+    /// Characters of a query or Similarity text. Default 8,000.
+    pub max_query_chars: usize,
+    /// Largest `k` of NearestParagraphs. Default 100.
+    pub max_k: usize,
+    /// Below this many chunks, searches are exact (brute force). Default 2,000.
+    pub exact_search_below: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            embedder: EmbedderConfig::default(),
+            index: IndexParams::default(),
+            segment: SegmentConfig::default(),
+            seed_when_empty: true,
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            max_message_bytes: 16 * 1024 * 1024,
+            request_timeout: Duration::from_secs(120),
+            concurrency_limit: 64,
+            queue_capacity: 256,
+            queue_batch_chars: 6_000,
+            max_document_bytes: 5_000_000,
+            max_documents_per_request: 100,
+            max_embed_texts: 64,
+            max_query_chars: 8_000,
+            max_k: 100,
+            exact_search_below: 2_000,
+        }
+    }
+}

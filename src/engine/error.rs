@@ -1,0 +1,72 @@
+//! The engine's error type: what went wrong, classified by who can fix it. The gRPC layer maps
+//! each variant to one status code; the CLI prints the message.
+
+use crate::corpus::CorpusError;
+use crate::embed::{EmbedError, QueueError};
+use crate::index::IndexError;
+use crate::store::StoreError;
+
+/// Errors of engine operations.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The request is malformed; the message says what to change.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// Something the request names does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// A limit was hit (queue full, too large); retry later or send less.
+    #[error("{0}")]
+    ResourceExhausted(String),
+    /// The service is not able to answer now (shutting down, still starting).
+    #[error("{0}")]
+    Unavailable(String),
+    /// Stored data is damaged (corrupt database file or vector).
+    #[error("stored data is damaged: {0}")]
+    DataLoss(String),
+    /// A fault inside simtheme (storage, index or model); not the caller's doing.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(m) => EngineError::NotFound(m),
+            StoreError::InvalidArgument(m) => EngineError::InvalidArgument(m),
+            StoreError::Corrupt(m) => EngineError::DataLoss(m),
+            other => EngineError::Internal(format!("storage: {other}")),
+        }
+    }
+}
+
+impl From<IndexError> for EngineError {
+    fn from(e: IndexError) -> Self {
+        EngineError::Internal(format!("index: {e}"))
+    }
+}
+
+impl From<EmbedError> for EngineError {
+    fn from(e: EmbedError) -> Self {
+        match e {
+            EmbedError::InvalidInput(m) => EngineError::InvalidArgument(m),
+            other => EngineError::Internal(format!("embedding: {other}")),
+        }
+    }
+}
+
+impl From<QueueError> for EngineError {
+    fn from(e: QueueError) -> Self {
+        match e {
+            QueueError::Full(_) => EngineError::ResourceExhausted(e.to_string()),
+            QueueError::Stopped => EngineError::Unavailable(e.to_string()),
+            QueueError::Embed(inner) => inner.into(),
+        }
+    }
+}
+
+impl From<CorpusError> for EngineError {
+    fn from(e: CorpusError) -> Self {
+        EngineError::InvalidArgument(e.to_string())
+    }
+}

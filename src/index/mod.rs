@@ -1,0 +1,157 @@
+//! Approximate nearest-neighbour index over chunk embeddings.
+//!
+//! [`ChunkIndex`] keeps every chunk vector (L2-normalised `f32`, typically
+//! dimension 384 for multilingual-e5-small) in a flat array together with an
+//! HNSW graph built with `hnsw_rs`. Similarity is cosine similarity, computed as
+//! a plain dot product of unit vectors; [`Hit::score`] is in `[-1, 1]`, higher is
+//! better.
+//!
+//! * [`ChunkIndex::search`] walks the HNSW graph, re-checks every candidate
+//!   (tombstones, caller filter) against the index's own copy of the vectors and
+//!   falls back to [`ChunkIndex::exact_search`] when a filter is very selective
+//!   or the graph returns too few hits.
+//! * Deletion is by tombstone (`hnsw_rs` cannot delete points);
+//!   [`ChunkIndex::compacted`] rebuilds without the dead points.
+//! * [`ChunkIndex::save`] / [`ChunkIndex::load`] persist vectors, ids,
+//!   tombstones, parameters, a caller fingerprint and the HNSW graph itself.
+//!
+//! Caller ids are arbitrary `u64`; internally each inserted vector gets a dense
+//! *slot* (its position in the flat array), which is also the `hnsw_rs` data id.
+
+mod chunk_index;
+mod graph;
+mod persist;
+mod store;
+
+pub use chunk_index::{ChunkIndex, COMPACTION_TOMBSTONE_FRACTION, SELECTIVE_FILTER_FRACTION};
+
+use serde::{Deserialize, Serialize};
+
+/// Errors returned by the index. Bad input never panics; it yields one of these.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// A vector (inserted item or query) does not have the index dimension.
+    #[error("dimension mismatch: index has dimension {expected}, got a vector of length {got}")]
+    DimensionMismatch {
+        /// Dimension of the index.
+        expected: usize,
+        /// Length of the offending vector.
+        got: usize,
+    },
+    /// A vector contains NaN/infinite values or has zero norm.
+    #[error("invalid vector{}: {reason}", id.map(|i| format!(" for id {i}")).unwrap_or_default())]
+    InvalidVector {
+        /// Caller id of the offending item, `None` for a query.
+        id: Option<u64>,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The id is already live in the index (or repeated inside one batch).
+    #[error("duplicate id {0}: already present in the index or repeated in the batch")]
+    DuplicateId(u64),
+    /// The batch would exceed the maximum number of slots (`u32::MAX`).
+    #[error("index capacity exceeded")]
+    CapacityExceeded,
+    /// Filesystem error while saving or loading.
+    #[error("index i/o error on {path}: {source}")]
+    Io {
+        /// File or directory concerned.
+        path: std::path::PathBuf,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+    /// Persisted files exist but are inconsistent or unreadable.
+    #[error("corrupt index files in {path}: {reason}")]
+    Corrupt {
+        /// Directory concerned.
+        path: std::path::PathBuf,
+        /// Description of the problem.
+        reason: String,
+    },
+    /// The HNSW library reported an error (e.g. while dumping the graph).
+    #[error("hnsw error: {0}")]
+    Hnsw(String),
+}
+
+/// HNSW parameters (part of the service configuration). Serde-(de)serialisable;
+/// missing fields take their defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IndexParams {
+    /// Maximum number of links per node and layer (`M`). Default 16.
+    /// Clamped to `2..=255` by [`ChunkIndex::new`] (`hnsw_rs` aborts above 256).
+    pub m: usize,
+    /// Candidate list size while building the graph. Default 200.
+    /// Higher gives a better graph and slower inserts.
+    pub ef_construction: usize,
+    /// Candidate list size while searching (`ef`). Default 64; the effective
+    /// value is `max(ef_search, k)`. Only affects queries, so it may differ
+    /// between a saved index and the configuration that loads it.
+    pub ef_search: usize,
+}
+
+impl Default for IndexParams {
+    fn default() -> Self {
+        IndexParams {
+            m: 16,
+            ef_construction: 200,
+            ef_search: 64,
+        }
+    }
+}
+
+impl IndexParams {
+    /// Returns the parameters with `m` clamped to `2..=255` and
+    /// `ef_construction`/`ef_search` raised to at least 1.
+    pub fn sanitized(self) -> Self {
+        IndexParams {
+            m: self.m.clamp(2, 255),
+            ef_construction: self.ef_construction.max(1),
+            ef_search: self.ef_search.max(1),
+        }
+    }
+
+    /// True when a graph built with `self` can serve `other`: same `m` and
+    /// `ef_construction` (after sanitising); `ef_search` is free to differ.
+    pub fn graph_compatible(&self, other: &IndexParams) -> bool {
+        let (a, b) = (self.sanitized(), other.sanitized());
+        a.m == b.m && a.ef_construction == b.ef_construction
+    }
+}
+
+/// One search result.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Hit {
+    /// Caller id of the chunk.
+    pub id: u64,
+    /// Cosine similarity to the query (`1 - cosine distance`), in `[-1, 1]`;
+    /// higher is more similar.
+    pub score: f32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_defaults_and_serde() {
+        let p: IndexParams = serde_json::from_str("{\"ef_search\": 100}").unwrap();
+        assert_eq!(p.m, 16);
+        assert_eq!(p.ef_construction, 200);
+        assert_eq!(p.ef_search, 100);
+        let back: IndexParams = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+        assert_eq!(back, p);
+        let s = IndexParams { m: 1000, ef_construction: 0, ef_search: 0 }.sanitized();
+        assert_eq!((s.m, s.ef_construction, s.ef_search), (255, 1, 1));
+        assert!(p.graph_compatible(&IndexParams::default()));
+        assert!(!p.graph_compatible(&IndexParams { m: 32, ..p }));
+    }
+
+    #[test]
+    fn errors_display() {
+        let e = IndexError::InvalidVector { id: Some(7), reason: "zero norm" };
+        assert_eq!(e.to_string(), "invalid vector for id 7: zero norm");
+        let e = IndexError::DimensionMismatch { expected: 384, got: 3 };
+        assert!(e.to_string().contains("384"));
+    }
+}

