@@ -1,7 +1,7 @@
 //! The `simtheme` binary: parses arguments and hands over to the library.
 
 use clap::Parser;
-use simtheme::cli::{run_embed, run_ingest, run_serve, run_similarity, Cli, Command};
+use simtheme::cli::{run_compare_years, run_embed, run_ingest, run_serve, run_similarity, run_themes, Cli, Command};
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -13,6 +13,8 @@ fn main() -> anyhow::Result<()> {
     match &cli.command {
         Command::Serve(args) => run_serve(cli.config(), args.clone()),
         Command::Ingest { paths, tags } => run_ingest(cli.config(), paths, tags),
+        Command::Themes { args, json, plot } => run_themes(cli.config(), args, *json, plot.clone()),
+        Command::CompareYears { year_a, year_b, args, json } => run_compare_years(cli.config(), args, *year_a, *year_b, *json),
         Command::Embed { query, json, texts } => run_embed(model, cli.threads, texts, *query, *json),
         Command::Similarity { text_a, text_b, passage } => run_similarity(model, cli.threads, text_a, text_b, *passage),
     }

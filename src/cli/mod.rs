@@ -4,6 +4,7 @@
 mod embed_cmds;
 mod ingest_cmd;
 mod serve_cmd;
+mod themes_cmd;
 
 use std::path::PathBuf;
 
@@ -14,6 +15,7 @@ use crate::config::Config;
 pub use embed_cmds::{run_embed, run_similarity};
 pub use ingest_cmd::run_ingest;
 pub use serve_cmd::{run_serve, ServeArgs};
+pub use themes_cmd::{run_compare_years, run_themes, ThemeArgs};
 
 /// simtheme: semantic similarity and themes of paragraphs.
 #[derive(Debug, Parser)]
@@ -47,6 +49,31 @@ pub enum Command {
         /// Tags to attach to every document.
         #[arg(long, value_delimiter = ',')]
         tags: Vec<String>,
+    },
+    /// Cluster the stored paragraphs into labelled themes and print them as a table.
+    Themes {
+        /// Which paragraphs and how to cluster them.
+        #[command(flatten)]
+        args: ThemeArgs,
+        /// Print the full result as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Also draw theme shares per year into this SVG file.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+    },
+    /// Compare the themes of two years side by side.
+    CompareYears {
+        /// First year.
+        year_a: i32,
+        /// Second year.
+        year_b: i32,
+        /// Which paragraphs and how to cluster them.
+        #[command(flatten)]
+        args: ThemeArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Print the embedding vector of each TEXT.
     Embed {

@@ -10,7 +10,7 @@ use crate::store::InsertOutcome;
 use super::{DocInfo, Engine, EngineError};
 
 /// How the raw text of a document is encoded.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Format {
     /// Plain text (default).
     #[default]

@@ -10,6 +10,7 @@ mod ingest;
 mod search;
 mod seeds;
 mod stats;
+mod themes;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -27,6 +28,7 @@ pub use ingest::{Format, IngestInput, IngestResult, IngestStatus};
 pub use search::{ParagraphHit, QueryInput, SearchRequest, SearchResponse};
 pub use seeds::SEED_DOCUMENTS;
 pub use stats::EngineStats;
+pub use themes::{ThemeQuery, ThemesCache, ThemesRun};
 
 /// The running state of one simtheme instance.
 pub struct Engine {
@@ -37,6 +39,8 @@ pub struct Engine {
     catalog: RwLock<Catalog>,
     /// Set when the index changed since it was last written to disk.
     index_dirty: Mutex<bool>,
+    /// Themes results of the current corpus version.
+    themes_cache: Mutex<ThemesCache>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -66,6 +70,7 @@ impl Engine {
             index: RwLock::new(index),
             catalog: RwLock::new(catalog),
             index_dirty: Mutex::new(false),
+            themes_cache: Mutex::new(ThemesCache::default()),
         }))
     }
 

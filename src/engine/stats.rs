@@ -1,5 +1,7 @@
 //! Corpus, model and index figures for the Stats RPC and `simtheme stats`.
 
+use std::sync::atomic::Ordering;
+
 use crate::index::IndexParams;
 use crate::store::StoreStats;
 
@@ -22,6 +24,10 @@ pub struct EngineStats {
     pub index_tombstones: usize,
     /// Corpus version (changes with every ingestion or deletion).
     pub corpus_version: u64,
+    /// Embedding requests served by the queue since start.
+    pub embed_requests: u64,
+    /// Embedder calls the queue made for them.
+    pub embed_batches: u64,
 }
 
 impl Engine {
@@ -40,6 +46,8 @@ impl Engine {
             index_points: index.len(),
             index_tombstones: index.tombstones(),
             corpus_version,
+            embed_requests: self.queue().stats().jobs.load(Ordering::Relaxed),
+            embed_batches: self.queue().stats().batches.load(Ordering::Relaxed),
         })
     }
 }

@@ -150,5 +150,7 @@ pub fn stats(s: crate::engine::EngineStats) -> proto::StatsResponse {
             tombstones: s.index_tombstones as u32,
         }),
         corpus_version: s.corpus_version,
+        embed_requests: s.embed_requests,
+        embed_batches: s.embed_batches,
     }
 }

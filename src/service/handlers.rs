@@ -9,6 +9,7 @@ use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::convert::{self, status};
+use super::themes;
 use crate::engine::{Engine, EngineError, QueryInput, SearchRequest};
 use crate::proto::{self, sim_theme_server::SimTheme};
 
@@ -258,6 +259,42 @@ impl SimTheme for Handlers {
         }
         persist(&engine).await;
         Ok(Response::new(convert::ingest_response(results)))
+    }
+
+    async fn cluster_themes(
+        &self,
+        request: Request<proto::ClusterThemesRequest>,
+    ) -> Result<Response<proto::ClusterThemesResponse>, Status> {
+        let engine = self.engine()?;
+        let q = themes::query(request.into_inner().params)?;
+        let (run, cached) = themes::run(&engine, q).await?;
+        Ok(Response::new(themes::cluster_response(&run, cached)))
+    }
+
+    async fn themes_over_time(
+        &self,
+        request: Request<proto::ThemesOverTimeRequest>,
+    ) -> Result<Response<proto::ThemesOverTimeResponse>, Status> {
+        let engine = self.engine()?;
+        let q = themes::query(request.into_inner().params)?;
+        let (run, _) = themes::run(&engine, q).await?;
+        Ok(Response::new(themes::over_time_response(&run)))
+    }
+
+    async fn compare_years(
+        &self,
+        request: Request<proto::CompareYearsRequest>,
+    ) -> Result<Response<proto::CompareYearsResponse>, Status> {
+        let engine = self.engine()?;
+        let r = request.into_inner();
+        let q = themes::query(r.params)?;
+        let (run, _) = themes::run(&engine, q).await?;
+        Ok(Response::new(themes::compare_response(&run, r.year_a, r.year_b)?))
+    }
+
+    async fn assign_theme(&self, request: Request<proto::AssignThemeRequest>) -> Result<Response<proto::AssignThemeResponse>, Status> {
+        let engine = self.engine()?;
+        Ok(Response::new(themes::assign(&engine, request.into_inner()).await?))
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod convert;
 mod handlers;
+mod themes;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};

@@ -1,0 +1,183 @@
+//! End-to-end: the real server on a loopback port with a temporary data directory, seeded from
+//! the shipped corpus, queried over gRPC, restarted, and queried again.
+
+mod common;
+
+use common::{code, Server};
+use simtheme::proto::{self, nearest_paragraphs_request::Query};
+use tonic::Code;
+
+fn nearest(text: &str, k: u32) -> proto::NearestParagraphsRequest {
+    proto::NearestParagraphsRequest { query: Some(Query::Text(text.into())), k, ..Default::default() }
+}
+
+fn years(from: Option<i32>, to: Option<i32>, list: Vec<i32>) -> Option<proto::ParagraphFilter> {
+    Some(proto::ParagraphFilter {
+        years: Some(proto::YearFilter { years: list, from, to, include_undated: false }),
+        ..Default::default()
+    })
+}
+
+const NEW_DOC: &str = "發布時間:2025-03-02\n低空經濟試點\n多地出臺低空經濟發展行動方案，推動無人機物流、城市空中交通和通用航空製造協同發展，建設低空飛行服務保障體系。\n各地加快完善起降場地和空域管理規則，支持企業開展無人機配送商業化運營。";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seeded_server_answers_every_rpc_and_survives_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(tmp.path(), &[]);
+    let mut c = server.client().await;
+
+    // Health is SERVING once the ready line is printed.
+    let channel = tonic::transport::Channel::from_shared(server.url()).unwrap().connect().await.unwrap();
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+    let h = health
+        .check(tonic_health::pb::HealthCheckRequest { service: "simtheme.v1.SimTheme".into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(h.status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+
+    // Seeds were ingested at first start.
+    let stats = c.stats(proto::StatsRequest {}).await.unwrap().into_inner();
+    assert_eq!(stats.documents, 5, "{stats:?}");
+    assert!(stats.paragraphs > 50 && stats.chunks >= stats.paragraphs, "{stats:?}");
+    assert_eq!(stats.dimension, 384);
+    let years_present: Vec<Option<i32>> = stats.years.iter().map(|y| y.year).collect();
+    assert_eq!(years_present, vec![Some(2023), Some(2024), None]);
+
+    // English and Chinese queries find the relevant passages, with metadata and spans.
+    let r = c.nearest_paragraphs(nearest("How do central SOEs push digital transformation and smart factories?", 5)).await.unwrap().into_inner();
+    assert_eq!(r.hits.len(), 5);
+    let top = &r.hits[0];
+    let p = top.paragraph.as_ref().unwrap();
+    assert!(p.text.contains("數字化") || p.text.contains("数字化"), "{}", p.text);
+    assert!(r.hits.windows(2).all(|w| w[0].score >= w[1].score));
+    let span = top.r#match.as_ref().unwrap();
+    assert!(span.end > span.start && span.end as usize <= p.text.chars().count());
+    assert!(r.query_tokens > 5);
+    let zh = c.nearest_paragraphs(nearest("中小企业专精特新发展", 3)).await.unwrap().into_inner();
+    assert!(zh.hits[0].paragraph.as_ref().unwrap().text.contains("專精特新"), "{:?}", zh.hits[0]);
+
+    // Year filters: only 2023 paragraphs come back.
+    let mut req = nearest("industrial policy", 10);
+    req.filter = years(Some(2023), Some(2023), vec![]);
+    let r23 = c.nearest_paragraphs(req).await.unwrap().into_inner();
+    assert!(!r23.hits.is_empty());
+    assert!(r23.hits.iter().all(|h| h.paragraph.as_ref().unwrap().year == Some(2023)));
+
+    // Paragraph-id queries exclude the paragraph itself, and optionally its document.
+    let pid = top.paragraph.as_ref().unwrap().id;
+    let doc = top.paragraph.as_ref().unwrap().document_id.clone();
+    let req = proto::NearestParagraphsRequest { query: Some(Query::ParagraphId(pid)), k: 5, exclude_same_document: true, ..Default::default() };
+    let similar = c.nearest_paragraphs(req).await.unwrap().into_inner();
+    assert!(similar.hits.iter().all(|h| h.paragraph.as_ref().unwrap().document_id != doc));
+
+    // Bad inputs get clear statuses.
+    assert_eq!(code(c.nearest_paragraphs(nearest("   ", 5)).await), Code::InvalidArgument);
+    assert_eq!(code(c.nearest_paragraphs(proto::NearestParagraphsRequest::default()).await), Code::InvalidArgument);
+    assert_eq!(code(c.nearest_paragraphs(nearest("x", 101)).await), Code::InvalidArgument);
+    let mut inverted = nearest("x", 5);
+    inverted.filter = years(Some(2024), Some(2023), vec![]);
+    let err = c.nearest_paragraphs(inverted).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().contains("inverted"), "{}", err.message());
+    let unknown = proto::NearestParagraphsRequest { query: Some(Query::ParagraphId(9_999_999)), ..Default::default() };
+    assert_eq!(code(c.nearest_paragraphs(unknown).await), Code::NotFound);
+    assert_eq!(code(c.get_paragraph(proto::GetParagraphRequest { id: -4 }).await), Code::NotFound);
+    assert_eq!(
+        code(c.list_documents(proto::ListDocumentsRequest { page_size: 2, page_token: "garbage".into() }).await),
+        Code::InvalidArgument
+    );
+    let huge = "字".repeat(6_000_000);
+    // Above the server's 16 MiB message limit: refused before decoding, with the limit named.
+    let err = c.embed(proto::EmbedRequest { texts: vec![huge], mode: 0 }).await.unwrap_err();
+    assert!(matches!(err.code(), Code::OutOfRange | Code::ResourceExhausted), "{err:?}");
+    assert!(err.message().contains("limit"), "{}", err.message());
+
+    // Pagination visits every document once.
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = c.list_documents(proto::ListDocumentsRequest { page_size: 2, page_token: token }).await.unwrap().into_inner();
+        seen.extend(page.documents.iter().map(|d| d.id.clone()));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(seen.len(), 5);
+
+    // Similarity and Embed.
+    let s = c.similarity(proto::SimilarityRequest { text_a: "綠色低碳".into(), text_b: "green and low-carbon".into(), mode: 0 }).await.unwrap().into_inner();
+    assert!(s.cosine > 0.8 && s.tokens_a > 2, "{s:?}");
+    let e = c.embed(proto::EmbedRequest { texts: vec!["a".into(), "b".into()], mode: 2 }).await.unwrap().into_inner();
+    assert_eq!(e.vectors.len(), 2);
+    assert_eq!(e.vectors[0].values.len(), 384);
+
+    // Ingest: a good document, a bad one in the same batch, then the good one again.
+    let good = proto::DocumentInput { text: NEW_DOC.into(), name: "lowalt.txt".into(), tags: vec!["test".into()], ..Default::default() };
+    let bad = proto::DocumentInput { text: "  ".into(), ..Default::default() };
+    let added = c.add_documents(proto::AddDocumentsRequest { documents: vec![good.clone(), bad] }).await.unwrap().into_inner();
+    assert_eq!((added.inserted, added.failed), (1, 1), "{added:?}");
+    assert_eq!(added.results[0].year, Some(2025));
+    assert!(!added.results[1].error.is_empty());
+    let again = c.add_documents(proto::AddDocumentsRequest { documents: vec![good] }).await.unwrap().into_inner();
+    assert_eq!(again.already_present, 1);
+    let new_id = added.results[0].document_id.clone();
+    let mut tagged = nearest("drone delivery and low-altitude economy", 3);
+    tagged.filter = Some(proto::ParagraphFilter { tags: vec!["test".into()], ..Default::default() });
+    let found = c.nearest_paragraphs(tagged.clone()).await.unwrap().into_inner();
+    assert!(!found.hits.is_empty() && found.hits.iter().all(|h| h.paragraph.as_ref().unwrap().document_id == new_id));
+
+    // Delete it: gone from search and from GetParagraph.
+    let gone_pid = found.hits[0].paragraph.as_ref().unwrap().id;
+    let d = c.delete_document(proto::DeleteDocumentRequest { document_id: new_id.clone() }).await.unwrap().into_inner();
+    assert!(d.paragraphs > 0);
+    assert!(c.nearest_paragraphs(tagged).await.unwrap().into_inner().hits.is_empty());
+    assert_eq!(code(c.get_paragraph(proto::GetParagraphRequest { id: gone_pid }).await), Code::NotFound);
+    assert_eq!(code(c.delete_document(proto::DeleteDocumentRequest { document_id: new_id }).await), Code::NotFound);
+
+    // Restart on the same data directory: identical answers, nothing re-embedded or re-seeded.
+    let before = c.nearest_paragraphs(nearest("新能源汽车和集成电路投资", 10)).await.unwrap().into_inner();
+    let version = c.stats(proto::StatsRequest {}).await.unwrap().into_inner().corpus_version;
+    drop(c);
+    let log = server.stop();
+    assert!(log.contains("ingested 5 seed documents"), "{log}");
+    let server = Server::start(tmp.path(), &[]);
+    let mut c = server.client().await;
+    let after = c.nearest_paragraphs(nearest("新能源汽车和集成电路投资", 10)).await.unwrap().into_inner();
+    let ids = |r: &proto::NearestParagraphsResponse| r.hits.iter().map(|h| (h.paragraph.as_ref().unwrap().id, h.score)).collect::<Vec<_>>();
+    assert_eq!(ids(&before), ids(&after));
+    let stats = c.stats(proto::StatsRequest {}).await.unwrap().into_inner();
+    assert_eq!(stats.corpus_version, version);
+    assert_eq!(stats.embed_requests, 1, "only the query was embedded after the restart: {stats:?}");
+    let log = server.stop();
+    assert!(log.contains("index loaded from dump"), "{log}");
+    assert!(!log.contains("seed documents"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_clients_share_forward_passes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(tmp.path(), &["--no-seed"]);
+    let c = server.client().await;
+    let mut tasks = Vec::new();
+    for i in 0..32 {
+        let mut c = c.clone();
+        tasks.push(tokio::spawn(async move {
+            c.similarity(proto::SimilarityRequest {
+                text_a: format!("第{i}个问题：如何推动制造业数字化转型？"),
+                text_b: "digital transformation of manufacturing".into(),
+                mode: 0,
+            })
+            .await
+        }));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap().is_ok());
+    }
+    let mut c = c;
+    let stats = c.stats(proto::StatsRequest {}).await.unwrap().into_inner();
+    assert_eq!(stats.embed_requests, 32);
+    assert!(stats.embed_batches < 32, "32 concurrent requests took {} model calls", stats.embed_batches);
+    assert_eq!(stats.documents, 0, "--no-seed leaves the store empty");
+}
