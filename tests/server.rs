@@ -113,6 +113,8 @@ async fn seeded_server_answers_every_rpc_and_survives_restart() {
     assert_eq!(e.vectors.len(), 2);
     assert_eq!(e.vectors[0].values.len(), 384);
 
+    check_themes(&mut c, stats.paragraphs).await;
+
     // Ingest: a good document, a bad one in the same batch, then the good one again.
     let good = proto::DocumentInput { text: NEW_DOC.into(), name: "lowalt.txt".into(), tags: vec!["test".into()], ..Default::default() };
     let bad = proto::DocumentInput { text: "  ".into(), ..Default::default() };
@@ -180,4 +182,74 @@ async fn concurrent_clients_share_forward_passes() {
     assert_eq!(stats.embed_requests, 32);
     assert!(stats.embed_batches < 32, "32 concurrent requests took {} model calls", stats.embed_batches);
     assert_eq!(stats.documents, 0, "--no-seed leaves the store empty");
+}
+
+/// Theme RPCs on the seed corpus: determinism and caching, accounting, keywords, years.
+async fn check_themes(c: &mut simtheme::proto::sim_theme_client::SimThemeClient<tonic::transport::Channel>, paragraphs: u32) {
+    let req = proto::ClusterThemesRequest { params: Some(proto::ThemeParams { seed: 7, ..Default::default() }) };
+    let first = c.cluster_themes(req.clone()).await.unwrap().into_inner();
+    let second = c.cluster_themes(req.clone()).await.unwrap().into_inner();
+    assert!(!first.cached && second.cached);
+    assert_eq!(first.themes, second.themes);
+    assert_eq!(first.result_id, second.result_id);
+    assert!(first.themes.len() >= 3, "{} themes", first.themes.len());
+    let sizes: u32 = first.themes.iter().map(|t| t.size).sum();
+    assert_eq!(sizes + first.outlier_ids.len() as u32, paragraphs, "no paragraph silently dropped");
+    assert_eq!(first.paragraphs, paragraphs);
+    for t in &first.themes {
+        assert_eq!(t.representatives.len().min(3), t.representatives.len());
+        assert!(!t.representatives.is_empty());
+        for word in t.label.split(" / ") {
+            assert!(word.chars().count() >= 2, "single character in label {}", t.label);
+        }
+        let mut text = String::new();
+        for id in &t.member_ids {
+            let p = c.get_paragraph(proto::GetParagraphRequest { id: *id }).await.unwrap().into_inner();
+            text.push_str(&simtheme::corpus::to_simplified(&p.text).to_lowercase());
+        }
+        for k in &t.keywords {
+            assert!(text.contains(&k.word), "keyword {} of theme {} not in its text", k.word, t.label);
+        }
+    }
+
+    let over = c
+        .themes_over_time(proto::ThemesOverTimeRequest { params: req.params.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(over.result_id, first.result_id);
+    for year in [Some(2023), Some(2024)] {
+        let share: f32 = over.entries.iter().filter(|e| e.year == year).map(|e| e.share).sum();
+        let outliers_share = 1.0 - share;
+        assert!((0.0..=1.0001).contains(&share) && outliers_share >= -1e-4, "{year:?}: {share}");
+    }
+
+    let cmp = c
+        .compare_years(proto::CompareYearsRequest { params: req.params.clone(), year_a: 2023, year_b: 2024 })
+        .await
+        .unwrap()
+        .into_inner();
+    let rising: Vec<&proto::ThemeComparison> = cmp
+        .themes
+        .iter()
+        .filter(|t| t.trend == proto::Trend::Emerging as i32 || t.trend == proto::Trend::Grown as i32)
+        .collect();
+    assert!(!rising.is_empty(), "{cmp:?}");
+    assert!(rising.iter().all(|t| t.representative_b.as_ref().is_some_and(|p| p.year == Some(2024) && !p.text.is_empty())));
+    let bad = proto::CompareYearsRequest { params: None, year_a: 2023, year_b: 2023 };
+    assert_eq!(code(c.compare_years(bad).await), Code::InvalidArgument);
+
+    let assigned = c
+        .assign_theme(proto::AssignThemeRequest {
+            params: req.params.clone(),
+            query: Some(proto::assign_theme_request::Query::Text("推动绿色低碳转型和节能降碳".into())),
+            top: 2,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(assigned.themes.len(), 2);
+    assert!(assigned.themes[0].score >= assigned.themes[1].score);
+    let too_many = proto::ClusterThemesRequest { params: Some(proto::ThemeParams { target_themes: 10_000, ..Default::default() }) };
+    assert_eq!(code(c.cluster_themes(too_many).await), Code::InvalidArgument);
 }

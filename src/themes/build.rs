@@ -8,7 +8,7 @@ use super::cluster::cluster_points;
 use super::keywords::{label_of, Corpus, KeywordModel};
 use super::metrics::{ari, nmi};
 use super::time::{year_order, year_totals};
-use super::vecmath::{dot, flatten_unit, normalize};
+use super::vecmath::{center_rows, dot, flatten_unit, normalize};
 use super::{Theme, ThemeInput, ThemeParams, ThemesError, ThemesResult, YearShare};
 
 /// Number of representative paragraphs per theme.
@@ -43,9 +43,13 @@ pub fn cluster_themes(
     }
     let vecs: Vec<&[f32]> = inputs.iter().map(|i| i.vector.as_slice()).collect();
     let (data, d) = flatten_unit(&vecs)?;
+    // Clustering sees mean-centred directions; centroids, cohesion and representatives below
+    // stay in the original space, where queries (AssignTheme) live.
+    let mut centred = data.clone();
+    center_rows(&mut centred, d);
     let min_size = params.min_theme_size.max(1);
     let labels = cluster_points(
-        &data,
+        &centred,
         d,
         params.method,
         params.selection,
