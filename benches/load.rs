@@ -1,0 +1,102 @@
+//! Load bench: starts the real server (seeded, temporary data directory), then runs 1, 8 and 32
+//! concurrent clients issuing `NearestParagraphs` with short text queries for
+//! `SIMTHEME_LOAD_SECS` seconds each (default 20), and prints throughput, p50/p95/p99 latency,
+//! errors and the server's resident memory after each level.
+//!
+//!     cargo bench --bench load
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use simtheme::proto::nearest_paragraphs_request::Query;
+use simtheme::proto::sim_theme_client::SimThemeClient;
+use simtheme::proto::NearestParagraphsRequest;
+
+const QUERIES: &[&str] = &[
+    "digital transformation of manufacturing",
+    "中小企业专精特新",
+    "green and low-carbon industry",
+    "央企战略性新兴产业布局",
+    "how do high-tech zones support innovation?",
+    "一带一路国际合作",
+    "industrial chain resilience",
+    "未来产业 量子信息 人形机器人",
+];
+
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kb = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    kb("VmRSS:") / 1024.0
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let secs: u64 = std::env::var("SIMTHEME_LOAD_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_simtheme"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(tmp.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    println!("{}", line.trim());
+    let addr = line.trim().strip_prefix("simtheme ready on ").unwrap().split_whitespace().next().unwrap().to_string();
+    let client = SimThemeClient::connect(format!("http://{addr}")).await.unwrap();
+    println!("{:>7} {:>8} {:>9} {:>8} {:>8} {:>8} {:>7} {:>9}", "clients", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "RSS MiB");
+    for clients in [1usize, 8, 32] {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        let mut tasks = Vec::new();
+        for c in 0..clients {
+            let mut client = client.clone();
+            tasks.push(tokio::spawn(async move {
+                let (mut lat, mut errors, mut i) = (Vec::new(), 0u64, c);
+                while Instant::now() < deadline {
+                    let req = NearestParagraphsRequest { query: Some(Query::Text(QUERIES[i % QUERIES.len()].into())), k: 10, ..Default::default() };
+                    i += 1;
+                    let t = Instant::now();
+                    match client.nearest_paragraphs(req).await {
+                        Ok(_) => lat.push(t.elapsed().as_secs_f64() * 1e3),
+                        Err(_) => errors += 1,
+                    }
+                }
+                (lat, errors)
+            }));
+        }
+        let (mut lat, mut errors) = (Vec::new(), 0);
+        for t in tasks {
+            let (l, e) = t.await.unwrap();
+            lat.extend(l);
+            errors += e;
+        }
+        lat.sort_by(|a, b| a.total_cmp(b));
+        println!(
+            "{clients:>7} {:>8} {:>9.1} {:>8.1} {:>8.1} {:>8.1} {errors:>7} {:>9.0}",
+            lat.len(),
+            lat.len() as f64 / secs as f64,
+            pct(&lat, 0.50),
+            pct(&lat, 0.95),
+            pct(&lat, 0.99),
+            rss_mib(child.id())
+        );
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
