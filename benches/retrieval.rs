@@ -114,7 +114,7 @@ fn main() {
     println!("{:<34} {:>6} {:>9} {:>9} {:>8}  recall@5 by language", "pipeline", "units", "recall@1", "recall@5", "MRR@10");
     let mut runs: Vec<(String, Vec<Unit>)> = vec![("raw lines, no cleaning/chunking".into(), raw_units())];
     for target in [60, 100, 150, 220] {
-        let cfg = SegmentConfig { chunk_target_chars: target, chunk_max_chars: target.max(150) * 2 };
+        let cfg = SegmentConfig { chunk_target_chars: target, ..SegmentConfig::default() };
         let label = if cfg == SegmentConfig::default() { format!("pipeline, chunks ~{target} (default)") } else { format!("pipeline, chunks ~{target}") };
         runs.push((label, pipeline_units(&cfg)));
     }

@@ -165,3 +165,39 @@ fn cli_resolves_repo_id_from_hf_home_offline() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("intfloat/multilingual-e5-base") && err.contains("HF_HUB_OFFLINE"), "{err}");
 }
+
+#[test]
+fn every_seed_chunk_fits_one_model_window() {
+    use simtheme::corpus::{prepare_document, DocumentMeta, SegmentConfig};
+    let e = embedder();
+    let mut chunks = 0;
+    for (name, text) in simtheme::engine::SEED_DOCUMENTS {
+        let doc = prepare_document(text, name, &DocumentMeta::default(), &SegmentConfig::default()).unwrap();
+        for p in &doc.paragraphs {
+            for c in &p.chunks {
+                let n = e.content_ids(&c.text, Mode::Passage).unwrap().len();
+                assert!(n <= e.max_window_content(), "{name}: chunk of {n} tokens: {}", c.text);
+                chunks += 1;
+            }
+        }
+    }
+    assert!(chunks > 100);
+}
+
+#[test]
+fn traditional_paragraph_and_its_simplified_twin_embed_alike() {
+    use simtheme::corpus::to_simplified;
+    let e = embedder();
+    let traditional = [
+        "中央企業加速傳統產業轉型升級，提升核心競爭力，築牢現代化產業體系基底。",
+        "國資央企發揮資金、技術等多方面優勢，加快發展戰略性新興產業。",
+        "深入實施產業鏈融通發展共鏈行動，強化供需協同和產業鏈上中下游、優質中小企業培育。",
+    ];
+    for t in traditional {
+        let s = to_simplified(t);
+        assert_ne!(s, t, "conversion changed nothing");
+        let v = e.embed(&[t, s.as_str()], Mode::Passage).unwrap();
+        let c = cosine(&v[0].vector, &v[1].vector);
+        assert!(c >= 0.98, "cosine {c:.4} between {t} and {s}");
+    }
+}
