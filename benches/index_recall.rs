@@ -1,15 +1,30 @@
 //! Recall/speed benchmark for `simtheme::index::ChunkIndex` (harness = false).
 //!
-//! Builds an index over `SIMTHEME_BENCH_N` (default 100,000) random unit
-//! vectors of dimension 384 (fixed seed), runs 1,000 queries (half random unit
-//! vectors, half perturbed copies of stored vectors) and prints build,
-//! query, recall@10, save, load and rebuild figures. Per-query figures are
-//! medians. Optional env: `SIMTHEME_BENCH_EF` (comma-separated ef_search
-//! values to sweep), `SIMTHEME_BENCH_DIR` (where to save; default a temp dir),
-//! `SIMTHEME_BENCH_DATA=clustered` (Gaussian clusters, closer to real
-//! embeddings than uniform random vectors), `SIMTHEME_BENCH_SKIP_REBUILD=1`.
+//! For each data set and each graph configuration (`M`, `ef_construction`) it
+//! builds an index over `SIMTHEME_BENCH_N` (default 100,000) unit vectors of
+//! dimension 384 (fixed seed), then prints one table row per `ef_search`
+//! value: build time and vectors/s, HNSW recall@10 against exact search, HNSW
+//! queries/s and exact-search queries/s, side by side. 500 queries: half random
+//! unit vectors, half perturbed copies of stored vectors. Per-query latency is
+//! the median; "q/s all" uses every available thread.
 //!
-//! Run: `cargo bench --bench index_recall` (release profile).
+//! Env (all optional):
+//! * `SIMTHEME_BENCH_N` — number of vectors (default 100,000).
+//! * `SIMTHEME_BENCH_DATA` — `random` (default; worst case for HNSW),
+//!   `clustered` (Gaussian clusters, closer to real embeddings) or `both`.
+//! * `SIMTHEME_BENCH_CONFIGS` — comma-separated `M:ef_construction` pairs
+//!   (default `16:200,<defaults>`); `default` means `IndexParams::default()`.
+//! * `SIMTHEME_BENCH_EF` — comma-separated `ef_search` values (default
+//!   `64,128,256,512,1024,1536`); `0` means "the index default" (adaptive).
+//! * `SIMTHEME_BENCH_DIR` (where to save; default a temp dir),
+//!   `SIMTHEME_BENCH_SKIP_REBUILD=1` (skip the `compacted()` rebuild),
+//!   `SIMTHEME_BENCH_SKIP_EXTRAS=1` (skip filter/persistence/tombstone checks,
+//!   which run on the first configuration only).
+//!
+//! Run: `cargo bench --bench index_recall` (release profile). Building is the
+//! slow part: at N=100,000 one `M=32` build took 15-20 min on a 2-core box
+//! shared with another build (~100 vectors/s), so use e.g.
+//! `SIMTHEME_BENCH_N=20000` or a single `SIMTHEME_BENCH_CONFIGS` for quick runs.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -19,7 +34,7 @@ use rand::{Rng, SeedableRng};
 use simtheme::index::{ChunkIndex, Hit, IndexParams};
 
 const DIM: usize = 384;
-const QUERIES: usize = 1_000;
+const QUERIES: usize = 500;
 const K: usize = 10;
 
 fn gaussian(rng: &mut StdRng) -> f32 {
@@ -97,21 +112,37 @@ fn run_threads(queries: &[Vec<f32>], f: &(dyn Fn(&[f32]) -> Vec<Hit> + Sync)) ->
     queries.len() as f64 / t.elapsed().as_secs_f64()
 }
 
-fn main() {
-    let n: usize = std::env::var("SIMTHEME_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
-    let params = IndexParams::default();
-    println!("index_recall: N={n} dim={DIM} queries={QUERIES} k={K} params={params:?}");
-    println!("threads available: {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+/// Parses `SIMTHEME_BENCH_CONFIGS` into graph parameter sets.
+fn configs() -> Vec<IndexParams> {
+    let d = IndexParams::default();
+    let spec = std::env::var("SIMTHEME_BENCH_CONFIGS").unwrap_or_else(|_| "16:200,default".to_string());
+    let mut out: Vec<IndexParams> = Vec::new();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let p = if part == "default" {
+            Some(d)
+        } else {
+            let mut it = part.split(':').map(|x| x.trim().parse::<usize>().ok());
+            match (it.next().flatten(), it.next().flatten()) {
+                (Some(m), Some(efc)) => Some(IndexParams { m, ef_construction: efc, ..d }),
+                _ => None,
+            }
+        };
+        match p {
+            Some(p) if !out.contains(&p) => out.push(p),
+            Some(_) => {}
+            None => eprintln!("ignoring bad config {part:?} (want M:ef_construction or default)"),
+        }
+    }
+    out
+}
 
+fn make_data(mode: &str, n: usize) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
     let mut rng = StdRng::seed_from_u64(0x5EED_2026);
-    let t = Instant::now();
-    let mode = std::env::var("SIMTHEME_BENCH_DATA").unwrap_or_else(|_| "random".to_string());
     let data: Vec<Vec<f32>> = if mode == "clustered" {
         clustered(&mut rng, n, (n / 100).max(1))
     } else {
         (0..n).map(|_| unit(&mut rng)).collect()
     };
-    println!("generated {mode} data in {}", secs(t.elapsed()));
     // Half random queries, half stored vectors plus small noise.
     let queries: Vec<Vec<f32>> = (0..QUERIES)
         .map(|i| {
@@ -123,47 +154,84 @@ fn main() {
             }
         })
         .collect();
+    (data, queries)
+}
 
-    // Build (ids are sparse: 3 * i + 1).
-    let items: Vec<(u64, &[f32])> = data.iter().enumerate().map(|(i, v)| (3 * i as u64 + 1, v.as_slice())).collect();
-    let t = Instant::now();
-    let mut idx = ChunkIndex::new(DIM, params, n);
-    for batch in items.chunks(10_000) {
-        idx.insert(batch).expect("insert");
-    }
-    let build = t.elapsed();
-    println!("build: {}  ({:.0} vectors/s)", secs(build), n as f64 / build.as_secs_f64());
-
-    // Exact ground truth + exact speed.
-    let (exact, exact_med) = run_serial(&queries, |q| idx.exact_search(q, K, None).unwrap());
-    println!("exact: median {:.3} ms/query -> {:.1} q/s (one caller; scan uses rayon)", exact_med.as_secs_f64() * 1e3, 1.0 / exact_med.as_secs_f64());
-    let exact_all = run_threads(&queries[..200], &|q| idx.exact_search(q, K, None).unwrap());
-    println!("exact: {exact_all:.1} q/s with all threads issuing queries");
-
+fn main() {
+    let n: usize = std::env::var("SIMTHEME_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000).max(100);
+    let mode = std::env::var("SIMTHEME_BENCH_DATA").unwrap_or_else(|_| "random".to_string());
+    let modes: Vec<&str> = if mode == "both" { vec!["random", "clustered"] } else { vec![mode.as_str()] };
     let efs: Vec<usize> = std::env::var("SIMTHEME_BENCH_EF")
         .ok()
         .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
-        .unwrap_or_else(|| vec![params.ef_search]);
-    for &ef in &efs {
-        idx.set_ef_search(ef);
-        let (approx, med) = run_serial(&queries, |q| idx.search(q, K, None).unwrap());
-        let (rand_a, rand_e): (Vec<_>, Vec<_>) = approx.iter().zip(&exact).step_by(2).map(|(a, e)| (a.clone(), e.clone())).unzip();
-        let all_qps = run_threads(&queries, &|q| idx.search(q, K, None).unwrap());
-        println!(
-            "hnsw ef_search={ef}: recall@{K}={:.4} (random queries {:.4}), median {:.3} ms/query -> {:.0} q/s single thread, {all_qps:.0} q/s all threads",
-            recall(&approx, &exact),
-            recall(&rand_a, &rand_e),
-            med.as_secs_f64() * 1e3,
-            1.0 / med.as_secs_f64()
-        );
+        .unwrap_or_else(|| vec![64, 128, 256, 512, 1024, 1536]);
+    let configs = configs();
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    println!("index_recall: N={n} dim={DIM} queries={QUERIES} k={K} threads={threads} default params={:?}", IndexParams::default());
+    println!("configs (M:ef_construction): {:?}; ef_search sweep {efs:?} (0 = index default)", configs.iter().map(|p| format!("{}:{}", p.m, p.ef_construction)).collect::<Vec<_>>());
+    let mut rows: Vec<String> = Vec::new();
+    for mode in modes {
+        let t = Instant::now();
+        let (data, queries) = make_data(mode, n);
+        println!("\n== {mode} data: generated in {}", secs(t.elapsed()));
+        // Build (ids are sparse: 3 * i + 1).
+        let items: Vec<(u64, &[f32])> = data.iter().enumerate().map(|(i, v)| (3 * i as u64 + 1, v.as_slice())).collect();
+        let mut truth: Option<(Vec<Vec<Hit>>, f64, f64)> = None;
+        for (ci, &params) in configs.iter().enumerate() {
+            let t = Instant::now();
+            let mut idx = ChunkIndex::new(DIM, params, n);
+            for batch in items.chunks(10_000) {
+                idx.insert(batch).expect("insert");
+            }
+            let build = t.elapsed().as_secs_f64();
+            println!("M={} ef_construction={}: build {build:.1} s ({:.0} vectors/s)", params.m, params.ef_construction, n as f64 / build);
+            // Exact ground truth and speed (independent of the graph: measured once per data set).
+            let (exact, exact_qps, exact_all) = truth.get_or_insert_with(|| {
+                let (exact, med) = run_serial(&queries, |q| idx.exact_search(q, K, None).unwrap());
+                let all = run_threads(&queries, &|q| idx.exact_search(q, K, None).unwrap());
+                (exact, 1.0 / med.as_secs_f64(), all)
+            });
+            for &ef in &efs {
+                idx.set_ef_search(if ef == 0 { IndexParams::default().ef_search } else { ef });
+                let (approx, med) = run_serial(&queries, |q| idx.search(q, K, None).unwrap());
+                let (rand_a, rand_e): (Vec<_>, Vec<_>) =
+                    approx.iter().zip(exact.iter()).step_by(2).map(|(a, e)| (a.clone(), e.clone())).unzip();
+                let all_qps = run_threads(&queries, &|q| idx.search(q, K, None).unwrap());
+                let row = format!(
+                    "{mode:<9} {:>3} {:>4} {build:>8.1} {:>8.0} {:>5} {:>8.4} {:>8.4} {:>9.0} {:>9.0} {:>9.1} {:>9.1}",
+                    params.m,
+                    params.ef_construction,
+                    n as f64 / build,
+                    if ef == 0 { format!("d{}", idx.params().ef_search) } else { ef.to_string() },
+                    recall(&approx, exact),
+                    recall(&rand_a, &rand_e),
+                    1.0 / med.as_secs_f64(),
+                    all_qps,
+                    exact_qps,
+                    exact_all,
+                );
+                println!("{row}");
+                rows.push(row);
+            }
+            idx.set_ef_search(params.ef_search);
+            if ci == 0 && std::env::var("SIMTHEME_BENCH_SKIP_EXTRAS").is_err() {
+                extras(&mut idx, &queries, exact, n);
+            }
+        }
     }
-    idx.set_ef_search(params.ef_search);
+    println!("\n{:<9} {:>3} {:>4} {:>8} {:>8} {:>5} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9}", "data", "M", "efc", "build_s", "vec/s", "ef", "recall", "rec_rndq", "hnsw_q/s", "hnsw_all", "exact_q/s", "exact_all");
+    for r in &rows {
+        println!("{r}");
+    }
+}
 
-    // Filtered search (50% of ids) and with 10% tombstones.
+/// Filtered search, persistence, rebuild and tombstone checks on one index.
+fn extras(idx: &mut ChunkIndex, queries: &[Vec<f32>], exact: &[Vec<Hit>], n: usize) {
+    // Filtered search (50% of ids).
     let half = |id: u64| id % 2 == 0;
     let (fa, fmed) = run_serial(&queries[..200], |q| idx.search(q, K, Some(&half)).unwrap());
     let (fe, _) = run_serial(&queries[..200], |q| idx.exact_search(q, K, Some(&half)).unwrap());
-    println!("hnsw + 50% filter: recall@{K}={:.4}, median {:.3} ms/query", recall(&fa, &fe), fmed.as_secs_f64() * 1e3);
+    println!("  hnsw + 50% filter: recall@{K}={:.4}, median {:.3} ms/query", recall(&fa, &fe), fmed.as_secs_f64() * 1e3);
 
     // Persistence.
     let tmp = std::env::var("SIMTHEME_BENCH_DIR").map(std::path::PathBuf::from).unwrap_or_else(|_| {
@@ -171,29 +239,29 @@ fn main() {
     });
     let t = Instant::now();
     idx.save(&tmp, "bench").expect("save");
-    println!("save: {}", secs(t.elapsed()));
+    println!("  save: {}", secs(t.elapsed()));
     let t = Instant::now();
     let loaded = ChunkIndex::load(&tmp, "bench").expect("load").expect("not stale");
-    println!("load (graph reloaded = {}): {}", loaded.graph_was_reloaded(), secs(t.elapsed()));
+    println!("  load (graph reloaded = {}): {}", loaded.graph_was_reloaded(), secs(t.elapsed()));
     let (la, _) = run_serial(&queries[..200], |q| loaded.search(q, K, None).unwrap());
     let (oa, _) = run_serial(&queries[..200], |q| idx.search(q, K, None).unwrap());
-    println!("loaded index gives identical results: {}", la == oa);
+    println!("  loaded index gives identical results: {}", la == oa);
     drop(loaded);
     if std::env::var("SIMTHEME_BENCH_SKIP_REBUILD").is_ok() {
-        println!("rebuild: skipped (SIMTHEME_BENCH_SKIP_REBUILD); it re-runs the same inserts as the build above");
+        println!("  rebuild: skipped (SIMTHEME_BENCH_SKIP_REBUILD); it re-runs the same inserts as the build above");
     } else {
         let t = Instant::now();
         let rebuilt = idx.compacted();
-        println!("rebuild from stored vectors (compacted()): {}", secs(t.elapsed()));
-        let (ra, _) = run_serial(&queries, |q| rebuilt.search(q, K, None).unwrap());
-        println!("rebuilt index recall@{K}={:.4}", recall(&ra, &exact));
+        println!("  rebuild from stored vectors (compacted()): {}", secs(t.elapsed()));
+        let (ra, _) = run_serial(queries, |q| rebuilt.search(q, K, None).unwrap());
+        println!("  rebuilt index recall@{K}={:.4}", recall(&ra, exact));
     }
 
     let dead: Vec<u64> = (0..n as u64).step_by(10).map(|i| 3 * i + 1).collect();
     idx.tombstone(&dead);
     let (ta, tmed) = run_serial(&queries[..200], |q| idx.search(q, K, None).unwrap());
     let (te, _) = run_serial(&queries[..200], |q| idx.exact_search(q, K, None).unwrap());
-    println!("hnsw with 10% tombstones: recall@{K}={:.4}, median {:.3} ms/query", recall(&ta, &te), tmed.as_secs_f64() * 1e3);
+    println!("  hnsw with 10% tombstones: recall@{K}={:.4}, median {:.3} ms/query", recall(&ta, &te), tmed.as_secs_f64() * 1e3);
     if std::env::var("SIMTHEME_BENCH_DIR").is_err() {
         let _ = std::fs::remove_dir_all(&tmp);
     }

@@ -18,13 +18,13 @@ pub struct ServeArgs {
     #[arg(long)]
     pub no_seed: bool,
     /// HNSW: max links per node.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = crate::index::DEFAULT_M)]
     pub hnsw_m: usize,
     /// HNSW: candidate list size while building.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = crate::index::DEFAULT_EF_CONSTRUCTION)]
     pub hnsw_ef_construction: usize,
     /// HNSW: candidate list size while searching.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = crate::index::DEFAULT_EF_SEARCH)]
     pub hnsw_ef_search: usize,
     /// Largest gRPC message, bytes.
     #[arg(long, default_value_t = 16 * 1024 * 1024)]

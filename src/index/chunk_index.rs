@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use super::graph::Graph;
 use super::store::{dot, normalized, sort_hits, Store};
-use super::{Hit, IndexError, IndexParams};
+use super::{Hit, IndexError, IndexParams, EF_PER_K};
 
 /// When a filter is estimated to accept less than this fraction of the live
 /// points, [`ChunkIndex::search`] answers with exact search instead (a graph
@@ -135,7 +135,7 @@ impl ChunkIndex {
                 return store.exact(q, k, filter);
             }
         }
-        let ef = self.params.ef_search.max(k);
+        let ef = self.params.ef_search.max(k.saturating_mul(EF_PER_K));
         let accept = |slot: usize| -> bool { store.is_live(slot) && filter.is_none_or(|f| f(store.ids[slot])) };
         let walk_filter = graph_filter.or(filter);
         let walk = |slot: usize| -> bool { store.is_live(slot) && walk_filter.is_none_or(|f| f(store.ids[slot])) };

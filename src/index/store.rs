@@ -12,24 +12,85 @@ const PAR_EXACT_MIN_SLOTS: usize = 16_384;
 /// Slots per rayon task in exact search.
 const PAR_EXACT_CHUNK: usize = 4_096;
 
-/// Dot product of two equally long slices (8 independent accumulators so the
-/// compiler can vectorise it).
+/// Dot product over the common length of `a` and `b`.
+///
+/// On x86-64 CPUs with AVX2 and FMA (checked at run time, cached by `std`)
+/// this runs [`dot_avx2_fma`]; elsewhere [`dot_portable`], whose 16
+/// independent accumulators LLVM turns into SSE2/NEON code without fast-math.
+/// Measured for 384 dimensions on a loaded 2-core AVX-512 box: ~30 ns (AVX2+FMA)
+/// vs ~100-120 ns for the 8- or 16-lane portable loop at baseline x86-64.
 #[inline]
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0.0f32; 8];
-    let ca = a.chunks_exact(8);
-    let cb = b.chunks_exact(8);
+    #[cfg(target_arch = "x86_64")]
+    {
+        if n >= 8 && std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+            return unsafe { dot_avx2_fma(a, b) };
+        }
+    }
+    dot_portable(a, b)
+}
+
+/// Portable dot product: 16 lanes in fixed-size chunks, independent
+/// accumulators (so the additions are not one serial dependency chain).
+#[inline]
+pub(crate) fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
+    const L: usize = 16;
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0f32; L];
+    let (ca, cb) = (a.chunks_exact(L), b.chunks_exact(L));
     let (ra, rb) = (ca.remainder(), cb.remainder());
     for (x, y) in ca.zip(cb) {
-        for i in 0..8 {
+        let x: &[f32; L] = x.try_into().expect("chunk of L");
+        let y: &[f32; L] = y.try_into().expect("chunk of L");
+        for i in 0..L {
             acc[i] += x[i] * y[i];
         }
     }
-    let mut s = (acc[0] + acc[4]) + (acc[1] + acc[5]) + (acc[2] + acc[6]) + (acc[3] + acc[7]);
+    let mut half = [0.0f32; 8];
+    for i in 0..8 {
+        half[i] = acc[i] + acc[i + 8];
+    }
+    let mut s = ((half[0] + half[4]) + (half[1] + half[5])) + ((half[2] + half[6]) + (half[3] + half[7]));
     for (x, y) in ra.iter().zip(rb) {
         s += x * y;
+    }
+    s
+}
+
+/// AVX2 + FMA dot product: four 8-lane FMA accumulators (32 floats per
+/// iteration), then 8-float steps and a scalar tail.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn dot_avx2_fma(a: &[f32], b: &[f32]) -> f32 {
+    use std::arch::x86_64::*;
+    let n = a.len().min(b.len());
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut acc = [_mm256_setzero_ps(); 4];
+    let mut i = 0;
+    // SAFETY (all loads below): `i + 8 * j + 8 <= n` for every load, and both
+    // slices have at least `n` elements; `loadu` has no alignment requirement.
+    while i + 32 <= n {
+        for (j, acc) in acc.iter_mut().enumerate() {
+            let (x, y) = unsafe { (_mm256_loadu_ps(pa.add(i + 8 * j)), _mm256_loadu_ps(pb.add(i + 8 * j))) };
+            *acc = _mm256_fmadd_ps(x, y, *acc);
+        }
+        i += 32;
+    }
+    while i + 8 <= n {
+        let (x, y) = unsafe { (_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i))) };
+        acc[0] = _mm256_fmadd_ps(x, y, acc[0]);
+        i += 8;
+    }
+    let v = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+    let q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+    let d = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    let mut s = _mm_cvtss_f32(_mm_add_ss(d, _mm_shuffle_ps::<0b01>(d, d)));
+    for k in i..n {
+        s += a[k] * b[k];
     }
     s
 }
@@ -242,11 +303,14 @@ mod tests {
 
     #[test]
     fn dot_matches_naive_for_odd_lengths() {
-        for n in [0usize, 1, 7, 8, 9, 33, 384] {
+        for n in [0usize, 1, 7, 8, 9, 15, 16, 31, 32, 33, 100, 384, 385] {
             let a: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
             let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos()).collect();
             let naive: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
             assert!((dot(&a, &b) - naive).abs() < 1e-4, "n={n}");
+            assert!((dot_portable(&a, &b) - naive).abs() < 1e-4, "n={n}");
+            // Unequal lengths use the common prefix.
+            assert!((dot(&a, &b[..n / 2]) - dot_portable(&a[..n / 2], &b)).abs() < 1e-4, "n={n}");
         }
     }
 
