@@ -210,3 +210,33 @@ fn traditional_paragraph_and_its_simplified_twin_embed_alike() {
         assert!(c >= 0.98, "cosine {c:.4} between {t} and {s}");
     }
 }
+
+#[test]
+fn cli_ingest_reports_each_file_and_is_idempotent() {
+    let docs = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(docs.path().join("a.txt"), "發布時間:2025-01-05\n推動人工智能賦能製造業，建設一批智能工廠和數字化車間。\n").unwrap();
+    std::fs::write(
+        docs.path().join("b.html"),
+        "<html><body><h1>綠色低碳</h1><p>推進重點行業節能降碳改造，發展清潔能源和循環經濟。</p><script>var x=1;</script></body></html>",
+    )
+    .unwrap();
+    std::fs::write(docs.path().join("empty.md"), "").unwrap();
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_simtheme"))
+            .arg("--data-dir")
+            .arg(data.path())
+            .arg("ingest")
+            .arg(docs.path())
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    let out = String::from_utf8_lossy(&first.stdout);
+    assert!(!first.status.success(), "a failed document makes the command fail");
+    assert!(out.contains("3 files: 2 inserted, 0 already present, 1 failed"), "{out}");
+    assert!(out.contains("2025-01-05") && out.contains("document text is empty"), "{out}");
+    let second = run();
+    let out = String::from_utf8_lossy(&second.stdout);
+    assert!(out.contains("0 inserted, 2 already present, 1 failed"), "{out}");
+}

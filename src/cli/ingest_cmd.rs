@@ -115,15 +115,5 @@ pub fn run_ingest(mut config: Config, paths: &[PathBuf], tags: &[String]) -> any
 }
 
 fn failed(index: usize, msg: &str) -> crate::engine::IngestResult {
-    crate::engine::IngestResult {
-        index,
-        status: IngestStatus::Failed(msg.to_string()),
-        document_id: String::new(),
-        paragraphs: 0,
-        chunks: 0,
-        duplicates: 0,
-        title: None,
-        date: None,
-        year: None,
-    }
+    crate::engine::IngestResult::rejected(index, String::new(), msg.to_string())
 }

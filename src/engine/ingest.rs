@@ -94,9 +94,14 @@ pub struct IngestResult {
 
 impl IngestResult {
     fn failed(index: usize, document_id: String, error: &EngineError) -> Self {
+        Self::rejected(index, document_id, error.to_string())
+    }
+
+    /// A document rejected with `message`; nothing of it was stored.
+    pub fn rejected(index: usize, document_id: String, message: String) -> Self {
         IngestResult {
             index,
-            status: IngestStatus::Failed(error.to_string()),
+            status: IngestStatus::Failed(message),
             document_id,
             paragraphs: 0,
             chunks: 0,

@@ -305,17 +305,7 @@ async fn ingest_proto(engine: &Arc<Engine>, index: usize, d: proto::DocumentInpu
             r.index = index;
             r
         }
-        Err(e) => crate::engine::IngestResult {
-            index,
-            status: crate::engine::IngestStatus::Failed(e.to_string()),
-            document_id: String::new(),
-            paragraphs: 0,
-            chunks: 0,
-            duplicates: 0,
-            title: None,
-            date: None,
-            year: None,
-        },
+        Err(e) => crate::engine::IngestResult::rejected(index, String::new(), e.to_string()),
     }
 }
 
