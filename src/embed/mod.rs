@@ -9,6 +9,8 @@
 
 mod batch;
 mod error;
+pub mod int8;
+pub mod qbert;
 pub mod source;
 pub mod queue;
 mod weights;
@@ -55,11 +57,15 @@ pub struct EmbedderConfig {
     pub threads: usize,
     /// Upper bound of padded tokens (longest window × windows) in one forward pass.
     pub max_batch_tokens: usize,
+    /// Run GGUF weights dequantised to f32 through candle-transformers' `BertModel`
+    /// instead of the quantised encoder ([`qbert::QuantBert`]). Slower and ~370 MB
+    /// larger; kept for comparison and as a fallback. Safetensors weights always run f32.
+    pub dequantize: bool,
 }
 
 impl Default for EmbedderConfig {
     fn default() -> Self {
-        Self { model: DEFAULT_MODEL_DIR.to_string(), threads: 0, max_batch_tokens: 8192 }
+        Self { model: DEFAULT_MODEL_DIR.to_string(), threads: 0, max_batch_tokens: 8192, dequantize: false }
     }
 }
 
@@ -72,9 +78,17 @@ pub struct Embedding {
     pub tokens: usize,
 }
 
+/// The encoder that turns token ids into hidden states.
+enum Encoder {
+    /// f32 weights through candle-transformers' BERT.
+    Dense(BertModel),
+    /// GGUF quantised weights through [`qbert::QuantBert`].
+    Quantized(qbert::QuantBert),
+}
+
 /// A loaded model, ready to embed. Cheap to share behind an `Arc`; `embed` takes `&self`.
 pub struct Embedder {
-    model: BertModel,
+    model: Encoder,
     tokenizer: Tokenizer,
     device: Device,
     pool: Arc<rayon::ThreadPool>,
@@ -126,14 +140,19 @@ impl Embedder {
         let eos = special(&["</s>", "[SEP]"]).ok_or_else(|| load_err(&files.tokenizer, &"no </s>/[SEP] token"))?;
         let pad = special(&["<pad>", "[PAD]"]).unwrap_or(0);
 
-        let vb = weights::var_builder(&files.weights, &device)?;
-        let model = BertModel::load(vb, &bert_cfg).map_err(|e| {
-            let path = match &files.weights {
-                WeightFile::Gguf(p) => p.clone(),
-                WeightFile::Safetensors(p) => p.first().cloned().unwrap_or_default(),
-            };
-            load_err(&path, &e)
-        })?;
+        let model = match &files.weights {
+            WeightFile::Gguf(path) if !config.dequantize => Encoder::Quantized(qbert::QuantBert::load(path)?),
+            weights_file => {
+                let vb = weights::var_builder(weights_file, &device)?;
+                Encoder::Dense(BertModel::load(vb, &bert_cfg).map_err(|e| {
+                    let path = match weights_file {
+                        WeightFile::Gguf(p) => p.clone(),
+                        WeightFile::Safetensors(p) => p.first().cloned().unwrap_or_default(),
+                    };
+                    load_err(&path, &e)
+                })?)
+            }
+        };
 
         let threads = if config.threads == 0 {
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
@@ -260,6 +279,10 @@ impl Embedder {
     }
 
     fn forward_padded(&self, rows: &[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let model = match &self.model {
+            Encoder::Quantized(q) => return q.mean_pooled(rows),
+            Encoder::Dense(m) => m,
+        };
         let b = rows.len();
         let t = rows.iter().map(|r| r.len()).max().unwrap_or(0);
         let mut ids = vec![self.pad; b * t];
@@ -271,7 +294,7 @@ impl Embedder {
         let ids = Tensor::from_vec(ids, (b, t), &self.device)?;
         let mask = Tensor::from_vec(mask, (b, t), &self.device)?;
         let type_ids = ids.zeros_like()?;
-        let hidden = self.model.forward(&ids, &type_ids, Some(&mask))?; // (b, t, h)
+        let hidden = model.forward(&ids, &type_ids, Some(&mask))?; // (b, t, h)
         let summed = hidden.broadcast_mul(&mask.unsqueeze(2)?)?.sum(1)?; // (b, h)
         let counts = mask.sum_keepdim(1)?; // (b, 1)
         let means = summed.broadcast_div(&counts)?.to_dtype(DType::F32)?;
