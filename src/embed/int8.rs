@@ -19,8 +19,10 @@ use rayon::prelude::*;
 pub const BLOCK: usize = 32;
 /// Bytes of one GGML Q4_0 block: f16 scale + 16 bytes of nibbles.
 const Q4_0_BYTES: usize = 18;
-/// Bytes of a block pair in the interleaved layout.
-const PAIR: usize = 2 * BLOCK;
+/// Blocks per group in the interleaved layout.
+const GROUP_BLOCKS: usize = 4;
+/// Bytes of a group of four blocks in the interleaved layout.
+const GROUP: usize = GROUP_BLOCKS * BLOCK;
 /// Weight rows per parallel task.
 const ROWS_PER_TASK: usize = 16;
 /// Activation rows per microkernel call.
@@ -29,38 +31,40 @@ const TILE: usize = 4;
 /// (64 rows × 1536 bytes fit in L2 next to 16 weight rows).
 const M_TILE: usize = 64;
 
-/// Interleaves two blocks 4 bytes at a time (`A0..3 B0..3 A4..7 B4..7 ...`), so that
-/// the 32-bit lanes of a SIMD dot product alternate between the two blocks and one
-/// two-float broadcast (`s_A, s_B, s_A, s_B, ...`) scales them.
-fn interleave<T: Copy>(a: &[T], b: &[T], out: &mut [T]) {
+/// Interleaves four blocks 4 bytes at a time (`A0..3 B0..3 C0..3 D0..3 A4..7 ...`):
+/// the 32-bit lanes of a SIMD dot product then cycle through the four blocks, so the
+/// lanes of both 512-bit halves of a group add up lane-wise and one four-float
+/// broadcast (`s_A, s_B, s_C, s_D, s_A, ...`) scales them.
+fn interleave<T: Copy>(blocks: &[T], out: &mut [T]) {
     for g in 0..BLOCK / 4 {
-        out[8 * g..8 * g + 4].copy_from_slice(&a[4 * g..4 * g + 4]);
-        out[8 * g + 4..8 * g + 8].copy_from_slice(&b[4 * g..4 * g + 4]);
+        for b in 0..GROUP_BLOCKS {
+            out[(g * GROUP_BLOCKS + b) * 4..(g * GROUP_BLOCKS + b + 1) * 4].copy_from_slice(&blocks[b * BLOCK + 4 * g..b * BLOCK + 4 * g + 4]);
+        }
     }
 }
 
 /// A `(rows × cols)` matrix of Q4_0 weights, unpacked to one nibble per byte and laid
-/// out in interleaved block pairs (an odd last block is paired with a zero block).
+/// out in interleaved groups of four blocks (a short last group is padded with zero
+/// blocks).
 #[derive(Clone)]
 pub struct NibbleMatrix {
     rows: usize,
     cols: usize,
-    pairs: usize,
-    /// `rows × pairs × 64` nibbles `q ∈ [0, 15]`; the weight is `(q - 8) · scale`.
+    groups: usize,
+    /// `rows × groups × 128` nibbles `q ∈ [0, 15]`; the weight is `(q - 8) · scale`.
     nibbles: Vec<u8>,
-    /// `rows × pairs × 2` block scales.
+    /// `rows × groups × 4` block scales.
     scales: Vec<f32>,
 }
 
 /// Activations quantised per block of 32 (`x ≈ q · d`), in the same interleaved layout.
 struct QuantizedRows {
-    /// `m × pairs × 64` values.
+    /// `m × groups × 128` values.
     q: Vec<i8>,
-    /// `m × pairs × 2` block scales.
+    /// `m × groups × 4` block scales.
     d: Vec<f32>,
-    /// `m × pairs × 16` lane corrections: `8 · Σq` of each block in the lane of its first
-    /// group (0 and 1), zero elsewhere; subtracting it turns the nibble sum into the
-    /// sum over `(q_w - 8)`.
+    /// `m × groups × 16` lane corrections: `8 · Σq` of block `b` in lane `b` (0..4),
+    /// zero elsewhere; subtracting it turns the nibble sum into the sum over `(q_w - 8)`.
     offset: Vec<i32>,
 }
 
@@ -72,26 +76,25 @@ impl NibbleMatrix {
             return None;
         }
         let blocks = cols / BLOCK;
-        let pairs = blocks.div_ceil(2);
-        let mut nibbles = vec![8u8; rows * pairs * PAIR];
-        let mut scales = vec![0f32; rows * pairs * 2];
-        let mut unpacked = vec![8u8; pairs * PAIR];
+        let groups = blocks.div_ceil(GROUP_BLOCKS);
+        let mut nibbles = vec![8u8; rows * groups * GROUP];
+        let mut scales = vec![0f32; rows * groups * GROUP_BLOCKS];
+        let mut unpacked = vec![8u8; groups * GROUP];
         for r in 0..rows {
             for b in 0..blocks {
                 let block = &bytes[(r * blocks + b) * Q4_0_BYTES..(r * blocks + b + 1) * Q4_0_BYTES];
-                scales[r * pairs * 2 + b] = half::f16::from_le_bytes([block[0], block[1]]).to_f32();
+                scales[r * groups * GROUP_BLOCKS + b] = half::f16::from_le_bytes([block[0], block[1]]).to_f32();
                 let out = &mut unpacked[b * BLOCK..(b + 1) * BLOCK];
                 for (j, &byte) in block[2..].iter().enumerate() {
                     out[j] = byte & 0x0f;
                     out[j + 16] = byte >> 4;
                 }
             }
-            for p in 0..pairs {
-                let (a, b) = unpacked[p * PAIR..(p + 1) * PAIR].split_at(BLOCK);
-                interleave(a, b, &mut nibbles[(r * pairs + p) * PAIR..(r * pairs + p + 1) * PAIR]);
+            for g in 0..groups {
+                interleave(&unpacked[g * GROUP..(g + 1) * GROUP], &mut nibbles[(r * groups + g) * GROUP..(r * groups + g + 1) * GROUP]);
             }
         }
-        Some(Self { rows, cols, pairs, nibbles, scales })
+        Some(Self { rows, cols, groups, nibbles, scales })
     }
 
     /// Output size (`n`).
@@ -109,7 +112,7 @@ impl NibbleMatrix {
     pub fn matmul(&self, x: &[f32], m: usize, bias: &[f32]) -> Vec<f32> {
         assert_eq!(x.len(), m * self.cols, "input is not m × cols");
         assert_eq!(bias.len(), self.rows, "bias length is not rows");
-        let xq = quantize_rows(x, m, self.cols, self.pairs);
+        let xq = quantize_rows(x, m, self.cols, self.groups);
         let kernel = Kernel::detect();
         let tasks: Vec<(usize, Vec<f32>)> = (0..self.rows.div_ceil(ROWS_PER_TASK))
             .into_par_iter()
@@ -133,19 +136,19 @@ impl NibbleMatrix {
 }
 
 /// Q8_0-style quantisation of each row, block by block (`d = max|x| / 127`, rounding
-/// half away from zero), written in the interleaved pair layout.
-fn quantize_rows(x: &[f32], m: usize, cols: usize, pairs: usize) -> QuantizedRows {
+/// half away from zero), written in the interleaved layout.
+fn quantize_rows(x: &[f32], m: usize, cols: usize, groups: usize) -> QuantizedRows {
     let blocks = cols / BLOCK;
-    let mut q = vec![0i8; m * pairs * PAIR];
-    let mut d = vec![0f32; m * pairs * 2];
-    let mut offset = vec![0i32; m * pairs * 16];
-    q.par_chunks_mut(pairs * PAIR)
-        .zip(d.par_chunks_mut(pairs * 2))
-        .zip(offset.par_chunks_mut(pairs * 16))
+    let mut q = vec![0i8; m * groups * GROUP];
+    let mut d = vec![0f32; m * groups * GROUP_BLOCKS];
+    let mut offset = vec![0i32; m * groups * 16];
+    q.par_chunks_mut(groups * GROUP)
+        .zip(d.par_chunks_mut(groups * GROUP_BLOCKS))
+        .zip(offset.par_chunks_mut(groups * 16))
         .zip(x.par_chunks(cols))
         .with_min_len(8)
         .for_each(|(((qr, dr), or), xr)| {
-            let mut row = vec![0i8; pairs * PAIR];
+            let mut row = vec![0i8; groups * GROUP];
             for b in 0..blocks {
                 let xb = &xr[b * BLOCK..(b + 1) * BLOCK];
                 let amax = xb.iter().fold(0f32, |a, v| a.max(v.abs()));
@@ -159,11 +162,10 @@ fn quantize_rows(x: &[f32], m: usize, cols: usize, pairs: usize) -> QuantizedRow
                     sum += r;
                 }
                 dr[b] = scale;
-                or[(b / 2) * 16 + b % 2] = 8 * sum;
+                or[(b / GROUP_BLOCKS) * 16 + b % GROUP_BLOCKS] = 8 * sum;
             }
-            for p in 0..pairs {
-                let (a, b) = row[p * PAIR..(p + 1) * PAIR].split_at(BLOCK);
-                interleave(a, b, &mut qr[p * PAIR..(p + 1) * PAIR]);
+            for g in 0..groups {
+                interleave(&row[g * GROUP..(g + 1) * GROUP], &mut qr[g * GROUP..(g + 1) * GROUP]);
             }
         });
     QuantizedRows { q, d, offset }
@@ -189,7 +191,6 @@ impl Kernel {
                 if std::env::var_os("SIMTHEME_NO_SIMD").is_none() {
                     if is_x86_feature_detected!("avx512f")
                         && is_x86_feature_detected!("avx512vnni")
-                        && is_x86_feature_detected!("avx512dq")
                         && is_x86_feature_detected!("fma")
                     {
                         return Kernel::Vnni;
@@ -231,20 +232,21 @@ struct Tile {
 }
 
 fn rows_scalar(w: &NibbleMatrix, x: &QuantizedRows, t: &Tile, bias: &[f32], out: &mut [f32]) {
-    let (pairs, width, r0) = (w.pairs, t.width, t.rows.start);
+    let (groups, width, r0) = (w.groups, t.width, t.rows.start);
     for r in t.rows.clone() {
         for i in t.first..t.first + t.count {
             let mut acc = 0f32;
-            for p in 0..pairs {
-                let wb = &w.nibbles[(r * pairs + p) * PAIR..(r * pairs + p + 1) * PAIR];
-                let xb = &x.q[(i * pairs + p) * PAIR..(i * pairs + p + 1) * PAIR];
-                let mut sums = [0i32; 2];
+            for g in 0..groups {
+                let wb = &w.nibbles[(r * groups + g) * GROUP..(r * groups + g + 1) * GROUP];
+                let xb = &x.q[(i * groups + g) * GROUP..(i * groups + g + 1) * GROUP];
+                let mut sums = [0i32; GROUP_BLOCKS];
                 for (j, (&a, &c)) in wb.iter().zip(xb).enumerate() {
-                    sums[(j / 4) % 2] += a as i32 * c as i32;
+                    sums[(j / 4) % GROUP_BLOCKS] += a as i32 * c as i32;
                 }
-                for (h, sum) in sums.iter().enumerate() {
-                    let corrected = sum - x.offset[(i * pairs + p) * 16 + h];
-                    acc += w.scales[(r * pairs + p) * 2 + h] * x.d[(i * pairs + p) * 2 + h] * corrected as f32;
+                for (b, sum) in sums.iter().enumerate() {
+                    let corrected = sum - x.offset[(i * groups + g) * 16 + b];
+                    let k = (r * groups + g) * GROUP_BLOCKS + b;
+                    acc += w.scales[k] * x.d[(i * groups + g) * GROUP_BLOCKS + b] * corrected as f32;
                 }
             }
             out[i * width + (r - r0)] = acc + bias[r];
@@ -256,30 +258,32 @@ fn rows_scalar(w: &NibbleMatrix, x: &QuantizedRows, t: &Tile, bias: &[f32], out:
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::{NibbleMatrix, QuantizedRows, Tile, PAIR, TILE};
+    use super::{NibbleMatrix, QuantizedRows, Tile, GROUP, GROUP_BLOCKS, TILE};
 
     /// # Safety
-    /// The CPU must support AVX-512 F/DQ/VNNI and FMA.
-    #[target_feature(enable = "avx2,fma,avx512f,avx512dq,avx512vnni")]
+    /// The CPU must support AVX-512 F/VNNI and FMA.
+    #[target_feature(enable = "avx2,fma,avx512f,avx512vnni")]
     pub unsafe fn rows_vnni(w: &NibbleMatrix, x: &QuantizedRows, t: &Tile, bias: &[f32], out: &mut [f32]) {
-        let (pairs, width, r0) = (w.pairs, t.width, t.rows.start);
+        let (groups, width, r0) = (w.groups, t.width, t.rows.start);
         let end = t.first + t.count;
         for r in t.rows.clone() {
-            let wq = w.nibbles.as_ptr().add(r * pairs * PAIR);
-            let ws = w.scales.as_ptr().add(r * pairs * 2);
+            let wq = w.nibbles.as_ptr().add(r * groups * GROUP);
+            let ws = w.scales.as_ptr().add(r * groups * GROUP_BLOCKS);
             let mut i = t.first;
             while i < end {
                 let n = TILE.min(end - i);
                 let mut acc = [_mm512_setzero_ps(); TILE];
-                for p in 0..pairs {
-                    let wv = _mm512_loadu_si512(wq.add(p * PAIR) as *const _);
-                    let wsc = _mm512_broadcast_f32x2(_mm_castpd_ps(_mm_load_sd(ws.add(2 * p) as *const f64)));
+                for g in 0..groups {
+                    let w0 = _mm512_loadu_si512(wq.add(g * GROUP) as *const _);
+                    let w1 = _mm512_loadu_si512(wq.add(g * GROUP + 64) as *const _);
+                    let wsc = _mm512_broadcast_f32x4(_mm_loadu_ps(ws.add(g * GROUP_BLOCKS)));
                     for (j, a) in acc.iter_mut().enumerate().take(n) {
-                        let row = (i + j) * pairs + p;
-                        let xv = _mm512_loadu_si512(x.q.as_ptr().add(row * PAIR) as *const _);
-                        let s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv, xv);
+                        let row = (i + j) * groups + g;
+                        let xp = x.q.as_ptr().add(row * GROUP);
+                        let s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w0, _mm512_loadu_si512(xp as *const _));
+                        let s = _mm512_dpbusd_epi32(s, w1, _mm512_loadu_si512(xp.add(64) as *const _));
                         let s = _mm512_sub_epi32(s, _mm512_loadu_si512(x.offset.as_ptr().add(row * 16) as *const _));
-                        let xs = _mm512_broadcast_f32x2(_mm_castpd_ps(_mm_load_sd(x.d.as_ptr().add(row * 2) as *const f64)));
+                        let xs = _mm512_broadcast_f32x4(_mm_loadu_ps(x.d.as_ptr().add(row * GROUP_BLOCKS)));
                         *a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(wsc, xs), *a);
                     }
                 }
@@ -303,31 +307,30 @@ mod x86 {
     /// The CPU must support AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn rows_avx2(w: &NibbleMatrix, x: &QuantizedRows, t: &Tile, bias: &[f32], out: &mut [f32]) {
-        let (pairs, width, r0) = (w.pairs, t.width, t.rows.start);
+        let (groups, width, r0) = (w.groups, t.width, t.rows.start);
         let end = t.first + t.count;
         let ones = _mm256_set1_epi16(1);
         for r in t.rows.clone() {
-            let wq = w.nibbles.as_ptr().add(r * pairs * PAIR);
-            let ws = w.scales.as_ptr().add(r * pairs * 2);
+            let wq = w.nibbles.as_ptr().add(r * groups * GROUP);
+            let ws = w.scales.as_ptr().add(r * groups * GROUP_BLOCKS);
             let mut i = t.first;
             while i < end {
                 let n = TILE.min(end - i);
                 let mut acc = [_mm256_setzero_ps(); TILE];
-                for p in 0..pairs {
-                    let w0 = _mm256_loadu_si256(wq.add(p * PAIR) as *const __m256i);
-                    let w1 = _mm256_loadu_si256(wq.add(p * PAIR + 32) as *const __m256i);
-                    let wsc = _mm256_castpd_ps(_mm256_broadcast_sd(&*(ws.add(2 * p) as *const f64)));
+                for g in 0..groups {
+                    let wv: [__m256i; 4] = std::array::from_fn(|h| _mm256_loadu_si256(wq.add(g * GROUP + 32 * h) as *const __m256i));
+                    let wsc = _mm256_broadcast_ps(&*(ws.add(g * GROUP_BLOCKS) as *const __m128));
                     for (j, a) in acc.iter_mut().enumerate().take(n) {
-                        let row = (i + j) * pairs + p;
-                        let xp = x.q.as_ptr().add(row * PAIR);
-                        let x0 = _mm256_loadu_si256(xp as *const __m256i);
-                        let x1 = _mm256_loadu_si256(xp.add(32) as *const __m256i);
-                        // u8 (≤ 15) × i8 pairs summed to i16: at most 2·15·128, no saturation.
-                        let s0 = _mm256_madd_epi16(_mm256_maddubs_epi16(w0, x0), ones);
-                        let s1 = _mm256_madd_epi16(_mm256_maddubs_epi16(w1, x1), ones);
-                        let s = _mm256_add_epi32(s0, s1);
+                        let row = (i + j) * groups + g;
+                        let xp = x.q.as_ptr().add(row * GROUP);
+                        let mut s = _mm256_setzero_si256();
+                        for (h, wh) in wv.iter().enumerate() {
+                            let xv = _mm256_loadu_si256(xp.add(32 * h) as *const __m256i);
+                            // u8 (≤ 15) × i8 pairs summed to i16: at most 2·15·128, no saturation.
+                            s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(*wh, xv), ones));
+                        }
                         let s = _mm256_sub_epi32(s, _mm256_loadu_si256(x.offset.as_ptr().add(row * 16) as *const __m256i));
-                        let xs = _mm256_castpd_ps(_mm256_broadcast_sd(&*(x.d.as_ptr().add(row * 2) as *const f64)));
+                        let xs = _mm256_broadcast_ps(&*(x.d.as_ptr().add(row * GROUP_BLOCKS) as *const __m128));
                         *a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(wsc, xs), *a);
                     }
                 }
@@ -388,12 +391,12 @@ mod tests {
     #[test]
     fn every_kernel_gives_the_same_result() {
         for (rows, cols) in [(20, 1536), (3, 96)] {
-            // 96 = 3 blocks: the last pair is padded.
+            // 96 = 3 blocks: the last group is padded.
             let (bytes, _) = q4_matrix(rows, cols);
             let mat = NibbleMatrix::from_q4_0(&bytes, rows, cols).unwrap();
             let m = 7;
             let x = sample(m * cols, 5);
-            let xq = quantize_rows(&x, m, cols, mat.pairs);
+            let xq = quantize_rows(&x, m, cols, mat.groups);
             let bias = sample(rows, 9);
             let mut want = vec![0f32; m * rows];
             rows_scalar(&mat, &xq, &Tile { rows: 0..rows, first: 0, count: m, width: rows }, &bias, &mut want);
@@ -403,7 +406,7 @@ mod tests {
                 if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
                     kernels.push(Kernel::Avx2);
                 }
-                if Kernel::detect() == Kernel::Vnni {
+                if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vnni") {
                     kernels.push(Kernel::Vnni);
                 }
             }
