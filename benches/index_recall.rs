@@ -11,7 +11,9 @@
 //! Env (all optional):
 //! * `SIMTHEME_BENCH_N` — number of vectors (default 100,000).
 //! * `SIMTHEME_BENCH_DATA` — `random` (default; worst case for HNSW),
-//!   `clustered` (Gaussian clusters, closer to real embeddings) or `both`.
+//!   `clustered` (Gaussian clusters, closer to real embeddings), `both`, or `seeds`
+//!   (the seed corpus's real chunk vectors; N is then the chunk count, queries are the
+//!   retrieval fixture's questions plus every chunk perturbed).
 //! * `SIMTHEME_BENCH_CONFIGS` — comma-separated `M:ef_construction` pairs
 //!   (default `16:200,<defaults>`); `default` means `IndexParams::default()`.
 //! * `SIMTHEME_BENCH_EF` — comma-separated `ef_search` values (default
@@ -136,7 +138,33 @@ fn configs() -> Vec<IndexParams> {
     out
 }
 
+/// The seed corpus as the service stores it: every chunk of the five seed documents
+/// embedded as a passage; queries are the 28 retrieval queries (as queries) plus every
+/// chunk's own vector plus noise, so recall covers both cross-lingual questions and
+/// "more like this paragraph".
+fn seed_data() -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+    use simtheme::corpus::{prepare_document, DocumentMeta, SegmentConfig};
+    use simtheme::embed::{Embedder, EmbedderConfig, Mode};
+    let e = Embedder::load(&EmbedderConfig::default()).expect("model");
+    let mut chunks = Vec::new();
+    for (name, text) in simtheme::engine::SEED_DOCUMENTS {
+        let doc = prepare_document(text, name, &DocumentMeta::default(), &SegmentConfig::default()).expect("seed");
+        chunks.extend(doc.paragraphs.iter().flat_map(|p| p.chunks.iter().map(|c| c.text.clone())));
+    }
+    let data: Vec<Vec<f32>> = e.embed(&chunks, Mode::Passage).expect("embed").into_iter().map(|x| x.vector).collect();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/retrieval_queries.json");
+    let fixture: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+    let texts: Vec<String> = fixture.iter().filter_map(|q| q["query"].as_str().map(str::to_string)).collect();
+    let mut queries: Vec<Vec<f32>> = e.embed(&texts, Mode::Query).expect("embed").into_iter().map(|x| x.vector).collect();
+    let mut rng = StdRng::seed_from_u64(0x5EED_2026);
+    queries.extend(data.iter().map(|v| normalize(v.iter().map(|&x| x + 0.02 * gaussian(&mut rng)).collect())));
+    (data, queries)
+}
+
 fn make_data(mode: &str, n: usize) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+    if mode == "seeds" {
+        return seed_data();
+    }
     let mut rng = StdRng::seed_from_u64(0x5EED_2026);
     let data: Vec<Vec<f32>> = if mode == "clustered" {
         clustered(&mut rng, n, (n / 100).max(1))
@@ -173,6 +201,7 @@ fn main() {
     for mode in modes {
         let t = Instant::now();
         let (data, queries) = make_data(mode, n);
+        let n = data.len();
         println!("\n== {mode} data: generated in {}", secs(t.elapsed()));
         // Build (ids are sparse: 3 * i + 1).
         let items: Vec<(u64, &[f32])> = data.iter().enumerate().map(|(i, v)| (3 * i as u64 + 1, v.as_slice())).collect();

@@ -9,13 +9,12 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let model = cli.model.as_deref();
     match &cli.command {
         Command::Serve(args) => run_serve(cli.config(), args.clone()),
         Command::Ingest { paths, tags } => run_ingest(cli.config(), paths, tags),
         Command::Themes { args, json, plot } => run_themes(cli.config(), args, *json, plot.clone()),
         Command::CompareYears { year_a, year_b, args, json } => run_compare_years(cli.config(), args, *year_a, *year_b, *json),
-        Command::Embed { query, json, texts } => run_embed(model, cli.threads, texts, *query, *json),
-        Command::Similarity { text_a, text_b, passage } => run_similarity(model, cli.threads, text_a, text_b, *passage),
+        Command::Embed { query, json, texts } => run_embed(&cli.config().embedder, texts, *query, *json),
+        Command::Similarity { text_a, text_b, passage } => run_similarity(&cli.config().embedder, text_a, text_b, *passage),
     }
 }

@@ -4,17 +4,13 @@ use anyhow::Context;
 
 use crate::embed::{cosine, Embedder, EmbedderConfig, Mode};
 
-fn load(model: Option<&str>, threads: usize) -> anyhow::Result<Embedder> {
-    let mut cfg = EmbedderConfig { threads, ..EmbedderConfig::default() };
-    if let Some(m) = model {
-        cfg.model = m.to_string();
-    }
-    Embedder::load(&cfg).with_context(|| format!("loading model {}", cfg.model))
+fn load(cfg: &EmbedderConfig) -> anyhow::Result<Embedder> {
+    Embedder::load(cfg).with_context(|| format!("loading model {}", cfg.model))
 }
 
 /// Embeds `texts` and prints the dimension and vectors (JSON when `json`).
-pub fn run_embed(model: Option<&str>, threads: usize, texts: &[String], query: bool, json: bool) -> anyhow::Result<()> {
-    let embedder = load(model, threads)?;
+pub fn run_embed(cfg: &EmbedderConfig, texts: &[String], query: bool, json: bool) -> anyhow::Result<()> {
+    let embedder = load(cfg)?;
     let mode = if query { Mode::Query } else { Mode::Passage };
     let out = embedder.embed(texts, mode)?;
     if json {
@@ -37,8 +33,8 @@ pub fn run_embed(model: Option<&str>, threads: usize, texts: &[String], query: b
 }
 
 /// Prints the cosine similarity of two texts.
-pub fn run_similarity(model: Option<&str>, threads: usize, a: &str, b: &str, passage: bool) -> anyhow::Result<()> {
-    let embedder = load(model, threads)?;
+pub fn run_similarity(cfg: &EmbedderConfig, a: &str, b: &str, passage: bool) -> anyhow::Result<()> {
+    let embedder = load(cfg)?;
     let mode = if passage { Mode::Passage } else { Mode::Query };
     let out = embedder.embed(&[a, b], mode)?;
     println!("{:.4}", cosine(&out[0].vector, &out[1].vector));

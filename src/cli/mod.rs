@@ -28,6 +28,10 @@ pub struct Cli {
     /// Inference threads (0 = all cores).
     #[arg(long, global = true, default_value_t = 0, env = "SIMTHEME_THREADS")]
     pub threads: usize,
+    /// Run a GGUF model's weights expanded to f32 (candle-transformers' BERT) instead of
+    /// the quantised encoder: slower and ~370 MB larger; for comparison.
+    #[arg(long, global = true, env = "SIMTHEME_DEQUANTIZE")]
+    pub dequantize: bool,
     /// Data directory (SQLite store and index dump).
     #[arg(long, global = true, default_value = "data", env = "SIMTHEME_DATA_DIR")]
     pub data_dir: PathBuf,
@@ -104,6 +108,7 @@ impl Cli {
     pub fn config(&self) -> Config {
         let mut c = Config { data_dir: self.data_dir.clone(), ..Config::default() };
         c.embedder.threads = self.threads;
+        c.embedder.dequantize = self.dequantize;
         if let Some(m) = &self.model {
             c.embedder.model = m.clone();
         }
