@@ -202,7 +202,7 @@ fn main() {
         let t = Instant::now();
         let (data, queries) = make_data(mode, n);
         let n = data.len();
-        println!("\n== {mode} data: generated in {}", secs(t.elapsed()));
+        println!("\n== {mode} data: {n} vectors, {} queries, generated in {}", queries.len(), secs(t.elapsed()));
         // Build (ids are sparse: 3 * i + 1).
         let items: Vec<(u64, &[f32])> = data.iter().enumerate().map(|(i, v)| (3 * i as u64 + 1, v.as_slice())).collect();
         let mut truth: Option<(Vec<Vec<Hit>>, f64, f64)> = None;

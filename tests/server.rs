@@ -158,9 +158,10 @@ async fn seeded_server_answers_every_rpc_and_survives_restart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_clients_share_forward_passes() {
+async fn concurrent_clients_share_forward_passes_and_hnsw_agrees_with_exact() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(tmp.path(), &["--no-seed"]);
+    // `--exact-search-below 0`: searches go through the HNSW graph, not the exact scan.
+    let server = Server::start(tmp.path(), &["--no-seed", "--exact-search-below", "0"]);
     let c = server.client().await;
     let mut tasks = Vec::new();
     for i in 0..32 {
@@ -182,6 +183,19 @@ async fn concurrent_clients_share_forward_passes() {
     assert_eq!(stats.embed_requests, 32);
     assert!(stats.embed_batches < 32, "32 concurrent requests took {} model calls", stats.embed_batches);
     assert_eq!(stats.documents, 0, "--no-seed leaves the store empty");
+
+    // The HNSW path returns what the exact path returns, in the same order.
+    let doc = proto::DocumentInput { text: NEW_DOC.into(), name: "lowalt.txt".into(), ..Default::default() };
+    c.add_documents(proto::AddDocumentsRequest { documents: vec![doc] }).await.unwrap();
+    for q in ["drone delivery", "低空经济", "airspace rules for take-off sites"] {
+        let hnsw = c.nearest_paragraphs(nearest(q, 5)).await.unwrap().into_inner();
+        let exact = c.nearest_paragraphs(proto::NearestParagraphsRequest { exact: true, ..nearest(q, 5) }).await.unwrap().into_inner();
+        assert_eq!(hnsw.search_path, "hnsw", "{q}");
+        assert_eq!(exact.search_path, "exact", "{q}");
+        assert!(!hnsw.hits.is_empty(), "{q}");
+        let ids = |r: &proto::NearestParagraphsResponse| r.hits.iter().map(|h| h.paragraph.as_ref().unwrap().id).collect::<Vec<_>>();
+        assert_eq!(ids(&hnsw), ids(&exact), "{q}");
+    }
 }
 
 /// Theme RPCs on the seed corpus: determinism and caching, accounting, keywords, years.

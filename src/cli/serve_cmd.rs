@@ -38,6 +38,10 @@ pub struct ServeArgs {
     /// Embedding requests that may wait before new ones are refused (RESOURCE_EXHAUSTED).
     #[arg(long, default_value_t = 256)]
     pub queue_capacity: usize,
+    /// Below this many stored chunks every search is exact (brute force); HNSW above.
+    /// 0 always uses HNSW (unless a request asks for exact search or a filter is selective).
+    #[arg(long, default_value_t = crate::config::Config::default().exact_search_below)]
+    pub exact_search_below: usize,
 }
 
 /// Runs the server until SIGINT/SIGTERM. Prints one ready line with the bound address.
@@ -49,6 +53,7 @@ pub fn run_serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     config.request_timeout = Duration::from_secs(args.request_timeout_secs.max(1));
     config.concurrency_limit = args.concurrency_limit.max(1);
     config.queue_capacity = args.queue_capacity.max(1);
+    config.exact_search_below = args.exact_search_below;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(service::serve(
         config,
