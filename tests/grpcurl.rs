@@ -52,7 +52,8 @@ fn call(addr: &str, method: &str, json: &str) -> serde_json::Value {
 #[test]
 fn grpcurl_lists_describes_and_calls_every_rpc() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(tmp.path(), &["--no-seed"]);
+    // Seeded, as a newcomer's `simtheme serve` is: the theme RPCs need a real corpus.
+    let server = Server::start(tmp.path(), &[]);
     let addr = server.addr.as_str();
 
     let (ok, out, err) = grpcurl(addr, &[], &["list"]);
@@ -61,7 +62,13 @@ fn grpcurl_lists_describes_and_calls_every_rpc() {
         assert!(out.contains(svc), "list lacks {svc}: {out}");
     }
     let (ok, out, _) = grpcurl(addr, &[], &["describe", "simtheme.v1.SimTheme"]);
-    assert!(ok && out.contains("rpc NearestParagraphs") && out.contains("rpc StreamDocuments"), "{out}");
+    assert!(ok, "{out}");
+    let proto = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/proto/simtheme/v1/simtheme.proto")).unwrap();
+    let declared = proto.lines().filter(|l| l.trim_start().starts_with("rpc ")).count();
+    assert_eq!(declared, RPCS.len(), "a new RPC needs a grpcurl call in this test");
+    for rpc in RPCS {
+        assert!(out.contains(&format!("rpc {rpc}")), "describe lacks rpc {rpc}: {out}");
+    }
     let (ok, out, _) = grpcurl(addr, &[], &["describe", "simtheme.v1.NearestParagraphsRequest"]);
     assert!(ok && out.contains("exclude_same_document"), "{out}");
     // Field comments reach users through reflection.
@@ -69,15 +76,21 @@ fn grpcurl_lists_describes_and_calls_every_rpc() {
 
     let health = call(addr, "grpc.health.v1.Health/Check", r#"{"service":"simtheme.v1.SimTheme"}"#);
     assert_eq!(health["status"], "SERVING");
+    let stats = call(addr, "simtheme.v1.SimTheme/Stats", "{}");
+    assert_eq!(stats["documents"], 5, "seeded at first start: {stats}");
 
-    let doc = r#"{"documents":[{"name":"a.txt","date":"2024-05-01","tags":["demo"],"text":"推動製造業數字化轉型，建設智能工廠和工業互聯網平臺。\n加快綠色低碳轉型，推進節能降碳和清潔能源替代。"}]}"#;
+    let doc = r#"{"documents":[{"name":"a.txt","date":"2025-05-01","tags":["demo"],"text":"推動製造業數字化轉型，建設智能工廠和工業互聯網平臺。\n加快綠色低碳轉型，推進節能降碳和清潔能源替代。"}]}"#;
     let added = call(addr, "simtheme.v1.SimTheme/AddDocuments", doc);
     assert_eq!(added["inserted"], 1, "{added}");
     let doc_id = added["results"][0]["documentId"].as_str().unwrap().to_string();
 
-    let hits = call(addr, "simtheme.v1.SimTheme/NearestParagraphs", r#"{"text":"smart factories","k":2}"#);
+    // Unfiltered, an English query finds Chinese seed passages; a tag filter keeps only the new one.
+    let hits = call(addr, "simtheme.v1.SimTheme/NearestParagraphs", r#"{"text":"smart factories and industrial internet","k":3}"#);
+    assert_eq!(hits["hits"].as_array().map(Vec::len), Some(3), "{hits}");
+    let hits = call(addr, "simtheme.v1.SimTheme/NearestParagraphs", r#"{"text":"smart factories","k":2,"filter":{"tags":["demo"]}}"#);
     let pid = hits["hits"][0]["paragraph"]["id"].as_str().unwrap().to_string();
     assert!(hits["hits"][0]["score"].as_f64().unwrap() > 0.5, "{hits}");
+    assert!(hits["hits"].as_array().unwrap().iter().all(|h| h["paragraph"]["documentId"] == doc_id.as_str()), "{hits}");
 
     let p = call(addr, "simtheme.v1.SimTheme/GetParagraph", &format!(r#"{{"id":"{pid}"}}"#));
     assert_eq!(p["documentId"], doc_id.as_str());
@@ -89,22 +102,58 @@ fn grpcurl_lists_describes_and_calls_every_rpc() {
     let emb = call(addr, "simtheme.v1.SimTheme/Embed", r#"{"texts":["hello"],"mode":"EMBED_MODE_PASSAGE"}"#);
     assert_eq!(emb["dimension"], 384);
     let docs = call(addr, "simtheme.v1.SimTheme/ListDocuments", r#"{"pageSize":10}"#);
-    assert_eq!(docs["documents"][0]["id"], doc_id.as_str());
-    let stats = call(addr, "simtheme.v1.SimTheme/Stats", "{}");
-    assert_eq!(stats["documents"], 1);
+    let listed: Vec<&str> = docs["documents"].as_array().unwrap().iter().filter_map(|d| d["id"].as_str()).collect();
+    assert!(listed.len() == 6 && listed.contains(&doc_id.as_str()), "{docs}");
 
     // Client streaming: two documents in one stream.
     let stream = r#"{"text":"高新區要發揮創新策源作用，培育戰略性新興產業集群。"} {"text":"共建一帶一路，推動產能和裝備製造國際合作。","date":"2023"}"#;
     let streamed = call(addr, "simtheme.v1.SimTheme/StreamDocuments", stream);
     assert_eq!(streamed["inserted"], 2, "{streamed}");
 
+    // Themes over the seeds (plus the three small documents).
+    let themes = call(addr, "simtheme.v1.SimTheme/ClusterThemes", r#"{"params":{"seed":7}}"#);
+    let theme_list = themes["themes"].as_array().unwrap();
+    assert!(theme_list.len() >= 3, "{themes}");
+    assert!(theme_list.iter().all(|t| !t["label"].as_str().unwrap_or("").is_empty() && !t["memberIds"].as_array().unwrap().is_empty()), "{themes}");
+    let over = call(addr, "simtheme.v1.SimTheme/ThemesOverTime", r#"{"params":{"seed":7}}"#);
+    assert_eq!(over["resultId"], themes["resultId"], "same parameters, same result");
+    assert!(over["entries"].as_array().unwrap().iter().any(|e| e["year"] == 2024), "{over}");
+    let cmp = call(addr, "simtheme.v1.SimTheme/CompareYears", r#"{"params":{"seed":7},"yearA":2023,"yearB":2024}"#);
+    assert!(cmp["paragraphsA"].as_u64().unwrap() > 0 && cmp["paragraphsB"].as_u64().unwrap() > 0, "{cmp}");
+    assert!(!cmp["themes"].as_array().unwrap().is_empty(), "{cmp}");
+    let assigned = call(addr, "simtheme.v1.SimTheme/AssignTheme", r#"{"params":{"seed":7},"text":"推动绿色低碳转型","top":2}"#);
+    let scores = assigned["themes"].as_array().unwrap();
+    assert_eq!(scores.len(), 2, "{assigned}");
+    assert!(scores[0]["score"].as_f64() >= scores[1]["score"].as_f64(), "{assigned}");
+
     let deleted = call(addr, "simtheme.v1.SimTheme/DeleteDocument", &format!(r#"{{"documentId":"{doc_id}"}}"#));
     assert_eq!(deleted["documentId"], doc_id.as_str());
 
-    // A bad request: k above the maximum is INVALID_ARGUMENT with a message saying so.
+    // Bad requests: the status code and a message that says what to fix.
     let (ok, _, err) = grpcurl(addr, &["-d", r#"{"text":"x","k":1000}"#], &["simtheme.v1.SimTheme/NearestParagraphs"]);
     assert!(!ok);
     assert!(err.contains("InvalidArgument") && err.contains("maximum"), "{err}");
     let (ok, _, err) = grpcurl(addr, &["-d", r#"{"id":"123456"}"#], &["simtheme.v1.SimTheme/GetParagraph"]);
     assert!(!ok && err.contains("NotFound"), "{err}");
+    let (ok, _, err) = grpcurl(addr, &["-d", &format!(r#"{{"documentId":"{doc_id}"}}"#)], &["simtheme.v1.SimTheme/DeleteDocument"]);
+    assert!(!ok && err.contains("NotFound"), "deleted twice: {err}");
+    let (ok, _, err) = grpcurl(addr, &["-d", r#"{"yearA":2024,"yearB":2024}"#], &["simtheme.v1.SimTheme/CompareYears"]);
+    assert!(!ok && err.contains("InvalidArgument") && err.contains("same year"), "{err}");
 }
+
+/// Every RPC of `simtheme.v1.SimTheme`; the test above calls each one.
+const RPCS: [&str; 13] = [
+    "NearestParagraphs",
+    "Similarity",
+    "Embed",
+    "GetParagraph",
+    "ListDocuments",
+    "DeleteDocument",
+    "Stats",
+    "AddDocuments",
+    "StreamDocuments",
+    "ClusterThemes",
+    "ThemesOverTime",
+    "CompareYears",
+    "AssignTheme",
+];

@@ -179,6 +179,7 @@ async fn concurrent_clients_share_forward_passes_and_hnsw_agrees_with_exact() {
         assert!(t.await.unwrap().is_ok());
     }
     let mut c = c;
+    check_reflection_v1(&server).await;
     let stats = c.stats(proto::StatsRequest {}).await.unwrap().into_inner();
     assert_eq!(stats.embed_requests, 32);
     assert!(stats.embed_batches < 32, "32 concurrent requests took {} model calls", stats.embed_batches);
@@ -266,4 +267,32 @@ async fn check_themes(c: &mut simtheme::proto::sim_theme_client::SimThemeClient<
     assert!(assigned.themes[0].score >= assigned.themes[1].score);
     let too_many = proto::ClusterThemesRequest { params: Some(proto::ThemeParams { target_themes: 10_000, ..Default::default() }) };
     assert_eq!(code(c.cluster_themes(too_many).await), Code::InvalidArgument);
+}
+
+/// Reflection v1 (grpcurl 1.8 speaks only v1alpha, newer clients v1): the service list and the
+/// descriptor of the SimTheme service.
+async fn check_reflection_v1(server: &common::Server) {
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+
+    let channel = tonic::transport::Channel::from_shared(server.url()).unwrap().connect().await.unwrap();
+    let mut client = ServerReflectionClient::new(channel);
+    let ask = |m: MessageRequest| ServerReflectionRequest { host: String::new(), message_request: Some(m) };
+    let requests = vec![ask(MessageRequest::ListServices(String::new())), ask(MessageRequest::FileContainingSymbol("simtheme.v1.SimTheme".into()))];
+    let mut answers = client.server_reflection_info(tokio_stream::iter(requests)).await.unwrap().into_inner();
+    match answers.message().await.unwrap().and_then(|r| r.message_response) {
+        Some(MessageResponse::ListServicesResponse(list)) => {
+            let names: Vec<&str> = list.service.iter().map(|s| s.name.as_str()).collect();
+            for svc in ["simtheme.v1.SimTheme", "grpc.health.v1.Health"] {
+                assert!(names.contains(&svc), "v1 reflection lists {names:?}");
+            }
+        }
+        other => panic!("v1 reflection answered {other:?}"),
+    }
+    match answers.message().await.unwrap().and_then(|r| r.message_response) {
+        Some(MessageResponse::FileDescriptorResponse(files)) => assert!(!files.file_descriptor_proto.is_empty()),
+        other => panic!("v1 reflection answered {other:?}"),
+    }
 }
