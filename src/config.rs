@@ -44,9 +44,9 @@ pub struct Config {
     /// Largest `k` of NearestParagraphs. Default 100.
     pub max_k: usize,
     /// Below this many chunks, searches are exact (brute force). Default 100,000: on the 2-core
-    /// reference machine exact search over 100,000 vectors takes ~9 ms per query (110-120
-    /// queries/s) and is always right, while hnsw_rs at recall@10 >= 0.99 answered 26 (clustered
-    /// data, ef 1,024) or 13 (random data, ef 3,072) queries/s; above, HNSW
+    /// reference machine exact search over 100,000 vectors takes 4-5 ms per query on one thread
+    /// (198-272 queries/s) and is always right, while hnsw_rs at recall@10 >= 0.99 answered 32
+    /// (clustered data, ef 1,024) or 12 (random data, ef 2,048) queries/s; above, HNSW
     /// (`cargo bench --bench index_recall`).
     pub exact_search_below: usize,
 }

@@ -79,25 +79,23 @@ pub enum IndexError {
 ///
 /// How the defaults were chosen (`benches/index_recall.rs`, release build,
 /// 100,000 unit vectors of dimension 384, k = 10, recall@10 against exact
-/// search, measured 2026-11-22 on a 2-core box shared with another build):
+/// search, 500 queries, one thread per query, quiet 2-core machine):
 ///
 /// * Uniform random 384-d vectors are the worst case for HNSW (no low-dimensional
-///   structure). With `M = 32`, `ef_construction = 200`: recall@10 0.41 / 0.65 /
-///   0.81 / 0.94 / 0.97 at `ef_search` 64 / 256 / 512 / 1024 / 1536, while exact search
-///   (~25 ms/query there, 100 % recall) was *faster* than HNSW from
-///   `ef_search` ≈ 512 up. Recall ≥ 0.99 on such data is only reachable with
-///   `ef_search` above 1536, i.e. slower than [`ChunkIndex::exact_search`];
-///   for that kind of data at this size, use exact search.
+///   structure). With `M = 32`, `ef_construction = 200` (build 465 s): recall@10
+///   0.41 / 0.93 / 0.992 / 0.998 at `ef_search` 64 / 1024 / 2048 / 3072, i.e.
+///   191 / 17 / 12 / 9 queries/s, while exact search answered 198 queries/s with
+///   100 % recall. On such data at this size, use exact search.
 /// * Clustered data (`SIMTHEME_BENCH_DATA=clustered`: 1,000 Gaussian clusters,
-///   cosine ~0.7 to the centre), same parameters: recall@10 0.75 / 0.91 / 0.96 /
-///   0.991 at `ef_search` 64 / 256 / 512 / 1024; HNSW 31 q/s (one thread) vs
-///   exact 107 q/s at `ef_search` = 1024. Build: ~100 vectors/s on that box.
+///   cosine ~0.8 to the centre), same parameters (build 342 s): recall@10 0.75 /
+///   0.96 / 0.992 / 0.9996 at `ef_search` 64 / 512 / 1024 / 2048, i.e. 407 / 46 /
+///   32 / 16 queries/s; exact 272 queries/s.
 ///
 /// Hence `ef_search` defaults to 1024, the smallest swept value meeting the
 /// recall@10 ≥ 0.99 target on clustered data. At ~100k vectors exact search
 /// is faster *and* exact; HNSW pays off only for much larger indexes or when
 /// lower recall is acceptable (lower `ef_search` via
-/// [`ChunkIndex::set_ef_search`]: 64 gives ~0.75 recall at ~10× the speed).
+/// [`ChunkIndex::set_ef_search`]: 64 gives ~0.75 recall at ~13× the speed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct IndexParams {
