@@ -31,8 +31,11 @@ pub struct Config {
     pub concurrency_limit: usize,
     /// Embedding requests that may wait for the model before new ones get RESOURCE_EXHAUSTED. Default 256.
     pub queue_capacity: usize,
-    /// Characters merged into one embedder call by the queue. Default 6,000.
-    pub queue_batch_chars: usize,
+    /// Tokens of waiting requests merged into one embedder call by the queue (special
+    /// tokens and prefixes included; a larger request runs alone). Default 4,096: 32
+    /// concurrent short queries (~15 tokens each) share one call, while a query waiting behind
+    /// ingestion waits for at most ~4k tokens of passages (a few seconds on 2 cores).
+    pub queue_batch_tokens: usize,
     /// Largest document accepted, bytes of UTF-8. Default 5 MB.
     pub max_document_bytes: usize,
     /// Documents per AddDocuments request (and per stream). Default 100 (stream: 10,000).
@@ -64,7 +67,7 @@ impl Default for Config {
             request_timeout: Duration::from_secs(120),
             concurrency_limit: 64,
             queue_capacity: 256,
-            queue_batch_chars: 6_000,
+            queue_batch_tokens: 4_096,
             max_document_bytes: 5_000_000,
             max_documents_per_request: 100,
             max_embed_texts: 64,

@@ -2,13 +2,15 @@
 //! the hf-hub loading path, long-input windowing. One model load shared by all tests.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
-use simtheme::embed::{cosine, normalize, source, windows, Embedder, EmbedderConfig, Mode, DEFAULT_MODEL_DIR};
+use simtheme::embed::{cosine, normalize, source, windows, EmbedQueue, Embedder, EmbedderConfig, Mode, QueueError, DEFAULT_MODEL_DIR};
 
-fn embedder() -> &'static Embedder {
-    static E: OnceLock<Embedder> = OnceLock::new();
-    E.get_or_init(|| Embedder::load(&EmbedderConfig::default()).expect("load shipped model"))
+fn embedder() -> &'static Arc<Embedder> {
+    static E: OnceLock<Arc<Embedder>> = OnceLock::new();
+    E.get_or_init(|| Arc::new(Embedder::load(&EmbedderConfig::default()).expect("load shipped model")))
 }
 
 #[derive(serde::Deserialize)]
@@ -66,6 +68,62 @@ fn batch_and_single_embeddings_agree() {
         let norm: f32 = b.vector.iter().map(|x| x * x).sum::<f32>().sqrt();
         assert!((norm - 1.0).abs() < 1e-4);
     }
+}
+
+#[test]
+fn prepared_requests_embedded_together_equal_each_alone() {
+    let e = embedder();
+    let a = e.prepare(&["新质生产力", "how do SMEs become specialised"], Mode::Query).unwrap();
+    let b = e.prepare(&["中央企业加速传统产业转型升级".repeat(60)], Mode::Passage).unwrap();
+    assert_eq!((a.texts(), b.texts()), (2, 1));
+    assert!(b.tokens() > a.tokens());
+    let together = e.embed_prepared(&[&a, &b]).unwrap();
+    assert_eq!(together[0], e.embed(&["新质生产力", "how do SMEs become specialised"], Mode::Query).unwrap());
+    assert_eq!(together[1], e.embed(&["中央企业加速传统产业转型升级".repeat(60)], Mode::Passage).unwrap());
+    assert_eq!(together[1][0].tokens, b.tokens());
+}
+
+/// Concurrent requests wait while the worker is busy, then share rounds under the token
+/// budget; a request with an empty text fails alone; every vector equals a direct embed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_merges_waiting_requests_under_a_token_budget() {
+    let e = embedder();
+    let busy: Vec<String> = (0..24).map(|i| format!("第{i}段：{}", "推动制造业高端化、智能化、绿色化发展。".repeat(6))).collect();
+    let small: Vec<(Vec<String>, Mode)> = (0..10)
+        .map(|i| (vec![format!("question {i} about green industry"), format!("问题{i}：数字化转型")], if i % 2 == 0 { Mode::Query } else { Mode::Passage }))
+        .collect();
+    let mut rounds = Vec::new();
+    for budget in [4096, 40] {
+        let queue = EmbedQueue::start(Arc::clone(e), 64, budget);
+        let q = queue.clone();
+        let busy_texts = busy.clone();
+        let first = tokio::spawn(async move { q.embed(busy_texts, Mode::Passage).await });
+        // The busy request takes the worker for seconds; everything below waits behind it.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut tasks = Vec::new();
+        for (texts, mode) in small.clone() {
+            let q = queue.clone();
+            tasks.push(tokio::spawn(async move { q.embed(texts, mode).await }));
+        }
+        let q = queue.clone();
+        let bad = tokio::spawn(async move { q.embed(vec!["fine".into(), " ".into()], Mode::Query).await });
+        assert_eq!(first.await.unwrap().unwrap().len(), busy.len());
+        for (task, (texts, mode)) in tasks.into_iter().zip(&small) {
+            let got = task.await.unwrap().unwrap();
+            assert_eq!(got, e.embed(texts, *mode).unwrap(), "{texts:?}");
+        }
+        match bad.await.unwrap() {
+            Err(QueueError::Embed(err)) => assert!(err.to_string().contains("text #1"), "{err}"),
+            other => panic!("expected an invalid-input error, got {other:?}"),
+        }
+        let stats = queue.stats();
+        assert_eq!(stats.jobs.load(Ordering::Relaxed), 12);
+        rounds.push(stats.batches.load(Ordering::Relaxed));
+    }
+    // 4,096 tokens: the busy request, then all ten waiting ones in one round.
+    assert_eq!(rounds[0], 2, "{rounds:?}");
+    // 40 tokens (~2 small requests): the waiting ones are spread over several rounds.
+    assert!(rounds[1] > 3 && rounds[1] <= 11, "{rounds:?}");
 }
 
 #[test]

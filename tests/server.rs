@@ -296,3 +296,39 @@ async fn check_reflection_v1(server: &common::Server) {
         other => panic!("v1 reflection answered {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_embedding_queue_answers_resource_exhausted_and_recovers() {
+    let tmp = tempfile::tempdir().unwrap();
+    // One request may wait while another is embedded; the rest are refused at once.
+    let server = Server::start(tmp.path(), &["--no-seed", "--queue-capacity", "1"]);
+    let c = server.client().await;
+    let texts: Vec<String> = (0..16).map(|i| format!("第{i}段：{}", "推动制造业高端化、智能化、绿色化发展，培育新质生产力。".repeat(4))).collect();
+    let mut tasks = Vec::new();
+    for _ in 0..24 {
+        let mut c = c.clone();
+        let texts = texts.clone();
+        tasks.push(tokio::spawn(async move { c.embed(proto::EmbedRequest { texts, mode: 0 }).await }));
+    }
+    let (mut ok, mut refused) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(r) => {
+                assert_eq!(r.into_inner().vectors.len(), texts.len());
+                ok += 1;
+            }
+            Err(s) => {
+                assert_eq!(s.code(), Code::ResourceExhausted, "{s:?}");
+                assert!(s.message().contains("queue is full") && s.message().contains("retry"), "{}", s.message());
+                refused += 1;
+            }
+        }
+    }
+    assert!(ok >= 1 && refused >= 1, "{ok} served, {refused} refused");
+    // The server is still healthy and answers once the queue has drained.
+    let mut c = c;
+    let r = c.similarity(proto::SimilarityRequest { text_a: "低碳".into(), text_b: "low carbon".into(), mode: 0 }).await.unwrap();
+    assert!(r.into_inner().cosine > 0.5);
+    let stats = c.stats(proto::StatsRequest {}).await.unwrap().into_inner();
+    assert_eq!(stats.embed_requests, ok + 1, "refused requests never reach the model: {stats:?}");
+}

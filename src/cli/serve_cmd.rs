@@ -38,6 +38,9 @@ pub struct ServeArgs {
     /// Embedding requests that may wait before new ones are refused (RESOURCE_EXHAUSTED).
     #[arg(long, default_value_t = 256)]
     pub queue_capacity: usize,
+    /// Tokens of waiting embedding requests merged into one model call (a larger request runs alone).
+    #[arg(long, default_value_t = crate::config::Config::default().queue_batch_tokens)]
+    pub queue_batch_tokens: usize,
     /// Below this many stored chunks every search is exact (brute force); HNSW above.
     /// 0 always uses HNSW (unless a request asks for exact search or a filter is selective).
     #[arg(long, default_value_t = crate::config::Config::default().exact_search_below)]
@@ -53,6 +56,7 @@ pub fn run_serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     config.request_timeout = Duration::from_secs(args.request_timeout_secs.max(1));
     config.concurrency_limit = args.concurrency_limit.max(1);
     config.queue_capacity = args.queue_capacity.max(1);
+    config.queue_batch_tokens = args.queue_batch_tokens.max(1);
     config.exact_search_below = args.exact_search_below;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(service::serve(

@@ -78,6 +78,26 @@ pub struct Embedding {
     pub tokens: usize,
 }
 
+/// Texts tokenised and split into model windows ([`Embedder::prepare`]), waiting for
+/// [`Embedder::embed_prepared`].
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    windows: Vec<Window>,
+    texts: usize,
+}
+
+impl Prepared {
+    /// Number of texts.
+    pub fn texts(&self) -> usize {
+        self.texts
+    }
+
+    /// Tokens the model will be fed (special tokens of every window included).
+    pub fn tokens(&self) -> usize {
+        self.windows.iter().map(|w| w.ids.len()).sum()
+    }
+}
+
 /// The encoder that turns token ids into hidden states.
 enum Encoder {
     /// f32 weights through candle-transformers' BERT.
@@ -219,36 +239,56 @@ impl Embedder {
 
     /// Embeds texts; the output is in input order. Empty or whitespace-only text is an error.
     pub fn embed<S: AsRef<str>>(&self, texts: &[S], mode: Mode) -> Result<Vec<Embedding>, EmbedError> {
-        let mut all_windows = Vec::new();
+        let prepared = self.prepare(texts, mode)?;
+        Ok(self.embed_prepared(&[&prepared])?.remove(0))
+    }
+
+    /// Tokenises texts (with the `mode` prefix) and splits them into model windows, without
+    /// running the model. Empty or whitespace-only text is an error naming its position.
+    pub fn prepare<S: AsRef<str>>(&self, texts: &[S], mode: Mode) -> Result<Prepared, EmbedError> {
+        let mut windows_out = Vec::new();
         for (i, text) in texts.iter().enumerate() {
             let text = text.as_ref();
             if text.trim().is_empty() {
                 return Err(EmbedError::InvalidInput(format!("text #{i} is empty or whitespace only")));
             }
             let ids = self.content_ids(text, mode)?;
-            all_windows.extend(windows(i, &ids, self.max_content, self.bos, self.eos));
+            windows_out.extend(windows(i, &ids, self.max_content, self.bos, self.eos));
         }
-        let means = self.window_means(&all_windows)?;
-        let mut sums = vec![vec![0f32; self.dim]; texts.len()];
-        let mut weights = vec![0f32; texts.len()];
-        let mut tokens = vec![0usize; texts.len()];
-        for (w, mean) in all_windows.iter().zip(&means) {
-            for (s, m) in sums[w.text].iter_mut().zip(mean) {
-                *s += w.weight * m;
-            }
-            weights[w.text] += w.weight;
-            tokens[w.text] += w.ids.len();
-        }
-        Ok(sums
-            .into_iter()
-            .zip(weights)
-            .zip(tokens)
-            .map(|((mut v, wsum), tokens)| {
-                if wsum > 0.0 {
-                    v.iter_mut().for_each(|x| *x /= wsum);
+        Ok(Prepared { windows: windows_out, texts: texts.len() })
+    }
+
+    /// Embeds several prepared requests with one batching plan (windows of all of them are
+    /// grouped by length into forward passes together); one output list per request, in
+    /// order. A text's vector does not depend on what it is batched with.
+    pub fn embed_prepared(&self, requests: &[&Prepared]) -> Result<Vec<Vec<Embedding>>, EmbedError> {
+        let rows: Vec<&[u32]> = requests.iter().flat_map(|p| p.windows.iter().map(|w| w.ids.as_slice())).collect();
+        let mut means = self.means_of(&rows)?.into_iter();
+        Ok(requests
+            .iter()
+            .map(|p| {
+                let mut sums = vec![vec![0f32; self.dim]; p.texts];
+                let mut weights = vec![0f32; p.texts];
+                let mut tokens = vec![0usize; p.texts];
+                for w in &p.windows {
+                    let mean = means.next().expect("one mean per window");
+                    for (s, m) in sums[w.text].iter_mut().zip(&mean) {
+                        *s += w.weight * m;
+                    }
+                    weights[w.text] += w.weight;
+                    tokens[w.text] += w.ids.len();
                 }
-                normalize(&mut v);
-                Embedding { vector: v, tokens }
+                sums.into_iter()
+                    .zip(weights)
+                    .zip(tokens)
+                    .map(|((mut v, wsum), tokens)| {
+                        if wsum > 0.0 {
+                            v.iter_mut().for_each(|x| *x /= wsum);
+                        }
+                        normalize(&mut v);
+                        Embedding { vector: v, tokens }
+                    })
+                    .collect()
             })
             .collect())
     }
@@ -256,19 +296,26 @@ impl Embedder {
     /// Mean-pooled (not normalised) last hidden states of each window, in input order.
     /// Windows longer than the model's positions are an error.
     pub fn window_means(&self, windows: &[Window]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        if let Some(w) = windows.iter().find(|w| w.ids.len() > self.max_content + 2) {
+        let rows: Vec<&[u32]> = windows.iter().map(|w| w.ids.as_slice()).collect();
+        self.means_of(&rows)
+    }
+
+    /// Mean-pooled hidden states of token rows (special tokens included), in input order,
+    /// batched by length under the token budget on the inference pool.
+    fn means_of(&self, rows: &[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if let Some(r) = rows.iter().find(|r| r.len() > self.max_content + 2) {
             return Err(EmbedError::InvalidInput(format!(
                 "window of {} tokens exceeds the model's {} positions",
-                w.ids.len(),
+                r.len(),
                 self.max_content + 2
             )));
         }
-        let lens: Vec<usize> = windows.iter().map(|w| w.ids.len()).collect();
-        let mut out = vec![Vec::new(); windows.len()];
+        let lens: Vec<usize> = rows.iter().map(|r| r.len()).collect();
+        let mut out = vec![Vec::new(); rows.len()];
         self.pool.install(|| -> Result<(), EmbedError> {
             for batch in plan_batches(&lens, self.max_batch_tokens) {
-                let rows: Vec<&[u32]> = batch.iter().map(|&i| windows[i].ids.as_slice()).collect();
-                let means = self.forward_padded(&rows)?;
+                let batch_rows: Vec<&[u32]> = batch.iter().map(|&i| rows[i]).collect();
+                let means = self.forward_padded(&batch_rows)?;
                 for (i, m) in batch.into_iter().zip(means) {
                     out[i] = m;
                 }

@@ -1,18 +1,23 @@
 //! A bounded queue in front of the embedder, shared by all requests.
 //!
 //! Requests from concurrent callers wait in a bounded channel; one dedicated worker thread
-//! takes every request waiting (up to a token budget) and embeds their texts together, so 32
-//! concurrent clients cost a few forward passes rather than 32. A full queue refuses new work
-//! at once ([`QueueError::Full`]) instead of growing without bound, and the async runtime never
-//! runs model code: callers await a oneshot reply.
+//! tokenises each request as it takes it and keeps taking waiting requests until their tokens
+//! reach a budget, then embeds them together (queries and passages alike: the prefix is part
+//! of the tokens), so 32 concurrent clients cost a few forward passes rather than 32. A request
+//! that would overshoot the budget waits for the next round; one larger than the budget runs
+//! alone. A full queue refuses new work at once ([`QueueError::Full`]) instead of growing
+//! without bound, and the async runtime never runs model code: callers await a oneshot reply.
+//! A request with bad text fails alone; a panic in the model fails that round's requests and
+//! the worker goes on.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use super::{EmbedError, Embedder, Embedding, Mode};
+use super::{EmbedError, Embedder, Embedding, Mode, Prepared};
 
 /// Why a queued embedding did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -23,15 +28,21 @@ pub enum QueueError {
     /// The worker has stopped (server shutting down).
     #[error("embedding worker has stopped")]
     Stopped,
-    /// The embedder rejected the texts or failed.
+    /// The embedder rejected the texts (bad input) or failed on this request alone.
     #[error(transparent)]
     Embed(#[from] EmbedError),
+    /// The forward pass shared by this request and others failed or panicked (a bug, not
+    /// bad input).
+    #[error("embedding failed: {0}")]
+    Failed(String),
 }
+
+type Reply = oneshot::Sender<Result<Vec<Embedding>, QueueError>>;
 
 struct Job {
     texts: Vec<String>,
     mode: Mode,
-    reply: oneshot::Sender<Result<Vec<Embedding>, EmbedError>>,
+    reply: Reply,
 }
 
 /// Counters of the worker, for tests and stats.
@@ -54,8 +65,8 @@ pub struct EmbedQueue {
 
 impl EmbedQueue {
     /// Starts the worker thread. `capacity` is the number of requests that may wait;
-    /// `batch_chars` bounds the characters merged into one embedder call.
-    pub fn start(embedder: Arc<Embedder>, capacity: usize, batch_chars: usize) -> Self {
+    /// `batch_tokens` bounds the tokens of the requests merged into one embedder call.
+    pub fn start(embedder: Arc<Embedder>, capacity: usize, batch_tokens: usize) -> Self {
         let capacity = capacity.max(1);
         let (tx, rx) = sync_channel::<Job>(capacity);
         let stats = Arc::new(QueueStats::default());
@@ -63,7 +74,7 @@ impl EmbedQueue {
         let worker_stats = Arc::clone(&stats);
         std::thread::Builder::new()
             .name("simtheme-embed-queue".into())
-            .spawn(move || worker(rx, &worker_embedder, batch_chars.max(1), &worker_stats))
+            .spawn(move || worker(rx, &worker_embedder, batch_tokens.max(1), &worker_stats))
             .expect("spawn embedding worker thread");
         Self { tx, capacity, embedder, stats }
     }
@@ -86,62 +97,81 @@ impl EmbedQueue {
             Err(TrySendError::Full(_)) => return Err(QueueError::Full(self.capacity)),
             Err(TrySendError::Disconnected(_)) => return Err(QueueError::Stopped),
         }
-        rx.await.map_err(|_| QueueError::Stopped)?.map_err(QueueError::from)
+        rx.await.map_err(|_| QueueError::Stopped)?
     }
 
     /// Blocking variant for non-async callers (CLI, start-up ingestion).
     pub fn embed_blocking(&self, texts: Vec<String>, mode: Mode) -> Result<Vec<Embedding>, QueueError> {
         let (reply, rx) = oneshot::channel();
         self.tx.send(Job { texts, mode, reply }).map_err(|_| QueueError::Stopped)?;
-        rx.blocking_recv().map_err(|_| QueueError::Stopped)?.map_err(QueueError::from)
+        rx.blocking_recv().map_err(|_| QueueError::Stopped)?
     }
 }
 
-fn worker(rx: Receiver<Job>, embedder: &Embedder, batch_chars: usize, stats: &QueueStats) {
-    while let Ok(first) = rx.recv() {
-        let mut size: usize = first.texts.iter().map(|t| t.chars().count()).sum();
-        let mut jobs = vec![first];
-        while size < batch_chars {
-            match rx.try_recv() {
-                Ok(job) => {
-                    size += job.texts.iter().map(|t| t.chars().count()).sum::<usize>();
-                    jobs.push(job);
-                }
-                Err(_) => break,
-            }
+fn worker(rx: Receiver<Job>, embedder: &Embedder, batch_tokens: usize, stats: &QueueStats) {
+    // A prepared request that did not fit the previous round opens the next one.
+    let mut carried: Option<(Reply, Prepared)> = None;
+    loop {
+        let mut round: Vec<(Reply, Prepared)> = Vec::new();
+        let mut tokens = 0;
+        if let Some(c) = carried.take() {
+            tokens = c.1.tokens();
+            round.push(c);
         }
-        let (queries, passages): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| j.mode == Mode::Query);
-        for (group, mode) in [(queries, Mode::Query), (passages, Mode::Passage)] {
-            if !group.is_empty() {
-                run_group(embedder, group, mode, stats);
+        while tokens < batch_tokens {
+            // Block only for a round's first request; afterwards take what is already waiting.
+            let next = if round.is_empty() { rx.recv().ok() } else { rx.try_recv().ok() };
+            let Some(job) = next else { break };
+            let Some(ready) = prepare(embedder, job, stats) else { continue };
+            if !round.is_empty() && tokens + ready.1.tokens() > batch_tokens {
+                carried = Some(ready);
+                break;
             }
+            tokens += ready.1.tokens();
+            round.push(ready);
+        }
+        if round.is_empty() {
+            return; // channel closed and nothing carried: the server is shutting down
+        }
+        run_round(embedder, round, stats);
+    }
+}
+
+/// Tokenises a job; bad input is answered at once (only this job fails).
+fn prepare(embedder: &Embedder, job: Job, stats: &QueueStats) -> Option<(Reply, Prepared)> {
+    match catch_unwind(AssertUnwindSafe(|| embedder.prepare(&job.texts, job.mode))) {
+        Ok(Ok(p)) => Some((job.reply, p)),
+        Ok(Err(e)) => {
+            stats.jobs.fetch_add(1, Ordering::Relaxed);
+            let _ = job.reply.send(Err(e.into()));
+            None
+        }
+        Err(_) => {
+            stats.jobs.fetch_add(1, Ordering::Relaxed);
+            let _ = job.reply.send(Err(QueueError::Failed("the tokenizer panicked on this request".into())));
+            None
         }
     }
 }
 
-/// Embeds the texts of several jobs in one call and hands each job its part. If the
-/// combined call fails (one bad text), each job is retried alone so only it fails.
-fn run_group(embedder: &Embedder, group: Vec<Job>, mode: Mode, stats: &QueueStats) {
-    let all: Vec<&str> = group.iter().flat_map(|j| j.texts.iter().map(String::as_str)).collect();
+/// Embeds one round of prepared requests with one batching plan and answers each.
+fn run_round(embedder: &Embedder, round: Vec<(Reply, Prepared)>, stats: &QueueStats) {
     stats.batches.fetch_add(1, Ordering::Relaxed);
-    match embedder.embed(&all, mode) {
-        Ok(mut out) => {
-            for job in group.into_iter().rev() {
-                let part = out.split_off(out.len() - job.texts.len());
-                stats.jobs.fetch_add(1, Ordering::Relaxed);
-                let _ = job.reply.send(Ok(part));
+    stats.jobs.fetch_add(round.len() as u64, Ordering::Relaxed);
+    let prepared: Vec<&Prepared> = round.iter().map(|(_, p)| p).collect();
+    let outcome = catch_unwind(AssertUnwindSafe(|| embedder.embed_prepared(&prepared)));
+    let failure = match outcome {
+        Ok(Ok(outputs)) => {
+            for ((reply, _), out) in round.into_iter().zip(outputs) {
+                let _ = reply.send(Ok(out));
             }
+            return;
         }
-        Err(e) => {
-            if group.len() == 1 {
-                let job = group.into_iter().next().expect("one job");
-                stats.jobs.fetch_add(1, Ordering::Relaxed);
-                let _ = job.reply.send(Err(e));
-            } else {
-                for job in group {
-                    run_group(embedder, vec![job], mode, stats);
-                }
-            }
-        }
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => "the model panicked".to_string(),
+    };
+    tracing::error!(requests = prepared.len(), "embedding round failed: {failure}");
+    for (reply, _) in round {
+        let _ = reply.send(Err(QueueError::Failed(failure.clone())));
     }
 }

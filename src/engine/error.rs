@@ -60,6 +60,7 @@ impl From<QueueError> for EngineError {
         match e {
             QueueError::Full(_) => EngineError::ResourceExhausted(e.to_string()),
             QueueError::Stopped => EngineError::Unavailable(e.to_string()),
+            QueueError::Failed(_) => EngineError::Internal(e.to_string()),
             QueueError::Embed(inner) => inner.into(),
         }
     }

@@ -59,7 +59,7 @@ impl Engine {
 
     /// Like [`Engine::open`] with an already loaded embedder (tests share one).
     pub fn with_embedder(config: Config, embedder: Arc<Embedder>) -> Result<Arc<Engine>, EngineError> {
-        let queue = EmbedQueue::start(embedder, config.queue_capacity, config.queue_batch_chars);
+        let queue = EmbedQueue::start(embedder, config.queue_capacity, config.queue_batch_tokens);
         let store = Store::open(&config.data_dir)?;
         let catalog = build_catalog(&store)?;
         let index = load_or_build_index(&config, &store, queue.embedder())?;
