@@ -257,7 +257,7 @@ fn main() {
 /// Filtered search, persistence, rebuild and tombstone checks on one index.
 fn extras(idx: &mut ChunkIndex, queries: &[Vec<f32>], exact: &[Vec<Hit>], n: usize) {
     // Filtered search (50% of ids).
-    let half = |id: u64| id % 2 == 0;
+    let half = |id: u64| id.is_multiple_of(2);
     let (fa, fmed) = run_serial(&queries[..200], |q| idx.search(q, K, Some(&half)).unwrap());
     let (fe, _) = run_serial(&queries[..200], |q| idx.exact_search(q, K, Some(&half)).unwrap());
     println!("  hnsw + 50% filter: recall@{K}={:.4}, median {:.3} ms/query", recall(&fa, &fe), fmed.as_secs_f64() * 1e3);

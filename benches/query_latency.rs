@@ -20,7 +20,8 @@ fn main() {
     ];
     let only = std::env::var("SIMTHEME_BENCH_ENCODER").unwrap_or_default(); // "quantised" | "f32" | "" (both)
     for (label, dequantize) in [("quantised (default)", false), ("dequantised f32", true)] {
-        if !only.is_empty() && !label.starts_with(only.as_str()) && !(only == "f32" && dequantize) {
+        let wanted = only.is_empty() || label.starts_with(only.as_str()) || (only == "f32" && dequantize);
+        if !wanted {
             continue;
         }
         let e = Embedder::load(&EmbedderConfig { dequantize, ..EmbedderConfig::default() }).unwrap();

@@ -4,6 +4,7 @@
 //!   * raw: every non-empty line of the raw pages is a paragraph, embedded whole;
 //!   * pipeline: cleaned, segmented, de-duplicated paragraphs, chunked (several chunk
 //!     targets), a paragraph scoring as its best chunk;
+//!
 //! and prints recall@1, recall@5 and MRR@10 for each.
 //!
 //!     cargo bench --bench retrieval

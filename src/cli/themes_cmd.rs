@@ -122,7 +122,8 @@ pub fn run_compare_years(config: Config, args: &ThemeArgs, a: i32, b: i32, json:
     }
     let engine = open(config)?;
     let mut args = args.clone();
-    if !args.years.is_empty() && !(args.years.contains(&a) && args.years.contains(&b)) {
+    let both_listed = args.years.contains(&a) && args.years.contains(&b);
+    if !args.years.is_empty() && !both_listed {
         anyhow::bail!("--years must include {a} and {b}");
     }
     if args.years.is_empty() {

@@ -72,7 +72,7 @@ impl NibbleMatrix {
     /// Unpacks GGML Q4_0 bytes of a row-major `(rows × cols)` matrix; `None` if `cols`
     /// is not a multiple of 32 or the byte count does not match.
     pub fn from_q4_0(bytes: &[u8], rows: usize, cols: usize) -> Option<Self> {
-        if cols == 0 || cols % BLOCK != 0 || bytes.len() != rows * cols / BLOCK * Q4_0_BYTES {
+        if cols == 0 || !cols.is_multiple_of(BLOCK) || bytes.len() != rows * cols / BLOCK * Q4_0_BYTES {
             return None;
         }
         let blocks = cols / BLOCK;

@@ -240,7 +240,7 @@ impl QuantBert {
             .get("bert.attention.layer_norm_epsilon")
             .and_then(|v| v.to_f32().ok())
             .unwrap_or(1e-12);
-        if shape.heads == 0 || shape.hidden % shape.heads != 0 {
+        if shape.heads == 0 || !shape.hidden.is_multiple_of(shape.heads) {
             return Err(fail(format!("hidden size {} is not a multiple of {} heads", shape.hidden, shape.heads)));
         }
         let h = shape.hidden;
@@ -251,7 +251,7 @@ impl QuantBert {
         if width != h {
             return Err(r.fail(format!("word embeddings are {width} wide, hidden size is {h}")));
         }
-        let words = if words_q.dtype() == GgmlDType::Q4_0 && h % 32 == 0 {
+        let words = if words_q.dtype() == GgmlDType::Q4_0 && h.is_multiple_of(32) {
             let bytes = words_q.data().map_err(|e| r.fail(e.to_string()))?.into_owned();
             WordTable::Q4_0 { row_bytes: bytes.len() / vocab, bytes }
         } else {

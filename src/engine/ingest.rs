@@ -217,7 +217,6 @@ impl Engine {
         let owners: Vec<(i64, i64)> = store
             .chunk_catalog_of_document(&doc.id)?
             .into_iter()
-            .map(|(chunk, paragraph)| (chunk, paragraph))
             .collect();
         self.catalog_mut()
             .add_document(&doc.id, DocInfo { year: doc.year, tags: doc.tags.clone() }, owners);

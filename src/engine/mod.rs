@@ -173,7 +173,7 @@ fn load_or_build_index(config: &Config, store: &Store, embedder: &Embedder) -> R
         return Ok(index);
     }
     let vectors = store.all_chunk_vectors(embedder.name())?;
-    let mut index = ChunkIndex::new(embedder.dim(), config.index.clone(), vectors.len());
+    let mut index = ChunkIndex::new(embedder.dim(), config.index, vectors.len());
     let items: Vec<(u64, &[f32])> = vectors.iter().map(|(id, v)| (*id as u64, v.as_slice())).collect();
     index.insert(&items)?;
     if !vectors.is_empty() {

@@ -42,7 +42,7 @@ impl Engine {
             store: stats,
             model: self.model_name().to_string(),
             dim: self.dim(),
-            index_params: index.params().clone(),
+            index_params: *index.params(),
             index_points: index.len(),
             index_tombstones: index.tombstones(),
             corpus_version,

@@ -131,7 +131,7 @@ fn tombstoned_ids_never_returned() {
 #[test]
 fn filter_respected_and_rechecked() {
     let (idx, _) = build(2_000, 32, 7);
-    let even = |id: u64| id % 2 == 0;
+    let even = |id: u64| id.is_multiple_of(2);
     let queries = unit_vectors(50, 32, 8);
     for q in &queries {
         let hits = idx.search(q, 10, Some(&even)).unwrap();
@@ -170,7 +170,7 @@ fn bad_input_is_an_error() {
     nan[3] = f32::NAN;
     assert!(matches!(idx.insert(&[(1, nan.as_slice())]), Err(IndexError::InvalidVector { id: Some(1), .. })));
     assert!(matches!(idx.search(&nan, 5, None), Err(IndexError::InvalidVector { id: None, .. })));
-    assert!(idx.search(&vec![0.0; 32], 5, None).is_err());
+    assert!(idx.search(&[0.0; 32], 5, None).is_err());
     assert!(idx.search(&vecs[0], 0, None).unwrap().is_empty());
     let empty = ChunkIndex::new(32, IndexParams::default(), 0);
     assert!(empty.search(&vecs[0], 5, None).unwrap().is_empty());
@@ -243,7 +243,7 @@ fn save_load_round_trip_identical_results() {
     assert!(loaded.graph_was_reloaded());
     assert_eq!((loaded.len(), loaded.tombstones(), loaded.dim(), *loaded.params()), (idx.len(), 3, 32, *idx.params()));
     let queries = unit_vectors(50, 32, 17);
-    let even = |id: u64| id % 2 == 0;
+    let even = |id: u64| id.is_multiple_of(2);
     for q in &queries {
         assert_eq!(loaded.search(q, 10, None).unwrap(), idx.search(q, 10, None).unwrap());
         assert_eq!(loaded.search(q, 10, Some(&even)).unwrap(), idx.search(q, 10, Some(&even)).unwrap());

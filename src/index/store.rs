@@ -104,7 +104,7 @@ pub(crate) fn normalized(v: &[f32], dim: usize, id: Option<u64>) -> Result<Vec<f
         return Err(IndexError::InvalidVector { id, reason: "non-finite component" });
     }
     let norm = v.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>().sqrt();
-    if !(norm > 1e-12) || !norm.is_finite() {
+    if !norm.is_finite() || norm <= 1e-12 {
         return Err(IndexError::InvalidVector { id, reason: "zero norm" });
     }
     let inv = (1.0 / norm) as f32;
