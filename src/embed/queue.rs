@@ -23,7 +23,7 @@ use super::{EmbedError, Embedder, Embedding, Mode, Prepared};
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
     /// The queue holds its maximum number of waiting requests.
-    #[error("embedding queue is full ({0} requests waiting); retry later")]
+    #[error("embedding queue is full (capacity: {0} waiting requests); retry later")]
     Full(usize),
     /// The worker has stopped (server shutting down).
     #[error("embedding worker has stopped")]
