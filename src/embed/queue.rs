@@ -139,16 +139,15 @@ fn worker(rx: Receiver<Job>, embedder: &Embedder, batch_tokens: usize, stats: &Q
 
 /// Tokenises a job; bad input is answered at once (only this job fails).
 fn prepare(embedder: &Embedder, job: Job, stats: &QueueStats) -> Option<(Reply, Prepared)> {
-    match catch_unwind(AssertUnwindSafe(|| embedder.prepare(&job.texts, job.mode))) {
-        Ok(Ok(p)) => Some((job.reply, p)),
-        Ok(Err(e)) => {
+    let prepared = match catch_unwind(AssertUnwindSafe(|| embedder.prepare(&job.texts, job.mode))) {
+        Ok(result) => result.map_err(QueueError::from),
+        Err(_) => Err(QueueError::Failed("the tokenizer panicked on this request".into())),
+    };
+    match prepared {
+        Ok(p) => Some((job.reply, p)),
+        Err(e) => {
             stats.jobs.fetch_add(1, Ordering::Relaxed);
-            let _ = job.reply.send(Err(e.into()));
-            None
-        }
-        Err(_) => {
-            stats.jobs.fetch_add(1, Ordering::Relaxed);
-            let _ = job.reply.send(Err(QueueError::Failed("the tokenizer panicked on this request".into())));
+            let _ = job.reply.send(Err(e));
             None
         }
     }
