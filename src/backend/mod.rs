@@ -10,6 +10,7 @@
 pub mod embedded;
 mod error;
 mod filter;
+pub mod qdrant;
 
 use std::sync::Arc;
 

@@ -27,6 +27,7 @@ use crate::index::{ChunkIndex, IndexParams};
 use crate::store::Store;
 
 pub use catalog::{Catalog, DocInfo};
+pub use read::sample_key;
 
 /// Settings of the embedded backend.
 #[derive(Debug, Clone)]
