@@ -1,0 +1,66 @@
+//! Serving plain HTTP (HTTP/1.1 and HTTP/2, over TLS when configured) with hyper: the loop
+//! shared by the HTTP/JSON API and the metrics endpoint, and the metrics endpoint itself.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{header, Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::StreamExt;
+
+use super::listener::Conn;
+use super::metrics::Metrics;
+use super::EngineCell;
+
+/// Serves every connection of `incoming` with `handler` until the stream ends (at shutdown).
+pub fn spawn<F, Fut>(mut incoming: ReceiverStream<std::io::Result<Conn>>, handler: F)
+where
+    F: Fn(Request<Incoming>, Option<SocketAddr>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        while let Some(conn) = incoming.next().await {
+            let Ok(conn) = conn else { continue };
+            let peer = conn.peer();
+            let handler = handler.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let handler = handler.clone();
+                    async move { Ok::<_, Infallible>(handler(req, peer).await) }
+                });
+                if let Err(e) = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(conn), service)
+                    .await
+                {
+                    tracing::debug!("HTTP connection from {peer:?} ended: {e}");
+                }
+            });
+        }
+    });
+}
+
+/// A response with `body` and `content_type`.
+pub fn response(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    r.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
+    r
+}
+
+/// `GET /metrics`: the Prometheus text exposition (engine figures read at scrape time).
+pub async fn metrics_endpoint(req: Request<Incoming>, metrics: Arc<Metrics>, engine: EngineCell) -> Response<Full<Bytes>> {
+    if req.uri().path() != "/metrics" {
+        return response(StatusCode::NOT_FOUND, "text/plain; charset=utf-8", "metrics are at GET /metrics\n");
+    }
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return response(StatusCode::METHOD_NOT_ALLOWED, "text/plain; charset=utf-8", "use GET /metrics\n");
+    }
+    let text = tokio::task::spawn_blocking(move || metrics.render(engine.get().map(|e| e.as_ref()))).await.unwrap_or_default();
+    response(StatusCode::OK, "text/plain; version=0.0.4; charset=utf-8", text)
+}
