@@ -12,7 +12,8 @@ fn main() -> anyhow::Result<()> {
         _ => ("warn", LogFormat::Text),
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SIMTHEME_LOG").unwrap_or_else(|_| default_filter.into());
-    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match format {
         LogFormat::Json => logs.json().init(),
         LogFormat::Text => logs.init(),

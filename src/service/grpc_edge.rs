@@ -184,8 +184,10 @@ impl Body for EdgeBody {
             Some(Err(s)) => Some(s.code()),
             None => Some(Code::Unknown),
         };
-        if let (Some(code), Some(mut call)) = (code, this.call.take()) {
-            call.finish(code);
+        if let Some(code) = code {
+            if let Some(mut call) = this.call.take() {
+                call.finish(code);
+            }
         }
         Poll::Ready(frame)
     }

@@ -212,7 +212,7 @@ mod tests {
             serde_json::from_str(r#"{"text":"x","k":3,"filter":{"years":{"from":2024}},"excludeSameDocument":false}"#).unwrap();
         assert_eq!(r.k, 3);
         assert!(matches!(r.query, Some(crate::proto::nearest_paragraphs_request::Query::Text(ref t)) if t == "x"));
-        let p = crate::proto::Paragraph { id: 58, year: 2024, ..Default::default() };
+        let p = crate::proto::Paragraph { id: 58, year: Some(2024), ..Default::default() };
         let json = serde_json::to_value(&p).unwrap();
         assert_eq!(json["id"], "58", "int64 is a JSON string, as grpcurl prints it");
         assert!(json.get("text").is_none(), "default values are omitted, as grpcurl does");
