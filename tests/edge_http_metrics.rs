@@ -42,7 +42,8 @@ async fn http_json_matches_grpc_and_metrics_count_every_call() {
     assert_eq!(added.inserted, 2);
     let before = scrape().await;
 
-    // gRPC: three searches (one with a request id), one NOT_FOUND, one refused write.
+    // gRPC: three searches (one with a request id), one NOT_FOUND, one refused write, one
+    // without a key (and below one more search by grpcurl).
     let search = proto::NearestParagraphsRequest { query: Some(Query::Text("smart factories".into())), k: 3, ..Default::default() };
     let mut req = with_key(READ_ONLY_KEY, search.clone());
     req.metadata_mut().insert("x-request-id", "grpc-req-42".parse().unwrap());
@@ -84,6 +85,13 @@ async fn http_json_matches_grpc_and_metrics_count_every_call() {
         assert_eq!(h["rank"], g.rank);
     }
     assert!(body["queryTokens"].as_u64().unwrap() > 0 && body.get("query_tokens").is_none(), "{body}");
+    // Exactly what grpcurl prints for the same call.
+    let key_header = format!("api-key: {READ_ONLY_KEY}");
+    let (ok, out, err) = common::grpcurl_raw(&["-plaintext", "-H", &key_header, "-d", r#"{"text":"smart factories","k":3}"#, &server.addr, "simtheme.v1.SimTheme/NearestParagraphs"]);
+    assert!(ok, "{err}");
+    let printed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(printed["hits"], body["hits"], "HTTP/JSON hits differ from grpcurl's");
+    assert_eq!(printed["queryTokens"], body["queryTokens"]);
 
     // HTTP errors: JSON {code, message} with a fitting status.
     let r = http_call(&http, "POST", "/v1/Stats", &[], "{}").await;
@@ -109,15 +117,15 @@ async fn http_json_matches_grpc_and_metrics_count_every_call() {
     // Metrics moved by exactly these calls.
     let after = scrape().await;
     let delta = |sample: &str| metric(&after, sample) - metric(&before, sample);
-    assert_eq!(delta(r#"simtheme_requests_total{code="OK",rpc="NearestParagraphs",transport="grpc"}"#), 3.0, "{after}");
+    assert_eq!(delta(r#"simtheme_requests_total{code="OK",rpc="NearestParagraphs",transport="grpc"}"#), 4.0, "{after}");
     assert_eq!(delta(r#"simtheme_requests_total{code="NOT_FOUND",rpc="GetParagraph",transport="grpc"}"#), 1.0);
     assert_eq!(delta(r#"simtheme_requests_total{code="PERMISSION_DENIED",rpc="DeleteDocument",transport="grpc"}"#), 1.0);
     assert_eq!(delta(r#"simtheme_requests_total{code="UNAUTHENTICATED",rpc="Stats",transport="grpc"}"#), 1.0);
     assert_eq!(delta(r#"simtheme_requests_total{code="OK",rpc="NearestParagraphs",transport="http"}"#), 1.0);
     assert_eq!(delta(r#"simtheme_requests_total{code="INVALID_ARGUMENT",rpc="NearestParagraphs",transport="http"}"#), 2.0);
-    assert_eq!(delta(r#"simtheme_request_duration_seconds_count{rpc="NearestParagraphs",transport="grpc"}"#), 3.0);
-    assert_eq!(metric(&after, r#"simtheme_request_duration_seconds_bucket{rpc="NearestParagraphs",transport="grpc",le="+Inf"}"#), 3.0);
-    assert_eq!(delta(r#"simtheme_search_path_total{path="exact"}"#), 4.0, "{after}");
+    assert_eq!(delta(r#"simtheme_request_duration_seconds_count{rpc="NearestParagraphs",transport="grpc"}"#), 4.0);
+    assert_eq!(metric(&after, r#"simtheme_request_duration_seconds_bucket{rpc="NearestParagraphs",transport="grpc",le="+Inf"}"#), 4.0);
+    assert_eq!(delta(r#"simtheme_search_path_total{path="exact"}"#), 5.0, "{after}");
     assert_eq!(metric(&after, r#"simtheme_ingest_documents_total{status="INGEST_STATUS_INSERTED"}"#), 2.0);
     assert_eq!(metric(&after, r#"simtheme_store_rows{kind="documents"}"#), 2.0);
     assert!(delta("simtheme_embed_queue_requests_total") >= 4.0, "{after}");

@@ -59,6 +59,27 @@ async fn tls_channel(addr: &str, ca_pem: &str, identity: &(String, String)) -> R
     Channel::from_shared(format!("https://{addr}")).unwrap().tls_config(tls)?.connect().await
 }
 
+/// An HTTP/1.1 request over TLS, trusting `ca_pem` and presenting `identity`.
+async fn https_call(addr: &str, ca_pem: &str, identity: &(String, String), path: &str, headers: &[(&str, &str)], body: &str) -> common::HttpReply {
+    use std::sync::Arc;
+    use tokio_rustls::rustls::{self, pki_types::pem::PemObject, pki_types::CertificateDer, pki_types::PrivateKeyDer};
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap()).unwrap();
+    let chain = vec![CertificateDer::from_pem_slice(identity.0.as_bytes()).unwrap()];
+    let key = PrivateKeyDer::from_pem_slice(identity.1.as_bytes()).unwrap();
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)
+        .unwrap();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.expect("TLS handshake for HTTP");
+    common::http_send(tls, addr, "POST", path, headers, body).await
+}
+
 fn authed(key: &str, msg: simtheme::proto::StatsRequest) -> tonic::Request<simtheme::proto::StatsRequest> {
     let mut r = tonic::Request::new(msg);
     r.metadata_mut().insert("authorization", format!("Bearer {key}").parse().unwrap());
@@ -89,6 +110,8 @@ async fn tls_mtls_keys_roles_and_certificate_rotation() {
             "--no-seed",
             "--metrics-listen",
             "",
+            "--http-listen",
+            "127.0.0.1:0",
             "--tls-cert",
             &arg(&certs.join("server.pem")),
             "--tls-key",
@@ -161,9 +184,20 @@ async fn tls_mtls_keys_roles_and_certificate_rotation() {
         assert_eq!(a[field], b[field], "{field} changed after refused writes");
     }
 
+    // HTTP/JSON gets the same TLS (client certificate included) and the same keys.
+    let http = server.ready_addr("http");
+    let r = https_call(&http, &ca1.issuer.pem(), &client, "/v1/NearestParagraphs", &[("api-key", READ_ONLY_KEY)], search).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["hits"].as_array().map(Vec::len), Some(2), "{}", r.body);
+    let r = https_call(&http, &ca1.issuer.pem(), &client, "/v1/DeleteDocument", &[("api-key", READ_ONLY_KEY)], &delete).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = common::http_call(&http, "POST", "/v1/Stats", &[("api-key", FULL_KEY)], "{}").await;
+    assert_eq!(r.status, 400, "plaintext HTTP on a TLS port is told so: {}", r.body);
+    assert!(r.body.contains("speaks TLS"), "{}", r.body);
+
     // Plaintext against the TLS port, and TLS without a client certificate or with a stranger's: refused.
     let (ok, _, err) = grpcurl_raw(&["-max-time", "30", "-plaintext", "-H", &full, &addr, "list"]);
-    assert!(!ok, "plaintext must fail on a TLS port: {err}");
+    assert!(!ok && err.contains("FailedPrecondition") && err.contains("speaks TLS"), "plaintext on a TLS port fails with a reason: {err}");
     let (ok, _, err) = grpcurl_raw(&["-max-time", "30", "-cacert", &ca1_arg, "-H", &full, &addr, "list"]);
     assert!(!ok, "mTLS must refuse a client without a certificate: {err}");
     let (ok, _, err) = grpcurl_raw(&["-max-time", "30", "-cacert", &ca1_arg, "-cert", &arg(&stranger_pem), "-key", &arg(&stranger_key), "-H", &full, &addr, "list"]);

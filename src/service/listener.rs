@@ -1,6 +1,7 @@
 //! Accepting connections for every listener: TCP with `TCP_NODELAY`, then (when TLS is on) a
 //! handshake per connection in its own task, so a slow or hostile client cannot hold up the
-//! others. A client that does not speak TLS fails its handshake at once and is disconnected.
+//! others. A plaintext client on a TLS port gets an immediate error saying so (a gRPC status
+//! or an HTTP 400) instead of a silent disconnect its library would retry until a timeout.
 
 use std::io;
 use std::pin::Pin;
@@ -18,6 +19,8 @@ use super::tls::{Alpn, TlsState};
 
 /// Longest a client may take to complete its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// First byte of every TLS connection (a handshake record).
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
 /// One accepted connection, plaintext or TLS.
 pub enum Conn {
@@ -130,6 +133,18 @@ pub fn accept(
                     let acceptor = state.acceptor(*alpn);
                     let tx = tx.clone();
                     tokio::spawn(async move {
+                        // A TLS connection opens with a handshake record (0x16); anything else is a
+                        // plaintext client, told at once that this port speaks TLS.
+                        let mut first = [0u8; 1];
+                        match tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await {
+                            Ok(Ok(1)) if first[0] != TLS_HANDSHAKE_RECORD => {
+                                tracing::info!("plaintext client {peer} on a TLS port: answered with an error");
+                                super::http_serve::refuse_plaintext(stream).await;
+                                return;
+                            }
+                            Ok(Ok(1)) => {}
+                            _ => return,
+                        }
                         match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                             Ok(Ok(s)) => {
                                 let _ = tx.send(Ok(Conn::Tls(Box::new(s)))).await;

@@ -66,7 +66,6 @@ fn warn_if_exposed(addr: SocketAddr, what: &str, keys: bool, tls: bool) {
              anyone who can reach it can read every paragraph and delete documents. Set --api-key (or SIMTHEME_API_KEY)."
         );
         eprintln!("{line}");
-        tracing::warn!("{line}");
     } else if !tls {
         eprintln!("WARNING: simtheme serves {what} on {addr} without TLS: API keys and texts cross the network in plaintext (set --tls-cert and --tls-key).");
     }

@@ -156,11 +156,19 @@ impl HttpReply {
 
 /// One HTTP/1.1 request over a fresh plaintext connection (hyper's client).
 pub async fn http_call(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> HttpReply {
-    use http_body_util::BodyExt;
     let stream = tokio::net::TcpStream::connect(addr).await.expect("connect over HTTP");
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.expect("HTTP handshake");
+    http_send(stream, addr, method, path, headers, body).await
+}
+
+/// One HTTP/1.1 request over an established connection `io` (plaintext or TLS).
+pub async fn http_send<IO>(io: IO, host: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> HttpReply
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    use http_body_util::BodyExt;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io)).await.expect("HTTP handshake");
     tokio::spawn(conn);
-    let mut req = http::Request::builder().method(method).uri(path).header("host", addr);
+    let mut req = http::Request::builder().method(method).uri(path).header("host", host);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
