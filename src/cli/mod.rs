@@ -44,6 +44,7 @@ pub struct Cli {
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process; `serve` simply has many options
 pub enum Command {
     /// Run the gRPC server (ingests the shipped seeds first when the data directory is empty).
     Serve(ServeArgs),
