@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing, and one function per command. Every command
 //! goes through the same library calls as the gRPC service.
 
+mod backend_args;
 mod config_file;
 mod embed_cmds;
 mod ingest_cmd;
@@ -13,6 +14,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 
+pub use backend_args::{BackendArgs, BackendKind};
 pub use config_file::{parse_cli, parse_cli_from};
 pub use embed_cmds::{run_embed, run_similarity};
 pub use ingest_cmd::run_ingest;
@@ -104,6 +106,11 @@ pub enum Command {
         #[arg(long)]
         passage: bool,
     },
+}
+
+/// The async runtime the one-shot commands run the engine on.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
 impl Cli {

@@ -20,6 +20,9 @@ pub struct ServeArgs {
     /// Do not ingest the shipped seed documents into an empty data directory.
     #[arg(long)]
     pub no_seed: bool,
+    /// Storage backend and its connection settings.
+    #[command(flatten)]
+    pub storage: super::BackendArgs,
     /// HNSW: max links per node.
     #[arg(long, default_value_t = crate::index::DEFAULT_M)]
     pub hnsw_m: usize,
@@ -140,6 +143,7 @@ impl ServeArgs {
 pub fn run_serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     config.listen = args.listen;
     config.seed_when_empty = !args.no_seed;
+    config.backend = args.storage.choice();
     config.index = IndexParams { m: args.hnsw_m, ef_construction: args.hnsw_ef_construction, ef_search: args.hnsw_ef_search };
     config.max_message_bytes = args.max_message_bytes;
     config.request_timeout = Duration::from_secs(args.request_timeout_secs.max(1));
@@ -151,9 +155,9 @@ pub fn run_serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(service::serve(
         config,
-        |config| {
-            let engine = Engine::open(config)?;
-            let seeded = engine.seed_if_empty()?;
+        |config| async move {
+            let engine = Engine::open(config).await?;
+            let seeded = engine.seed_if_empty().await?;
             for r in &seeded {
                 if let IngestStatus::Failed(e) = &r.status {
                     eprintln!("seed document #{} failed: {e}", r.index);
@@ -165,11 +169,13 @@ pub fn run_serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
             Ok(engine)
         },
         service::shutdown_signal(),
-        |bound, engine| {
-            let (docs, paragraphs) = engine
-                .stats()
-                .map(|s| (s.store.documents, s.store.paragraphs))
-                .unwrap_or_default();
+        |bound, engine, stats| {
+            let (docs, paragraphs) = stats.map(|s| (s.store.documents, s.store.paragraphs)).unwrap_or_default();
+            let backend = engine.backend().info();
+            let data = match backend.kind {
+                "embedded" => format!("data {}", backend.location),
+                kind => format!("{kind} {}", backend.location),
+            };
             let mut extra = String::new();
             if let Some(a) = bound.metrics {
                 extra.push_str(&format!(", metrics {a}"));
@@ -184,11 +190,10 @@ pub fn run_serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
                 extra.push_str(", api keys");
             }
             println!(
-                "simtheme ready on {} (model {}, {} dims, {docs} documents, {paragraphs} paragraphs, data {}{extra})",
+                "simtheme ready on {} (model {}, {} dims, {docs} documents, {paragraphs} paragraphs, {data}{extra})",
                 bound.grpc,
                 engine.model_name(),
                 engine.dim(),
-                engine.config().data_dir.display()
             );
             use std::io::Write;
             let _ = std::io::stdout().flush();

@@ -16,7 +16,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
 
 use super::listener::Conn;
-use super::metrics::Metrics;
+use super::metrics::{EngineFigures, Metrics};
 use super::EngineCell;
 
 /// Serves every connection of `incoming` with `handler` until the stream ends (at shutdown).
@@ -62,7 +62,17 @@ pub async fn metrics_endpoint(req: Request<Incoming>, metrics: Arc<Metrics>, eng
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return response(StatusCode::METHOD_NOT_ALLOWED, "text/plain; charset=utf-8", "use GET /metrics\n");
     }
-    let text = tokio::task::spawn_blocking(move || metrics.render(engine.get().map(|e| e.as_ref()))).await.unwrap_or_default();
+    let figures = match engine.get() {
+        Some(e) => match EngineFigures::read(e).await {
+            Ok(f) => Some(f),
+            Err(e) => {
+                tracing::warn!("metrics: cannot read engine figures: {e:#}");
+                None
+            }
+        },
+        None => None,
+    };
+    let text = metrics.render(figures.as_ref());
     response(StatusCode::OK, "text/plain; version=0.0.4; charset=utf-8", text)
 }
 

@@ -1,6 +1,7 @@
 //! Prometheus metrics (the `prometheus` crate's registry and text encoder). Request figures are
 //! recorded as calls finish; engine figures (queue, model calls, index and store sizes, corpus
-//! version) are read from the engine when Prometheus scrapes, in [`EngineFigures::read`].
+//! version) are read from the engine when Prometheus scrapes, in [`EngineFigures::read`] (the
+//! one function to adapt when the engine's stats change).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -35,24 +36,33 @@ pub struct EngineFigures {
     pub corpus_version: u64,
     /// Below this many chunks searches are exact.
     pub exact_search_below: u64,
+    /// Model name.
+    pub model: String,
+    /// Vector dimension.
+    pub dim: usize,
+    /// Storage backend kind (`embedded`, `qdrant`).
+    pub backend: String,
 }
 
 impl EngineFigures {
-    /// Reads the figures (blocking: the store is SQLite).
-    pub fn read(engine: &Engine) -> anyhow::Result<Self> {
-        let s = engine.stats()?;
+    /// Reads the figures from the engine's public stats.
+    pub async fn read(engine: &Engine) -> anyhow::Result<Self> {
+        let s = engine.stats().await?;
         Ok(Self {
             queue_jobs: s.embed_requests,
             model_calls: s.embed_batches,
             queue_capacity: engine.config().queue_capacity as u64,
-            index_vectors: s.index_points as u64,
-            index_tombstones: s.index_tombstones as u64,
+            index_vectors: s.index.points as u64,
+            index_tombstones: s.index.tombstones as u64,
             documents: s.store.documents,
             paragraphs: s.store.paragraphs,
             chunks: s.store.chunks,
             duplicates: s.store.duplicates,
             corpus_version: s.corpus_version,
             exact_search_below: engine.config().exact_search_below as u64,
+            model: engine.model_name().to_string(),
+            dim: engine.dim(),
+            backend: s.backend.kind.to_string(),
         })
     }
 }
@@ -131,7 +141,7 @@ impl Metrics {
             store: reg(&r, IntGaugeVec::new(Opts::new("simtheme_store_rows", "Rows in the store, by kind (documents, paragraphs, chunks, duplicates)."), &["kind"]).unwrap()),
             corpus_version: gauge(&r, "simtheme_corpus_version", "Corpus version: changes with every ingestion or deletion."),
             exact_search_below: gauge(&r, "simtheme_exact_search_below_chunks", "Below this many chunks searches are exact; HNSW above."),
-            build: reg(&r, IntGaugeVec::new(Opts::new("simtheme_build_info", "Always 1; labels: version, model, dimension, integer kernel in use."), &["version", "model", "dim", "kernel"]).unwrap()),
+            build: reg(&r, IntGaugeVec::new(Opts::new("simtheme_build_info", "Always 1; labels: version, model, dimension, integer kernel in use, storage backend."), &["version", "model", "dim", "kernel", "backend"]).unwrap()),
         };
         Arc::new(Self {
             requests: counter_vec(&r, "simtheme_requests_total", "Finished requests by transport (grpc, http), RPC and status code.", &["transport", "rpc", "code"]),
@@ -178,29 +188,25 @@ impl Metrics {
         self.ingest.with_label_values(&[status]).inc();
     }
 
-    /// The text exposition of every metric; engine figures are read first (blocking).
-    pub fn render(&self, engine: Option<&Engine>) -> String {
+    /// The text exposition of every metric, with the engine's figures (`None`: still loading,
+    /// or the figures could not be read).
+    pub fn render(&self, engine: Option<&EngineFigures>) -> String {
         let _one_scrape_at_a_time = self.scrape.lock().unwrap_or_else(|e| e.into_inner());
         let g = &self.engine;
         g.ready.set(engine.is_some() as i64);
-        if let Some(engine) = engine {
-            match EngineFigures::read(engine) {
-                Ok(f) => {
-                    g.queue_jobs.inc_by(f.queue_jobs.saturating_sub(g.queue_jobs.get()));
-                    g.model_calls.inc_by(f.model_calls.saturating_sub(g.model_calls.get()));
-                    g.queue_capacity.set(f.queue_capacity as i64);
-                    g.index.with_label_values(&["live"]).set(f.index_vectors as i64);
-                    g.index.with_label_values(&["tombstoned"]).set(f.index_tombstones as i64);
-                    for (kind, n) in [("documents", f.documents), ("paragraphs", f.paragraphs), ("chunks", f.chunks), ("duplicates", f.duplicates)] {
-                        g.store.with_label_values(&[kind]).set(n as i64);
-                    }
-                    g.corpus_version.set(f.corpus_version as i64);
-                    g.exact_search_below.set(f.exact_search_below as i64);
-                }
-                Err(e) => tracing::warn!("metrics: cannot read engine figures: {e:#}"),
+        if let Some(f) = engine {
+            g.queue_jobs.inc_by(f.queue_jobs.saturating_sub(g.queue_jobs.get()));
+            g.model_calls.inc_by(f.model_calls.saturating_sub(g.model_calls.get()));
+            g.queue_capacity.set(f.queue_capacity as i64);
+            g.index.with_label_values(&["live"]).set(f.index_vectors as i64);
+            g.index.with_label_values(&["tombstoned"]).set(f.index_tombstones as i64);
+            for (kind, n) in [("documents", f.documents), ("paragraphs", f.paragraphs), ("chunks", f.chunks), ("duplicates", f.duplicates)] {
+                g.store.with_label_values(&[kind]).set(n as i64);
             }
-            let dim = engine.dim().to_string();
-            g.build.with_label_values(&[env!("CARGO_PKG_VERSION"), engine.model_name(), &dim, cpu_kernel()]).set(1);
+            g.corpus_version.set(f.corpus_version as i64);
+            g.exact_search_below.set(f.exact_search_below as i64);
+            let dim = f.dim.to_string();
+            g.build.with_label_values(&[env!("CARGO_PKG_VERSION"), &f.model, &dim, cpu_kernel(), &f.backend]).set(1);
         }
         let mut out = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {

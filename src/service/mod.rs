@@ -24,7 +24,7 @@ use tokio::sync::watch;
 use tonic_health::ServingStatus;
 
 use crate::config::Config;
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineStats};
 use crate::proto::sim_theme_server::SimThemeServer;
 
 pub use auth::WRITE_RPCS;
@@ -74,10 +74,11 @@ fn warn_if_exposed(addr: SocketAddr, what: &str, keys: bool, tls: bool) {
 /// Binds the listen addresses, starts answering (health NOT_SERVING, SimTheme UNAVAILABLE)
 /// while the engine loads, flips health to SERVING once it is ready, and runs until `shutdown`
 /// completes. `on_ready` is called with the bound addresses once the engine is ready.
-pub async fn serve<F, R>(config: Config, load: F, shutdown: impl std::future::Future<Output = ()> + Send + 'static, on_ready: R) -> anyhow::Result<()>
+pub async fn serve<F, L, R>(config: Config, load: F, shutdown: impl std::future::Future<Output = ()> + Send + 'static, on_ready: R) -> anyhow::Result<()>
 where
-    F: FnOnce(Config) -> anyhow::Result<Arc<Engine>> + Send + 'static,
-    R: FnOnce(&Bound, &Engine) + Send + 'static,
+    F: FnOnce(Config) -> L + Send + 'static,
+    L: std::future::Future<Output = anyhow::Result<Arc<Engine>>> + Send + 'static,
+    R: FnOnce(&Bound, &Engine, Option<EngineStats>) + Send + 'static,
 {
     let edge = config.edge.clone();
     let tls = edge.tls.clone().map(tls::TlsState::new).transpose()?;
@@ -174,17 +175,17 @@ where
         t.spawn_watcher(stop_rx.clone());
     }
 
-    let engine = tokio::task::spawn_blocking(move || load(config)).await??;
+    let engine = tokio::spawn(load(config)).await??;
     cell.set(Arc::clone(&engine)).map_err(|_| anyhow::anyhow!("engine set twice"))?;
     health.set_service_status("", ServingStatus::Serving).await;
     health.set_service_status(SERVICE_NAME, ServingStatus::Serving).await;
-    on_ready(&bound, &engine);
+    let stats = engine.stats().await.ok();
+    on_ready(&bound, &engine, stats);
 
     server.await??;
     // Every acknowledged write is already committed to the store; keep the index dump fresh
     // so the next start does not rebuild it.
-    let e = Arc::clone(&engine);
-    tokio::task::spawn_blocking(move || e.persist_index()).await??;
+    engine.checkpoint().await?;
     Ok(())
 }
 
