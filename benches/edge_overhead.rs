@@ -190,7 +190,7 @@ async fn main() {
     for (_, t) in &setups {
         run(t, 1, 1).await;
     }
-    println!("{:>7} {:<22} {:>8} {:>8} {:>8} {:>8} {:>7}", "clients", "setup", "requests", "req/s", "p50 ms", "p95 ms", "errors");
+    println!("{:>7} {:<22} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7}", "clients", "setup", "requests", "req/s", "mean ms", "p50 ms", "p95 ms", "errors");
     for clients in [1usize, 8] {
         let mut results: Vec<(Vec<f64>, u64)> = vec![(Vec::new(), 0); setups.len()];
         for _ in 0..rounds {
@@ -204,7 +204,8 @@ async fn main() {
         for ((name, _), (lat, errors)) in setups.iter().zip(results.iter_mut()) {
             lat.sort_by(f64::total_cmp);
             let rate = lat.len() as f64 / (secs * rounds as u64) as f64;
-            println!("{clients:>7} {name:<22} {:>8} {rate:>8.1} {:>8.2} {:>8.2} {errors:>7}", lat.len(), pct(lat, 0.5), pct(lat, 0.95));
+            let mean = lat.iter().sum::<f64>() / lat.len().max(1) as f64;
+            println!("{clients:>7} {name:<22} {:>8} {rate:>8.1} {mean:>8.2} {:>8.2} {:>8.2} {errors:>7}", lat.len(), pct(lat, 0.5), pct(lat, 0.95));
             p50.push(pct(lat, 0.5));
         }
         println!(
