@@ -7,7 +7,9 @@
 //!
 //! For 1 and 8 concurrent clients it measures each setup for `SIMTHEME_EDGE_SECS` seconds
 //! (default 10), interleaved over `SIMTHEME_EDGE_ROUNDS` rounds (default 2), and prints
-//! req/s and p50/p95 latency per setup (pooled over rounds) and the p50 ratios.
+//! req/s and mean/p50/p95 latency per setup (pooled over rounds) and the p50 ratios. The model
+//! dominates NearestParagraphs (~10 ms), so the same is then measured on GetParagraph (one
+//! store lookup, no model) at 1 client, where the edge's own cost per call shows.
 //!
 //!     cargo bench --bench edge_overhead
 
@@ -21,7 +23,7 @@ use http_body_util::{BodyExt, Full};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use simtheme::proto::nearest_paragraphs_request::Query;
 use simtheme::proto::sim_theme_client::SimThemeClient;
-use simtheme::proto::NearestParagraphsRequest;
+use simtheme::proto::{GetParagraphRequest, NearestParagraphsRequest};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 
 const QUERIES: &[&str] = &[
@@ -66,6 +68,13 @@ fn stop(mut child: Child) {
     let _ = child.wait();
 }
 
+/// Which call the clients make.
+#[derive(Clone, Copy)]
+enum Rpc {
+    Nearest,
+    Get(i64),
+}
+
 #[derive(Clone)]
 enum Target {
     Grpc(SimThemeClient<Channel>, bool),
@@ -77,7 +86,7 @@ fn request(i: usize) -> NearestParagraphsRequest {
 }
 
 /// Runs `clients` loops for `secs` seconds; returns latencies (ms) and errors.
-async fn run(target: &Target, clients: usize, secs: u64) -> (Vec<f64>, u64) {
+async fn run(target: &Target, rpc: Rpc, clients: usize, secs: u64) -> (Vec<f64>, u64) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     let mut tasks = Vec::new();
     for c in 0..clients {
@@ -98,15 +107,31 @@ async fn run(target: &Target, clients: usize, secs: u64) -> (Vec<f64>, u64) {
                 let t = Instant::now();
                 let ok = match (&target, http.as_mut()) {
                     (Target::Grpc(client, keyed), _) => {
-                        let mut req = tonic::Request::new(request(i));
-                        if *keyed {
-                            req.metadata_mut().insert("authorization", format!("Bearer {KEY}").parse().unwrap());
+                        let mut client = client.clone();
+                        let key = |m: &mut tonic::metadata::MetadataMap| {
+                            if *keyed {
+                                m.insert("authorization", format!("Bearer {KEY}").parse().unwrap());
+                            }
+                        };
+                        match rpc {
+                            Rpc::Nearest => {
+                                let mut req = tonic::Request::new(request(i));
+                                key(req.metadata_mut());
+                                client.nearest_paragraphs(req).await.is_ok()
+                            }
+                            Rpc::Get(id) => {
+                                let mut req = tonic::Request::new(GetParagraphRequest { id });
+                                key(req.metadata_mut());
+                                client.get_paragraph(req).await.is_ok()
+                            }
                         }
-                        client.clone().nearest_paragraphs(req).await.is_ok()
                     }
                     (Target::Http(_), Some((sender, addr))) => {
-                        let body = serde_json::to_vec(&request(i)).unwrap();
-                        let req = http::Request::post("/v1/NearestParagraphs").header("host", addr.as_str()).body(Full::new(Bytes::from(body))).unwrap();
+                        let (path, body) = match rpc {
+                            Rpc::Nearest => ("/v1/NearestParagraphs", serde_json::to_vec(&request(i)).unwrap()),
+                            Rpc::Get(id) => ("/v1/GetParagraph", serde_json::to_vec(&GetParagraphRequest { id }).unwrap()),
+                        };
+                        let req = http::Request::post(path).header("host", addr.as_str()).body(Full::new(Bytes::from(body))).unwrap();
                         let _ = sender.ready().await;
                         match sender.send_request(req).await {
                             Ok(resp) => resp.status() == 200 && resp.into_body().collect().await.is_ok(),
@@ -188,14 +213,17 @@ async fn main() {
     ];
     // Warm-up: every setup once, so that no first-call cost lands in the figures.
     for (_, t) in &setups {
-        run(t, 1, 1).await;
+        run(t, Rpc::Nearest, 1, 1).await;
     }
-    println!("{:>7} {:<22} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7}", "clients", "setup", "requests", "req/s", "mean ms", "p50 ms", "p95 ms", "errors");
-    for clients in [1usize, 8] {
+    let Target::Grpc(probe, _) = &setups[0].1 else { unreachable!() };
+    let hit = probe.clone().nearest_paragraphs(request(0)).await.unwrap().into_inner().hits;
+    let id = hit[0].paragraph.as_ref().unwrap().id;
+    println!("{:<18} {:>7} {:<22} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7}", "rpc", "clients", "setup", "requests", "req/s", "mean ms", "p50 ms", "p95 ms", "errors");
+    for (rpc_name, rpc, clients) in [("NearestParagraphs", Rpc::Nearest, 1usize), ("NearestParagraphs", Rpc::Nearest, 8), ("GetParagraph", Rpc::Get(id), 1)] {
         let mut results: Vec<(Vec<f64>, u64)> = vec![(Vec::new(), 0); setups.len()];
         for _ in 0..rounds {
             for (i, (_, t)) in setups.iter().enumerate() {
-                let (lat, errors) = run(t, clients, secs).await;
+                let (lat, errors) = run(t, rpc, clients, secs).await;
                 results[i].0.extend(lat);
                 results[i].1 += errors;
             }
@@ -205,11 +233,16 @@ async fn main() {
             lat.sort_by(f64::total_cmp);
             let rate = lat.len() as f64 / (secs * rounds as u64) as f64;
             let mean = lat.iter().sum::<f64>() / lat.len().max(1) as f64;
-            println!("{clients:>7} {name:<22} {:>8} {rate:>8.1} {mean:>8.2} {:>8.2} {:>8.2} {errors:>7}", lat.len(), pct(lat, 0.5), pct(lat, 0.95));
+            println!(
+                "{rpc_name:<18} {clients:>7} {name:<22} {:>8} {rate:>8.1} {mean:>8.3} {:>8.3} {:>8.3} {errors:>7}",
+                lat.len(),
+                pct(lat, 0.5),
+                pct(lat, 0.95)
+            );
             p50.push(pct(lat, 0.5));
         }
         println!(
-            "{clients:>7} p50 ratio: tls+keys+metrics / plaintext = {:.3}; http/json / grpc = {:.3}",
+            "{rpc_name:<18} {clients:>7} p50 ratio: tls+keys+metrics / plaintext = {:.3}; http/json / grpc = {:.3}",
             p50[1] / p50[0],
             p50[2] / p50[0]
         );
