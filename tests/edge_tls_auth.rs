@@ -198,9 +198,10 @@ async fn tls_mtls_keys_roles_and_certificate_rotation() {
     // Plaintext against the TLS port, and TLS without a client certificate or with a stranger's: refused.
     let (ok, _, err) = grpcurl_raw(&["-max-time", "30", "-plaintext", "-H", &full, &addr, "list"]);
     assert!(!ok && err.contains("FailedPrecondition") && err.contains("speaks TLS"), "plaintext on a TLS port fails with a reason: {err}");
-    let (ok, _, err) = grpcurl_raw(&["-max-time", "30", "-cacert", &ca1_arg, "-H", &full, &addr, "list"]);
+    // (grpc-go keeps redialling a refused TLS session until its connect timeout: keep that short.)
+    let (ok, _, err) = grpcurl_raw(&["-max-time", "30", "-connect-timeout", "3", "-cacert", &ca1_arg, "-H", &full, &addr, "list"]);
     assert!(!ok, "mTLS must refuse a client without a certificate: {err}");
-    let (ok, _, err) = grpcurl_raw(&["-max-time", "30", "-cacert", &ca1_arg, "-cert", &arg(&stranger_pem), "-key", &arg(&stranger_key), "-H", &full, &addr, "list"]);
+    let (ok, _, err) = grpcurl_raw(&["-max-time", "30", "-connect-timeout", "3", "-cacert", &ca1_arg, "-cert", &arg(&stranger_pem), "-key", &arg(&stranger_key), "-H", &full, &addr, "list"]);
     assert!(!ok, "mTLS must refuse a certificate from another CA: {err}");
 
     // Rotation: a connection made before keeps working; new connections get the new certificate.

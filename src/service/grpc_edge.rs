@@ -17,6 +17,7 @@ use tonic::Code;
 
 use super::access_log::{self, AccessRecord, REQUEST_ID};
 use super::auth::{grpc_target, ApiKeys, Target};
+use super::http_api::HTTP_RPCS;
 use super::instrument::CallFacts;
 use super::metrics::{InFlight, Metrics};
 
@@ -47,13 +48,26 @@ pub struct EdgeService<S> {
     edge: Arc<Edge>,
 }
 
+/// Health and reflection methods, labelled `service/method`.
+const OTHER_METHODS: [&str; 4] = [
+    "grpc.health.v1.Health/Check",
+    "grpc.health.v1.Health/Watch",
+    "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+    "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+];
+
 /// The RPC label of a gRPC path: the method for SimTheme, `service/method` for health and
-/// reflection, `unknown` otherwise (bounded label values).
+/// reflection, `unknown` for anything else, so that clients cannot grow the label set.
 fn rpc_label(path: &str) -> String {
-    match grpc_target(path) {
-        Some(Target::Rpc(m)) => m.to_string(),
-        Some(_) => path.trim_start_matches('/').to_string(),
-        None => "unknown".into(),
+    let known = match grpc_target(path) {
+        Some(Target::Rpc(m)) => HTTP_RPCS.contains(&m) || m == "StreamDocuments",
+        Some(_) => OTHER_METHODS.contains(&path.trim_start_matches('/')),
+        None => false,
+    };
+    match (known, grpc_target(path)) {
+        (true, Some(Target::Rpc(m))) => m.to_string(),
+        (true, _) => path.trim_start_matches('/').to_string(),
+        (false, _) => "unknown".into(),
     }
 }
 
@@ -198,5 +212,20 @@ impl Body for EdgeBody {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.as_ref().map(|b| b.size_hint()).unwrap_or_else(|| SizeHint::with_exact(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_bounded_to_known_methods() {
+        assert_eq!(rpc_label("/simtheme.v1.SimTheme/NearestParagraphs"), "NearestParagraphs");
+        assert_eq!(rpc_label("/simtheme.v1.SimTheme/StreamDocuments"), "StreamDocuments");
+        assert_eq!(rpc_label("/grpc.health.v1.Health/Check"), "grpc.health.v1.Health/Check");
+        assert_eq!(rpc_label("/simtheme.v1.SimTheme/Made-Up-1234"), "unknown");
+        assert_eq!(rpc_label("/grpc.health.v1.Health/Other"), "unknown");
+        assert_eq!(rpc_label("/x.Y/Z"), "unknown");
     }
 }
