@@ -1,5 +1,6 @@
 //! Build script: compiles `proto/simtheme/v1/simtheme.proto` with a vendored `protoc`, so a
-//! fresh machine needs no system protobuf compiler.
+//! fresh machine needs no system protobuf compiler, then generates proto3-JSON serde impls for
+//! the messages with pbjson (the HTTP/JSON API speaks exactly what grpcurl prints).
 
 use std::path::PathBuf;
 
@@ -10,6 +11,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .file_descriptor_set_path(out.join("simtheme_descriptor.bin"))
         .compile_protos(&["proto/simtheme/v1/simtheme.proto"], &["proto"])?;
+    let descriptors = std::fs::read(out.join("simtheme_descriptor.bin"))?;
+    pbjson_build::Builder::new().register_descriptors(&descriptors)?.build(&[".simtheme"])?;
     println!("cargo:rerun-if-changed=proto");
     Ok(())
 }

@@ -68,6 +68,8 @@ pub struct Config {
     /// (clustered data, ef 1,024) or 12 (random data, ef 2,048) queries/s; above, HNSW
     /// (`cargo bench --bench index_recall`).
     pub exact_search_below: usize,
+    /// The production surface of `serve`: TLS, API keys, metrics and HTTP/JSON listeners.
+    pub edge: EdgeConfig,
 }
 
 impl Default for Config {
@@ -92,6 +94,97 @@ impl Default for Config {
             max_query_chars: 8_000,
             max_k: 100,
             exact_search_below: 100_000,
+            edge: EdgeConfig::default(),
+        }
+    }
+}
+
+/// A secret (an API key): compared in constant time by the service, never printed by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a key; surrounding whitespace (a file's trailing newline) is dropped.
+    pub fn new(key: &str) -> Self {
+        Self(key.trim().to_string())
+    }
+
+    /// The key itself, for comparison only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let key = Secret::new(s);
+        if key.0.is_empty() {
+            return Err("an API key must not be empty".into());
+        }
+        Ok(key)
+    }
+}
+
+/// PEM files of the server's TLS identity. They are re-read on SIGHUP and when their contents
+/// change, for new connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// Certificate chain, PEM, leaf first.
+    pub cert: PathBuf,
+    /// Private key of the leaf certificate, PEM (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+    /// CA bundle, PEM: when set, clients must present a certificate signed by one of these (mTLS).
+    pub client_ca: Option<PathBuf>,
+}
+
+/// Format of the server's log lines on stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines (tracing's default format).
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The service edge: everything between the network and the handlers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EdgeConfig {
+    /// TLS for every listener (gRPC, HTTP/JSON, metrics). Default: none (plaintext).
+    pub tls: Option<TlsFiles>,
+    /// Full-access API key. Default: none. With no key at all every RPC is open.
+    pub api_key: Option<Secret>,
+    /// Read-only API key: every RPC except AddDocuments, StreamDocuments and DeleteDocument.
+    pub read_only_api_key: Option<Secret>,
+    /// Serve reflection without a key even when keys are set. Default false.
+    pub open_reflection: bool,
+    /// Prometheus metrics address (`GET /metrics`). Default `127.0.0.1:9464`; `None` disables.
+    pub metrics_listen: Option<SocketAddr>,
+    /// When the metrics address is taken, warn and run without metrics instead of failing
+    /// (true while the address is the default one, so that several servers can share a machine).
+    pub metrics_optional: bool,
+    /// HTTP/JSON address (`POST /v1/<Rpc>`, `GET /healthz`). Default: none (off).
+    pub http_listen: Option<SocketAddr>,
+}
+
+impl Default for EdgeConfig {
+    fn default() -> Self {
+        Self {
+            tls: None,
+            api_key: None,
+            read_only_api_key: None,
+            open_reflection: false,
+            metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+            metrics_optional: true,
+            http_listen: None,
         }
     }
 }

@@ -1,14 +1,23 @@
-//! The `simtheme` binary: parses arguments and hands over to the library.
+//! The `simtheme` binary: parses arguments (and `serve --config FILE`), sets up logging and
+//! hands over to the library.
 
-use clap::Parser;
-use simtheme::cli::{run_compare_years, run_embed, run_ingest, run_migrate, run_serve, run_similarity, run_themes, Cli, Command};
+use simtheme::cli::{parse_cli, run_compare_years, run_embed, run_ingest, run_migrate, run_serve, run_similarity, run_themes, Command};
+use simtheme::config::LogFormat;
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SIMTHEME_LOG").unwrap_or_else(|_| "warn".into()))
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = Cli::parse();
+    let cli = parse_cli()?;
+    // `serve` logs one line per request (target simtheme::access) unless SIMTHEME_LOG says otherwise.
+    let (default_filter, format) = match &cli.command {
+        Command::Serve(args) => ("warn,simtheme::access=info", args.log_format),
+        _ => ("warn", LogFormat::Text),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SIMTHEME_LOG").unwrap_or_else(|_| default_filter.into());
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    match format {
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => logs.init(),
+    }
     match &cli.command {
         Command::Serve(args) => run_serve(cli.config(), args.clone()),
         Command::Ingest { paths, tags } => run_ingest(cli.config(), paths, tags),

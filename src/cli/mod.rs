@@ -2,6 +2,7 @@
 //! goes through the same library calls as the gRPC service.
 
 mod backend_args;
+mod config_file;
 mod embed_cmds;
 mod ingest_cmd;
 mod migrate_cmd;
@@ -15,6 +16,7 @@ use clap::{Parser, Subcommand};
 use crate::config::Config;
 
 pub use backend_args::{BackendArgs, BackendKind};
+pub use config_file::{parse_cli, parse_cli_from};
 pub use embed_cmds::{run_embed, run_similarity};
 pub use ingest_cmd::run_ingest;
 pub use migrate_cmd::run_migrate;
@@ -46,6 +48,7 @@ pub struct Cli {
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process; `serve` simply has many options
 pub enum Command {
     /// Run the gRPC server (ingests the shipped seeds first when the data directory is empty).
     Serve(ServeArgs),

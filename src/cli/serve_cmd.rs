@@ -1,9 +1,12 @@
-//! `simtheme serve`.
+//! `simtheme serve`: its options, the `--config` TOML file, and the ready line.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::config::Config;
+use anyhow::Context;
+
+use crate::config::{Config, EdgeConfig, LogFormat, Secret, TlsFiles};
 use crate::engine::{Engine, IngestStatus};
 use crate::index::IndexParams;
 use crate::service;
@@ -48,6 +51,92 @@ pub struct ServeArgs {
     /// 0 always uses HNSW (unless a request asks for exact search or a filter is selective).
     #[arg(long, default_value_t = crate::config::Config::default().exact_search_below)]
     pub exact_search_below: usize,
+    /// TOML file with serve settings: keys are the long option names (`listen`, `tls_cert`,
+    /// `api_key_file`, `data_dir`, ...). Precedence: flag > environment > file > default.
+    #[arg(long, env = "SIMTHEME_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// TLS certificate chain (PEM) for every listener; needs --tls-key. Re-read on SIGHUP and on change.
+    #[arg(long, env = "SIMTHEME_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) of --tls-cert.
+    #[arg(long, env = "SIMTHEME_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// CA bundle (PEM): clients must present a certificate it signed (mutual TLS).
+    #[arg(long, env = "SIMTHEME_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Full-access API key (prefer --api-key-file or the environment: flags show in `ps`).
+    #[arg(long, env = "SIMTHEME_API_KEY", hide_env_values = true, conflicts_with = "api_key_file")]
+    pub api_key: Option<Secret>,
+    /// File holding the full-access API key (surrounding whitespace ignored).
+    #[arg(long, env = "SIMTHEME_API_KEY_FILE")]
+    pub api_key_file: Option<PathBuf>,
+    /// Read-only API key: search, similarity, embed, get/list, stats and themes; no writes.
+    #[arg(long, env = "SIMTHEME_READ_ONLY_API_KEY", hide_env_values = true, conflicts_with = "read_only_api_key_file")]
+    pub read_only_api_key: Option<Secret>,
+    /// File holding the read-only API key.
+    #[arg(long, env = "SIMTHEME_READ_ONLY_API_KEY_FILE")]
+    pub read_only_api_key_file: Option<PathBuf>,
+    /// Serve gRPC reflection without a key even when keys are set.
+    #[arg(long, env = "SIMTHEME_OPEN_REFLECTION")]
+    pub open_reflection: bool,
+    /// Prometheus metrics address (GET /metrics); "" disables. Default 127.0.0.1:9464 (if that
+    /// address is taken the server warns and runs without metrics; an address given here must bind).
+    #[arg(long, env = "SIMTHEME_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
+    /// HTTP/JSON address (POST /v1/<Rpc>, GET /healthz); off unless set, e.g. 127.0.0.1:8080.
+    #[arg(long, env = "SIMTHEME_HTTP_LISTEN")]
+    pub http_listen: Option<String>,
+    /// Log lines on stderr: text or json (one request line per call at INFO, target simtheme::access).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "SIMTHEME_LOG_FORMAT")]
+    pub log_format: LogFormat,
+}
+
+fn read_key(path: &Path) -> anyhow::Result<Secret> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the API key file {}", path.display()))?;
+    text.parse::<Secret>().map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+fn address(flag: &str, value: &str) -> anyhow::Result<Option<SocketAddr>> {
+    if value.trim().is_empty() {
+        return Ok(None);
+    }
+    value.trim().parse().map(Some).map_err(|e| anyhow::anyhow!("--{flag} {value:?} is not an address such as 127.0.0.1:8080: {e}"))
+}
+
+impl ServeArgs {
+    /// The edge settings these arguments describe (key files are read here).
+    pub fn edge(&self) -> anyhow::Result<EdgeConfig> {
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert: cert.clone(), key: key.clone(), client_ca: self.tls_client_ca.clone() }),
+            (None, None) => None,
+            _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+        };
+        let api_key = match &self.api_key_file {
+            Some(p) => Some(read_key(p)?),
+            None => self.api_key.clone(),
+        };
+        let read_only_api_key = match &self.read_only_api_key_file {
+            Some(p) => Some(read_key(p)?),
+            None => self.read_only_api_key.clone(),
+        };
+        if api_key.is_some() && api_key == read_only_api_key {
+            anyhow::bail!("the full-access and read-only API keys must differ");
+        }
+        let default = EdgeConfig::default();
+        let (metrics_listen, metrics_optional) = match &self.metrics_listen {
+            None => (default.metrics_listen, true),
+            Some(v) => (address("metrics-listen", v)?, false),
+        };
+        Ok(EdgeConfig {
+            tls,
+            api_key,
+            read_only_api_key,
+            open_reflection: self.open_reflection,
+            metrics_listen,
+            metrics_optional,
+            http_listen: address("http-listen", self.http_listen.as_deref().unwrap_or(""))?,
+        })
+    }
 }
 
 /// Runs the server until SIGINT/SIGTERM. Prints one ready line with the bound address.
@@ -62,6 +151,7 @@ pub fn run_serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     config.queue_capacity = args.queue_capacity.max(1);
     config.queue_batch_tokens = args.queue_batch_tokens.max(1);
     config.exact_search_below = args.exact_search_below;
+    config.edge = args.edge()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(service::serve(
         config,
@@ -79,15 +169,29 @@ pub fn run_serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
             Ok(engine)
         },
         service::shutdown_signal(),
-        |addr, engine, stats| {
+        |bound, engine, stats| {
             let (docs, paragraphs) = stats.map(|s| (s.store.documents, s.store.paragraphs)).unwrap_or_default();
             let backend = engine.backend().info();
             let data = match backend.kind {
                 "embedded" => format!("data {}", backend.location),
                 kind => format!("{kind} {}", backend.location),
             };
+            let mut extra = String::new();
+            if let Some(a) = bound.metrics {
+                extra.push_str(&format!(", metrics {a}"));
+            }
+            if let Some(a) = bound.http {
+                extra.push_str(&format!(", http {a}"));
+            }
+            if bound.tls {
+                extra.push_str(", tls");
+            }
+            if bound.keys {
+                extra.push_str(", api keys");
+            }
             println!(
-                "simtheme ready on {addr} (model {}, {} dims, {docs} documents, {paragraphs} paragraphs, {data})",
+                "simtheme ready on {} (model {}, {} dims, {docs} documents, {paragraphs} paragraphs, {data}{extra})",
+                bound.grpc,
                 engine.model_name(),
                 engine.dim(),
             );

@@ -1,40 +1,123 @@
-//! The gRPC server: SimTheme handlers, `grpc.health.v1.Health`, server reflection (v1 and
-//! v1alpha), message-size / deadline / concurrency limits, graceful shutdown.
+//! The server: SimTheme handlers, `grpc.health.v1.Health`, server reflection (v1 and v1alpha),
+//! message-size / deadline / concurrency limits, graceful shutdown, and the production edge:
+//! TLS with certificate rotation, API keys, Prometheus metrics, request logs and the HTTP/JSON
+//! API (each in its own module).
 
+mod access_log;
+mod auth;
 mod convert;
+mod grpc_edge;
 mod handlers;
 mod health;
+mod http_api;
+mod http_serve;
+mod instrument;
+mod listener;
+mod metrics;
 mod themes;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
-use tokio_stream::StreamExt;
+use tokio::sync::watch;
 use tonic_health::ServingStatus;
 
 use crate::config::Config;
 use crate::engine::{Engine, EngineStats};
 use crate::proto::sim_theme_server::SimThemeServer;
 
+pub use auth::WRITE_RPCS;
 pub use convert::status;
 pub use handlers::{EngineCell, Handlers};
+pub use http_api::{http_status, HTTP_RPCS};
+pub use metrics::{code_name, EngineFigures};
 
 /// The name health checks use for the SimTheme service.
 pub const SERVICE_NAME: &str = "simtheme.v1.SimTheme";
 
-/// Binds the listen address, starts answering (health NOT_SERVING, SimTheme UNAVAILABLE) while
-/// the engine loads, flips health to SERVING once it is ready, and runs until `shutdown`
-/// completes. `on_ready` is called with the bound address once the engine is ready.
+/// The addresses the server listens on (ports resolved when 0 was asked for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bound {
+    /// gRPC.
+    pub grpc: SocketAddr,
+    /// HTTP/JSON, when enabled.
+    pub http: Option<SocketAddr>,
+    /// Prometheus metrics, when enabled (and the address was free).
+    pub metrics: Option<SocketAddr>,
+    /// True when every listener speaks TLS.
+    pub tls: bool,
+    /// True when API keys are required.
+    pub keys: bool,
+}
+
+async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr} ({what}): {e}"))
+}
+
+/// Prints loud warnings for exposed listeners without keys, or keys without TLS.
+fn warn_if_exposed(addr: SocketAddr, what: &str, keys: bool, tls: bool) {
+    if addr.ip().is_loopback() {
+        return;
+    }
+    if !keys {
+        let line = format!(
+            "WARNING: simtheme serves {what} on {addr}, which is not a loopback address, WITHOUT AN API KEY: \
+             anyone who can reach it can read every paragraph and delete documents. Set --api-key (or SIMTHEME_API_KEY)."
+        );
+        eprintln!("{line}");
+    } else if !tls {
+        eprintln!("WARNING: simtheme serves {what} on {addr} without TLS: API keys and texts cross the network in plaintext (set --tls-cert and --tls-key).");
+    }
+}
+
+/// Binds the listen addresses, starts answering (health NOT_SERVING, SimTheme UNAVAILABLE)
+/// while the engine loads, flips health to SERVING once it is ready, and runs until `shutdown`
+/// completes. `on_ready` is called with the bound addresses once the engine is ready.
 pub async fn serve<F, L, R>(config: Config, load: F, shutdown: impl std::future::Future<Output = ()> + Send + 'static, on_ready: R) -> anyhow::Result<()>
 where
     F: FnOnce(Config) -> L + Send + 'static,
     L: std::future::Future<Output = anyhow::Result<Arc<Engine>>> + Send + 'static,
-    R: FnOnce(SocketAddr, &Engine, Option<EngineStats>) + Send + 'static,
+    R: FnOnce(&Bound, &Engine, Option<EngineStats>) + Send + 'static,
 {
-    let listener = TcpListener::bind(config.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
-    let addr = listener.local_addr()?;
+    let edge = config.edge.clone();
+    let tls = edge.tls.clone().map(tls::TlsState::new).transpose()?;
+    let keys = auth::ApiKeys::new(&edge);
+    let metrics = metrics::Metrics::new();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+
+    let grpc_listener = bind(config.listen, "gRPC").await?;
+    let http_listener = match edge.http_listen {
+        Some(a) => Some(bind(a, "HTTP/JSON").await?),
+        None => None,
+    };
+    let metrics_listener = match edge.metrics_listen {
+        Some(a) => match TcpListener::bind(a).await {
+            Ok(l) => Some(l),
+            Err(e) if edge.metrics_optional => {
+                eprintln!("WARNING: no metrics: cannot listen on {a} ({e}); set --metrics-listen to another address, or \"\" to disable");
+                None
+            }
+            Err(e) => anyhow::bail!("cannot listen on {a} (metrics): {e}"),
+        },
+        None => None,
+    };
+    let bound = Bound {
+        grpc: grpc_listener.local_addr()?,
+        http: http_listener.as_ref().map(|l| l.local_addr()).transpose()?,
+        metrics: metrics_listener.as_ref().map(|l| l.local_addr()).transpose()?,
+        tls: tls.is_some(),
+        keys: keys.enabled(),
+    };
+    warn_if_exposed(bound.grpc, "gRPC", bound.keys, bound.tls);
+    if let Some(a) = bound.http {
+        warn_if_exposed(a, "HTTP/JSON", bound.keys, bound.tls);
+    }
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_service_status("", ServingStatus::NotServing).await;
@@ -50,25 +133,48 @@ where
         .build_v1alpha()?;
 
     let cell: EngineCell = Arc::new(OnceLock::new());
-    let simtheme = SimThemeServer::new(Handlers::new(Arc::clone(&cell)))
+    let handlers = instrument::Instrumented::new(Handlers::new(Arc::clone(&cell)), Arc::clone(&metrics));
+    let simtheme = SimThemeServer::new(handlers.clone())
         .max_decoding_message_size(config.max_message_bytes)
         .max_encoding_message_size(config.max_message_bytes);
 
-    // Small request/response pairs must not wait for delayed ACKs (Nagle): ~40 ms per call.
-    let incoming = TcpListenerStream::new(listener).map(|conn| {
-        conn.inspect(|stream| {
-            let _ = stream.set_nodelay(true);
-        })
-    });
+    let grpc_tls = tls.clone().map(|t| (t, tls::Alpn::Grpc));
+    let incoming = listener::accept(grpc_listener, grpc_tls, stop_rx.clone());
+    let mut stop = stop_rx.clone();
+    let edge_layer = grpc_edge::EdgeLayer(Arc::new(grpc_edge::Edge { keys: keys.clone(), metrics: Arc::clone(&metrics) }));
     let server = tonic::transport::Server::builder()
         .timeout(config.request_timeout)
         .concurrency_limit_per_connection(config.concurrency_limit)
+        .layer(edge_layer)
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(simtheme)
-        .serve_with_incoming_shutdown(incoming, shutdown);
+        .serve_with_incoming_shutdown(incoming, async move {
+            let _ = stop.wait_for(|s| *s).await;
+        });
     let server = tokio::spawn(server);
+
+    if let Some(l) = http_listener {
+        let api = Arc::new(http_api::HttpApi {
+            handlers,
+            engine: Arc::clone(&cell),
+            keys,
+            metrics: Arc::clone(&metrics),
+            max_body_bytes: config.max_message_bytes,
+            timeout: config.request_timeout,
+        });
+        let incoming = listener::accept(l, tls.clone().map(|t| (t, tls::Alpn::Http)), stop_rx.clone());
+        http_serve::spawn(incoming, move |req, peer| Arc::clone(&api).handle(req, peer));
+    }
+    if let Some(l) = metrics_listener {
+        let (m, c) = (Arc::clone(&metrics), Arc::clone(&cell));
+        let incoming = listener::accept(l, tls.clone().map(|t| (t, tls::Alpn::Http)), stop_rx.clone());
+        http_serve::spawn(incoming, move |req, _| http_serve::metrics_endpoint(req, Arc::clone(&m), Arc::clone(&c)));
+    }
+    if let Some(t) = tls {
+        t.spawn_watcher(stop_rx.clone());
+    }
 
     let engine = tokio::spawn(load(config)).await??;
     cell.set(Arc::clone(&engine)).map_err(|_| anyhow::anyhow!("engine set twice"))?;
@@ -76,7 +182,7 @@ where
     health.set_service_status(SERVICE_NAME, ServingStatus::Serving).await;
     tokio::spawn(health::watch_backend(Arc::clone(&engine), health.clone()));
     let stats = engine.stats().await.ok();
-    on_ready(addr, &engine, stats);
+    on_ready(&bound, &engine, stats);
 
     server.await??;
     // Every acknowledged write is already committed to the store; keep the index dump fresh

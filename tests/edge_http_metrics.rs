@@ -1,0 +1,144 @@
+//! HTTP/JSON, Prometheus metrics, request ids, timing headers, JSON request logs and the
+//! `--config` file, end to end on one plaintext server (no seeds; two small documents).
+
+mod common;
+
+use common::{http_call, metric, Server};
+use simtheme::proto::{self, nearest_paragraphs_request::Query};
+
+const FULL_KEY: &str = "full-key-1b2c";
+const READ_ONLY_KEY: &str = "ro-key-9f8e";
+
+fn with_key<T>(key: &str, msg: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    r.metadata_mut().insert("api-key", key.parse().unwrap());
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_json_matches_grpc_and_metrics_count_every_call() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Settings from a TOML file; the API key from a flag (flag > env > file > default).
+    let config = tmp.path().join("simtheme.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "no_seed = true\nhttp_listen = \"127.0.0.1:0\"\nmetrics-listen = \"127.0.0.1:0\"\nread_only_api_key = \"{READ_ONLY_KEY}\"\nlog_format = \"json\"\napi_key = \"overridden-by-the-flag\"\n"
+        ),
+    )
+    .unwrap();
+    let server = Server::start(&tmp.path().join("data"), &["--config", config.to_str().unwrap(), "--api-key", FULL_KEY]);
+    let (http, metrics) = (server.ready_addr("http"), server.ready_addr("metrics"));
+    let scrape = || async { http_call(&metrics, "GET", "/metrics", &[], "").await.body };
+    let mut grpc = server.client().await;
+
+    let docs = proto::AddDocumentsRequest {
+        documents: vec![
+            proto::DocumentInput { name: "a.txt".into(), text: "推動製造業數字化轉型，建設智能工廠和工業互聯網平臺。\n加快綠色低碳轉型，推進節能降碳和清潔能源替代。".into(), ..Default::default() },
+            proto::DocumentInput { name: "b.txt".into(), text: "高新區要發揮創新策源作用，培育戰略性新興產業集群。\n共建一帶一路，推動產能和裝備製造國際合作。".into(), ..Default::default() },
+        ],
+    };
+    let added = grpc.add_documents(with_key(FULL_KEY, docs)).await.expect("add with the full key from the flag").into_inner();
+    assert_eq!(added.inserted, 2);
+    let before = scrape().await;
+
+    // gRPC: three searches (one with a request id), one NOT_FOUND, one refused write, one
+    // without a key (and below one more search by grpcurl).
+    let search = proto::NearestParagraphsRequest { query: Some(Query::Text("smart factories".into())), k: 3, ..Default::default() };
+    let mut req = with_key(READ_ONLY_KEY, search.clone());
+    req.metadata_mut().insert("x-request-id", "grpc-req-42".parse().unwrap());
+    let resp = grpc.nearest_paragraphs(req).await.unwrap();
+    assert_eq!(resp.metadata().get("x-request-id").unwrap(), "grpc-req-42");
+    for h in ["x-embed-ms", "x-search-ms"] {
+        let v: f64 = resp.metadata().get(h).unwrap_or_else(|| panic!("no {h}")).to_str().unwrap().parse().unwrap();
+        assert!(v >= 0.0, "{h} = {v}");
+    }
+    let grpc_hits = resp.into_inner().hits;
+    assert_eq!(grpc_hits.len(), 3);
+    for _ in 0..2 {
+        grpc.nearest_paragraphs(with_key(READ_ONLY_KEY, search.clone())).await.unwrap();
+    }
+    let missing = grpc.get_paragraph(with_key(READ_ONLY_KEY, proto::GetParagraphRequest { id: 987_654 })).await;
+    assert_eq!(common::code(missing), tonic::Code::NotFound);
+    let refused = grpc.delete_document(with_key(READ_ONLY_KEY, proto::DeleteDocumentRequest { document_id: "x".into() })).await;
+    assert_eq!(common::code(refused), tonic::Code::PermissionDenied);
+    let anonymous = grpc.stats(proto::StatsRequest {}).await;
+    assert_eq!(common::code(anonymous), tonic::Code::Unauthenticated);
+
+    // HTTP/JSON: the same search gives the same hits, in grpcurl's JSON.
+    let key = [("authorization", format!("Bearer {READ_ONLY_KEY}"))];
+    let key: Vec<(&str, &str)> = key.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut headers = key.clone();
+    headers.push(("x-request-id", "http-req-7"));
+    let r = http_call(&http, "POST", "/v1/NearestParagraphs", &headers, r#"{"text":"smart factories","k":3}"#).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.headers.get("x-request-id").unwrap(), "http-req-7");
+    assert!(r.headers.contains_key("x-embed-ms") && r.headers.contains_key("x-search-ms"));
+    let body = r.json();
+    let http_hits = body["hits"].as_array().unwrap();
+    assert_eq!(http_hits.len(), grpc_hits.len());
+    for (h, g) in http_hits.iter().zip(&grpc_hits) {
+        let p = g.paragraph.as_ref().unwrap();
+        assert_eq!(h["paragraph"]["id"], p.id.to_string(), "int64 ids are strings, as grpcurl prints them");
+        assert_eq!(h["paragraph"]["documentId"], p.document_id.as_str());
+        assert!((h["score"].as_f64().unwrap() - g.score as f64).abs() < 1e-6, "{h} vs {g:?}");
+        assert_eq!(h["rank"], g.rank);
+    }
+    assert!(body["queryTokens"].as_u64().unwrap() > 0 && body.get("query_tokens").is_none(), "{body}");
+    // Exactly what grpcurl prints for the same call.
+    let key_header = format!("api-key: {READ_ONLY_KEY}");
+    let (ok, out, err) = common::grpcurl_raw(&["-plaintext", "-H", &key_header, "-d", r#"{"text":"smart factories","k":3}"#, &server.addr, "simtheme.v1.SimTheme/NearestParagraphs"]);
+    assert!(ok, "{err}");
+    let printed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(printed["hits"], body["hits"], "HTTP/JSON hits differ from grpcurl's");
+    assert_eq!(printed["queryTokens"], body["queryTokens"]);
+
+    // HTTP errors: JSON {code, message} with a fitting status.
+    let r = http_call(&http, "POST", "/v1/Stats", &[], "{}").await;
+    assert_eq!((r.status, r.json()["code"].as_str()), (401, Some("UNAUTHENTICATED")), "{}", r.body);
+    let r = http_call(&http, "POST", "/v1/AddDocuments", &key, r#"{"documents":[{"text":"x"}]}"#).await;
+    assert_eq!((r.status, r.json()["code"].as_str()), (403, Some("PERMISSION_DENIED")), "{}", r.body);
+    assert!(r.json()["message"].as_str().unwrap().contains("AddDocuments"), "{}", r.body);
+    let r = http_call(&http, "POST", "/v1/NearestParagraphs", &key, "this is not JSON").await;
+    assert_eq!((r.status, r.json()["code"].as_str()), (400, Some("INVALID_ARGUMENT")), "{}", r.body);
+    assert!(r.json()["message"].as_str().unwrap().contains("JSON"), "{}", r.body);
+    let r = http_call(&http, "POST", "/v1/NearestParagraphs", &key, r#"{"text":"x","k":1000}"#).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.json()["message"].as_str().unwrap().contains("maximum"), "{}", r.body);
+    let r = http_call(&http, "POST", "/v1/GetParagraph", &key, r#"{"id":"987654"}"#).await;
+    assert_eq!((r.status, r.json()["code"].as_str()), (404, Some("NOT_FOUND")), "{}", r.body);
+    let r = http_call(&http, "POST", "/v1/NoSuchRpc", &key, "{}").await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    let r = http_call(&http, "GET", "/healthz", &[], "").await;
+    assert_eq!((r.status, r.json()["status"].as_str()), (200, Some("SERVING")), "health needs no key");
+    let r = http_call(&http, "POST", "/v1/Stats", &[("api-key", FULL_KEY)], "").await;
+    assert_eq!((r.status, r.json()["documents"].as_u64()), (200, Some(2)), "an empty body is an empty message: {}", r.body);
+
+    // Metrics moved by exactly these calls.
+    let after = scrape().await;
+    let delta = |sample: &str| metric(&after, sample) - metric(&before, sample);
+    assert_eq!(delta(r#"simtheme_requests_total{code="OK",rpc="NearestParagraphs",transport="grpc"}"#), 4.0, "{after}");
+    assert_eq!(delta(r#"simtheme_requests_total{code="NOT_FOUND",rpc="GetParagraph",transport="grpc"}"#), 1.0);
+    assert_eq!(delta(r#"simtheme_requests_total{code="PERMISSION_DENIED",rpc="DeleteDocument",transport="grpc"}"#), 1.0);
+    assert_eq!(delta(r#"simtheme_requests_total{code="UNAUTHENTICATED",rpc="Stats",transport="grpc"}"#), 1.0);
+    assert_eq!(delta(r#"simtheme_requests_total{code="OK",rpc="NearestParagraphs",transport="http"}"#), 1.0);
+    assert_eq!(delta(r#"simtheme_requests_total{code="INVALID_ARGUMENT",rpc="NearestParagraphs",transport="http"}"#), 2.0);
+    assert_eq!(delta(r#"simtheme_request_duration_seconds_count{rpc="NearestParagraphs",transport="grpc"}"#), 4.0);
+    assert_eq!(metric(&after, r#"simtheme_request_duration_seconds_bucket{rpc="NearestParagraphs",transport="grpc",le="+Inf"}"#), 4.0);
+    assert_eq!(delta(r#"simtheme_search_path_total{path="exact"}"#), 5.0, "{after}");
+    assert_eq!(metric(&after, r#"simtheme_ingest_documents_total{status="INGEST_STATUS_INSERTED"}"#), 2.0);
+    assert_eq!(metric(&after, r#"simtheme_store_rows{kind="documents"}"#), 2.0);
+    assert!(delta("simtheme_embed_queue_requests_total") >= 4.0, "{after}");
+    assert!(metric(&after, "simtheme_corpus_version") > 0.0 && metric(&after, "simtheme_ready") == 1.0);
+    assert!(after.contains("simtheme_build_info{") && after.contains(r#"model="multilingual-e5-small""#), "{after}");
+
+    let log = server.stop();
+    let lines: Vec<serde_json::Value> = log.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let line = lines.iter().find(|l| l["fields"]["request_id"] == "grpc-req-42").unwrap_or_else(|| panic!("no JSON request line: {log}"));
+    assert_eq!(line["fields"]["rpc"], "NearestParagraphs");
+    assert_eq!(line["fields"]["status"], "OK");
+    assert_eq!(line["fields"]["hits"], 3);
+    assert!(line["fields"]["elapsed_ms"].as_f64().is_some() && line["fields"]["peer"].as_str().unwrap().starts_with("127.0.0.1:"), "{line}");
+    assert!(lines.iter().any(|l| l["fields"]["request_id"] == "http-req-7" && l["fields"]["transport"] == "http"), "{log}");
+    assert!(!log.contains(FULL_KEY) && !log.contains(READ_ONLY_KEY), "keys must never be logged");
+}
