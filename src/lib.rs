@@ -3,8 +3,8 @@
 //! The library holds every capability; the gRPC service ([`service`]) and the CLI ([`cli`])
 //! are thin layers over the [`engine`], which combines:
 //! [`corpus`] (cleaning, segmentation, metadata), [`embed`] (model loading, batching,
-//! pooling), [`index`] (HNSW and exact search), [`store`] (SQLite persistence) and
-//! [`themes`] (clustering, keywords, year comparison).
+//! pooling), [`index`] (HNSW and exact search), [`keyword`] (BM25 over jieba tokens, fusion),
+//! [`store`] (SQLite persistence) and [`themes`] (clustering, keywords, year comparison).
 
 pub mod cli;
 pub mod config;
@@ -12,6 +12,7 @@ pub mod corpus;
 pub mod embed;
 pub mod engine;
 pub mod index;
+pub mod keyword;
 pub mod service;
 pub mod store;
 pub mod themes;
