@@ -8,11 +8,24 @@ use crate::corpus::SegmentConfig;
 use crate::embed::EmbedderConfig;
 use crate::index::IndexParams;
 
+/// Which storage backend holds the corpus.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum BackendChoice {
+    /// SQLite + in-process hnsw_rs in `data_dir` (the zero-setup default).
+    #[default]
+    Embedded,
+}
+
 /// Every setting of a simtheme instance. `Config::default()` is what `simtheme serve` runs with.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Directory of the SQLite store and the index dump. Default `./data`.
     pub data_dir: PathBuf,
+    /// Storage backend. Default [`BackendChoice::Embedded`].
+    pub backend: BackendChoice,
+    /// Most paragraphs a themes computation clusters; above, a fixed deterministic sample of
+    /// this many (the same on every call and replica). Default 50,000 (~2 s on 2 cores).
+    pub max_theme_paragraphs: usize,
     /// Model, threads and batch size of the embedder.
     pub embedder: EmbedderConfig,
     /// HNSW parameters.
@@ -58,6 +71,8 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("data"),
+            backend: BackendChoice::Embedded,
+            max_theme_paragraphs: 50_000,
             embedder: EmbedderConfig::default(),
             index: IndexParams::default(),
             segment: SegmentConfig::default(),

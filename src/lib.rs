@@ -3,9 +3,11 @@
 //! The library holds every capability; the gRPC service ([`service`]) and the CLI ([`cli`])
 //! are thin layers over the [`engine`], which combines:
 //! [`corpus`] (cleaning, segmentation, metadata), [`embed`] (model loading, batching,
-//! pooling), [`index`] (HNSW and exact search), [`keyword`] (BM25 over jieba tokens, fusion),
-//! [`store`] (SQLite persistence) and [`themes`] (clustering, keywords, year comparison).
+//! pooling), a storage [`backend`] (the embedded one is [`store`], SQLite, plus [`index`],
+//! HNSW and exact search, plus [`keyword`], BM25 over jieba tokens) and [`themes`]
+//! (clustering, keywords, year comparison).
 
+pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod corpus;

@@ -51,10 +51,10 @@ pub fn run_ingest(mut config: Config, paths: &[PathBuf], tags: &[String]) -> any
     if files.is_empty() {
         anyhow::bail!("no .txt, .md or .html files under the given paths");
     }
-    let engine = Engine::open(config)?;
+    let runtime = super::runtime()?;
+    let engine = runtime.block_on(Engine::open(config))?;
     let bar = ProgressBar::new(files.len() as u64);
     bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let mut rows = Vec::new();
     for (i, (path, format)) in files.iter().enumerate() {
         bar.set_message(path.display().to_string());
@@ -77,7 +77,7 @@ pub fn run_ingest(mut config: Config, paths: &[PathBuf], tags: &[String]) -> any
         bar.inc(1);
     }
     bar.finish_and_clear();
-    engine.persist_index()?;
+    runtime.block_on(engine.checkpoint())?;
 
     println!("{:<40} {:<16} {:<15} {:>5} {:>6} {:>4} {:<10}", "file", "document", "status", "paras", "chunks", "dups", "date");
     let mut failures = 0;

@@ -103,6 +103,11 @@ pub enum Command {
     },
 }
 
+/// The async runtime the one-shot commands run the engine on.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
 impl Cli {
     /// The configuration these arguments describe (server-only settings at their defaults).
     pub fn config(&self) -> Config {

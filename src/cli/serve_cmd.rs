@@ -61,9 +61,9 @@ pub fn run_serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(service::serve(
         config,
-        |config| {
-            let engine = Engine::open(config)?;
-            let seeded = engine.seed_if_empty()?;
+        |config| async move {
+            let engine = Engine::open(config).await?;
+            let seeded = engine.seed_if_empty().await?;
             for r in &seeded {
                 if let IngestStatus::Failed(e) = &r.status {
                     eprintln!("seed document #{} failed: {e}", r.index);
@@ -75,16 +75,17 @@ pub fn run_serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
             Ok(engine)
         },
         service::shutdown_signal(),
-        |addr, engine| {
-            let (docs, paragraphs) = engine
-                .stats()
-                .map(|s| (s.store.documents, s.store.paragraphs))
-                .unwrap_or_default();
+        |addr, engine, stats| {
+            let (docs, paragraphs) = stats.map(|s| (s.store.documents, s.store.paragraphs)).unwrap_or_default();
+            let backend = engine.backend().info();
+            let data = match backend.kind {
+                "embedded" => format!("data {}", backend.location),
+                kind => format!("{kind} {}", backend.location),
+            };
             println!(
-                "simtheme ready on {addr} (model {}, {} dims, {docs} documents, {paragraphs} paragraphs, data {})",
+                "simtheme ready on {addr} (model {}, {} dims, {docs} documents, {paragraphs} paragraphs, {data})",
                 engine.model_name(),
                 engine.dim(),
-                engine.config().data_dir.display()
             );
             use std::io::Write;
             let _ = std::io::stdout().flush();

@@ -50,13 +50,14 @@ impl ThemeArgs {
     }
 }
 
-fn open(config: Config) -> anyhow::Result<std::sync::Arc<Engine>> {
-    let engine = Engine::open(config)?;
-    let seeded = engine.seed_if_empty()?;
+fn open(config: Config) -> anyhow::Result<(tokio::runtime::Runtime, std::sync::Arc<Engine>)> {
+    let runtime = super::runtime()?;
+    let engine = runtime.block_on(Engine::open(config))?;
+    let seeded = runtime.block_on(engine.seed_if_empty())?;
     if !seeded.is_empty() {
         eprintln!("ingested {} seed documents into an empty data directory", seeded.len());
     }
-    Ok(engine)
+    Ok((runtime, engine))
 }
 
 fn short(text: &str, n: usize) -> String {
@@ -74,8 +75,8 @@ fn year_name(y: Option<i32>) -> String {
 
 /// Prints the themes table (or JSON); writes the chart when `plot` is given.
 pub fn run_themes(config: Config, args: &ThemeArgs, json: bool, plot: Option<PathBuf>) -> anyhow::Result<()> {
-    let engine = open(config)?;
-    let (run, _) = engine.themes(&args.query())?;
+    let (runtime, engine) = open(config)?;
+    let (run, _) = runtime.block_on(engine.themes(&args.query()))?;
     if let Some(path) = &plot {
         themes::plot_year_shares(&run.result, path)?;
         eprintln!("chart written to {}", path.display());
@@ -120,7 +121,7 @@ pub fn run_compare_years(config: Config, args: &ThemeArgs, a: i32, b: i32, json:
     if a == b {
         anyhow::bail!("give two different years");
     }
-    let engine = open(config)?;
+    let (runtime, engine) = open(config)?;
     let mut args = args.clone();
     let both_listed = args.years.contains(&a) && args.years.contains(&b);
     if !args.years.is_empty() && !both_listed {
@@ -129,7 +130,7 @@ pub fn run_compare_years(config: Config, args: &ThemeArgs, a: i32, b: i32, json:
     if args.years.is_empty() {
         args.years = vec![a, b];
     }
-    let (run, _) = engine.themes(&args.query())?;
+    let (run, _) = runtime.block_on(engine.themes(&args.query()))?;
     let cmp = themes::compare_years(&run.result, &run.inputs, a, b)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&cmp)?);

@@ -1,10 +1,9 @@
 //! The engine's error type: what went wrong, classified by who can fix it. The gRPC layer maps
 //! each variant to one status code; the CLI prints the message.
 
+use crate::backend::BackendError;
 use crate::corpus::CorpusError;
 use crate::embed::{EmbedError, QueueError};
-use crate::index::IndexError;
-use crate::store::StoreError;
 
 /// Errors of engine operations.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +20,10 @@ pub enum EngineError {
     /// The service is not able to answer now (shutting down, still starting).
     #[error("{0}")]
     Unavailable(String),
+    /// The stored corpus cannot be used as configured (another model or dimension); the
+    /// message says how to resolve it.
+    #[error("{0}")]
+    FailedPrecondition(String),
     /// Stored data is damaged (corrupt database file or vector).
     #[error("stored data is damaged: {0}")]
     DataLoss(String),
@@ -29,20 +32,16 @@ pub enum EngineError {
     Internal(String),
 }
 
-impl From<StoreError> for EngineError {
-    fn from(e: StoreError) -> Self {
+impl From<BackendError> for EngineError {
+    fn from(e: BackendError) -> Self {
         match e {
-            StoreError::NotFound(m) => EngineError::NotFound(m),
-            StoreError::InvalidArgument(m) => EngineError::InvalidArgument(m),
-            StoreError::Corrupt(m) => EngineError::DataLoss(m),
-            other => EngineError::Internal(format!("storage: {other}")),
+            BackendError::InvalidArgument(m) => EngineError::InvalidArgument(m),
+            BackendError::NotFound(m) => EngineError::NotFound(m),
+            BackendError::Unavailable(m) => EngineError::Unavailable(m),
+            BackendError::DataLoss(m) => EngineError::DataLoss(m),
+            BackendError::Incompatible(m) => EngineError::FailedPrecondition(m),
+            BackendError::Internal(m) => EngineError::Internal(m),
         }
-    }
-}
-
-impl From<IndexError> for EngineError {
-    fn from(e: IndexError) -> Self {
-        EngineError::Internal(format!("index: {e}"))
     }
 }
 

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use crate::corpus::{prepare_document, strip_html, DocumentMeta, PreparedDocument};
 use crate::embed::Mode;
-use crate::store::InsertOutcome;
+use crate::backend::InsertOutcome;
 
-use super::{DocInfo, Engine, EngineError};
+use super::{Engine, EngineError};
 
 /// How the raw text of a document is encoded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -155,8 +155,9 @@ impl Engine {
             results.push(self.ingest_one(index, input).await);
         }
         if results.iter().any(|r| r.status == IngestStatus::Inserted) {
-            let engine = Arc::clone(self);
-            let _ = tokio::task::spawn_blocking(move || engine.persist_index()).await;
+            if let Err(e) = self.checkpoint().await {
+                tracing::warn!("could not checkpoint the backend after ingestion: {e}");
+            }
         }
         results
     }
@@ -164,82 +165,27 @@ impl Engine {
     /// Ingests one document; `index` is its position in the caller's batch.
     pub async fn ingest_one(self: &Arc<Self>, index: usize, input: IngestInput) -> IngestResult {
         let engine = Arc::clone(self);
-        let prepared = tokio::task::spawn_blocking(move || {
-            let doc = engine.prepare(&input)?;
-            let present = engine.store().contains_document(&doc.id)?;
-            Ok::<_, EngineError>((doc, present))
-        })
-        .await
-        .unwrap_or_else(|e| Err(EngineError::Internal(format!("ingest task failed: {e}"))));
-        let (doc, present) = match prepared {
-            Ok(x) => x,
+        let prepared = tokio::task::spawn_blocking(move || engine.prepare(&input))
+            .await
+            .unwrap_or_else(|e| Err(EngineError::Internal(format!("ingest task failed: {e}"))));
+        let doc = match prepared {
+            Ok(doc) => Arc::new(doc),
             Err(e) => return IngestResult::failed(index, String::new(), &e),
         };
-        if present {
-            return IngestResult::from_doc(index, IngestStatus::AlreadyPresent, &doc);
+        match self.backend().contains_document(&doc.id).await {
+            Ok(true) => return IngestResult::from_doc(index, IngestStatus::AlreadyPresent, &doc),
+            Ok(false) => {}
+            Err(e) => return IngestResult::failed(index, doc.id.clone(), &e.into()),
         }
         let texts: Vec<String> = doc.paragraphs.iter().flat_map(|p| p.chunks.iter().map(|c| c.text.clone())).collect();
         let vectors = match self.queue().embed(texts, Mode::Passage).await {
-            Ok(v) => v.into_iter().map(|e| e.vector).collect::<Vec<_>>(),
+            Ok(v) => Arc::new(v.into_iter().map(|e| e.vector).collect::<Vec<_>>()),
             Err(e) => return IngestResult::failed(index, doc.id.clone(), &e.into()),
         };
-        let engine = Arc::clone(self);
-        tokio::task::spawn_blocking(move || match engine.store_prepared(&doc, &vectors) {
-            Ok(status) => IngestResult::from_doc(index, status, &doc),
-            Err(e) => IngestResult::failed(index, doc.id.clone(), &e),
-        })
-        .await
-        .unwrap_or_else(|e| IngestResult::failed(index, String::new(), &EngineError::Internal(e.to_string())))
-    }
-
-    /// Blocking ingestion for callers outside an async runtime (start-up seeding, CLI).
-    pub fn ingest_blocking(self: &Arc<Self>, inputs: Vec<IngestInput>) -> Vec<IngestResult> {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
-        match rt {
-            Ok(rt) => rt.block_on(self.ingest(inputs)),
-            Err(e) => {
-                let err = EngineError::Internal(format!("cannot start a runtime: {e}"));
-                (0..inputs.len()).map(|i| IngestResult::failed(i, String::new(), &err)).collect()
-            }
+        match self.backend().put_document(Arc::clone(&doc), vectors).await {
+            Ok(InsertOutcome::Inserted { .. }) => IngestResult::from_doc(index, IngestStatus::Inserted, &doc),
+            Ok(InsertOutcome::AlreadyPresent { .. }) => IngestResult::from_doc(index, IngestStatus::AlreadyPresent, &doc),
+            Err(e) => IngestResult::failed(index, doc.id.clone(), &e.into()),
         }
-    }
-
-    /// Writes a prepared, embedded document to the store, then to the catalog and index.
-    fn store_prepared(&self, doc: &PreparedDocument, vectors: &[Vec<f32>]) -> Result<IngestStatus, EngineError> {
-        let model = self.model_name().to_string();
-        // The store lock is held until the index is updated, so concurrent ingestions and
-        // deletions apply to store and index in the same order.
-        let mut store = self.store();
-        let chunk_ids = match store.insert_document(doc, vectors, &model)? {
-            InsertOutcome::AlreadyPresent { .. } => return Ok(IngestStatus::AlreadyPresent),
-            InsertOutcome::Inserted { chunk_ids, .. } => chunk_ids,
-        };
-        let owners: Vec<(i64, i64)> = store
-            .chunk_catalog_of_document(&doc.id)?
-            .into_iter()
-            .collect();
-        self.catalog_mut()
-            .add_document(&doc.id, DocInfo { year: doc.year, tags: doc.tags.clone() }, owners);
-        let items: Vec<(u64, &[f32])> = chunk_ids.iter().zip(vectors).map(|(id, v)| (*id as u64, v.as_slice())).collect();
-        self.index_mut().insert(&items)?;
-        self.mark_index_dirty();
-        drop(store);
-        Ok(IngestStatus::Inserted)
-    }
-
-    /// Deletes a document: store first, then catalog and index (tombstones).
-    pub fn delete_document(&self, id: &str) -> Result<crate::store::DeletedDocument, EngineError> {
-        let mut store = self.store();
-        let deleted = store.delete_document(id)?;
-        self.catalog_mut().remove_document(id, &deleted.chunk_ids);
-        let ids: Vec<u64> = deleted.chunk_ids.iter().map(|c| *c as u64).collect();
-        let mut index = self.index_mut();
-        index.tombstone(&ids);
-        if index.needs_compaction() {
-            *index = index.compacted();
-        }
-        drop(index);
-        self.mark_index_dirty();
-        Ok(deleted)
     }
 }

@@ -1,14 +1,16 @@
-//! Nearest-paragraph search: chunk hits from the index, aggregated to paragraphs (a paragraph
-//! scores as its best chunk), filtered, ranked with stable ties, and joined with metadata.
+//! Nearest-paragraph search: validation, embedding the query through the shared queue (or
+//! reading a stored paragraph's vector), then a filtered search in the backend.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::embed::{normalize, Mode};
-use crate::store::ParagraphRecord;
+use crate::backend::{DenseQuery, Exclusions, ParagraphFilter, ParagraphHit};
+use crate::embed::Mode;
 
-use super::{Engine, EngineError, Exclusions, ParagraphFilter};
+use super::{Engine, EngineError};
+
+/// Most document ids a filter may name.
+const MAX_FILTER_DOCUMENTS: usize = 1_000;
 
 /// What to search for.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,17 +38,6 @@ pub struct SearchRequest {
     pub exact: bool,
 }
 
-/// One ranked paragraph.
-#[derive(Debug, Clone)]
-pub struct ParagraphHit {
-    /// The paragraph and its document metadata.
-    pub paragraph: ParagraphRecord,
-    /// Cosine similarity of its best chunk.
-    pub score: f32,
-    /// Character span of the best chunk within `paragraph.text`.
-    pub span: (u32, u32),
-}
-
 /// Search results with timings.
 #[derive(Debug, Clone)]
 pub struct SearchResponse {
@@ -58,12 +49,12 @@ pub struct SearchResponse {
     pub embed_ms: f64,
     /// Milliseconds spent searching and fetching.
     pub search_ms: f64,
-    /// `"hnsw"` or `"exact"`.
+    /// Which path answered: `"exact"` or `"hnsw"` (embedded backend), `"qdrant"`.
     pub path: &'static str,
 }
 
 impl Engine {
-    fn validate_search(&self, req: &SearchRequest) -> Result<usize, EngineError> {
+    async fn validate_search(&self, req: &SearchRequest) -> Result<usize, EngineError> {
         let k = if req.k == 0 { 10 } else { req.k };
         if k > self.config().max_k {
             return Err(EngineError::InvalidArgument(format!("k = {k} is above the maximum of {}", self.config().max_k)));
@@ -85,16 +76,23 @@ impl Engine {
             _ => {}
         }
         req.filter.validate()?;
-        let catalog = self.catalog();
-        if let Some(unknown) = req.filter.document_ids.iter().find(|d| !catalog.has_document(d)) {
-            return Err(EngineError::NotFound(format!("document '{unknown}' is not stored")));
+        if req.filter.document_ids.len() > MAX_FILTER_DOCUMENTS {
+            return Err(EngineError::InvalidArgument(format!(
+                "the filter names {} documents, above the limit of {MAX_FILTER_DOCUMENTS}",
+                req.filter.document_ids.len()
+            )));
+        }
+        for d in &req.filter.document_ids {
+            if !self.backend().contains_document(d).await? {
+                return Err(EngineError::NotFound(format!("document '{d}' is not stored")));
+            }
         }
         Ok(k)
     }
 
     /// Runs a search end to end (embedding through the shared queue).
     pub async fn search(self: &Arc<Self>, req: SearchRequest) -> Result<SearchResponse, EngineError> {
-        let k = self.validate_search(&req)?;
+        let k = self.validate_search(&req).await?;
         let started = Instant::now();
         let (vector, tokens, exclude) = match &req.query {
             QueryInput::Text(t) => {
@@ -102,90 +100,21 @@ impl Engine {
                 (e.vector, e.tokens, Exclusions::default())
             }
             QueryInput::Paragraph(id) => {
-                let engine = Arc::clone(self);
-                let id = *id;
-                let exclude_doc = req.exclude_same_document;
-                let (v, p) = tokio::task::spawn_blocking(move || engine.paragraph_vector(id))
-                    .await
-                    .map_err(|e| EngineError::Internal(e.to_string()))??;
-                let exclude = Exclusions { paragraph: Some(id), document: exclude_doc.then_some(p.document_id) };
-                (v, 0, exclude)
+                let p = self.backend().paragraph_vector(*id).await?;
+                let document = req.exclude_same_document.then_some(p.paragraph.document_id);
+                (p.vector, 0, Exclusions { paragraph: Some(*id), document })
             }
         };
         let embed_ms = started.elapsed().as_secs_f64() * 1e3;
-        let engine = Arc::clone(self);
         let started = Instant::now();
-        let (hits, path) = tokio::task::spawn_blocking(move || engine.search_vector(&vector, k, &req, &exclude))
-            .await
-            .map_err(|e| EngineError::Internal(e.to_string()))??;
-        Ok(SearchResponse { hits, query_tokens: tokens, embed_ms, search_ms: started.elapsed().as_secs_f64() * 1e3, path })
-    }
-
-    /// The vector of a stored paragraph: normalised mean of its chunk vectors.
-    pub fn paragraph_vector(&self, id: i64) -> Result<(Vec<f32>, ParagraphRecord), EngineError> {
-        let store = self.store();
-        let record = store.paragraph(id)?;
-        let mut sum = vec![0f32; self.dim()];
-        for chunk in store.chunks_of_paragraph(id)? {
-            let v = store.chunk_vector(chunk.id)?;
-            sum.iter_mut().zip(&v).for_each(|(s, x)| *s += x);
-        }
-        normalize(&mut sum);
-        Ok((sum, record))
-    }
-
-    /// Blocking search for a ready query vector.
-    pub fn search_vector(
-        &self,
-        vector: &[f32],
-        k: usize,
-        req: &SearchRequest,
-        exclude: &Exclusions,
-    ) -> Result<(Vec<ParagraphHit>, &'static str), EngineError> {
-        let catalog = self.catalog();
-        let index = self.index();
-        let live = index.len();
-        if live == 0 {
-            return Ok((Vec::new(), "exact"));
-        }
-        let exact = req.exact || live < self.config().exact_search_below || catalog.selectivity(&req.filter) < 0.05;
-        let accept = |chunk: u64| catalog.accepts(chunk, &req.filter, exclude);
-        let mut fetch = (k * 4 + 16).min(live);
-        let best = loop {
-            let chunk_hits = if exact {
-                index.exact_search(vector, fetch, Some(&accept))?
-            } else {
-                index.search(vector, fetch, Some(&accept))?
-            };
-            let mut best: HashMap<i64, (f32, i64)> = HashMap::new();
-            for h in &chunk_hits {
-                let Some(owner) = catalog.owner(h.id) else { continue };
-                let entry = best.entry(owner.paragraph).or_insert((h.score, h.id as i64));
-                if h.score > entry.0 || (h.score == entry.0 && (h.id as i64) < entry.1) {
-                    *entry = (h.score, h.id as i64);
-                }
-            }
-            if best.len() >= k || fetch >= live || chunk_hits.len() < fetch {
-                break best;
-            }
-            fetch = (fetch * 2).min(live);
-        };
-        drop(index);
-        drop(catalog);
-        let mut ranked: Vec<(i64, f32, i64)> = best.into_iter().map(|(p, (s, c))| (p, s, c)).collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        ranked.retain(|(_, s, _)| *s >= req.min_score || req.min_score <= -1.0);
-        ranked.truncate(k);
-        let store = self.store();
-        let ids: Vec<i64> = ranked.iter().map(|r| r.0).collect();
-        let mut records: HashMap<i64, ParagraphRecord> =
-            store.paragraphs_by_ids(&ids)?.into_iter().map(|p| (p.id, p)).collect();
-        let mut hits = Vec::with_capacity(ranked.len());
-        for (pid, score, chunk) in ranked {
-            let Some(paragraph) = records.remove(&pid) else { continue };
-            let c = store.chunk(chunk)?;
-            hits.push(ParagraphHit { paragraph, score, span: (c.start, c.end) });
-        }
-        Ok((hits, if exact { "exact" } else { "hnsw" }))
+        let query = DenseQuery { vector, k, filter: req.filter, exclude, min_score: req.min_score, exact: req.exact };
+        let found = self.backend().nearest(query).await?;
+        Ok(SearchResponse {
+            hits: found.hits,
+            query_tokens: tokens,
+            embed_ms,
+            search_ms: started.elapsed().as_secs_f64() * 1e3,
+            path: found.path,
+        })
     }
 }

@@ -1,9 +1,8 @@
-//! Corpus, model and index figures for the Stats RPC and `simtheme stats`.
+//! Corpus, model, index and queue figures for the Stats RPC.
 
 use std::sync::atomic::Ordering;
 
-use crate::index::IndexParams;
-use crate::store::StoreStats;
+use crate::backend::{BackendInfo, IndexStats, StoreStats};
 
 use super::{Engine, EngineError};
 
@@ -16,12 +15,10 @@ pub struct EngineStats {
     pub model: String,
     /// Vector dimension.
     pub dim: usize,
-    /// HNSW parameters.
-    pub index_params: IndexParams,
-    /// Live vectors in the index.
-    pub index_points: usize,
-    /// Tombstoned vectors still in the graph.
-    pub index_tombstones: usize,
+    /// Vector index parameters and size.
+    pub index: IndexStats,
+    /// Which backend holds the corpus, and where.
+    pub backend: BackendInfo,
     /// Corpus version (changes with every ingestion or deletion).
     pub corpus_version: u64,
     /// Embedding requests served by the queue since start.
@@ -32,20 +29,15 @@ pub struct EngineStats {
 
 impl Engine {
     /// Collects the current figures.
-    pub fn stats(&self) -> Result<EngineStats, EngineError> {
-        let store = self.store();
-        let stats = store.stats()?;
-        let corpus_version = store.corpus_version()?;
-        drop(store);
-        let index = self.index();
+    pub async fn stats(&self) -> Result<EngineStats, EngineError> {
+        let s = self.backend().stats().await?;
         Ok(EngineStats {
-            store: stats,
+            corpus_version: s.store.corpus_version,
+            store: s.store,
             model: self.model_name().to_string(),
             dim: self.dim(),
-            index_params: *index.params(),
-            index_points: index.len(),
-            index_tombstones: index.tombstones(),
-            corpus_version,
+            index: s.index,
+            backend: self.backend().info(),
             embed_requests: self.queue().stats().jobs.load(Ordering::Relaxed),
             embed_batches: self.queue().stats().batches.load(Ordering::Relaxed),
         })

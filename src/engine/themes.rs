@@ -7,8 +7,7 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
-use crate::embed::normalize;
-use crate::store::ParagraphRecord;
+use crate::backend::{ParagraphRecord, ParagraphVector};
 use crate::themes::{cluster_themes, ThemeInput, ThemeParams, ThemesError, ThemesResult};
 
 use super::{Engine, EngineError, ParagraphFilter};
@@ -67,14 +66,14 @@ fn result_id(version: u64, q: &ThemeQuery) -> String {
 }
 
 impl Engine {
-    /// Themes for `query`, from the cache when the corpus has not changed. Blocking.
-    /// Returns the run and whether it came from the cache.
-    pub fn themes(&self, query: &ThemeQuery) -> Result<(Arc<ThemesRun>, bool), EngineError> {
+    /// Themes for `query`, from the cache when the corpus has not changed. The clustering runs
+    /// on the blocking pool. Returns the run and whether it came from the cache.
+    pub async fn themes(&self, query: &ThemeQuery) -> Result<(Arc<ThemesRun>, bool), EngineError> {
         query.filter.validate()?;
         if query.params.keywords_per_theme > 50 {
             return Err(EngineError::InvalidArgument("keywords must be at most 50".into()));
         }
-        let version = self.store().corpus_version()?;
+        let version = self.backend().corpus_version().await?;
         let id = result_id(version, query);
         {
             let mut c = self.themes_cache.lock().unwrap_or_else(|p| p.into_inner());
@@ -87,19 +86,29 @@ impl Engine {
             }
         }
         let started = Instant::now();
-        let (inputs, records) = self.theme_inputs(&query.filter)?;
-        if inputs.is_empty() {
+        let limit = self.config().max_theme_paragraphs;
+        let paragraphs = self.backend().paragraph_vectors(query.filter.clone(), limit).await?;
+        if paragraphs.is_empty() {
             return Err(EngineError::InvalidArgument("no stored paragraph matches the filter; ingest documents or widen the filter".into()));
         }
         if let Some(k) = query.params.target_themes {
-            if k > inputs.len() {
+            if k > paragraphs.len() {
                 return Err(EngineError::InvalidArgument(format!(
                     "target_themes {k} is more than the {} paragraphs to cluster",
-                    inputs.len()
+                    paragraphs.len()
                 )));
             }
         }
-        let result = cluster_themes(&inputs, &query.params)?;
+        let mut inputs = Vec::with_capacity(paragraphs.len());
+        let mut records = HashMap::with_capacity(paragraphs.len());
+        for ParagraphVector { paragraph: p, vector } in paragraphs {
+            inputs.push(ThemeInput { id: p.id, year: p.year, text: p.text.clone(), simplified: p.simplified.clone(), vector });
+            records.insert(p.id, p);
+        }
+        let params = query.params.clone();
+        let (result, inputs) = tokio::task::spawn_blocking(move || cluster_themes(&inputs, &params).map(|r| (r, inputs)))
+            .await
+            .map_err(|e| EngineError::Internal(format!("clustering task failed: {e}")))??;
         let run = Arc::new(ThemesRun {
             result_id: id.clone(),
             result,
@@ -116,35 +125,5 @@ impl Engine {
             c.runs.insert(id, Arc::clone(&run));
         }
         Ok((run, false))
-    }
-
-    /// Paragraphs passing `filter`, with their vectors (normalised mean of chunk vectors),
-    /// in paragraph-id order.
-    fn theme_inputs(&self, filter: &ParagraphFilter) -> Result<(Vec<ThemeInput>, HashMap<i64, ParagraphRecord>), EngineError> {
-        let store = self.store();
-        let paragraphs: Vec<ParagraphRecord> = store
-            .all_paragraphs()?
-            .into_iter()
-            .filter(|p| filter.accepts(&p.document_id, p.year, &p.tags))
-            .collect();
-        let vectors = store.all_chunk_vectors(self.model_name())?;
-        drop(store);
-        let catalog = self.catalog();
-        let mut sums: HashMap<i64, Vec<f32>> = HashMap::with_capacity(paragraphs.len());
-        for (chunk, v) in &vectors {
-            let Some(owner) = catalog.owner(*chunk as u64) else { continue };
-            let s = sums.entry(owner.paragraph).or_insert_with(|| vec![0.0; v.len()]);
-            s.iter_mut().zip(v).for_each(|(a, b)| *a += b);
-        }
-        drop(catalog);
-        let mut inputs = Vec::with_capacity(paragraphs.len());
-        let mut records = HashMap::with_capacity(paragraphs.len());
-        for p in paragraphs {
-            let Some(mut vector) = sums.remove(&p.id) else { continue };
-            normalize(&mut vector);
-            inputs.push(ThemeInput { id: p.id, year: p.year, text: p.text.clone(), simplified: p.simplified.clone(), vector });
-            records.insert(p.id, p);
-        }
-        Ok((inputs, records))
     }
 }

@@ -6,7 +6,7 @@ use tonic::Status;
 use crate::corpus::DocumentMeta;
 use crate::engine::{EngineError, Format, IngestInput, IngestResult, IngestStatus, ParagraphFilter, YearFilter};
 use crate::proto;
-use crate::store::{DocumentRecord, ParagraphRecord};
+use crate::backend::{DocumentRecord, ParagraphRecord};
 
 /// Maps an engine error to the gRPC status a client can act on.
 pub fn status(e: EngineError) -> Status {
@@ -15,6 +15,7 @@ pub fn status(e: EngineError) -> Status {
         EngineError::NotFound(m) => Status::not_found(m),
         EngineError::ResourceExhausted(m) => Status::resource_exhausted(m),
         EngineError::Unavailable(m) => Status::unavailable(m),
+        EngineError::FailedPrecondition(m) => Status::failed_precondition(m),
         EngineError::DataLoss(m) => Status::data_loss(m),
         EngineError::Internal(m) => Status::internal(m),
     }
@@ -143,12 +144,13 @@ pub fn stats(s: crate::engine::EngineStats) -> proto::StatsResponse {
         model: s.model,
         dimension: s.dim as u32,
         index: Some(proto::IndexInfo {
-            m: s.index_params.m as u32,
-            ef_construction: s.index_params.ef_construction as u32,
-            ef_search: s.index_params.ef_search as u32,
-            points: s.index_points as u32,
-            tombstones: s.index_tombstones as u32,
+            m: s.index.m as u32,
+            ef_construction: s.index.ef_construction as u32,
+            ef_search: s.index.ef_search as u32,
+            points: s.index.points as u32,
+            tombstones: s.index.tombstones as u32,
         }),
+        backend: s.backend.kind.to_string(),
         corpus_version: s.corpus_version,
         embed_requests: s.embed_requests,
         embed_batches: s.embed_batches,

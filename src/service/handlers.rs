@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::convert::{self, status};
 use super::themes;
-use crate::engine::{Engine, EngineError, QueryInput, SearchRequest};
+use crate::engine::{Engine, QueryInput, SearchRequest};
 use crate::proto::{self, sim_theme_server::SimTheme};
 
 /// Where the handlers find the engine once it is loaded.
@@ -34,18 +34,6 @@ impl Handlers {
             .cloned()
             .ok_or_else(|| Status::unavailable("simtheme is still loading its model and index; retry in a few seconds"))
     }
-}
-
-/// Runs blocking engine work off the async runtime.
-async fn blocking<T, F>(engine: Arc<Engine>, f: F) -> Result<T, Status>
-where
-    T: Send + 'static,
-    F: FnOnce(&Engine) -> Result<T, EngineError> + Send + 'static,
-{
-    tokio::task::spawn_blocking(move || f(&engine))
-        .await
-        .map_err(|e| Status::internal(format!("worker task failed: {e}")))?
-        .map_err(status)
 }
 
 fn check_text(name: &str, text: &str, max_chars: usize) -> Result<(), Status> {
@@ -163,7 +151,7 @@ impl SimTheme for Handlers {
 
     async fn get_paragraph(&self, request: Request<proto::GetParagraphRequest>) -> Result<Response<proto::Paragraph>, Status> {
         let id = request.into_inner().id;
-        let p = blocking(self.engine()?, move |e| Ok(e.store().paragraph(id)?)).await?;
+        let p = self.engine()?.paragraph(id).await.map_err(status)?;
         Ok(Response::new(convert::paragraph(p)))
     }
 
@@ -178,14 +166,9 @@ impl SimTheme for Handlers {
             n => n as usize,
         };
         let after = decode_page_token(&r.page_token)?;
-        let (docs, more) = blocking(self.engine()?, move |e| {
-            let store = e.store();
-            let mut docs = store.list_documents(after.as_deref(), size + 1)?;
-            let more = docs.len() > size;
-            docs.truncate(size);
-            Ok((docs, more))
-        })
-        .await?;
+        let mut docs = self.engine()?.list_documents(after, size + 1).await.map_err(status)?;
+        let more = docs.len() > size;
+        docs.truncate(size);
         let next_page_token = if more { docs.last().map(|d| encode_page_token(&d.id)).unwrap_or_default() } else { String::new() };
         Ok(Response::new(proto::ListDocumentsResponse {
             documents: docs.into_iter().map(convert::document).collect(),
@@ -198,25 +181,16 @@ impl SimTheme for Handlers {
         request: Request<proto::DeleteDocumentRequest>,
     ) -> Result<Response<proto::DeleteDocumentResponse>, Status> {
         let id = request.into_inner().document_id;
-        if id.trim().is_empty() {
-            return Err(Status::invalid_argument("document_id is empty"));
-        }
-        let engine = self.engine()?;
-        let deleted = blocking(Arc::clone(&engine), move |e| {
-            let d = e.delete_document(&id)?;
-            e.persist_index()?;
-            Ok((id, d))
-        })
-        .await?;
+        let deleted = self.engine()?.delete_document(&id).await.map_err(status)?;
         Ok(Response::new(proto::DeleteDocumentResponse {
-            document_id: deleted.0,
-            paragraphs: deleted.1.paragraphs,
-            chunks: deleted.1.chunk_ids.len() as u32,
+            document_id: deleted.document_id,
+            paragraphs: deleted.paragraphs,
+            chunks: deleted.chunks,
         }))
     }
 
     async fn stats(&self, _request: Request<proto::StatsRequest>) -> Result<Response<proto::StatsResponse>, Status> {
-        let s = blocking(self.engine()?, |e| e.stats()).await?;
+        let s = self.engine()?.stats().await.map_err(status)?;
         Ok(Response::new(convert::stats(s)))
     }
 
@@ -310,9 +284,8 @@ async fn ingest_proto(engine: &Arc<Engine>, index: usize, d: proto::DocumentInpu
 }
 
 async fn persist(engine: &Arc<Engine>) {
-    let e = Arc::clone(engine);
-    if let Ok(Err(err)) = tokio::task::spawn_blocking(move || e.persist_index()).await {
-        tracing::warn!("could not write the index dump: {err}");
+    if let Err(err) = engine.checkpoint().await {
+        tracing::warn!("could not checkpoint the backend: {err}");
     }
 }
 

@@ -14,7 +14,7 @@ use tokio_stream::StreamExt;
 use tonic_health::ServingStatus;
 
 use crate::config::Config;
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineStats};
 use crate::proto::sim_theme_server::SimThemeServer;
 
 pub use convert::status;
@@ -26,10 +26,11 @@ pub const SERVICE_NAME: &str = "simtheme.v1.SimTheme";
 /// Binds the listen address, starts answering (health NOT_SERVING, SimTheme UNAVAILABLE) while
 /// the engine loads, flips health to SERVING once it is ready, and runs until `shutdown`
 /// completes. `on_ready` is called with the bound address once the engine is ready.
-pub async fn serve<F, R>(config: Config, load: F, shutdown: impl std::future::Future<Output = ()> + Send + 'static, on_ready: R) -> anyhow::Result<()>
+pub async fn serve<F, L, R>(config: Config, load: F, shutdown: impl std::future::Future<Output = ()> + Send + 'static, on_ready: R) -> anyhow::Result<()>
 where
-    F: FnOnce(Config) -> anyhow::Result<Arc<Engine>> + Send + 'static,
-    R: FnOnce(SocketAddr, &Engine) + Send + 'static,
+    F: FnOnce(Config) -> L + Send + 'static,
+    L: std::future::Future<Output = anyhow::Result<Arc<Engine>>> + Send + 'static,
+    R: FnOnce(SocketAddr, &Engine, Option<EngineStats>) + Send + 'static,
 {
     let listener = TcpListener::bind(config.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr()?;
@@ -68,17 +69,17 @@ where
         .serve_with_incoming_shutdown(incoming, shutdown);
     let server = tokio::spawn(server);
 
-    let engine = tokio::task::spawn_blocking(move || load(config)).await??;
+    let engine = tokio::spawn(load(config)).await??;
     cell.set(Arc::clone(&engine)).map_err(|_| anyhow::anyhow!("engine set twice"))?;
     health.set_service_status("", ServingStatus::Serving).await;
     health.set_service_status(SERVICE_NAME, ServingStatus::Serving).await;
-    on_ready(addr, &engine);
+    let stats = engine.stats().await.ok();
+    on_ready(addr, &engine, stats);
 
     server.await??;
     // Every acknowledged write is already committed to the store; keep the index dump fresh
     // so the next start does not rebuild it.
-    let e = Arc::clone(&engine);
-    tokio::task::spawn_blocking(move || e.persist_index()).await??;
+    engine.checkpoint().await?;
     Ok(())
 }
 

@@ -36,11 +36,7 @@ pub fn query(p: Option<proto::ThemeParams>) -> Result<ThemeQuery, Status> {
 
 /// Computes (or fetches) the themes off the async runtime.
 pub async fn run(engine: &Arc<Engine>, q: ThemeQuery) -> Result<(Arc<ThemesRun>, bool), Status> {
-    let e = Arc::clone(engine);
-    tokio::task::spawn_blocking(move || e.themes(&q))
-        .await
-        .map_err(|e| Status::internal(e.to_string()))?
-        .map_err(status)
+    engine.themes(&q).await.map_err(status)
 }
 
 fn keywords(k: &[Keyword]) -> Vec<proto::Keyword> {
@@ -158,12 +154,7 @@ pub async fn assign(engine: &Arc<Engine>, r: proto::AssignThemeRequest) -> Resul
             engine.queue().embed(vec![t], Mode::Passage).await.map_err(|e| status(e.into()))?.remove(0).vector
         }
         Some(proto::assign_theme_request::Query::ParagraphId(id)) => {
-            let e = Arc::clone(engine);
-            tokio::task::spawn_blocking(move || e.paragraph_vector(id))
-                .await
-                .map_err(|e| Status::internal(e.to_string()))?
-                .map_err(status)?
-                .0
+            engine.paragraph_vector(id).await.map_err(status)?.vector
         }
         None => return Err(Status::invalid_argument("set exactly one of text or paragraph_id")),
     };

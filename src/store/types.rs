@@ -33,7 +33,10 @@ pub struct DeletedDocument {
     pub paragraphs: u32,
     /// Ids of the removed paragraphs, ascending.
     pub paragraph_ids: Vec<i64>,
-    /// Ids of the removed chunks (to drop from the vector index), ascending.
+    /// Number of chunks (vectors) removed.
+    pub chunks: u32,
+    /// Ids of the removed chunks (to drop from the vector index), ascending. Backends whose
+    /// chunk ids are not integers leave this empty.
     pub chunk_ids: Vec<i64>,
 }
 

@@ -84,6 +84,7 @@ impl Store {
             document_id: id.to_string(),
             paragraphs: paragraph_ids.len() as u32,
             paragraph_ids,
+            chunks: chunk_ids.len() as u32,
             chunk_ids,
         })
     }

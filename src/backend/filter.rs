@@ -1,7 +1,7 @@
 //! Filters on paragraphs: publication years, documents, tags. Validated once, then applied
 //! by searches and clustering alike.
 
-use super::EngineError;
+use super::BackendError;
 
 /// Accepted publication years.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -48,23 +48,23 @@ impl ParagraphFilter {
     }
 
     /// Checks the filter itself: an inverted year range or absurd years are errors.
-    pub fn validate(&self) -> Result<(), EngineError> {
+    pub fn validate(&self) -> Result<(), BackendError> {
         if let Some(y) = &self.years {
             if let (Some(f), Some(t)) = (y.from, y.to) {
                 if f > t {
-                    return Err(EngineError::InvalidArgument(format!(
+                    return Err(BackendError::InvalidArgument(format!(
                         "year filter is inverted: from {f} is after to {t}; swap them"
                     )));
                 }
             }
             for year in y.years.iter().chain(y.from.iter()).chain(y.to.iter()) {
                 if !(1000..=9999).contains(year) {
-                    return Err(EngineError::InvalidArgument(format!("year {year} is not a four-digit year")));
+                    return Err(BackendError::InvalidArgument(format!("year {year} is not a four-digit year")));
                 }
             }
         }
         if self.document_ids.iter().any(|d| d.trim().is_empty()) {
-            return Err(EngineError::InvalidArgument("document_ids contains an empty id".into()));
+            return Err(BackendError::InvalidArgument("document_ids contains an empty id".into()));
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::filter::ParagraphFilter;
+use crate::backend::{Exclusions, ParagraphFilter};
 
 /// What a filter needs to know about a document.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,13 +101,4 @@ impl Catalog {
         let passing = self.chunks.values().filter(|o| ok_docs.contains(o.document.as_str())).count();
         passing as f64 / self.chunks.len() as f64
     }
-}
-
-/// Paragraph / document excluded from a search (the query's own, for paragraph queries).
-#[derive(Debug, Clone, Default)]
-pub struct Exclusions {
-    /// Exclude this paragraph.
-    pub paragraph: Option<i64>,
-    /// Exclude every paragraph of this document.
-    pub document: Option<String>,
 }

@@ -1,0 +1,252 @@
+//! The embedded backend, the zero-setup default: a SQLite store ([`crate::store`]) and an
+//! in-process HNSW index ([`crate::index`]) in the data directory, plus an in-memory catalog
+//! (chunk -> paragraph -> document, with the metadata filters need).
+//!
+//! Writes go to SQLite first (one transaction per document), then to the catalog and the
+//! index, all under the store lock so concurrent writes reach both in the same order. The
+//! index is derived state: it is dumped to `data_dir/index` on checkpoints and rebuilt from the
+//! stored vectors when the dump is missing or stale.
+
+mod catalog;
+mod read;
+mod search;
+mod write;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Instant;
+
+use async_trait::async_trait;
+
+use super::{
+    Backend, BackendError, BackendInfo, BackendStats, DeletedDocument, DenseHits, DenseQuery, DocumentRecord, InsertOutcome,
+    ParagraphFilter, ParagraphRecord, ParagraphVector,
+};
+use crate::corpus::PreparedDocument;
+use crate::index::{ChunkIndex, IndexParams};
+use crate::store::Store;
+
+pub use catalog::{Catalog, DocInfo};
+
+/// Settings of the embedded backend.
+#[derive(Debug, Clone)]
+pub struct EmbeddedSettings {
+    /// Directory of the SQLite store and the index dump.
+    pub data_dir: PathBuf,
+    /// Model the vectors come from (vectors of other models in the store are ignored).
+    pub model: String,
+    /// Vector dimension of that model.
+    pub dim: usize,
+    /// HNSW parameters.
+    pub index: IndexParams,
+    /// Below this many chunks every search is an exact scan.
+    pub exact_search_below: usize,
+}
+
+/// SQLite + hnsw_rs in the data directory. Cheap to clone (shared state).
+#[derive(Clone)]
+pub struct EmbeddedBackend {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    settings: EmbeddedSettings,
+    store: Mutex<Store>,
+    index: RwLock<ChunkIndex>,
+    catalog: RwLock<Catalog>,
+    /// Set when the index changed since it was last written to disk.
+    index_dirty: Mutex<bool>,
+}
+
+impl std::fmt::Debug for EmbeddedBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedBackend").field("data_dir", &self.inner.settings.data_dir).finish()
+    }
+}
+
+impl EmbeddedBackend {
+    /// Opens the store under `settings.data_dir` (creating it), builds the catalog, and loads
+    /// the index dump or rebuilds the index from the stored vectors. Blocking.
+    pub fn open(settings: EmbeddedSettings) -> Result<Self, BackendError> {
+        let store = Store::open(&settings.data_dir)?;
+        let catalog = build_catalog(&store)?;
+        let index = load_or_build_index(&settings, &store)?;
+        let inner = Inner {
+            settings,
+            store: Mutex::new(store),
+            index: RwLock::new(index),
+            catalog: RwLock::new(catalog),
+            index_dirty: Mutex::new(false),
+        };
+        Ok(Self { inner: Arc::new(inner) })
+    }
+
+    /// Runs blocking work on the shared state off the async runtime.
+    async fn blocking<T, F>(&self, f: F) -> Result<T, BackendError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner) -> Result<T, BackendError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || f(&inner)).await?
+    }
+}
+
+impl Inner {
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn index(&self) -> RwLockReadGuard<'_, ChunkIndex> {
+        self.index.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn index_mut(&self) -> RwLockWriteGuard<'_, ChunkIndex> {
+        self.index.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn catalog(&self) -> RwLockReadGuard<'_, Catalog> {
+        self.catalog.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn catalog_mut(&self) -> RwLockWriteGuard<'_, Catalog> {
+        self.catalog.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn mark_index_dirty(&self) {
+        *self.index_dirty.lock().unwrap_or_else(|p| p.into_inner()) = true;
+    }
+
+    /// Writes the index dump if it changed since the last one.
+    fn persist_index(&self) -> Result<bool, BackendError> {
+        let mut dirty = self.index_dirty.lock().unwrap_or_else(|p| p.into_inner());
+        if !*dirty {
+            return Ok(false);
+        }
+        let fingerprint = fingerprint(&self.settings, &self.store())?;
+        self.index().save(&index_dir(&self.settings.data_dir), &fingerprint)?;
+        *dirty = false;
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl Backend for EmbeddedBackend {
+    fn info(&self) -> BackendInfo {
+        BackendInfo { kind: "embedded", location: self.inner.settings.data_dir.display().to_string() }
+    }
+
+    async fn put_document(&self, doc: Arc<PreparedDocument>, vectors: Arc<Vec<Vec<f32>>>) -> Result<InsertOutcome, BackendError> {
+        self.blocking(move |i| i.put_document(&doc, &vectors)).await
+    }
+
+    async fn contains_document(&self, id: &str) -> Result<bool, BackendError> {
+        let id = id.to_string();
+        self.blocking(move |i| Ok(i.store().contains_document(&id)?)).await
+    }
+
+    async fn delete_document(&self, id: &str) -> Result<DeletedDocument, BackendError> {
+        let id = id.to_string();
+        self.blocking(move |i| {
+            let deleted = i.delete_document(&id)?;
+            if let Err(e) = i.persist_index() {
+                tracing::warn!("could not write the index dump: {e}");
+            }
+            Ok(deleted)
+        })
+        .await
+    }
+
+    async fn list_documents(&self, after: Option<String>, limit: usize) -> Result<Vec<DocumentRecord>, BackendError> {
+        self.blocking(move |i| Ok(i.store().list_documents(after.as_deref(), limit)?)).await
+    }
+
+    async fn paragraph(&self, id: i64) -> Result<ParagraphRecord, BackendError> {
+        self.blocking(move |i| Ok(i.store().paragraph(id)?)).await
+    }
+
+    async fn paragraph_vector(&self, id: i64) -> Result<ParagraphVector, BackendError> {
+        self.blocking(move |i| i.paragraph_vector(id)).await
+    }
+
+    async fn nearest(&self, query: DenseQuery) -> Result<DenseHits, BackendError> {
+        self.blocking(move |i| i.nearest(&query)).await
+    }
+
+    async fn paragraph_vectors(&self, filter: ParagraphFilter, limit: usize) -> Result<Vec<ParagraphVector>, BackendError> {
+        self.blocking(move |i| i.paragraph_vectors(&filter, limit)).await
+    }
+
+    async fn corpus_version(&self) -> Result<u64, BackendError> {
+        self.blocking(|i| Ok(i.store().corpus_version()?)).await
+    }
+
+    async fn is_empty(&self) -> Result<bool, BackendError> {
+        self.blocking(|i| Ok(i.store().is_empty()?)).await
+    }
+
+    async fn stats(&self) -> Result<BackendStats, BackendError> {
+        self.blocking(|i| i.stats()).await
+    }
+
+    async fn checkpoint(&self) -> Result<(), BackendError> {
+        self.blocking(|i| i.persist_index().map(drop)).await
+    }
+}
+
+fn index_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("index")
+}
+
+/// Identifies the stored vectors the index was built from: model, dimension, corpus version
+/// and HNSW parameters. A dump with another fingerprint is stale and gets rebuilt.
+fn fingerprint(settings: &EmbeddedSettings, store: &Store) -> Result<String, BackendError> {
+    let p = &settings.index;
+    Ok(format!(
+        "model={} dim={} corpus={} m={} efc={}",
+        settings.model,
+        settings.dim,
+        store.corpus_version()?,
+        p.m,
+        p.ef_construction
+    ))
+}
+
+fn load_or_build_index(settings: &EmbeddedSettings, store: &Store) -> Result<ChunkIndex, BackendError> {
+    let fp = fingerprint(settings, store)?;
+    let started = Instant::now();
+    let dir = index_dir(&settings.data_dir);
+    if let Some(mut index) = ChunkIndex::load(&dir, &fp)? {
+        index.set_ef_search(settings.index.ef_search);
+        tracing::info!(points = index.len(), ms = started.elapsed().as_millis() as u64, "index loaded from dump");
+        return Ok(index);
+    }
+    let vectors = store.all_chunk_vectors(&settings.model)?;
+    let mut index = ChunkIndex::new(settings.dim, settings.index, vectors.len());
+    let items: Vec<(u64, &[f32])> = vectors.iter().map(|(id, v)| (*id as u64, v.as_slice())).collect();
+    index.insert(&items)?;
+    if !vectors.is_empty() {
+        index.save(&dir, &fp)?;
+    }
+    tracing::info!(points = index.len(), ms = started.elapsed().as_millis() as u64, "index rebuilt from stored vectors");
+    Ok(index)
+}
+
+fn build_catalog(store: &Store) -> Result<Catalog, BackendError> {
+    let mut catalog = Catalog::default();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.list_documents(after.as_deref(), 500)?;
+        if page.is_empty() {
+            break;
+        }
+        for d in &page {
+            catalog.set_document(&d.id, DocInfo { year: d.year, tags: d.tags.clone() });
+        }
+        after = page.last().map(|d| d.id.clone());
+    }
+    for (chunk, paragraph, document) in store.chunk_catalog()? {
+        catalog.add_chunk(chunk, paragraph, &document);
+    }
+    Ok(catalog)
+}

@@ -1,0 +1,79 @@
+//! Bulk reads: paragraph vectors for themes, and the figures for Stats.
+
+use std::collections::HashMap;
+
+use crate::backend::{BackendError, BackendStats, IndexStats, ParagraphFilter, ParagraphVector};
+use crate::embed::normalize;
+
+use super::Inner;
+
+/// A fixed pseudo-random key per paragraph id (splitmix64), so a sample of paragraphs is the
+/// same on every call and every backend.
+pub(crate) fn sample_key(id: i64) -> u64 {
+    let mut z = (id as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl Inner {
+    /// Paragraphs passing `filter` with their vectors (normalised mean of chunk vectors), in
+    /// paragraph-id order; above `limit`, the `limit` paragraphs with the smallest
+    /// [`sample_key`].
+    pub(crate) fn paragraph_vectors(&self, filter: &ParagraphFilter, limit: usize) -> Result<Vec<ParagraphVector>, BackendError> {
+        let store = self.store();
+        let mut paragraphs: Vec<_> =
+            store.all_paragraphs()?.into_iter().filter(|p| filter.accepts(&p.document_id, p.year, &p.tags)).collect();
+        if paragraphs.len() > limit {
+            paragraphs.sort_by_key(|p| sample_key(p.id));
+            paragraphs.truncate(limit);
+            paragraphs.sort_by_key(|p| p.id);
+        }
+        let vectors = store.all_chunk_vectors(&self.settings.model)?;
+        drop(store);
+        let catalog = self.catalog();
+        let mut sums: HashMap<i64, Vec<f32>> = HashMap::with_capacity(paragraphs.len());
+        for (chunk, v) in &vectors {
+            let Some(owner) = catalog.owner(*chunk as u64) else { continue };
+            let s = sums.entry(owner.paragraph).or_insert_with(|| vec![0.0; v.len()]);
+            s.iter_mut().zip(v).for_each(|(a, b)| *a += b);
+        }
+        drop(catalog);
+        let mut out = Vec::with_capacity(paragraphs.len());
+        for paragraph in paragraphs {
+            let Some(mut vector) = sums.remove(&paragraph.id) else { continue };
+            normalize(&mut vector);
+            out.push(ParagraphVector { paragraph, vector });
+        }
+        Ok(out)
+    }
+
+    /// Store counts and index state.
+    pub(crate) fn stats(&self) -> Result<BackendStats, BackendError> {
+        let store = self.store().stats()?;
+        let index = self.index();
+        let p = index.params();
+        let index = IndexStats {
+            m: p.m,
+            ef_construction: p.ef_construction,
+            ef_search: p.ef_search,
+            points: index.len(),
+            tombstones: index.tombstones(),
+        };
+        Ok(BackendStats { store, index })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sample_key;
+
+    #[test]
+    fn sample_keys_are_fixed_and_spread() {
+        assert_eq!(sample_key(1), sample_key(1));
+        let keys: std::collections::HashSet<u64> = (0..1000).map(sample_key).collect();
+        assert_eq!(keys.len(), 1000);
+        let below_half = (0..1000).filter(|&i| sample_key(i) < u64::MAX / 2).count();
+        assert!((400..600).contains(&below_half), "{below_half}");
+    }
+}

@@ -1,0 +1,74 @@
+//! Nearest-paragraph search over the in-process index: chunk hits (exact scan or HNSW, with the
+//! catalog's filter applied during the walk), aggregated to paragraphs (a paragraph scores as
+//! its best chunk), ranked with stable ties, and joined with the stored metadata.
+
+use std::collections::HashMap;
+
+use crate::backend::{BackendError, DenseHits, DenseQuery, ParagraphHit, ParagraphRecord, ParagraphVector};
+use crate::embed::normalize;
+
+use super::Inner;
+
+impl Inner {
+    /// The vector of a stored paragraph: the normalised mean of its chunk vectors.
+    pub(crate) fn paragraph_vector(&self, id: i64) -> Result<ParagraphVector, BackendError> {
+        let store = self.store();
+        let paragraph = store.paragraph(id)?;
+        let mut sum = vec![0f32; self.settings.dim];
+        for chunk in store.chunks_of_paragraph(id)? {
+            let v = store.chunk_vector(chunk.id)?;
+            sum.iter_mut().zip(&v).for_each(|(s, x)| *s += x);
+        }
+        normalize(&mut sum);
+        Ok(ParagraphVector { paragraph, vector: sum })
+    }
+
+    /// Blocking search for a ready query vector.
+    pub(crate) fn nearest(&self, q: &DenseQuery) -> Result<DenseHits, BackendError> {
+        let k = q.k.max(1);
+        let catalog = self.catalog();
+        let index = self.index();
+        let live = index.len();
+        if live == 0 {
+            return Ok(DenseHits { hits: Vec::new(), path: "exact" });
+        }
+        let exact = q.exact || live < self.settings.exact_search_below || catalog.selectivity(&q.filter) < 0.05;
+        let accept = |chunk: u64| catalog.accepts(chunk, &q.filter, &q.exclude);
+        let mut fetch = (k * 4 + 16).min(live);
+        let best = loop {
+            let chunk_hits = if exact {
+                index.exact_search(&q.vector, fetch, Some(&accept))?
+            } else {
+                index.search(&q.vector, fetch, Some(&accept))?
+            };
+            let mut best: HashMap<i64, (f32, i64)> = HashMap::new();
+            for h in &chunk_hits {
+                let Some(owner) = catalog.owner(h.id) else { continue };
+                let entry = best.entry(owner.paragraph).or_insert((h.score, h.id as i64));
+                if h.score > entry.0 || (h.score == entry.0 && (h.id as i64) < entry.1) {
+                    *entry = (h.score, h.id as i64);
+                }
+            }
+            if best.len() >= k || fetch >= live || chunk_hits.len() < fetch {
+                break best;
+            }
+            fetch = (fetch * 2).min(live);
+        };
+        drop(index);
+        drop(catalog);
+        let mut ranked: Vec<(i64, f32, i64)> = best.into_iter().map(|(p, (s, c))| (p, s, c)).collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        ranked.retain(|(_, s, _)| *s >= q.min_score || q.min_score <= -1.0);
+        ranked.truncate(k);
+        let store = self.store();
+        let ids: Vec<i64> = ranked.iter().map(|r| r.0).collect();
+        let mut records: HashMap<i64, ParagraphRecord> = store.paragraphs_by_ids(&ids)?.into_iter().map(|p| (p.id, p)).collect();
+        let mut hits = Vec::with_capacity(ranked.len());
+        for (pid, score, chunk) in ranked {
+            let Some(paragraph) = records.remove(&pid) else { continue };
+            let c = store.chunk(chunk)?;
+            hits.push(ParagraphHit { paragraph, score, span: (c.start, c.end) });
+        }
+        Ok(DenseHits { hits, path: if exact { "exact" } else { "hnsw" } })
+    }
+}

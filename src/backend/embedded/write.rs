@@ -1,0 +1,42 @@
+//! Storing and deleting documents: SQLite first (one transaction), then catalog and index, under
+//! the store lock so concurrent writes reach all three in the same order.
+
+use crate::backend::{BackendError, DeletedDocument, InsertOutcome};
+use crate::corpus::PreparedDocument;
+
+use super::{DocInfo, Inner};
+
+impl Inner {
+    /// Stores a prepared, embedded document in the store, then the catalog and the index.
+    pub(crate) fn put_document(&self, doc: &PreparedDocument, vectors: &[Vec<f32>]) -> Result<InsertOutcome, BackendError> {
+        // The store lock is held until the index is updated, so concurrent ingestions and
+        // deletions apply to store and index in the same order.
+        let mut store = self.store();
+        let outcome = store.insert_document(doc, vectors, &self.settings.model)?;
+        let InsertOutcome::Inserted { chunk_ids, .. } = &outcome else { return Ok(outcome) };
+        let owners: Vec<(i64, i64)> = store.chunk_catalog_of_document(&doc.id)?;
+        self.catalog_mut().add_document(&doc.id, DocInfo { year: doc.year, tags: doc.tags.clone() }, owners);
+        let items: Vec<(u64, &[f32])> = chunk_ids.iter().zip(vectors).map(|(id, v)| (*id as u64, v.as_slice())).collect();
+        self.index_mut().insert(&items)?;
+        self.mark_index_dirty();
+        drop(store);
+        Ok(outcome)
+    }
+
+    /// Deletes a document: store first, then catalog and index (tombstones, compacted when a
+    /// fifth of the index is dead).
+    pub(crate) fn delete_document(&self, id: &str) -> Result<DeletedDocument, BackendError> {
+        let mut store = self.store();
+        let deleted = store.delete_document(id)?;
+        self.catalog_mut().remove_document(id, &deleted.chunk_ids);
+        let ids: Vec<u64> = deleted.chunk_ids.iter().map(|c| *c as u64).collect();
+        let mut index = self.index_mut();
+        index.tombstone(&ids);
+        if index.needs_compaction() {
+            *index = index.compacted();
+        }
+        drop(index);
+        self.mark_index_dirty();
+        Ok(deleted)
+    }
+}
