@@ -169,7 +169,8 @@ mod tests {
         let seg = shared_segmenter();
         for term in ["专精特新", "新质生产力", "数实融合", "两业融合", "小巨人"] {
             assert!(entries.iter().any(|e| e.word == term), "{term} missing from the built-in dictionary");
-            let cut = seg.jieba().cut(&format!("推动{term}发展"), false);
+            let sentence = format!("推动{term}发展");
+            let cut = seg.jieba().cut(&sentence, false);
             assert!(cut.contains(&term), "{term} is split: {cut:?}");
         }
         // Without the user dictionary jieba splits them (the reason the dictionary exists).
