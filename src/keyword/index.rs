@@ -291,6 +291,11 @@ impl KeywordIndex {
             .unwrap_or(0)
     }
 
+    /// Words of the user dictionaries the analyzer uses.
+    pub fn segmenter_words(&self) -> usize {
+        self.tokenizer.segmenter().user_words().len()
+    }
+
     /// The underlying tantivy index (benches, diagnostics).
     pub fn tantivy_index(&self) -> &Index {
         &self.index

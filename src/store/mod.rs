@@ -9,6 +9,7 @@ mod catalog;
 mod error;
 mod read;
 mod schema;
+mod text_reads;
 mod types;
 mod validate;
 mod vector;
