@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::backend::qdrant::QdrantSettings;
 use crate::corpus::SegmentConfig;
 use crate::embed::EmbedderConfig;
 use crate::index::IndexParams;
@@ -14,6 +15,8 @@ pub enum BackendChoice {
     /// SQLite + in-process hnsw_rs in `data_dir` (the zero-setup default).
     #[default]
     Embedded,
+    /// A collection of a Qdrant server or cluster, shared by any number of replicas.
+    Qdrant(QdrantSettings),
 }
 
 /// Every setting of a simtheme instance. `Config::default()` is what `simtheme serve` runs with.

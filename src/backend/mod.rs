@@ -11,6 +11,7 @@ pub mod embedded;
 mod error;
 mod filter;
 mod keyword_search;
+pub mod qdrant;
 
 use std::sync::Arc;
 

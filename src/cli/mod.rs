@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing, and one function per command. Every command
 //! goes through the same library calls as the gRPC service.
 
+mod backend_args;
 mod embed_cmds;
 mod ingest_cmd;
 mod serve_cmd;
@@ -12,6 +13,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 
+pub use backend_args::{BackendArgs, BackendKind};
 pub use embed_cmds::{run_embed, run_similarity};
 pub use ingest_cmd::run_ingest;
 pub use serve_cmd::{run_serve, ServeArgs};

@@ -17,6 +17,9 @@ pub struct ServeArgs {
     /// Do not ingest the shipped seed documents into an empty data directory.
     #[arg(long)]
     pub no_seed: bool,
+    /// Storage backend and its connection settings.
+    #[command(flatten)]
+    pub storage: super::BackendArgs,
     /// HNSW: max links per node.
     #[arg(long, default_value_t = crate::index::DEFAULT_M)]
     pub hnsw_m: usize,
@@ -51,6 +54,7 @@ pub struct ServeArgs {
 pub fn run_serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     config.listen = args.listen;
     config.seed_when_empty = !args.no_seed;
+    config.backend = args.storage.choice();
     config.index = IndexParams { m: args.hnsw_m, ef_construction: args.hnsw_ef_construction, ef_search: args.hnsw_ef_search };
     config.max_message_bytes = args.max_message_bytes;
     config.request_timeout = Duration::from_secs(args.request_timeout_secs.max(1));

@@ -15,6 +15,7 @@ mod themes;
 use std::sync::{Arc, Mutex};
 
 use crate::backend::embedded::{EmbeddedBackend, EmbeddedSettings};
+use crate::backend::qdrant::QdrantBackend;
 use crate::backend::Backend;
 use crate::config::{BackendChoice, Config};
 use crate::embed::{EmbedQueue, Embedder};
@@ -133,5 +134,6 @@ async fn open_backend(config: &Config, embedder: &Embedder) -> Result<Arc<dyn Ba
                 .map_err(|e| EngineError::Internal(format!("opening the store failed: {e}")))??;
             Ok(Arc::new(backend))
         }
+        BackendChoice::Qdrant(settings) => Ok(Arc::new(QdrantBackend::open(settings.clone(), embedder.name(), embedder.dim()).await?)),
     }
 }

@@ -31,6 +31,7 @@ use crate::keyword::KeywordIndex;
 use crate::store::Store;
 
 pub use catalog::{Catalog, DocInfo};
+pub use read::sample_key;
 
 /// Settings of the embedded backend.
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@ use super::Inner;
 
 /// A fixed pseudo-random key per paragraph id (splitmix64), so a sample of paragraphs is the
 /// same on every call and every backend.
-pub(crate) fn sample_key(id: i64) -> u64 {
+pub fn sample_key(id: i64) -> u64 {
     let mut z = (id as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

@@ -1,0 +1,182 @@
+//! The Qdrant backend: the corpus lives in one collection of a Qdrant server (single node or a
+//! cluster), so any number of stateless `simtheme serve` replicas can share it.
+//!
+//! Layout and ids: [`schema`]. Writes use `wait=true` and deterministic point ids, so a retried
+//! ingestion overwrites itself instead of duplicating anything. A document is written with
+//! `pending: true` on all its points and committed by one payload update on its document id;
+//! searches, counts and listings skip pending points, so a half-written document (a replica
+//! killed mid-write) is never visible and is removed at the next start of any replica.
+
+mod error;
+mod filter;
+mod read;
+pub mod schema;
+mod setup;
+mod write;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use qdrant_client::Qdrant;
+
+use super::{
+    Backend, BackendError, BackendInfo, BackendStats, DeletedDocument, DenseHits, DenseQuery, DocumentRecord, InsertOutcome,
+    ParagraphFilter, ParagraphRecord, ParagraphVector,
+};
+use crate::corpus::PreparedDocument;
+
+pub use write::MigratedIds;
+
+/// Where the Qdrant collection is and how to create it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QdrantSettings {
+    /// gRPC URL of a Qdrant node, e.g. `http://127.0.0.1:6334`.
+    pub url: String,
+    /// API key of the Qdrant server, if it requires one.
+    pub api_key: Option<String>,
+    /// Collection name. Default `simtheme`.
+    pub collection: String,
+    /// Shards of a new collection (ignored when it exists). Default 1.
+    pub shards: u32,
+    /// Copies of each shard in a new collection (ignored when it exists). Default 1.
+    pub replication_factor: u32,
+    /// Deadline of one Qdrant call. Default 30 s.
+    pub timeout: Duration,
+}
+
+impl QdrantSettings {
+    /// Settings for `url` with every other field at its default.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            api_key: None,
+            collection: "simtheme".into(),
+            shards: 1,
+            replication_factor: 1,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A corpus in a Qdrant collection. Cheap to clone.
+#[derive(Clone)]
+pub struct QdrantBackend {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: Qdrant,
+    settings: QdrantSettings,
+    model: String,
+    dim: usize,
+}
+
+impl std::fmt::Debug for QdrantBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QdrantBackend").field("url", &self.inner.settings.url).field("collection", &self.inner.settings.collection).finish()
+    }
+}
+
+impl QdrantBackend {
+    /// Connects, creates the collection on first use (cosine, `dim`, payload indexes, meta
+    /// point), refuses a collection built for another model or dimension, and removes points
+    /// of writes that never committed.
+    pub async fn open(settings: QdrantSettings, model: &str, dim: usize) -> Result<Self, BackendError> {
+        let client = Qdrant::from_url(&settings.url)
+            .api_key(settings.api_key.clone())
+            .timeout(settings.timeout)
+            .connect_timeout(Duration::from_secs(5))
+            .skip_compatibility_check()
+            .build()
+            .map_err(|e| BackendError::InvalidArgument(format!("Qdrant URL {}: {e}", settings.url)))?;
+        let inner = Inner { client, settings, model: model.to_string(), dim };
+        setup::ensure_collection(&inner).await?;
+        write::remove_stale_pending(&inner).await?;
+        Ok(Self { inner: Arc::new(inner) })
+    }
+
+    /// The model name recorded in an existing collection, if any (for `simtheme migrate`).
+    pub fn settings(&self) -> &QdrantSettings {
+        &self.inner.settings
+    }
+
+    /// Stores a document migrated from another store with its existing paragraph ids (so ids
+    /// clients kept stay valid) and its original insertion time.
+    pub async fn put_migrated(&self, doc: &PreparedDocument, vectors: &[Vec<f32>], ids: &MigratedIds) -> Result<InsertOutcome, BackendError> {
+        write::put(&self.inner, doc, vectors, Some(ids)).await
+    }
+}
+
+impl Inner {
+    fn url(&self) -> &str {
+        &self.settings.url
+    }
+
+    fn collection(&self) -> &str {
+        &self.settings.collection
+    }
+
+    fn err(&self, what: &str) -> impl FnOnce(qdrant_client::QdrantError) -> BackendError + '_ {
+        let what = what.to_string();
+        move |e| error::map(self.url(), &what, e)
+    }
+}
+
+#[async_trait]
+impl Backend for QdrantBackend {
+    fn info(&self) -> BackendInfo {
+        BackendInfo { kind: "qdrant", location: format!("{} collection {}", self.inner.settings.url, self.inner.settings.collection) }
+    }
+
+    async fn put_document(&self, doc: Arc<PreparedDocument>, vectors: Arc<Vec<Vec<f32>>>) -> Result<InsertOutcome, BackendError> {
+        write::put(&self.inner, &doc, &vectors, None).await
+    }
+
+    async fn contains_document(&self, id: &str) -> Result<bool, BackendError> {
+        Ok(read::document(&self.inner, id).await?.is_some())
+    }
+
+    async fn delete_document(&self, id: &str) -> Result<DeletedDocument, BackendError> {
+        write::delete(&self.inner, id).await
+    }
+
+    async fn list_documents(&self, after: Option<String>, limit: usize) -> Result<Vec<DocumentRecord>, BackendError> {
+        read::list_documents(&self.inner, after.as_deref(), limit).await
+    }
+
+    async fn paragraph(&self, id: i64) -> Result<ParagraphRecord, BackendError> {
+        read::paragraph(&self.inner, id).await
+    }
+
+    async fn paragraph_vector(&self, id: i64) -> Result<ParagraphVector, BackendError> {
+        read::paragraph_vector(&self.inner, id).await
+    }
+
+    async fn nearest(&self, query: DenseQuery) -> Result<DenseHits, BackendError> {
+        if !query.must_contain.is_empty() {
+            return Err(BackendError::Incompatible("must_contain is not supported by the qdrant backend yet".into()));
+        }
+        read::nearest(&self.inner, &query).await
+    }
+
+    async fn paragraph_vectors(&self, filter: ParagraphFilter, limit: usize) -> Result<Vec<ParagraphVector>, BackendError> {
+        read::paragraph_vectors(&self.inner, &filter, limit).await
+    }
+
+    async fn corpus_version(&self) -> Result<u64, BackendError> {
+        Ok(setup::meta(&self.inner).await?.corpus_version.max(0) as u64)
+    }
+
+    async fn is_empty(&self) -> Result<bool, BackendError> {
+        Ok(read::count(&self.inner, filter::of_kind(schema::KIND_DOCUMENT)).await? == 0)
+    }
+
+    async fn stats(&self) -> Result<BackendStats, BackendError> {
+        read::stats(&self.inner).await
+    }
+
+    async fn health(&self) -> Result<(), BackendError> {
+        self.inner.client.health_check().await.map(drop).map_err(self.inner.err("health check"))
+    }
+}

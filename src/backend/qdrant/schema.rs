@@ -1,0 +1,248 @@
+//! How simtheme lays out a corpus in one Qdrant collection: point kinds, deterministic point
+//! ids, payload fields and their indexes.
+//!
+//! * one **chunk point** per embedded chunk: the dense vector `dense` plus everything a search
+//!   hit needs (paragraph and document metadata, chunk span), so a search is one Qdrant call;
+//! * one **document point** per document (no vector): metadata and counts, listed in id order;
+//! * one **duplicate point** per duplicate paragraph occurrence (no vector);
+//! * one **meta point**: the model and dimension the collection was built for and the corpus
+//!   version every replica reads for its caches.
+//!
+//! Every id is derived from content (document id, paragraph position, chunk ordinal), never
+//! from a per-process counter, so replicas agree on ids and a retried write overwrites itself.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Name of the dense vector of chunk points.
+pub const DENSE: &str = "dense";
+/// Layout version written into the meta point; a collection with another one is refused.
+pub const LAYOUT_VERSION: i64 = 1;
+/// Point kinds (`kind` payload field).
+pub const KIND_CHUNK: &str = "chunk";
+/// See [`KIND_CHUNK`].
+pub const KIND_DOCUMENT: &str = "document";
+/// See [`KIND_CHUNK`].
+pub const KIND_DUPLICATE: &str = "duplicate";
+/// See [`KIND_CHUNK`].
+pub const KIND_META: &str = "meta";
+/// Id of the meta point (a fixed UUID no content hash produces in practice).
+pub const META_POINT_ID: &str = "00000000-0000-4000-8000-0000000051a7";
+
+/// Payload fields with an index: `(name, type)`; filters, grouping, facets and counts use them.
+pub const INDEXED_FIELDS: &[(&str, IndexedType)] = &[
+    ("kind", IndexedType::Keyword),
+    ("document_id", IndexedType::Keyword),
+    ("tags", IndexedType::Keyword),
+    ("year", IndexedType::Integer),
+    ("paragraph_id", IndexedType::Integer),
+    ("sample_key", IndexedType::Integer),
+    ("first_chunk", IndexedType::Bool),
+    ("pending", IndexedType::Bool),
+];
+
+/// Payload index types used by the layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexedType {
+    /// Exact string match.
+    Keyword,
+    /// Integer match and ranges.
+    Integer,
+    /// Boolean match.
+    Bool,
+}
+
+/// Payload of a chunk point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChunkPayload {
+    /// Always [`KIND_CHUNK`].
+    pub kind: String,
+    /// Owning document.
+    pub document_id: String,
+    /// Owning paragraph (stable: derived from document id and position).
+    pub paragraph_id: i64,
+    /// Position of the paragraph in its document.
+    pub position: u32,
+    /// Index of the chunk within its paragraph.
+    pub ordinal: u32,
+    /// True for ordinal 0: one point per paragraph, for counting and paragraph reads.
+    pub first_chunk: bool,
+    /// Chunk start, characters into the paragraph text.
+    pub start: u32,
+    /// Chunk end (exclusive), characters into the paragraph text.
+    pub end: u32,
+    /// Simplified text of the chunk (what was embedded).
+    pub chunk_text: String,
+    /// Paragraph text in its original script.
+    pub text: String,
+    /// Simplified form of the paragraph text.
+    pub simplified: String,
+    /// Heading above the paragraph.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heading: Option<String>,
+    /// Document title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Document source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Document date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Document year (absent when undated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub year: Option<i32>,
+    /// Document tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Fixed pseudo-random key of the paragraph, in `[0, 2^63)`, for deterministic sampling.
+    pub sample_key: i64,
+    /// True until every point of the document is written.
+    pub pending: bool,
+}
+
+/// Payload of a document point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentPayload {
+    /// Always [`KIND_DOCUMENT`].
+    pub kind: String,
+    /// Document id (16 hex digits).
+    pub document_id: String,
+    /// Where the text came from.
+    pub origin: String,
+    /// Title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Year.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub year: Option<i32>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Stored paragraphs.
+    pub paragraphs: u32,
+    /// Stored chunks.
+    pub chunks: u32,
+    /// Duplicate paragraph occurrences recorded.
+    pub duplicates: u32,
+    /// Insertion time, unix seconds.
+    pub created_at: i64,
+    /// True until every point of the document is written.
+    pub pending: bool,
+}
+
+/// Payload of a duplicate point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DuplicatePayload {
+    /// Always [`KIND_DUPLICATE`].
+    pub kind: String,
+    /// Document the duplicate occurred in.
+    pub document_id: String,
+    /// Position of the stored paragraph it repeats.
+    pub of_position: u32,
+    /// Index of the occurrence among the page's blocks.
+    pub block_index: u32,
+    /// The duplicate's text.
+    pub text: String,
+    /// True until every point of the document is written.
+    pub pending: bool,
+}
+
+/// Payload of the meta point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetaPayload {
+    /// Always [`KIND_META`].
+    pub kind: String,
+    /// Model the vectors come from.
+    pub model: String,
+    /// Vector dimension.
+    pub dim: u64,
+    /// [`LAYOUT_VERSION`] of the writer.
+    pub layout: i64,
+    /// Changes with every stored or deleted document.
+    pub corpus_version: i64,
+}
+
+fn digest(parts: &[&str]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0u8]);
+    }
+    h.finalize().into()
+}
+
+/// A UUID (version-4 layout) made from a hash of `parts`.
+pub fn uuid_from(parts: &[&str]) -> String {
+    let mut b = digest(parts);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(&b[..16]);
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+/// Point id of a chunk.
+pub fn chunk_point_id(document_id: &str, position: u32, ordinal: u32) -> String {
+    uuid_from(&["chunk", document_id, &position.to_string(), &ordinal.to_string()])
+}
+
+/// Point id of a duplicate occurrence.
+pub fn duplicate_point_id(document_id: &str, block_index: u32) -> String {
+    uuid_from(&["duplicate", document_id, &block_index.to_string()])
+}
+
+/// Point id of a document: its 16 hex digits read as a number, so scrolling document points
+/// in id order lists documents in id order. `None` for ids of another form.
+pub fn document_point_id(document_id: &str) -> Option<u64> {
+    (document_id.len() == 16).then(|| u64::from_str_radix(document_id, 16).ok()).flatten()
+}
+
+/// The document id of a document point id.
+pub fn document_id_of(point: u64) -> String {
+    format!("{point:016x}")
+}
+
+/// Paragraph id of the paragraph at `position` of a document: positive, 63 bits of a hash.
+pub fn paragraph_id(document_id: &str, position: u32) -> i64 {
+    let b = digest(&["paragraph", document_id, &position.to_string()]);
+    let v = u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) >> 1;
+    (v.max(1)) as i64
+}
+
+/// The sampling key of a paragraph id, in `[0, 2^63)`; orders like the embedded backend's key.
+pub fn sample_key(paragraph_id: i64) -> i64 {
+    (crate::backend::embedded::sample_key(paragraph_id) >> 1) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_deterministic_and_distinct() {
+        assert_eq!(chunk_point_id("0123456789abcdef", 1, 2), chunk_point_id("0123456789abcdef", 1, 2));
+        assert_ne!(chunk_point_id("0123456789abcdef", 1, 2), chunk_point_id("0123456789abcdef", 2, 1));
+        let u = chunk_point_id("a", 0, 0);
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+        assert_ne!(u, META_POINT_ID);
+        assert!(paragraph_id("a", 0) > 0 && paragraph_id("a", 0) != paragraph_id("a", 1));
+        assert!(sample_key(5) >= 0);
+    }
+
+    #[test]
+    fn document_ids_round_trip_in_order() {
+        let a = document_point_id("00000000000000ff").unwrap();
+        let b = document_point_id("0100000000000000").unwrap();
+        assert!(a < b);
+        assert_eq!(document_id_of(a), "00000000000000ff");
+        assert_eq!(document_point_id("xyz"), None);
+        assert_eq!(document_point_id("zzzzzzzzzzzzzzzz"), None);
+    }
+}

@@ -1,0 +1,193 @@
+//! Storing and deleting documents: pending points first, then one commit by document id.
+
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use qdrant_client::qdrant::{Condition, DeletePointsBuilder, Filter, PointStruct, SetPayloadPointsBuilder, UpsertPointsBuilder};
+use qdrant_client::Payload;
+use serde::Serialize;
+
+use super::filter::of_kind;
+use super::read;
+use super::schema::{
+    chunk_point_id, document_point_id, duplicate_point_id, paragraph_id, sample_key, ChunkPayload, DocumentPayload, DuplicatePayload, DENSE,
+    KIND_CHUNK, KIND_DOCUMENT, KIND_DUPLICATE,
+};
+use super::setup::bump_version;
+use super::Inner;
+use crate::backend::{BackendError, DeletedDocument, InsertOutcome};
+use crate::corpus::PreparedDocument;
+
+/// Points per upsert call.
+const UPSERT_BATCH: usize = 256;
+/// Pending points older than this are left over from a writer that died; they are removed at
+/// start-up (no live write takes this long).
+const STALE_PENDING_SECS: i64 = 3_600;
+
+/// Ids kept from another store by `simtheme migrate`.
+#[derive(Debug, Clone)]
+pub struct MigratedIds {
+    /// Paragraph id of each paragraph, in document order.
+    pub paragraph_ids: Vec<i64>,
+    /// Original insertion time, unix seconds.
+    pub created_at: i64,
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+fn payload_of<T: Serialize>(value: &T) -> Result<Payload, BackendError> {
+    let json = serde_json::to_value(value).map_err(|e| BackendError::Internal(format!("encoding a payload: {e}")))?;
+    Payload::try_from(json).map_err(|e| BackendError::Internal(format!("encoding a payload: {e}")))
+}
+
+fn no_vectors() -> HashMap<String, Vec<f32>> {
+    HashMap::new()
+}
+
+/// Builds every point of a document, all marked pending, the document point first.
+fn points_of(doc: &PreparedDocument, vectors: &[Vec<f32>], ids: Option<&MigratedIds>) -> Result<Vec<PointStruct>, BackendError> {
+    let chunk_count: usize = doc.paragraphs.iter().map(|p| p.chunks.len()).sum();
+    if vectors.len() != chunk_count {
+        return Err(BackendError::InvalidArgument(format!("{} vectors for {chunk_count} chunks", vectors.len())));
+    }
+    if let Some(ids) = ids {
+        if ids.paragraph_ids.len() != doc.paragraphs.len() {
+            return Err(BackendError::InvalidArgument("one paragraph id per paragraph is needed".into()));
+        }
+    }
+    let doc_point = document_point_id(&doc.id)
+        .ok_or_else(|| BackendError::InvalidArgument(format!("document id '{}' is not 16 hex digits", doc.id)))?;
+    let mut points = Vec::with_capacity(chunk_count + doc.duplicates.len() + 1);
+    let mut vectors = vectors.iter();
+    for (i, p) in doc.paragraphs.iter().enumerate() {
+        let pid = ids.map_or_else(|| paragraph_id(&doc.id, p.position), |m| m.paragraph_ids[i]);
+        for (ordinal, c) in p.chunks.iter().enumerate() {
+            let v = vectors.next().ok_or_else(|| BackendError::Internal("fewer vectors than chunks".into()))?;
+            let payload = ChunkPayload {
+                kind: KIND_CHUNK.into(),
+                document_id: doc.id.clone(),
+                paragraph_id: pid,
+                position: p.position,
+                ordinal: ordinal as u32,
+                first_chunk: ordinal == 0,
+                start: c.start,
+                end: c.end,
+                chunk_text: c.text.clone(),
+                text: p.text.clone(),
+                simplified: p.simplified.clone(),
+                heading: p.heading.clone(),
+                title: doc.title.clone(),
+                source: doc.source.clone(),
+                date: doc.date.clone(),
+                year: doc.year,
+                tags: doc.tags.clone(),
+                sample_key: sample_key(pid),
+                pending: true,
+            };
+            let named = HashMap::from([(DENSE.to_string(), v.clone())]);
+            points.push(PointStruct::new(chunk_point_id(&doc.id, p.position, ordinal as u32), named, payload_of(&payload)?));
+        }
+    }
+    for d in &doc.duplicates {
+        let payload = DuplicatePayload {
+            kind: KIND_DUPLICATE.into(),
+            document_id: doc.id.clone(),
+            of_position: d.of_position,
+            block_index: d.block_index,
+            text: d.text.clone(),
+            pending: true,
+        };
+        points.push(PointStruct::new(duplicate_point_id(&doc.id, d.block_index), no_vectors(), payload_of(&payload)?));
+    }
+    let payload = DocumentPayload {
+        kind: KIND_DOCUMENT.into(),
+        document_id: doc.id.clone(),
+        origin: doc.origin.clone(),
+        title: doc.title.clone(),
+        source: doc.source.clone(),
+        date: doc.date.clone(),
+        year: doc.year,
+        tags: doc.tags.clone(),
+        paragraphs: doc.paragraphs.len() as u32,
+        chunks: chunk_count as u32,
+        duplicates: doc.duplicates.len() as u32,
+        created_at: ids.map_or_else(now_secs, |m| m.created_at),
+        pending: true,
+    };
+    // The document point goes first: a writer that dies part-way leaves a pending document
+    // point (with its time) by which the remains are found and removed.
+    points.insert(0, PointStruct::new(doc_point, no_vectors(), payload_of(&payload)?));
+    Ok(points)
+}
+
+/// Stores a document: all points pending, then one commit; `AlreadyPresent` when committed.
+pub async fn put(inner: &Inner, doc: &PreparedDocument, vectors: &[Vec<f32>], ids: Option<&MigratedIds>) -> Result<InsertOutcome, BackendError> {
+    if read::document(inner, &doc.id).await?.is_some() {
+        return Ok(InsertOutcome::AlreadyPresent { document_id: doc.id.clone() });
+    }
+    let points = points_of(doc, vectors, ids)?;
+    for batch in points.chunks(UPSERT_BATCH) {
+        inner
+            .client
+            .upsert_points(UpsertPointsBuilder::new(inner.collection(), batch.to_vec()).wait(true))
+            .await
+            .map_err(inner.err("storing a document"))?;
+    }
+    let commit = HashMap::from([("pending".to_string(), qdrant_client::qdrant::Value::from(false))]);
+    let of_doc = Filter::must([Condition::matches("document_id", doc.id.clone())]);
+    inner
+        .client
+        .set_payload(SetPayloadPointsBuilder::new(inner.collection(), commit).points_selector(of_doc).wait(true))
+        .await
+        .map_err(inner.err("committing a document"))?;
+    bump_version(inner).await?;
+    let chunks = vectors.len() as u32;
+    Ok(InsertOutcome::Inserted {
+        document_id: doc.id.clone(),
+        paragraphs: doc.paragraphs.len() as u32,
+        chunks,
+        duplicates: doc.duplicates.len() as u32,
+        chunk_ids: Vec::new(),
+    })
+}
+
+/// Deletes every point of a document; `NotFound` when it is not stored.
+pub async fn delete(inner: &Inner, id: &str) -> Result<DeletedDocument, BackendError> {
+    let Some(doc) = read::document(inner, id).await? else {
+        return Err(BackendError::NotFound(format!("document {id}")));
+    };
+    let paragraph_ids = read::paragraph_ids_of(inner, id).await?;
+    let of_doc = Filter::must([Condition::matches("document_id", id.to_string())]);
+    inner
+        .client
+        .delete_points(DeletePointsBuilder::new(inner.collection()).points(of_doc).wait(true))
+        .await
+        .map_err(inner.err("deleting a document"))?;
+    bump_version(inner).await?;
+    Ok(DeletedDocument { document_id: id.to_string(), paragraphs: doc.paragraphs, paragraph_ids, chunks: doc.chunks, chunk_ids: Vec::new() })
+}
+
+/// Removes documents whose writer died before committing (pending for over an hour).
+pub async fn remove_stale_pending(inner: &Inner) -> Result<(), BackendError> {
+    let mut pending = of_kind(KIND_DOCUMENT);
+    pending.must_not.clear();
+    pending.must.push(Condition::matches("pending", true));
+    let stale: Vec<String> = read::documents_matching(inner, pending)
+        .await?
+        .into_iter()
+        .filter(|d| now_secs() - d.created_at > STALE_PENDING_SECS)
+        .map(|d| d.document_id)
+        .collect();
+    for id in stale {
+        tracing::warn!(document = %id, "removing a document whose ingestion never completed");
+        let of_doc = Filter::must([Condition::matches("document_id", id.clone())]);
+        inner
+            .client
+            .delete_points(DeletePointsBuilder::new(inner.collection()).points(of_doc).wait(true))
+            .await
+            .map_err(inner.err("removing an incomplete document"))?;
+    }
+    Ok(())
+}
