@@ -9,6 +9,7 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    cli.install_user_dictionary()?;
     match &cli.command {
         Command::Serve(args) => run_serve(cli.config(), args.clone()),
         Command::Ingest { paths, tags } => run_ingest(cli.config(), paths, tags),

@@ -12,13 +12,14 @@ pub struct Span {
     pub end: u32,
 }
 
-/// Merges overlapping spans into a sorted list of disjoint spans (adjacent spans stay apart).
+/// Merges overlapping and touching spans into a sorted list of disjoint spans (so the words
+/// of a matched compound, 粮食 + 饭碗, read as one highlight).
 pub fn merge_spans(mut spans: Vec<Span>) -> Vec<Span> {
     spans.sort();
     let mut out: Vec<Span> = Vec::with_capacity(spans.len());
     for s in spans {
         match out.last_mut() {
-            Some(last) if s.start < last.end => last.end = last.end.max(s.end),
+            Some(last) if s.start <= last.end => last.end = last.end.max(s.end),
             _ => out.push(s),
         }
     }
@@ -61,7 +62,8 @@ mod tests {
     #[test]
     fn merging() {
         let s = |a, b| Span { start: a, end: b };
-        assert_eq!(merge_spans(vec![s(5, 7), s(0, 4), s(2, 3), s(4, 6)]), vec![s(0, 4), s(4, 7)]);
+        assert_eq!(merge_spans(vec![s(5, 7), s(0, 4), s(2, 3), s(4, 6)]), vec![s(0, 7)]);
+        assert_eq!(merge_spans(vec![s(5, 7), s(0, 4)]), vec![s(0, 4), s(5, 7)]);
         assert!(merge_spans(Vec::new()).is_empty());
     }
 }
