@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use simtheme::config::Config;
 use simtheme::engine::{Engine, IngestInput, QueryInput, SearchMode, SearchRequest, SEED_DOCUMENTS};
-use simtheme::keyword::{shared_segmenter, KeywordChunk, KeywordIndex};
+use simtheme::keyword::{fuse_rrf, shared_segmenter, KeywordChunk, KeywordIndex, RrfParams};
 
 use super::Query;
 
@@ -123,6 +123,7 @@ pub fn run(embedder: Arc<simtheme::embed::Embedder>, queries: &[Query]) {
         );
         latencies.push((mode, times));
     }
+    sweep(queries, &doc_ids, &search);
     // Latency: every query again, DENSE and HYBRID interleaved, 3 rounds.
     let (mut dense_ms, mut hybrid_ms, mut added) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..3 {
@@ -156,6 +157,50 @@ pub fn run(embedder: Arc<simtheme::embed::Embedder>, queries: &[Query]) {
         kw.size_bytes as f64 / kw.chunks.max(1) as f64 * 1000.0 / 1024.0
     );
     synthetic(dir.path(), &engine, &rt);
+}
+
+/// RRF parameters side by side: both rankings (50 candidates each) fetched once per query, then
+/// fused offline with each `k` and keyword weight (dense weight 1).
+fn sweep(
+    queries: &[Query],
+    doc_ids: &std::collections::HashMap<String, String>,
+    search: &dyn Fn(&str, SearchMode, usize) -> (Vec<(String, String)>, f64),
+) {
+    let lists: Vec<(Vec<(String, String)>, Vec<(String, String)>)> =
+        queries.iter().map(|q| (search(&q.query, SearchMode::Dense, 50).0, search(&q.query, SearchMode::Keyword, 50).0)).collect();
+    println!("RRF sweep (dense weight 1; all queries recall@1/recall@5/MRR@10 | en | zh | exact-term):");
+    for k in [10.0, 30.0, 60.0, 100.0] {
+        for kw in [0.5, 0.75, 1.0, 1.5] {
+            let params = RrfParams { k, dense_weight: 1.0, keyword_weight: kw };
+            let (mut all, mut en, mut zh, mut exact) = (Tally::default(), Tally::default(), Tally::default(), Tally::default());
+            for (q, (dense, keyword)) in queries.iter().zip(&lists) {
+                let key = |h: &(String, String)| format!("{}\u{1}{}", h.0, h.1);
+                let d: Vec<String> = dense.iter().map(key).collect();
+                let w: Vec<String> = keyword.iter().map(key).collect();
+                let fused: Vec<(String, String)> = fuse_rrf(&d, &w, &params)
+                    .into_iter()
+                    .take(10)
+                    .map(|f| {
+                        let (a, b) = f.id.split_once('\u{1}').unwrap();
+                        (a.to_string(), b.to_string())
+                    })
+                    .collect();
+                let rank = rank_of(&fused, &doc_ids[&q.expected_doc], &q.expected_substring);
+                all.add(rank);
+                if q.lang == "en" { en.add(rank) } else { zh.add(rank) }
+                if q.kind.as_deref() == Some("exact") {
+                    exact.add(rank);
+                }
+            }
+            println!(
+                "  k {k:>5}  keyword weight {kw:<4}  {} | en {} | zh {} | exact {}",
+                all.triple(),
+                en.triple(),
+                zh.triple(),
+                exact.triple()
+            );
+        }
+    }
 }
 
 /// The seed chunks repeated into a larger keyword index: size per 1,000 chunks and BM25
