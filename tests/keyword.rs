@@ -47,7 +47,7 @@ async fn all_paragraphs(c: &mut Client) -> Vec<(i64, String)> {
 
 async fn keyword_agrees_with_store(c: &mut Client) -> proto::StatsResponse {
     let s = c.stats(proto::StatsRequest {}).await.unwrap().into_inner();
-    let k = s.keyword.clone().expect("embedded backend reports its keyword index");
+    let k = s.keyword.expect("embedded backend reports its keyword index");
     assert_eq!((k.documents, k.chunks), (s.documents, s.chunks), "{s:?}");
     s
 }
@@ -59,7 +59,7 @@ async fn keyword_and_hybrid_modes_over_grpc() {
     let mut c = server.client().await;
     let stats = keyword_agrees_with_store(&mut c).await;
     assert_eq!(stats.documents, 5);
-    assert!(stats.keyword.as_ref().unwrap().user_dictionary_words >= 20);
+    assert!(stats.keyword.unwrap().user_dictionary_words >= 20);
     let paragraphs = all_paragraphs(&mut c).await;
     assert_eq!(paragraphs.len(), stats.paragraphs as usize);
     let containing = |t: &str| -> BTreeSet<i64> {

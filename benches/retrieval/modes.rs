@@ -91,8 +91,8 @@ pub fn run(embedder: Arc<simtheme::embed::Embedder>, queries: &[Query]) {
         (hits, ms)
     };
     println!(
-        "{:<8} {:>9} {:>9} {:>8}  {:<40} {}",
-        "mode", "recall@1", "recall@5", "MRR@10", "recall@1 / recall@5 / MRR@10 by language", "exact-term queries"
+        "{:<8} {:>9} {:>9} {:>8}  {:<40} exact-term queries",
+        "mode", "recall@1", "recall@5", "MRR@10", "recall@1 / recall@5 / MRR@10 by language"
     );
     let mut latencies: Vec<(SearchMode, Vec<f64>)> = Vec::new();
     for mode in [SearchMode::Dense, SearchMode::Keyword, SearchMode::Hybrid] {
@@ -161,12 +161,11 @@ pub fn run(embedder: Arc<simtheme::embed::Embedder>, queries: &[Query]) {
 
 /// RRF parameters side by side: both rankings (50 candidates each) fetched once per query, then
 /// fused offline with each `k` and keyword weight (dense weight 1).
-fn sweep(
-    queries: &[Query],
-    doc_ids: &std::collections::HashMap<String, String>,
-    search: &dyn Fn(&str, SearchMode, usize) -> (Vec<(String, String)>, f64),
-) {
-    let lists: Vec<(Vec<(String, String)>, Vec<(String, String)>)> =
+/// Hits as (document id, paragraph text), best first.
+type Ranked = Vec<(String, String)>;
+
+fn sweep(queries: &[Query], doc_ids: &std::collections::HashMap<String, String>, search: &dyn Fn(&str, SearchMode, usize) -> (Ranked, f64)) {
+    let lists: Vec<(Ranked, Ranked)> =
         queries.iter().map(|q| (search(&q.query, SearchMode::Dense, 50).0, search(&q.query, SearchMode::Keyword, 50).0)).collect();
     println!("RRF sweep (dense weight 1; all queries recall@1/recall@5/MRR@10 | en | zh | exact-term):");
     for k in [10.0, 30.0, 60.0, 100.0] {
