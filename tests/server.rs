@@ -22,8 +22,28 @@ const NEW_DOC: &str = "發布時間:2025-03-02\n低空經濟試點\n多地出臺
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seeded_server_answers_every_rpc_and_survives_restart() {
+    every_rpc_and_restart(&[], Backend::Embedded).await;
+}
+
+/// The same test body on a real single-node Qdrant (skipped, loudly, without a Qdrant binary).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qdrant_backend_answers_every_rpc_and_survives_restart() {
+    let Some(bin) = common::qdrant::qdrant_binary("qdrant_backend_answers_every_rpc_and_survives_restart") else { return };
+    let qdir = tempfile::tempdir().unwrap();
+    let node = common::qdrant::QdrantNode::start(&bin, qdir.path());
+    let url = node.grpc_url();
+    every_rpc_and_restart(&["--backend", "qdrant", "--qdrant-url", &url, "--collection", "e2e"], Backend::Qdrant).await;
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Embedded,
+    Qdrant,
+}
+
+async fn every_rpc_and_restart(extra: &[&str], backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(tmp.path(), &[]);
+    let server = Server::start(tmp.path(), extra);
     let mut c = server.client().await;
 
     // Health is SERVING once the ready line is printed.
@@ -144,7 +164,7 @@ async fn seeded_server_answers_every_rpc_and_survives_restart() {
     drop(c);
     let log = server.stop();
     assert!(log.contains("ingested 5 seed documents"), "{log}");
-    let server = Server::start(tmp.path(), &[]);
+    let server = Server::start(tmp.path(), extra);
     let mut c = server.client().await;
     let after = c.nearest_paragraphs(nearest("新能源汽车和集成电路投资", 10)).await.unwrap().into_inner();
     let ids = |r: &proto::NearestParagraphsResponse| r.hits.iter().map(|h| (h.paragraph.as_ref().unwrap().id, h.score)).collect::<Vec<_>>();
@@ -152,8 +172,11 @@ async fn seeded_server_answers_every_rpc_and_survives_restart() {
     let stats = c.stats(proto::StatsRequest {}).await.unwrap().into_inner();
     assert_eq!(stats.corpus_version, version);
     assert_eq!(stats.embed_requests, 1, "only the query was embedded after the restart: {stats:?}");
+    assert_eq!(stats.backend, if backend == Backend::Qdrant { "qdrant" } else { "embedded" });
     let log = server.stop();
-    assert!(log.contains("index loaded from dump"), "{log}");
+    if backend == Backend::Embedded {
+        assert!(log.contains("index loaded from dump"), "{log}");
+    }
     assert!(!log.contains("seed documents"), "{log}");
 }
 

@@ -4,6 +4,7 @@
 mod backend_args;
 mod embed_cmds;
 mod ingest_cmd;
+mod migrate_cmd;
 mod serve_cmd;
 mod themes_cmd;
 
@@ -16,6 +17,7 @@ use crate::config::Config;
 pub use backend_args::{BackendArgs, BackendKind};
 pub use embed_cmds::{run_embed, run_similarity};
 pub use ingest_cmd::run_ingest;
+pub use migrate_cmd::run_migrate;
 pub use serve_cmd::{run_serve, ServeArgs};
 pub use themes_cmd::{run_compare_years, run_themes, ThemeArgs};
 
@@ -97,6 +99,16 @@ pub enum Command {
         /// Texts to embed.
         #[arg(required = true)]
         texts: Vec<String>,
+    },
+    /// Copy the embedded store of --data-dir into a Qdrant collection (vectors included, nothing
+    /// re-embedded, paragraph ids kept). Resumable: run it again after an interruption.
+    Migrate {
+        /// gRPC URL of the Qdrant server, e.g. http://127.0.0.1:6334.
+        #[arg(long)]
+        to_qdrant: String,
+        /// Qdrant settings (collection, API key, shards, replication factor).
+        #[command(flatten)]
+        storage: BackendArgs,
     },
     /// Print the cosine similarity of two texts (both embedded as queries).
     Similarity {

@@ -3,6 +3,7 @@
 
 mod convert;
 mod handlers;
+mod health;
 mod themes;
 
 use std::net::SocketAddr;
@@ -73,6 +74,7 @@ where
     cell.set(Arc::clone(&engine)).map_err(|_| anyhow::anyhow!("engine set twice"))?;
     health.set_service_status("", ServingStatus::Serving).await;
     health.set_service_status(SERVICE_NAME, ServingStatus::Serving).await;
+    tokio::spawn(health::watch_backend(Arc::clone(&engine), health.clone()));
     let stats = engine.stats().await.ok();
     on_ready(addr, &engine, stats);
 

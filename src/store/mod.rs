@@ -7,6 +7,7 @@
 
 mod catalog;
 mod error;
+mod export;
 mod read;
 mod schema;
 mod text_reads;
@@ -25,6 +26,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension};
 
 pub use error::StoreError;
+pub use export::ExportedDocument;
 pub use schema::SCHEMA_VERSION;
 pub use types::{
     ChunkRecord, DeletedDocument, DocumentRecord, InsertOutcome, ModelStats, ParagraphRecord,

@@ -2,6 +2,8 @@
 //! loopback port with a temporary data directory, wait for its ready line, connect a client.
 #![allow(dead_code)]
 
+pub mod qdrant;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -1,0 +1,84 @@
+//! Reading one stored document back whole (paragraphs, chunks with vectors, duplicates), for
+//! copying a corpus into another backend without embedding anything again.
+
+use crate::corpus::{DuplicateOccurrence, PreparedChunk, PreparedDocument, PreparedParagraph};
+
+use super::{Store, StoreError};
+
+/// A stored document as it was prepared, with its stored ids and vectors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportedDocument {
+    /// The document, paragraphs in position order, chunks in ordinal order.
+    pub document: PreparedDocument,
+    /// Stored id of each paragraph, in the order of `document.paragraphs`.
+    pub paragraph_ids: Vec<i64>,
+    /// One vector per chunk, paragraph then chunk order.
+    pub vectors: Vec<Vec<f32>>,
+    /// Insertion time, unix seconds.
+    pub created_at: i64,
+}
+
+impl Store {
+    /// The stored document `id` with everything needed to store it elsewhere; `NotFound` if unknown.
+    pub fn export_document(&self, id: &str) -> Result<ExportedDocument, StoreError> {
+        let record = self.document(id)?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, position, heading, text, simplified FROM paragraphs WHERE document_id = ?1 ORDER BY position",
+        )?;
+        let rows: Vec<(i64, i64, Option<String>, String, String)> = stmt
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut paragraphs = Vec::with_capacity(rows.len());
+        let mut paragraph_ids = Vec::with_capacity(rows.len());
+        let mut vectors = Vec::new();
+        for (pid, position, heading, text, simplified) in rows {
+            let mut chunks = Vec::new();
+            for c in self.chunks_of_paragraph(pid)? {
+                vectors.push(self.chunk_vector(c.id)?);
+                chunks.push(PreparedChunk { start: c.start, end: c.end, text: c.text });
+            }
+            let position = u32::try_from(position).map_err(|_| StoreError::Corrupt(format!("paragraph {pid}: position {position}")))?;
+            paragraphs.push(PreparedParagraph { position, heading, text, simplified, chunks });
+            paragraph_ids.push(pid);
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT of_position, block_index, text FROM duplicates WHERE document_id = ?1 ORDER BY block_index")?;
+        let duplicates = stmt
+            .query_map([id], |r| {
+                Ok(DuplicateOccurrence { of_position: r.get::<_, i64>(0)? as u32, block_index: r.get::<_, i64>(1)? as u32, text: r.get(2)? })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let document = PreparedDocument {
+            id: record.id,
+            origin: record.origin,
+            title: record.title,
+            source: record.source,
+            date: record.date,
+            year: record.year,
+            tags: record.tags,
+            paragraphs,
+            duplicates,
+        };
+        Ok(ExportedDocument { document, paragraph_ids, vectors, created_at: record.created_at })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::super::InsertOutcome;
+
+    #[test]
+    fn export_gives_back_what_was_stored() {
+        let (_tmp, mut store) = open();
+        let doc = make_doc("abc", Some(2020), 3, 2);
+        let vecs = make_vectors(&doc, 4, 0.5);
+        let InsertOutcome::Inserted { .. } = store.insert_document(&doc, &vecs, MODEL).unwrap() else { panic!() };
+        let out = store.export_document("abc").unwrap();
+        assert_eq!(out.document, doc);
+        assert_eq!(out.vectors, vecs);
+        assert_eq!(out.paragraph_ids.len(), 3);
+        assert!(store.export_document("zzz").is_err());
+    }
+}
