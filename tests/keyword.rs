@@ -144,7 +144,7 @@ async fn keyword_and_hybrid_modes_over_grpc() {
     // Bad inputs: a clear INVALID_ARGUMENT, never an internal error or a tantivy message.
     let mut bad = vec![
         req("的 了 吗", 5, SearchMode::Keyword),
-        req("\"*:(\"", 5, SearchMode::Hybrid),
+        req("\"*:(\"", 5, SearchMode::Keyword),
         req("  ", 5, SearchMode::Keyword),
         proto::NearestParagraphsRequest { query: Some(Query::ParagraphId(1)), mode: SearchMode::Keyword as i32, ..Default::default() },
         proto::NearestParagraphsRequest { mode: 99, ..req("x", 5, SearchMode::Dense) },
@@ -162,6 +162,11 @@ async fn keyword_and_hybrid_modes_over_grpc() {
         assert_eq!(err.code(), Code::InvalidArgument, "{r:?}: {err:?}");
         assert!(!err.message().to_lowercase().contains("tantivy"), "{}", err.message());
     }
+    // HYBRID without a searchable term is the dense ranking.
+    let stop_only = "的 了 吗 the of";
+    let dense: Vec<i64> = search(&mut c, req(stop_only, 5, SearchMode::Dense)).await.iter().map(id_of).collect();
+    let hybrid: Vec<i64> = search(&mut c, req(stop_only, 5, SearchMode::Hybrid)).await.iter().map(id_of).collect();
+    assert_eq!(hybrid, dense);
     // Query syntax characters are plain text: a sane answer.
     for q in ["AI* title:(5G", "\"两业融合", "a:b:(c*) 新能源"] {
         assert!(c.nearest_paragraphs(req(q, 5, SearchMode::Keyword)).await.is_ok(), "{q}");

@@ -29,8 +29,8 @@ fn query_text(req: &SearchRequest) -> &str {
 
 impl Engine {
     /// Parses a keyword query with the shared analyzer (the one the keyword index uses).
-    pub(super) fn parse_keyword_query(&self, text: &str) -> Result<KeywordQuery, EngineError> {
-        Ok(KeywordQuery::parse(text, &mut JiebaTokenizer::new(shared_segmenter()))?)
+    pub(super) fn parse_keyword_query(&self, text: &str) -> Result<KeywordQuery, KeywordError> {
+        KeywordQuery::parse(text, &mut JiebaTokenizer::new(shared_segmenter()))
     }
 
     /// Highlight spans in `paragraph.text`: the keyword query's terms and the `must_contain`
@@ -102,7 +102,7 @@ impl Engine {
     pub(super) async fn search_hybrid(&self, req: SearchRequest, v: Validated) -> Result<SearchResponse, EngineError> {
         let (vector, tokens, embed_ms) = self.embed_query(query_text(&req)).await?;
         let started = Instant::now();
-        let query = v.keyword.clone().expect("validated keyword query");
+        let query = v.keyword.clone();
         let dense = DenseQuery {
             vector: vector.clone(),
             k: v.candidates,
@@ -112,17 +112,23 @@ impl Engine {
             exact: req.exact,
             must_contain: v.must_contain.clone(),
         };
-        let keyword = KeywordSearch {
-            query: query.clone(),
+        let keyword = query.clone().map(|query| KeywordSearch {
+            query,
             k: v.candidates,
             filter: req.filter,
             exclude: Exclusions::default(),
             must_contain: v.must_contain.clone(),
             vector: Some(vector),
             min_score: req.min_score,
+        });
+        let keyword_search = async {
+            match keyword {
+                Some(k) => self.backend().keyword(k).await.map(Some),
+                None => Ok(None), // no searchable term: the dense ranking alone
+            }
         };
-        let (dense, keyword) = tokio::join!(self.backend().nearest(dense), self.backend().keyword(keyword));
-        let (dense, keyword) = (dense?, keyword?);
+        let (dense, keyword) = tokio::join!(self.backend().nearest(dense), keyword_search);
+        let (dense, keyword) = (dense?, keyword?.unwrap_or_default());
         let dense_ids: Vec<i64> = dense.hits.iter().map(|h| h.paragraph.id).collect();
         let keyword_ids: Vec<i64> = keyword.hits.iter().map(|h| h.paragraph.id).collect();
         let mut dense_hits: HashMap<i64, ParagraphHit> = dense.hits.into_iter().map(|h| (h.paragraph.id, h)).collect();
@@ -144,7 +150,7 @@ impl Engine {
                 (None, Some(k)) => (k.paragraph, k.span),
                 (None, None) => continue,
             };
-            let highlights = self.highlights(Some(&query), &v.must_contain, &paragraph);
+            let highlights = self.highlights(query.as_ref(), &v.must_contain, &paragraph);
             let hit = ParagraphHit { paragraph, score: f.score as f32, span };
             hits.push(SearchHit { hit, provenance, highlights });
         }
@@ -153,7 +159,7 @@ impl Engine {
             query_tokens: tokens,
             embed_ms,
             search_ms: started.elapsed().as_secs_f64() * 1e3,
-            path: format!("{}+bm25", dense.path),
+            path: if query.is_some() { format!("{}+bm25", dense.path) } else { dense.path.to_string() },
         })
     }
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::backend::{DenseQuery, Exclusions, ParagraphFilter, ParagraphHit};
 use crate::embed::Mode;
-use crate::keyword::{KeywordQuery, MustContain, RrfParams, Span};
+use crate::keyword::{KeywordError, KeywordQuery, MustContain, RrfParams, Span};
 
 use super::{Engine, EngineError};
 
@@ -146,6 +146,12 @@ impl Engine {
         }
         let keyword = match (&req.query, req.mode) {
             (_, SearchMode::Dense) => None,
+            // HYBRID degrades to the dense ranking when the text has no searchable term.
+            (QueryInput::Text(t), SearchMode::Hybrid) => match self.parse_keyword_query(t) {
+                Ok(q) => Some(q),
+                Err(KeywordError::NoSearchableTerms(_)) => None,
+                Err(e) => return Err(e.into()),
+            },
             (QueryInput::Text(t), _) => Some(self.parse_keyword_query(t)?),
             (QueryInput::Paragraph(_), mode) => {
                 return Err(EngineError::InvalidArgument(format!(
