@@ -5,11 +5,19 @@
 //!   * pipeline: cleaned, segmented, de-duplicated paragraphs, chunked (several chunk
 //!     targets), a paragraph scoring as its best chunk;
 //!
-//! and prints recall@1, recall@5 and MRR@10 for each.
+//! and prints recall@1, recall@5 and MRR@10 for each; then the search modes (DENSE, KEYWORD,
+//! HYBRID) through the engine per language and for the exact-term queries, with latencies and
+//! keyword index sizes ([`modes`]).
 //!
-//!     cargo bench --bench retrieval
+//!     cargo bench --bench retrieval            # both parts
+//!     cargo bench --bench retrieval -- chunks  # chunk sizes only
+//!     cargo bench --bench retrieval -- modes   # search modes only
+
+#[path = "retrieval/modes.rs"]
+mod modes;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use simtheme::corpus::{prepare_document, remove_pinyin_glosses, DocumentMeta, SegmentConfig};
 use simtheme::embed::{Embedder, EmbedderConfig, Mode};
@@ -20,6 +28,9 @@ struct Query {
     lang: String,
     expected_doc: String,
     expected_substring: String,
+    /// `"exact"` for the exact-term queries (rare policy terms, names, numbers).
+    #[serde(default)]
+    kind: Option<String>,
 }
 
 /// A retrievable unit: its document, its display text, and the texts embedded for it.
@@ -108,7 +119,13 @@ fn evaluate(e: &Embedder, units: &[Unit], queries: &[Query], qv: &[Vec<f32>]) ->
 fn main() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/retrieval_queries.json");
     let queries: Vec<Query> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let e = Embedder::load(&EmbedderConfig::default()).unwrap();
+    let e = Arc::new(Embedder::load(&EmbedderConfig::default()).unwrap());
+    let args: Vec<String> = std::env::args().collect();
+    let only = |part: &str| !args.iter().any(|a| (a == "modes" || a == "chunks") && a != part);
+    if !only("chunks") {
+        modes::run(e, &queries);
+        return;
+    }
     let qtexts: Vec<&str> = queries.iter().map(|q| q.query.as_str()).collect();
     let qv: Vec<Vec<f32>> = e.embed(&qtexts, Mode::Query).unwrap().into_iter().map(|x| x.vector).collect();
     println!("{} queries, exact search, paragraph level", queries.len());
@@ -123,5 +140,8 @@ fn main() {
         let s = evaluate(&e, units, &queries, &qv);
         let langs: Vec<String> = s.by_lang.iter().map(|(l, r)| format!("{l} {r:.2}")).collect();
         println!("{label:<34} {:>6} {:>9.3} {:>9.3} {:>8.3}  {}", units.len(), s.r1, s.r5, s.mrr10, langs.join(", "));
+    }
+    if only("modes") {
+        modes::run(e, &queries);
     }
 }

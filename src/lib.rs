@@ -4,7 +4,8 @@
 //! are thin layers over the [`engine`], which combines:
 //! [`corpus`] (cleaning, segmentation, metadata), [`embed`] (model loading, batching,
 //! pooling), a storage [`backend`] (the embedded one is [`store`], SQLite, plus [`index`],
-//! HNSW and exact search) and [`themes`] (clustering, keywords, year comparison).
+//! HNSW and exact search, plus [`keyword`], BM25 over jieba tokens) and [`themes`]
+//! (clustering, keywords, year comparison).
 
 pub mod backend;
 pub mod cli;
@@ -13,6 +14,7 @@ pub mod corpus;
 pub mod embed;
 pub mod engine;
 pub mod index;
+pub mod keyword;
 pub mod service;
 pub mod store;
 pub mod themes;

@@ -18,6 +18,7 @@ fn main() -> anyhow::Result<()> {
         LogFormat::Json => logs.json().init(),
         LogFormat::Text => logs.init(),
     }
+    cli.install_user_dictionary()?;
     match &cli.command {
         Command::Serve(args) => run_serve(cli.config(), args.clone()),
         Command::Ingest { paths, tags } => run_ingest(cli.config(), paths, tags),

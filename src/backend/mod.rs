@@ -10,6 +10,7 @@
 pub mod embedded;
 mod error;
 mod filter;
+mod keyword_search;
 pub mod qdrant;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use crate::corpus::PreparedDocument;
 pub use crate::store::{DeletedDocument, DocumentRecord, InsertOutcome, ModelStats, ParagraphRecord, StoreStats, YearCount};
 pub use error::BackendError;
 pub use filter::{ParagraphFilter, YearFilter};
+pub use keyword_search::{KeywordHits, KeywordIndexStats, KeywordParagraphHit, KeywordSearch};
 
 /// Paragraph / document excluded from a search (the query's own, for paragraph queries).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -46,6 +48,8 @@ pub struct DenseQuery {
     pub min_score: f32,
     /// Force an exact (brute-force) scan instead of the approximate index.
     pub exact: bool,
+    /// Terms every paragraph must contain (a filter like the others: applied before ranking).
+    pub must_contain: crate::keyword::MustContain,
 }
 
 /// One ranked paragraph.
@@ -162,6 +166,21 @@ pub trait Backend: Send + Sync {
     /// Every acknowledged write is already durable without it.
     async fn checkpoint(&self) -> Result<(), BackendError> {
         Ok(())
+    }
+
+    /// The `k` paragraphs with the best BM25 score for a keyword query that pass the filter,
+    /// exclusions and `must_contain`. Backends without a keyword index answer `Incompatible`.
+    async fn keyword(&self, query: KeywordSearch) -> Result<KeywordHits, BackendError> {
+        let _ = query;
+        Err(BackendError::Incompatible(format!(
+            "the {} backend has no keyword index; use mode DENSE",
+            self.info().kind
+        )))
+    }
+
+    /// Figures of the keyword index; `None` when the backend has none.
+    async fn keyword_stats(&self) -> Result<Option<KeywordIndexStats>, BackendError> {
+        Ok(None)
     }
 
     /// `Ok` when the backend can answer now; `Unavailable` naming what is down otherwise.

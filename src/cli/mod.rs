@@ -41,6 +41,11 @@ pub struct Cli {
     /// Data directory (SQLite store and index dump).
     #[arg(long, global = true, default_value = "data", env = "SIMTHEME_DATA_DIR")]
     pub data_dir: PathBuf,
+    /// Extra user dictionary for jieba (keyword search and theme labels), added to the shipped
+    /// policy terms: one `word [frequency [tag]]` per line, `#` comments. Changing it makes
+    /// the keyword index rebuild itself at the next start.
+    #[arg(long, global = true, env = "SIMTHEME_USER_DICT")]
+    pub user_dict: Option<PathBuf>,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -126,6 +131,14 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 impl Cli {
+    /// Installs `--user-dict` in the shared segmenter; call before any command runs.
+    pub fn install_user_dictionary(&self) -> anyhow::Result<()> {
+        if let Some(path) = &self.user_dict {
+            crate::keyword::install_user_dictionary(path)?;
+        }
+        Ok(())
+    }
+
     /// The configuration these arguments describe (server-only settings at their defaults).
     pub fn config(&self) -> Config {
         let mut c = Config { data_dir: self.data_dir.clone(), ..Config::default() };

@@ -5,6 +5,7 @@
 
 mod documents;
 mod error;
+mod hybrid;
 mod ingest;
 mod search;
 mod seeds;
@@ -22,7 +23,7 @@ use crate::embed::{EmbedQueue, Embedder};
 pub use crate::backend::{Exclusions, ParagraphFilter, ParagraphHit, YearFilter};
 pub use error::EngineError;
 pub use ingest::{Format, IngestInput, IngestResult, IngestStatus};
-pub use search::{QueryInput, SearchRequest, SearchResponse};
+pub use search::{Provenance, QueryInput, SearchHit, SearchMode, SearchRequest, SearchResponse};
 pub use seeds::SEED_DOCUMENTS;
 pub use stats::EngineStats;
 pub use themes::{ThemeQuery, ThemesCache, ThemesRun};

@@ -1,16 +1,20 @@
 //! Nearest-paragraph search: validation, embedding the query through the shared queue (or
-//! reading a stored paragraph's vector), then a filtered search in the backend.
+//! reading a stored paragraph's vector), then a filtered search in the backend: dense,
+//! keyword (BM25) or both fused ([`super::hybrid`]).
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::backend::{DenseQuery, Exclusions, ParagraphFilter, ParagraphHit};
 use crate::embed::Mode;
+use crate::keyword::{KeywordError, KeywordQuery, MustContain, RrfParams, Span};
 
 use super::{Engine, EngineError};
 
 /// Most document ids a filter may name.
 const MAX_FILTER_DOCUMENTS: usize = 1_000;
+/// Most candidates HYBRID takes from each ranking.
+pub const MAX_HYBRID_CANDIDATES: usize = 1_000;
 
 /// What to search for.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,8 +25,20 @@ pub enum QueryInput {
     Paragraph(i64),
 }
 
+/// How to rank.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SearchMode {
+    /// Cosine similarity of embeddings (the default).
+    #[default]
+    Dense,
+    /// BM25 over jieba words.
+    Keyword,
+    /// Reciprocal-rank fusion of both.
+    Hybrid,
+}
+
 /// A nearest-paragraph request.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct SearchRequest {
     /// The query.
     pub query: QueryInput,
@@ -30,31 +46,84 @@ pub struct SearchRequest {
     pub k: usize,
     /// Candidate restrictions.
     pub filter: ParagraphFilter,
-    /// Minimum score; results below are dropped.
+    /// Minimum cosine; results below are dropped (0 or <= -1: none).
     pub min_score: f32,
     /// For paragraph queries: skip the query paragraph's document entirely.
     pub exclude_same_document: bool,
     /// Force exact search.
     pub exact: bool,
+    /// Ranking mode.
+    pub mode: SearchMode,
+    /// Fusion parameters (HYBRID).
+    pub rrf: RrfParams,
+    /// Candidates per ranking for HYBRID; 0 means max(50, 2k).
+    pub candidates: usize,
+    /// Terms or quoted phrases every hit must contain (see [`MustContain`]).
+    pub must_contain: Vec<String>,
+}
+
+impl Default for QueryInput {
+    fn default() -> Self {
+        QueryInput::Text(String::new())
+    }
+}
+
+/// Where a hit came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Provenance {
+    /// 1-based rank in the dense ranking.
+    pub dense_rank: Option<u32>,
+    /// 1-based rank in the keyword ranking.
+    pub keyword_rank: Option<u32>,
+    /// Cosine of the best chunk.
+    pub dense_score: Option<f32>,
+    /// BM25 of the best-matching chunk.
+    pub keyword_score: Option<f32>,
+    /// Fused RRF score (HYBRID).
+    pub fused_score: Option<f64>,
+}
+
+/// One ranked paragraph with its provenance and highlights.
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    /// The paragraph, the mode's ranking score (cosine, BM25 or RRF) and the best chunk's span.
+    pub hit: ParagraphHit,
+    /// Ranks and scores in each ranking.
+    pub provenance: Provenance,
+    /// Character spans of `paragraph.text` holding query terms and `must_contain` terms.
+    pub highlights: Vec<Span>,
 }
 
 /// Search results with timings.
 #[derive(Debug, Clone)]
 pub struct SearchResponse {
     /// Hits, best first, ties by paragraph id.
-    pub hits: Vec<ParagraphHit>,
-    /// Tokens of the query text (0 for paragraph queries).
+    pub hits: Vec<SearchHit>,
+    /// Tokens of the query text (0 for paragraph queries and unembedded KEYWORD queries).
     pub query_tokens: usize,
     /// Milliseconds spent embedding.
     pub embed_ms: f64,
     /// Milliseconds spent searching and fetching.
     pub search_ms: f64,
-    /// Which path answered: `"exact"` or `"hnsw"` (embedded backend), `"qdrant"`.
-    pub path: &'static str,
+    /// Which path answered: `"exact"`/`"hnsw"` (dense), `"bm25"`, or `"<dense>+bm25"`.
+    pub path: String,
+}
+
+/// A request after validation.
+pub(super) struct Validated {
+    pub k: usize,
+    pub keyword: Option<KeywordQuery>,
+    pub must_contain: MustContain,
+    pub candidates: usize,
+}
+
+/// True when `min_score` asks for a threshold (0 and <= -1 mean none).
+pub(super) fn has_threshold(min_score: f32) -> bool {
+    min_score != 0.0 && min_score > -1.0
 }
 
 impl Engine {
-    async fn validate_search(&self, req: &SearchRequest) -> Result<usize, EngineError> {
+    async fn validate_search(&self, req: &SearchRequest) -> Result<Validated, EngineError> {
         let k = if req.k == 0 { 10 } else { req.k };
         if k > self.config().max_k {
             return Err(EngineError::InvalidArgument(format!("k = {k} is above the maximum of {}", self.config().max_k)));
@@ -75,6 +144,29 @@ impl Engine {
             }
             _ => {}
         }
+        let keyword = match (&req.query, req.mode) {
+            (_, SearchMode::Dense) => None,
+            // HYBRID degrades to the dense ranking when the text has no searchable term.
+            (QueryInput::Text(t), SearchMode::Hybrid) => match self.parse_keyword_query(t) {
+                Ok(q) => Some(q),
+                Err(KeywordError::NoSearchableTerms(_)) => None,
+                Err(e) => return Err(e.into()),
+            },
+            (QueryInput::Text(t), _) => Some(self.parse_keyword_query(t)?),
+            (QueryInput::Paragraph(_), mode) => {
+                return Err(EngineError::InvalidArgument(format!(
+                    "mode {mode:?} needs a text query; paragraph_id queries search in mode DENSE"
+                )));
+            }
+        };
+        req.rrf.validate()?;
+        let candidates = if req.candidates == 0 { (2 * k).max(50) } else { req.candidates };
+        if req.mode == SearchMode::Hybrid && !(k..=MAX_HYBRID_CANDIDATES).contains(&candidates) {
+            return Err(EngineError::InvalidArgument(format!(
+                "rrf candidates = {candidates} is outside [k = {k}, {MAX_HYBRID_CANDIDATES}]"
+            )));
+        }
+        let must_contain = MustContain::parse(&req.must_contain)?;
         req.filter.validate()?;
         if req.filter.document_ids.len() > MAX_FILTER_DOCUMENTS {
             return Err(EngineError::InvalidArgument(format!(
@@ -87,17 +179,32 @@ impl Engine {
                 return Err(EngineError::NotFound(format!("document '{d}' is not stored")));
             }
         }
-        Ok(k)
+        Ok(Validated { k, keyword, must_contain, candidates })
+    }
+
+    /// Embeds a query text through the shared queue: (vector, tokens, milliseconds).
+    pub(super) async fn embed_query(&self, text: &str) -> Result<(Vec<f32>, usize, f64), EngineError> {
+        let started = Instant::now();
+        let e = self.queue().embed(vec![text.to_string()], Mode::Query).await?.remove(0);
+        Ok((e.vector, e.tokens, started.elapsed().as_secs_f64() * 1e3))
     }
 
     /// Runs a search end to end (embedding through the shared queue).
     pub async fn search(self: &Arc<Self>, req: SearchRequest) -> Result<SearchResponse, EngineError> {
-        let k = self.validate_search(&req).await?;
+        let v = self.validate_search(&req).await?;
+        match req.mode {
+            SearchMode::Dense => self.search_dense(req, v).await,
+            SearchMode::Keyword => self.search_keyword(req, v).await,
+            SearchMode::Hybrid => self.search_hybrid(req, v).await,
+        }
+    }
+
+    async fn search_dense(&self, req: SearchRequest, v: Validated) -> Result<SearchResponse, EngineError> {
         let started = Instant::now();
         let (vector, tokens, exclude) = match &req.query {
             QueryInput::Text(t) => {
-                let e = self.queue().embed(vec![t.clone()], Mode::Query).await?.remove(0);
-                (e.vector, e.tokens, Exclusions::default())
+                let (vector, tokens, _) = self.embed_query(t).await?;
+                (vector, tokens, Exclusions::default())
             }
             QueryInput::Paragraph(id) => {
                 let p = self.backend().paragraph_vector(*id).await?;
@@ -107,14 +214,33 @@ impl Engine {
         };
         let embed_ms = started.elapsed().as_secs_f64() * 1e3;
         let started = Instant::now();
-        let query = DenseQuery { vector, k, filter: req.filter, exclude, min_score: req.min_score, exact: req.exact };
+        let query = DenseQuery {
+            vector,
+            k: v.k,
+            filter: req.filter,
+            exclude,
+            min_score: req.min_score,
+            exact: req.exact,
+            must_contain: v.must_contain.clone(),
+        };
         let found = self.backend().nearest(query).await?;
+        let hits = found
+            .hits
+            .into_iter()
+            .enumerate()
+            .map(|(i, hit)| {
+                let provenance =
+                    Provenance { dense_rank: Some(i as u32 + 1), dense_score: Some(hit.score), ..Default::default() };
+                let highlights = self.highlights(None, &v.must_contain, &hit.paragraph);
+                SearchHit { hit, provenance, highlights }
+            })
+            .collect();
         Ok(SearchResponse {
-            hits: found.hits,
+            hits,
             query_tokens: tokens,
             embed_ms,
             search_ms: started.elapsed().as_secs_f64() * 1e3,
-            path: found.path,
+            path: found.path.to_string(),
         })
     }
 }

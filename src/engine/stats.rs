@@ -2,7 +2,7 @@
 
 use std::sync::atomic::Ordering;
 
-use crate::backend::{BackendInfo, IndexStats, StoreStats};
+use crate::backend::{BackendInfo, IndexStats, KeywordIndexStats, StoreStats};
 
 use super::{Engine, EngineError};
 
@@ -25,6 +25,8 @@ pub struct EngineStats {
     pub embed_requests: u64,
     /// Embedder calls the queue made for them.
     pub embed_batches: u64,
+    /// Keyword index figures (`None` when the backend has no keyword index).
+    pub keyword: Option<KeywordIndexStats>,
 }
 
 impl Engine {
@@ -40,6 +42,7 @@ impl Engine {
             backend: self.backend().info(),
             embed_requests: self.queue().stats().jobs.load(Ordering::Relaxed),
             embed_batches: self.queue().stats().batches.load(Ordering::Relaxed),
+            keyword: self.backend().keyword_stats().await?,
         })
     }
 }

@@ -4,7 +4,8 @@
 use tonic::Status;
 
 use crate::corpus::DocumentMeta;
-use crate::engine::{EngineError, Format, IngestInput, IngestResult, IngestStatus, ParagraphFilter, YearFilter};
+use crate::engine::{EngineError, Format, IngestInput, IngestResult, IngestStatus, ParagraphFilter, SearchHit, SearchMode, YearFilter};
+use crate::keyword::RrfParams;
 use crate::proto;
 use crate::backend::{DocumentRecord, ParagraphRecord};
 
@@ -154,5 +155,52 @@ pub fn stats(s: crate::engine::EngineStats) -> proto::StatsResponse {
         corpus_version: s.corpus_version,
         embed_requests: s.embed_requests,
         embed_batches: s.embed_batches,
+        keyword: s.keyword.map(|k| proto::KeywordIndexInfo {
+            documents: k.documents as u32,
+            chunks: k.chunks as u32,
+            size_bytes: k.size_bytes,
+            reconciled_at_start: k.reconciled_at_start as u32,
+            user_dictionary_words: k.user_dictionary_words as u32,
+        }),
+    }
+}
+
+/// Search mode from its protobuf value (unspecified = DENSE).
+pub fn search_mode(m: i32) -> Result<SearchMode, EngineError> {
+    match proto::SearchMode::try_from(m) {
+        Ok(proto::SearchMode::Unspecified | proto::SearchMode::Dense) => Ok(SearchMode::Dense),
+        Ok(proto::SearchMode::Keyword) => Ok(SearchMode::Keyword),
+        Ok(proto::SearchMode::Hybrid) => Ok(SearchMode::Hybrid),
+        Err(_) => Err(EngineError::InvalidArgument(format!("unknown search mode {m}"))),
+    }
+}
+
+/// Fusion parameters (unset fields take the defaults: k 60, weights 1).
+pub fn rrf(p: Option<&proto::RrfParams>) -> RrfParams {
+    let d = RrfParams::default();
+    let Some(p) = p else { return d };
+    RrfParams {
+        k: p.k.unwrap_or(d.k),
+        dense_weight: p.dense_weight.unwrap_or(d.dense_weight),
+        keyword_weight: p.keyword_weight.unwrap_or(d.keyword_weight),
+    }
+}
+
+/// Protobuf hit with its 1-based rank.
+pub fn hit(h: SearchHit, rank: u32) -> proto::ParagraphHit {
+    let p = h.provenance;
+    proto::ParagraphHit {
+        paragraph: Some(paragraph(h.hit.paragraph)),
+        score: h.hit.score,
+        r#match: Some(proto::ChunkSpan { start: h.hit.span.0, end: h.hit.span.1 }),
+        rank,
+        provenance: Some(proto::HitProvenance {
+            dense_rank: p.dense_rank,
+            keyword_rank: p.keyword_rank,
+            dense_score: p.dense_score,
+            keyword_score: p.keyword_score,
+            fused_score: p.fused_score,
+        }),
+        highlights: h.highlights.iter().map(|s| proto::ChunkSpan { start: s.start, end: s.end }).collect(),
     }
 }

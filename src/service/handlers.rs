@@ -87,25 +87,19 @@ impl SimTheme for Handlers {
             min_score: r.min_score,
             exclude_same_document: r.exclude_same_document,
             exact: r.exact,
+            mode: convert::search_mode(r.mode).map_err(status)?,
+            rrf: convert::rrf(r.rrf.as_ref()),
+            candidates: r.rrf.as_ref().map_or(0, |p| p.candidates as usize),
+            must_contain: r.must_contain,
         };
         let out = engine.search(req).await.map_err(status)?;
-        let hits = out
-            .hits
-            .into_iter()
-            .enumerate()
-            .map(|(i, h)| proto::ParagraphHit {
-                paragraph: Some(convert::paragraph(h.paragraph)),
-                score: h.score,
-                r#match: Some(proto::ChunkSpan { start: h.span.0, end: h.span.1 }),
-                rank: i as u32 + 1,
-            })
-            .collect();
+        let hits = out.hits.into_iter().enumerate().map(|(i, h)| convert::hit(h, i as u32 + 1)).collect();
         Ok(Response::new(proto::NearestParagraphsResponse {
             hits,
             query_tokens: out.query_tokens as u32,
             embed_ms: out.embed_ms,
             search_ms: out.search_ms,
-            search_path: out.path.to_string(),
+            search_path: out.path,
         }))
     }
 

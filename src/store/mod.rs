@@ -10,6 +10,7 @@ mod error;
 mod export;
 mod read;
 mod schema;
+mod text_reads;
 mod types;
 mod validate;
 mod vector;

@@ -12,20 +12,22 @@
 //! diversity. Every reported keyword therefore occurs in the class text.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-use jieba_rs::Jieba;
 use rayon::prelude::*;
 
 use super::stopwords::is_stopword;
 use super::Keyword;
+use crate::keyword::{shared_segmenter, Segmenter};
 
 /// Normalised-entropy threshold above which a word counts as evenly spread over themes.
 pub const UNIFORM_ENTROPY: f64 = 0.9;
 
-fn jieba() -> &'static Jieba {
-    static J: OnceLock<Jieba> = OnceLock::new();
-    J.get_or_init(Jieba::new)
+/// The shared segmenter (general dictionary plus the policy-term user dictionary and
+/// `--user-dict`), the same one the keyword index uses ([`crate::keyword::dictionary`]).
+fn segmenter() -> &'static Arc<Segmenter> {
+    static S: OnceLock<Arc<Segmenter>> = OnceLock::new();
+    S.get_or_init(shared_segmenter)
 }
 
 fn is_cjk(c: char) -> bool {
@@ -69,7 +71,8 @@ pub fn is_keyword_token(tok: &str) -> bool {
 /// Segments simplified Chinese / English text into candidate keyword tokens
 /// (lowercased, filtered by [`is_keyword_token`]), in text order.
 pub fn tokenize(text: &str) -> Vec<String> {
-    jieba()
+    segmenter()
+        .jieba()
         .cut(text, true)
         .into_iter()
         .map(|t| t.trim().to_lowercase())
@@ -248,6 +251,11 @@ mod tests {
         assert!(t.iter().any(|w| w.contains("数字")));
         assert!(t.iter().any(|w| w == "robots"));
         assert!(t.iter().any(|w| w == "5g"));
+        // Policy terms of the user dictionary stay whole in labels.
+        let policy = tokenize("培育专精特新“小巨人”企业，推动两业融合和数实融合");
+        for term in ["专精特新", "小巨人", "两业融合", "数实融合"] {
+            assert!(policy.iter().any(|w| w == term), "{term}: {policy:?}");
+        }
         assert!(!is_keyword_token("二十") && !is_keyword_token("x") && !is_keyword_token("，。"));
     }
 

@@ -5,9 +5,12 @@
 //! Writes go to SQLite first (one transaction per document), then to the catalog and the
 //! index, all under the store lock so concurrent writes reach both in the same order. The
 //! index is derived state: it is dumped to `data_dir/index` on checkpoints and rebuilt from the
-//! stored vectors when the dump is missing or stale.
+//! stored vectors when the dump is missing or stale. The keyword index (`data_dir/keyword`,
+//! see [`keyword`]) is derived state too, committed with every write and reconciled with the
+//! store at open.
 
 mod catalog;
+mod keyword;
 mod read;
 mod search;
 mod write;
@@ -20,10 +23,11 @@ use async_trait::async_trait;
 
 use super::{
     Backend, BackendError, BackendInfo, BackendStats, DeletedDocument, DenseHits, DenseQuery, DocumentRecord, InsertOutcome,
-    ParagraphFilter, ParagraphRecord, ParagraphVector,
+    KeywordHits, KeywordIndexStats, KeywordSearch, ParagraphFilter, ParagraphRecord, ParagraphVector,
 };
 use crate::corpus::PreparedDocument;
 use crate::index::{ChunkIndex, IndexParams};
+use crate::keyword::KeywordIndex;
 use crate::store::Store;
 
 pub use catalog::{Catalog, DocInfo};
@@ -57,6 +61,10 @@ pub(crate) struct Inner {
     catalog: RwLock<Catalog>,
     /// Set when the index changed since it was last written to disk.
     index_dirty: Mutex<bool>,
+    /// BM25 index of the chunk texts (`data_dir/keyword`), committed with every write.
+    keyword: KeywordIndex,
+    /// Documents re-indexed or removed at open to agree with the store.
+    keyword_reconciled: u64,
 }
 
 impl std::fmt::Debug for EmbeddedBackend {
@@ -72,12 +80,15 @@ impl EmbeddedBackend {
         let store = Store::open(&settings.data_dir)?;
         let catalog = build_catalog(&store)?;
         let index = load_or_build_index(&settings, &store)?;
+        let (keyword, keyword_reconciled) = keyword::open_keyword_index(&settings.data_dir, &store)?;
         let inner = Inner {
             settings,
             store: Mutex::new(store),
             index: RwLock::new(index),
             catalog: RwLock::new(catalog),
             index_dirty: Mutex::new(false),
+            keyword,
+            keyword_reconciled,
         };
         Ok(Self { inner: Arc::new(inner) })
     }
@@ -188,6 +199,14 @@ impl Backend for EmbeddedBackend {
 
     async fn stats(&self) -> Result<BackendStats, BackendError> {
         self.blocking(|i| i.stats()).await
+    }
+
+    async fn keyword(&self, query: KeywordSearch) -> Result<KeywordHits, BackendError> {
+        self.blocking(move |i| i.keyword_search(&query)).await
+    }
+
+    async fn keyword_stats(&self) -> Result<Option<KeywordIndexStats>, BackendError> {
+        self.blocking(|i| i.keyword_stats().map(Some)).await
     }
 
     async fn checkpoint(&self) -> Result<(), BackendError> {

@@ -26,14 +26,24 @@ impl Inner {
     /// Blocking search for a ready query vector.
     pub(crate) fn nearest(&self, q: &DenseQuery) -> Result<DenseHits, BackendError> {
         let k = q.k.max(1);
+        let allowed = self.must_contain_paragraphs(&q.must_contain)?;
         let catalog = self.catalog();
         let index = self.index();
         let live = index.len();
         if live == 0 {
             return Ok(DenseHits { hits: Vec::new(), path: "exact" });
         }
-        let exact = q.exact || live < self.settings.exact_search_below || catalog.selectivity(&q.filter) < 0.05;
-        let accept = |chunk: u64| catalog.accepts(chunk, &q.filter, &q.exclude);
+        // must_contain restricts to a set of paragraphs: scan those exactly.
+        let exact = q.exact
+            || allowed.is_some()
+            || live < self.settings.exact_search_below
+            || catalog.selectivity(&q.filter) < 0.05;
+        let accept = |chunk: u64| {
+            catalog.accepts(chunk, &q.filter, &q.exclude)
+                && allowed
+                    .as_ref()
+                    .is_none_or(|a| catalog.owner(chunk).is_some_and(|o| a.contains(&o.paragraph)))
+        };
         let mut fetch = (k * 4 + 16).min(live);
         let best = loop {
             let chunk_hits = if exact {

@@ -1,5 +1,6 @@
-//! Storing and deleting documents: SQLite first (one transaction), then catalog and index, under
-//! the store lock so concurrent writes reach all three in the same order.
+//! Storing and deleting documents: SQLite first (one transaction), then catalog, vector index and
+//! keyword index (committed), under the store lock so concurrent writes reach all of them in the
+//! same order.
 
 use crate::backend::{BackendError, DeletedDocument, InsertOutcome};
 use crate::corpus::PreparedDocument;
@@ -15,10 +16,11 @@ impl Inner {
         let outcome = store.insert_document(doc, vectors, &self.settings.model)?;
         let InsertOutcome::Inserted { chunk_ids, .. } = &outcome else { return Ok(outcome) };
         let owners: Vec<(i64, i64)> = store.chunk_catalog_of_document(&doc.id)?;
-        self.catalog_mut().add_document(&doc.id, DocInfo { year: doc.year, tags: doc.tags.clone() }, owners);
+        self.catalog_mut().add_document(&doc.id, DocInfo { year: doc.year, tags: doc.tags.clone() }, owners.iter().copied());
         let items: Vec<(u64, &[f32])> = chunk_ids.iter().zip(vectors).map(|(id, v)| (*id as u64, v.as_slice())).collect();
         self.index_mut().insert(&items)?;
         self.mark_index_dirty();
+        self.index_keywords(doc, &owners)?;
         drop(store);
         Ok(outcome)
     }
@@ -37,6 +39,7 @@ impl Inner {
         }
         drop(index);
         self.mark_index_dirty();
+        self.unindex_keywords(id)?;
         Ok(deleted)
     }
 }

@@ -154,6 +154,9 @@ impl Backend for QdrantBackend {
     }
 
     async fn nearest(&self, query: DenseQuery) -> Result<DenseHits, BackendError> {
+        if !query.must_contain.is_empty() {
+            return Err(BackendError::Incompatible("must_contain is not supported by the qdrant backend yet".into()));
+        }
         read::nearest(&self.inner, &query).await
     }
 

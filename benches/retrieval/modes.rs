@@ -1,0 +1,252 @@
+//! Retrieval per search mode: the seeds ingested through the engine (embedded backend, default
+//! chunking), the fixture's queries answered in DENSE, KEYWORD and HYBRID mode, scored per
+//! language and for the exact-term queries (`"kind": "exact"`); the latency HYBRID adds over
+//! DENSE; and the keyword index's size and BM25 latency on a larger synthetic corpus (the
+//! seed chunks repeated).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use simtheme::config::Config;
+use simtheme::engine::{Engine, IngestInput, QueryInput, SearchMode, SearchRequest, SEED_DOCUMENTS};
+use simtheme::keyword::{fuse_rrf, shared_segmenter, KeywordChunk, KeywordIndex, RrfParams};
+
+use super::Query;
+
+/// Recall@1, recall@5 and MRR@10 accumulated over queries.
+#[derive(Default)]
+struct Tally {
+    n: usize,
+    r1: usize,
+    r5: usize,
+    mrr: f64,
+}
+
+impl Tally {
+    fn add(&mut self, rank: Option<usize>) {
+        self.n += 1;
+        self.r1 += usize::from(rank == Some(0));
+        self.r5 += usize::from(matches!(rank, Some(r) if r < 5));
+        if let Some(r) = rank.filter(|r| *r < 10) {
+            self.mrr += 1.0 / (r as f64 + 1.0);
+        }
+    }
+    fn r1(&self) -> f64 {
+        self.r1 as f64 / self.n.max(1) as f64
+    }
+    fn r5(&self) -> f64 {
+        self.r5 as f64 / self.n.max(1) as f64
+    }
+    fn mrr(&self) -> f64 {
+        self.mrr / self.n.max(1) as f64
+    }
+    fn triple(&self) -> String {
+        format!("{:.2}/{:.2}/{:.2}", self.r1(), self.r5(), self.mrr())
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Rank (0-based) of the expected paragraph among `hits` (doc id, text), if present.
+fn rank_of(hits: &[(String, String)], doc_id: &str, substring: &str) -> Option<usize> {
+    hits.iter().position(|(d, t)| d == doc_id && t.contains(substring))
+}
+
+pub fn run(embedder: Arc<simtheme::embed::Embedder>, queries: &[Query]) {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config { data_dir: dir.path().to_path_buf(), seed_when_empty: false, ..Config::default() };
+    let engine: Arc<Engine> = rt.block_on(Engine::with_embedder(config, embedder)).unwrap();
+    let inputs: Vec<IngestInput> = SEED_DOCUMENTS
+        .iter()
+        .map(|(name, text)| IngestInput { text: text.to_string(), name: name.to_string(), ..Default::default() })
+        .collect();
+    let results = rt.block_on(engine.ingest(inputs));
+    let doc_ids: std::collections::HashMap<String, String> =
+        SEED_DOCUMENTS.iter().zip(&results).map(|((name, _), r)| (name.to_string(), r.document_id.clone())).collect();
+    let stats = rt.block_on(engine.stats()).unwrap();
+    let kw = stats.keyword.clone().unwrap();
+    println!(
+        "\nsearch modes through the engine: {} documents, {} paragraphs, {} chunks; {} queries",
+        stats.store.documents,
+        stats.store.paragraphs,
+        stats.store.chunks,
+        queries.len()
+    );
+    let search = |text: &str, mode: SearchMode, k: usize| {
+        let req = SearchRequest { query: QueryInput::Text(text.to_string()), k, mode, ..Default::default() };
+        let started = Instant::now();
+        let out = rt.block_on(engine.search(req));
+        let ms = started.elapsed().as_secs_f64() * 1e3;
+        let hits = match out {
+            Ok(r) => r.hits.into_iter().map(|h| (h.hit.paragraph.document_id, h.hit.paragraph.text)).collect(),
+            Err(_) => Vec::new(), // e.g. a query of stop words only in KEYWORD mode: no hits
+        };
+        (hits, ms)
+    };
+    println!(
+        "{:<8} {:>9} {:>9} {:>8}  {:<40} exact-term queries",
+        "mode", "recall@1", "recall@5", "MRR@10", "recall@1 / recall@5 / MRR@10 by language"
+    );
+    let mut latencies: Vec<(SearchMode, Vec<f64>)> = Vec::new();
+    for mode in [SearchMode::Dense, SearchMode::Keyword, SearchMode::Hybrid] {
+        let mut all = Tally::default();
+        let mut by_lang: std::collections::BTreeMap<String, Tally> = Default::default();
+        let mut exact = Tally::default();
+        let mut times = Vec::new();
+        for q in queries {
+            let (hits, ms) = search(&q.query, mode, 10);
+            times.push(ms);
+            let rank = rank_of(&hits, &doc_ids[&q.expected_doc], &q.expected_substring);
+            all.add(rank);
+            by_lang.entry(q.lang.clone()).or_default().add(rank);
+            if q.kind.as_deref() == Some("exact") {
+                exact.add(rank);
+            }
+        }
+        let langs: Vec<String> = by_lang.iter().map(|(l, s)| format!("{l} {}", s.triple())).collect();
+        println!(
+            "{:<8} {:>9.3} {:>9.3} {:>8.3}  {:<40} {} ({} queries)",
+            format!("{mode:?}"),
+            all.r1(),
+            all.r5(),
+            all.mrr(),
+            langs.join(", "),
+            exact.triple(),
+            exact.n
+        );
+        latencies.push((mode, times));
+    }
+    sweep(queries, &doc_ids, &search);
+    // Latency: every query again, DENSE and HYBRID interleaved, 3 rounds.
+    let (mut dense_ms, mut hybrid_ms, mut added) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..3 {
+        for q in queries {
+            let (_, d) = search(&q.query, SearchMode::Dense, 10);
+            let (_, h) = search(&q.query, SearchMode::Hybrid, 10);
+            dense_ms.push(d);
+            hybrid_ms.push(h);
+            added.push(h - d);
+        }
+    }
+    let keyword_ms = &mut latencies[1].1;
+    for v in [&mut dense_ms, &mut hybrid_ms, &mut added, keyword_ms] {
+        v.sort_by(f64::total_cmp);
+    }
+    println!(
+        "latency per query, ms (p50 / p99): DENSE {:.2} / {:.2}, KEYWORD {:.2} / {:.2}, HYBRID {:.2} / {:.2}; HYBRID minus DENSE {:.2} / {:.2}",
+        percentile(&dense_ms, 0.5),
+        percentile(&dense_ms, 0.99),
+        percentile(&latencies[1].1, 0.5),
+        percentile(&latencies[1].1, 0.99),
+        percentile(&hybrid_ms, 0.5),
+        percentile(&hybrid_ms, 0.99),
+        percentile(&added, 0.5),
+        percentile(&added, 0.99)
+    );
+    println!(
+        "keyword index of the seeds: {} chunks, {} bytes on disk ({:.0} KB per 1,000 chunks)",
+        kw.chunks,
+        kw.size_bytes,
+        kw.size_bytes as f64 / kw.chunks.max(1) as f64 * 1000.0 / 1024.0
+    );
+    synthetic(dir.path(), &engine, &rt);
+}
+
+/// RRF parameters side by side: both rankings (50 candidates each) fetched once per query, then
+/// fused offline with each `k` and keyword weight (dense weight 1).
+/// Hits as (document id, paragraph text), best first.
+type Ranked = Vec<(String, String)>;
+
+fn sweep(queries: &[Query], doc_ids: &std::collections::HashMap<String, String>, search: &dyn Fn(&str, SearchMode, usize) -> (Ranked, f64)) {
+    let lists: Vec<(Ranked, Ranked)> =
+        queries.iter().map(|q| (search(&q.query, SearchMode::Dense, 50).0, search(&q.query, SearchMode::Keyword, 50).0)).collect();
+    println!("RRF sweep (dense weight 1; all queries recall@1/recall@5/MRR@10 | en | zh | exact-term):");
+    for k in [10.0, 30.0, 60.0, 100.0] {
+        for kw in [0.5, 0.75, 1.0, 1.5] {
+            let params = RrfParams { k, dense_weight: 1.0, keyword_weight: kw };
+            let (mut all, mut en, mut zh, mut exact) = (Tally::default(), Tally::default(), Tally::default(), Tally::default());
+            for (q, (dense, keyword)) in queries.iter().zip(&lists) {
+                let key = |h: &(String, String)| format!("{}\u{1}{}", h.0, h.1);
+                let d: Vec<String> = dense.iter().map(key).collect();
+                let w: Vec<String> = keyword.iter().map(key).collect();
+                let fused: Vec<(String, String)> = fuse_rrf(&d, &w, &params)
+                    .into_iter()
+                    .take(10)
+                    .map(|f| {
+                        let (a, b) = f.id.split_once('\u{1}').unwrap();
+                        (a.to_string(), b.to_string())
+                    })
+                    .collect();
+                let rank = rank_of(&fused, &doc_ids[&q.expected_doc], &q.expected_substring);
+                all.add(rank);
+                if q.lang == "en" { en.add(rank) } else { zh.add(rank) }
+                if q.kind.as_deref() == Some("exact") {
+                    exact.add(rank);
+                }
+            }
+            println!(
+                "  k {k:>5}  keyword weight {kw:<4}  {} | en {} | zh {} | exact {}",
+                all.triple(),
+                en.triple(),
+                zh.triple(),
+                exact.triple()
+            );
+        }
+    }
+}
+
+/// The seed chunks repeated into a larger keyword index: size per 1,000 chunks and BM25
+/// latency at that scale.
+fn synthetic(dir: &Path, engine: &Arc<Engine>, rt: &tokio::runtime::Runtime) {
+    let _ = (engine, rt);
+    let texts: Vec<String> = SEED_DOCUMENTS
+        .iter()
+        .flat_map(|(name, raw)| {
+            let doc = simtheme::corpus::prepare_document(raw, name, &Default::default(), &Default::default()).unwrap();
+            doc.paragraphs.into_iter().flat_map(|p| p.chunks.into_iter().map(|c| c.text)).collect::<Vec<_>>()
+        })
+        .collect();
+    let copies = 50_000 / texts.len() + 1;
+    let index = KeywordIndex::open(&dir.join("synthetic-keyword"), shared_segmenter()).unwrap();
+    let started = Instant::now();
+    let mut chunk_id = 0u64;
+    for copy in 0..copies {
+        let items: Vec<KeywordChunk<'_>> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                chunk_id += 1;
+                KeywordChunk { chunk_id, paragraph_id: (copy * texts.len() + i) as i64, text: t }
+            })
+            .collect();
+        index.add_document(&format!("copy{copy}"), &items).unwrap();
+    }
+    index.commit().unwrap();
+    let build_s = started.elapsed().as_secs_f64();
+    let n = index.chunk_count();
+    let size = index.size_on_disk();
+    let mut times = Vec::new();
+    for q in ["缺基少核", "专精特新 小巨人", "产业链 供应链 韧性", "中央企业 数字化转型 智能工厂", "\"新能源汽车\" 工业母机"] {
+        let parsed = index.parse_query(q).unwrap();
+        for _ in 0..5 {
+            let t = Instant::now();
+            let hits = index.search(&parsed, 100, &|_| true).unwrap();
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+            assert!(!hits.is_empty());
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "synthetic keyword index: {n} chunks indexed in {build_s:.1} s, {size} bytes on disk ({:.0} KB per 1,000 chunks); BM25 search p50 {:.2} ms, p99 {:.2} ms",
+        size as f64 / n as f64 * 1000.0 / 1024.0,
+        percentile(&times, 0.5),
+        percentile(&times, 0.99)
+    );
+}

@@ -1,0 +1,258 @@
+//! Text analysis for the keyword index: jieba segmentation (with the shared user dictionary),
+//! punctuation and whitespace dropped, Latin script lowercased and stemmed (English Snowball).
+//! The same analysis serves indexing (as a tantivy [`Tokenizer`]), query parsing and
+//! highlighting, so the three always agree.
+//!
+//! Each jieba word (precise mode, no HMM: unknown names fall apart into single characters the
+//! same way in documents and queries) gets one position. A word longer than two characters
+//! also yields its dictionary sub-words of two and three characters at the same position
+//! (jieba's search mode), so a query for 融合 finds 两业融合 while a phrase query over whole
+//! words still sees consecutive positions. Dropped tokens do not consume positions.
+//!
+//! Input is expected in simplified script: the engine indexes the simplified chunk text and
+//! the query parser converts queries with [`crate::corpus::to_simplified`].
+
+use std::sync::Arc;
+
+use tantivy::tokenizer::{Language, RawTokenizer, Stemmer, TextAnalyzer, Token, TokenStream, Tokenizer};
+
+use super::dictionary::Segmenter;
+
+/// Name under which the analyzer is registered with tantivy.
+pub const TOKENIZER_NAME: &str = "simtheme_jieba";
+
+/// Version of the analysis rules; an index written with another version is rebuilt.
+pub const ANALYZER_VERSION: u32 = 1;
+
+/// One analysed token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WordToken {
+    /// The indexed term: lowercased, stemmed when it contains Latin letters.
+    pub term: String,
+    /// The word as segmented, lowercased, before stemming (for stop-word checks).
+    pub word: String,
+    /// Start offset in characters.
+    pub char_start: usize,
+    /// End offset in characters (exclusive).
+    pub char_end: usize,
+    /// Start offset in bytes.
+    pub byte_start: usize,
+    /// End offset in bytes (exclusive).
+    pub byte_end: usize,
+    /// Word position (sub-words share their word's position).
+    pub position: usize,
+    /// True for a sub-word of a longer word (search-mode expansion).
+    pub subword: bool,
+}
+
+/// The analyzer; cheap to clone (one per thread or per call).
+#[derive(Clone)]
+pub struct JiebaTokenizer {
+    segmenter: Arc<Segmenter>,
+    stemmer: TextAnalyzer,
+}
+
+impl std::fmt::Debug for JiebaTokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JiebaTokenizer").field("segmenter", &self.segmenter).finish()
+    }
+}
+
+/// True when a segment carries searchable content (a letter or digit of any script).
+fn is_content(word: &str) -> bool {
+    word.chars().any(char::is_alphanumeric)
+}
+
+impl JiebaTokenizer {
+    /// An analyzer over `segmenter`'s dictionaries.
+    pub fn new(segmenter: Arc<Segmenter>) -> Self {
+        let stemmer = TextAnalyzer::builder(RawTokenizer::default()).filter(Stemmer::new(Language::English)).build();
+        JiebaTokenizer { segmenter, stemmer }
+    }
+
+    /// The segmenter in use.
+    pub fn segmenter(&self) -> &Arc<Segmenter> {
+        &self.segmenter
+    }
+
+    /// Lowercases and (for Latin-script words) stems one word.
+    pub fn term_of(&mut self, word: &str) -> String {
+        let lower = word.to_lowercase();
+        if !lower.chars().any(|c| c.is_ascii_alphabetic()) {
+            return lower;
+        }
+        let mut stream = self.stemmer.token_stream(&lower);
+        let stemmed = stream.next().map(|t| t.text.clone());
+        drop(stream);
+        stemmed.unwrap_or(lower)
+    }
+
+    /// Analyses `text` into tokens in reading order (a word's sub-words come before it).
+    pub fn analyze(&mut self, text: &str) -> Vec<WordToken> {
+        let segmenter = Arc::clone(&self.segmenter);
+        let jieba = segmenter.jieba();
+        let mut tokens = Vec::new();
+        let mut position = 0usize;
+        let mut char_start = 0usize;
+        let base = text.as_ptr() as usize;
+        for word in jieba.cut(text, false) {
+            let byte_start = word.as_ptr() as usize - base;
+            let width = word.chars().count();
+            if is_content(word) {
+                if width > 2 {
+                    let bounds: Vec<usize> = word.char_indices().map(|(i, _)| i).chain([word.len()]).collect();
+                    for n in [2usize, 3] {
+                        for i in 0..width.saturating_sub(n - 1) {
+                            if n >= width {
+                                continue;
+                            }
+                            let sub = &word[bounds[i]..bounds[i + n]];
+                            if jieba.has_word(sub) && is_content(sub) {
+                                tokens.push(WordToken {
+                                    term: self.term_of(sub),
+                                    word: sub.to_lowercase(),
+                                    char_start: char_start + i,
+                                    char_end: char_start + i + n,
+                                    byte_start: byte_start + bounds[i],
+                                    byte_end: byte_start + bounds[i + n],
+                                    position,
+                                    subword: true,
+                                });
+                            }
+                        }
+                    }
+                }
+                tokens.push(WordToken {
+                    term: self.term_of(word),
+                    word: word.to_lowercase(),
+                    char_start,
+                    char_end: char_start + width,
+                    byte_start,
+                    byte_end: byte_start + word.len(),
+                    position,
+                    subword: false,
+                });
+                position += 1;
+            }
+            char_start += width;
+        }
+        tokens
+    }
+}
+
+/// Token stream over pre-analysed tokens.
+pub struct WordTokenStream {
+    tokens: std::vec::IntoIter<Token>,
+    current: Token,
+}
+
+impl TokenStream for WordTokenStream {
+    fn advance(&mut self) -> bool {
+        match self.tokens.next() {
+            Some(t) => {
+                self.current = t;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn token(&self) -> &Token {
+        &self.current
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.current
+    }
+}
+
+impl Tokenizer for JiebaTokenizer {
+    type TokenStream<'a> = WordTokenStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> WordTokenStream {
+        let tokens: Vec<Token> = self
+            .analyze(text)
+            .into_iter()
+            .map(|t| Token {
+                offset_from: t.byte_start,
+                offset_to: t.byte_end,
+                position: t.position,
+                text: t.term,
+                position_length: 1,
+            })
+            .collect();
+        WordTokenStream { tokens: tokens.into_iter(), current: Token::default() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keyword::dictionary::shared_segmenter;
+
+    fn tokenizer() -> JiebaTokenizer {
+        JiebaTokenizer::new(shared_segmenter())
+    }
+
+    fn words(tokens: &[WordToken]) -> Vec<&str> {
+        tokens.iter().filter(|t| !t.subword).map(|t| t.term.as_str()).collect()
+    }
+
+    #[test]
+    fn chinese_words_subwords_and_positions() {
+        let mut tk = tokenizer();
+        let text = "培育专精特新“小巨人”企业，推动两业融合。";
+        let tokens = tk.analyze(text);
+        let w = words(&tokens);
+        assert!(w.contains(&"专精特新") && w.contains(&"小巨人") && w.contains(&"两业融合"), "{w:?}");
+        assert!(!w.iter().any(|t| t.chars().all(|c| !c.is_alphanumeric())), "punctuation kept: {w:?}");
+        // 融合 is a sub-word of 两业融合, at the same position.
+        let whole = tokens.iter().find(|t| t.term == "两业融合").unwrap();
+        let sub = tokens.iter().find(|t| t.term == "融合" && t.subword).unwrap();
+        assert_eq!(sub.position, whole.position);
+        assert!(sub.char_start >= whole.char_start && sub.char_end <= whole.char_end);
+        // Positions of whole words are consecutive across dropped punctuation.
+        let positions: Vec<usize> = tokens.iter().filter(|t| !t.subword).map(|t| t.position).collect();
+        assert_eq!(positions, (0..positions.len()).collect::<Vec<_>>());
+        // Offsets point at the token text.
+        let chars: Vec<char> = text.chars().collect();
+        for t in &tokens {
+            assert_eq!(chars[t.char_start..t.char_end].iter().collect::<String>(), t.word);
+            assert_eq!(&text[t.byte_start..t.byte_end], t.word);
+        }
+    }
+
+    #[test]
+    fn english_lowercased_and_stemmed() {
+        let mut tk = tokenizer();
+        let tokens = tk.analyze("Digital Transformations of Factories, 5G+AI and 6G networks");
+        let w = words(&tokens);
+        assert!(w.contains(&"digit") || w.contains(&"digital"), "{w:?}");
+        assert!(w.contains(&"transform"), "{w:?}");
+        assert!(w.contains(&"factori"), "{w:?}");
+        assert!(w.contains(&"5g") && w.contains(&"ai") && w.contains(&"6g"), "{w:?}");
+        assert!(!w.iter().any(|t| t.trim().is_empty() || *t == "+"), "{w:?}");
+        assert_eq!(tk.term_of("Networks"), tk.term_of("network"));
+    }
+
+    #[test]
+    fn no_content_no_tokens() {
+        let mut tk = tokenizer();
+        assert!(tk.analyze("，。！？ “” ... -- ()").is_empty());
+        assert!(tk.analyze("").is_empty());
+    }
+
+    #[test]
+    fn tantivy_stream_matches_analysis() {
+        let mut tk = tokenizer();
+        let text = "中央企业加速传统产业转型升级";
+        let expected: Vec<String> = tk.analyze(text).into_iter().map(|t| t.term).collect();
+        let mut stream = tk.token_stream(text);
+        let mut got = Vec::new();
+        while let Some(t) = stream.next() {
+            got.push(t.text.clone());
+        }
+        assert_eq!(got, expected);
+        assert!(!got.is_empty());
+    }
+}
