@@ -177,25 +177,51 @@ pub fn quantize_rows(x: &[f32], m: usize, cols: usize) -> QuantizedRows {
             .zip(offset.par_chunks_mut(sgs * SG_BLOCKS))
             .zip(x.par_chunks(cols))
             .with_min_len(16)
-            .for_each(|(((qr, dr), or), xr)| {
-                for b in 0..blocks {
-                    let xb = &xr[b * BLOCK..(b + 1) * BLOCK];
-                    let amax = xb.iter().fold(0f32, |a, v| a.max(v.abs()));
-                    let scale = amax / 127.0;
-                    let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
-                    let mut sum = 0i32;
-                    for (t, &v) in xb.iter().enumerate() {
-                        let s = v * inv;
-                        let r = if s >= 0.0 { (s + 0.5) as i32 } else { (s - 0.5) as i32 };
-                        qr[layout_index(b, t)] = r as i8;
-                        sum += r;
-                    }
-                    dr[b] = scale;
-                    or[b] = 8 * sum;
-                }
-            });
+            .for_each(|(((qr, dr), or), xr)| quantize_row(xr, qr, dr, or));
     }
     QuantizedRows { rows: m, sgs, q, d, offset }
+}
+
+/// Quantises one row into its supergroup layout (vectorised where the CPU allows).
+fn quantize_row(x: &[f32], q: &mut [i8], d: &mut [f32], offset: &mut [i32]) {
+    #[cfg(target_arch = "x86_64")]
+    if Kernel::detect() == Kernel::Vnni {
+        // SAFETY: the VNNI kernel is only detected on CPUs with AVX-512 F.
+        return unsafe { x86::quantize_row_avx512(x, q, d, offset) };
+    }
+    quantize_row_generic(x, q, d, offset)
+}
+
+#[inline(always)]
+fn quantize_row_generic(x: &[f32], q: &mut [i8], d: &mut [f32], offset: &mut [i32]) {
+    for (b, xb) in x.chunks_exact(BLOCK).enumerate() {
+        let xb: &[f32; BLOCK] = xb.try_into().unwrap();
+        let mut amax = [0f32; 8];
+        for c in xb.chunks_exact(8) {
+            for l in 0..8 {
+                let a = c[l].abs();
+                amax[l] = if a > amax[l] { a } else { amax[l] };
+            }
+        }
+        let amax = amax.iter().fold(0f32, |a, &v| if v > a { v } else { a });
+        let scale = amax / 127.0;
+        let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
+        let mut qb = [0i8; BLOCK];
+        let mut sum = 0i32;
+        for (qv, &v) in qb.iter_mut().zip(xb) {
+            let s = v * inv;
+            let r = (s + if s >= 0.0 { 0.5 } else { -0.5 }) as i32; // round half away from zero
+            *qv = r as i8;
+            sum += r;
+        }
+        let (sg, lane) = (b / SG_BLOCKS, b % SG_BLOCKS);
+        for c in 0..CHUNKS {
+            let at = sg * SG + c * CHUNK + lane * 4;
+            q[at..at + 4].copy_from_slice(&qb[4 * c..4 * c + 4]);
+        }
+        d[b] = scale;
+        offset[b] = 8 * sum;
+    }
 }
 
 /// The implementations of the tile product; [`Kernel::detect`] picks the best this CPU
@@ -294,7 +320,44 @@ mod x86 {
     use std::arch::x86_64::*;
     use std::ops::Range;
 
-    use super::{NibbleMatrix, QuantizedRows, CHUNK, CHUNKS, SG, SG_BLOCKS};
+    use super::{NibbleMatrix, QuantizedRows, BLOCK, CHUNK, CHUNKS, SG, SG_BLOCKS};
+
+    /// [`super::quantize_row_generic`] with AVX-512: same rounding (half away from zero),
+    /// same result.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512 F; `x` holds whole blocks and `q`, `d`, `offset` fit them.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn quantize_row_avx512(x: &[f32], q: &mut [i8], d: &mut [f32], offset: &mut [i32]) {
+        let blocks = x.len() / BLOCK;
+        assert!(q.len() >= blocks.div_ceil(SG_BLOCKS) * SG && d.len() >= blocks && offset.len() >= blocks);
+        let sign = _mm512_set1_ps(-0.0);
+        let half = _mm512_set1_ps(0.5);
+        for b in 0..blocks {
+            let x0 = _mm512_loadu_ps(x.as_ptr().add(b * BLOCK));
+            let x1 = _mm512_loadu_ps(x.as_ptr().add(b * BLOCK + 16));
+            let amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_andnot_ps(sign, x0), _mm512_andnot_ps(sign, x1)));
+            let scale = amax / 127.0;
+            let inv = _mm512_set1_ps(if scale > 0.0 { 1.0 / scale } else { 0.0 });
+            let round = |v: __m512| {
+                let s = _mm512_mul_ps(v, inv);
+                // s + copysign(0.5, s), truncated: rounds half away from zero.
+                _mm512_cvttps_epi32(_mm512_add_ps(s, _mm512_or_ps(half, _mm512_and_ps(sign, s))))
+            };
+            let (r0, r1) = (round(x0), round(x1));
+            let sum = _mm512_reduce_add_epi32(_mm512_add_epi32(r0, r1));
+            let mut bytes = [0u32; 8];
+            _mm_storeu_si128(bytes.as_mut_ptr() as *mut __m128i, _mm512_cvtepi32_epi8(r0));
+            _mm_storeu_si128(bytes.as_mut_ptr().add(4) as *mut __m128i, _mm512_cvtepi32_epi8(r1));
+            let (sg, lane) = (b / SG_BLOCKS, b % SG_BLOCKS);
+            let base = q.as_mut_ptr().add(sg * SG + lane * 4);
+            for (c, word) in bytes.iter().enumerate() {
+                std::ptr::write_unaligned(base.add(c * CHUNK) as *mut u32, *word);
+            }
+            d[b] = scale;
+            offset[b] = 8 * sum;
+        }
+    }
 
     /// Activation rows × weight rows of the VNNI microkernel.
     const VNNI_MR: usize = 4;
@@ -524,6 +587,26 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn quantisation_is_the_same_on_every_path() {
+        let cols = 544; // 17 blocks: a padded second supergroup
+        let mut x = sample(3 * cols, 21);
+        x[5] = 0.0;
+        x[40..72].iter_mut().for_each(|v| *v = 0.0); // an all-zero block
+        x[100] = 2.5;
+        let want = {
+            let sgs = (cols / BLOCK).div_ceil(SG_BLOCKS);
+            let (mut q, mut d, mut o) = (vec![0i8; sgs * SG], vec![0f32; sgs * SG_BLOCKS], vec![0i32; sgs * SG_BLOCKS]);
+            quantize_row_generic(&x[..cols], &mut q, &mut d, &mut o);
+            (q, d, o)
+        };
+        let got = quantize_rows(&x, 3, cols);
+        let sgs = got.sgs;
+        assert_eq!(&got.q[..sgs * SG], &want.0[..]);
+        assert_eq!(&got.d[..sgs * SG_BLOCKS], &want.1[..]);
+        assert_eq!(&got.offset[..sgs * SG_BLOCKS], &want.2[..]);
     }
 
     #[test]

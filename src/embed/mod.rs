@@ -10,6 +10,8 @@
 mod batch;
 mod error;
 mod attention;
+#[cfg(target_arch = "x86_64")]
+mod attention_avx512;
 pub mod int8;
 pub mod qbert;
 pub mod source;
