@@ -11,7 +11,11 @@
 //!
 //! Q, K and V of a layer are fused into one matrix (their rows concatenated) so a layer
 //! makes four quantised matmuls. Q4_0 matrices run on the integer kernel of
-//! [`super::int8`]; other GGML types fall back to candle's `QMatMul`.
+//! [`super::int8`]; other GGML types fall back to candle's `QMatMul`. candle reads the GGUF
+//! file; the forward pass itself works on plain `f32` slices (attention, layer norm and
+//! GELU in [`super::attention`] and here, all parallel on the current rayon pool), so a
+//! short query makes no intermediate tensors and no per-op allocations beyond one buffer
+//! per step.
 
 use std::borrow::Cow;
 use std::path::Path;
