@@ -307,11 +307,12 @@ impl Embedder {
     /// Mean-pooled hidden states of token rows (special tokens included), in input order,
     /// batched by length under the token budget on the inference pool.
     fn means_of(&self, rows: &[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        self.means_on(&self.pool, rows)
+        self.means_on(&self.pool, rows, &|| {})
     }
 
-    /// [`Embedder::means_of`] on another thread pool (the queue's bulk lane has its own).
-    pub(crate) fn means_on(&self, pool: &rayon::ThreadPool, rows: &[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError> {
+    /// [`Embedder::means_of`] on another thread pool (the queue's bulk lane has its own),
+    /// calling `between_layers` after each layer of the quantised encoder.
+    pub(crate) fn means_on(&self, pool: &rayon::ThreadPool, rows: &[&[u32]], between_layers: &(dyn Fn() + Sync)) -> Result<Vec<Vec<f32>>, EmbedError> {
         if let Some(r) = rows.iter().find(|r| r.len() > self.max_content + 2) {
             return Err(EmbedError::InvalidInput(format!(
                 "window of {} tokens exceeds the model's {} positions",
@@ -324,7 +325,7 @@ impl Embedder {
         pool.install(|| -> Result<(), EmbedError> {
             for batch in plan_batches(&lens, self.max_batch_tokens) {
                 let batch_rows: Vec<&[u32]> = batch.iter().map(|&i| rows[i]).collect();
-                let means = self.forward_padded(&batch_rows)?;
+                let means = self.forward_padded(&batch_rows, between_layers)?;
                 for (i, m) in batch.into_iter().zip(means) {
                     out[i] = m;
                 }
@@ -334,9 +335,9 @@ impl Embedder {
         Ok(out)
     }
 
-    fn forward_padded(&self, rows: &[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError> {
+    fn forward_padded(&self, rows: &[&[u32]], between_layers: &(dyn Fn() + Sync)) -> Result<Vec<Vec<f32>>, EmbedError> {
         let model = match &self.model {
-            Encoder::Quantized(q) => return q.mean_pooled(rows),
+            Encoder::Quantized(q) => return q.mean_pooled_with(rows, between_layers),
             Encoder::Dense(m) => m,
         };
         let b = rows.len();

@@ -16,6 +16,9 @@
 //! ([`QueueOptions::bulk_nice`], Linux), so the kernel gives the cores to a query the moment
 //! one arrives, even in the middle of a forward pass, and back to ingestion as soon as
 //! queries stop; ingestion keeps a share of the CPU while queries flow (no starvation).
+//! On top of that the bulk lane pauses after each encoder layer while an interactive round
+//! runs (at most [`QueueOptions::bulk_pause_ms`] per layer), so queries get the cores to
+//! themselves without starving ingestion.
 //! The bulk lane also cuts each round into sub-batches
 //! ([`QueueOptions::sub_batch_tokens`]) and counts them, so progress is observable and a
 //! long round holds at most one sub-batch of activations in memory.
@@ -71,11 +74,16 @@ pub struct QueueOptions {
     /// Requests with at most this many bytes of text take the interactive lane whatever
     /// their mode. Default 2,048.
     pub interactive_bytes: usize,
+    /// Longest pause, milliseconds, of the bulk lane after an encoder layer while an
+    /// interactive round runs (it resumes as soon as the round ends): the queries get the
+    /// cores to themselves, and ingestion still advances at least one layer per pause
+    /// while queries never stop. Default 20; 0 never pauses.
+    pub bulk_pause_ms: u64,
 }
 
 impl Default for QueueOptions {
     fn default() -> Self {
-        Self { capacity: 256, batch_tokens: 4_096, sub_batch_tokens: 2_048, bulk_nice: 10, interactive_bytes: 2_048 }
+        Self { capacity: 256, batch_tokens: 4_096, sub_batch_tokens: 2_048, bulk_nice: 10, interactive_bytes: 2_048, bulk_pause_ms: 20 }
     }
 }
 
@@ -118,6 +126,10 @@ pub struct QueueStats {
     pub waiting: AtomicU64,
     /// True while a bulk round is running.
     pub bulk_running: AtomicBool,
+    /// True while the interactive lane works on a round.
+    pub interactive_running: AtomicBool,
+    /// Times the bulk lane paused between layers for an interactive round.
+    pub bulk_pauses: AtomicU64,
 }
 
 /// Handle to the embedding workers; clone it freely.
@@ -259,8 +271,18 @@ fn worker(lane: Lane, rx: Receiver<Job>, embedder: &Embedder, pool: Option<&rayo
         }
         while tokens < options.batch_tokens {
             // Block only for a round's first request; afterwards take what is already waiting.
-            let next = if round.is_empty() { rx.recv().ok() } else { rx.try_recv().ok() };
+            let next = if round.is_empty() {
+                if lane == Lane::Interactive {
+                    stats.interactive_running.store(false, Ordering::Release); // idle until a request comes
+                }
+                rx.recv().ok()
+            } else {
+                rx.try_recv().ok()
+            };
             let Some(job) = next else { break };
+            if lane == Lane::Interactive {
+                stats.interactive_running.store(true, Ordering::Release);
+            }
             stats.waiting.fetch_sub(1, Ordering::Relaxed);
             if lane == Lane::Interactive {
                 let waited = job.queued.elapsed().as_micros() as u64;
@@ -289,6 +311,7 @@ fn worker(lane: Lane, rx: Receiver<Job>, embedder: &Embedder, pool: Option<&rayo
                 }
                 let prepared: Vec<&Prepared> = round.iter().map(|r| &r.prepared).collect();
                 let outcome = catch_unwind(AssertUnwindSafe(|| embedder.embed_prepared(&prepared)));
+                stats.interactive_running.store(false, Ordering::Release);
                 answer(round, outcome);
             }
             Lane::Bulk => {
@@ -309,9 +332,20 @@ fn run_sub_batches(embedder: &Embedder, pool: Option<&rayon::ThreadPool>, round:
     let rows: Vec<&[u32]> = round.iter().flat_map(|r| r.prepared.windows.iter().map(|w| w.ids.as_slice())).collect();
     let lens: Vec<usize> = rows.iter().map(|r| r.len()).collect();
     let mut means = vec![Vec::new(); rows.len()];
+    let limit = std::time::Duration::from_millis(options.bulk_pause_ms);
+    let pause = || {
+        if limit.is_zero() || !stats.interactive_running.load(Ordering::Acquire) {
+            return;
+        }
+        stats.bulk_pauses.fetch_add(1, Ordering::Relaxed);
+        let start = Instant::now();
+        while stats.interactive_running.load(Ordering::Acquire) && start.elapsed() < limit {
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+    };
     for batch in plan_batches(&lens, options.sub_batch_tokens) {
         let batch_rows: Vec<&[u32]> = batch.iter().map(|&i| rows[i]).collect();
-        let out = embedder.means_on(pool.unwrap_or(&embedder.pool), &batch_rows)?;
+        let out = embedder.means_on(pool.unwrap_or(&embedder.pool), &batch_rows, &pause)?;
         for (i, m) in batch.iter().zip(out) {
             means[*i] = m;
         }
