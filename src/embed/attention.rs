@@ -37,10 +37,12 @@ fn has_avx2() -> bool {
 /// Runs `$generic(args)` through an AVX2 + FMA compiled copy when the CPU has it.
 macro_rules! multiversion {
     ($name:ident, $generic:ident, ($($arg:ident : $ty:ty),*) $(-> $ret:ty)?) => {
+        #[allow(clippy::too_many_arguments)]
         fn $name($($arg: $ty),*) $(-> $ret)? {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
                 unsafe fn avx2($($arg: $ty),*) $(-> $ret)? {
                     $generic($($arg),*)
                 }

@@ -30,6 +30,7 @@ unsafe fn exp16(x: __m512) -> __m512 {
 /// # Safety
 /// The CPU must support AVX-512 F; `hidden ≥ 32·(head + 1)`, `qkv` holds rows `at..at + n`.
 #[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::needless_range_loop)] // lane-indexed register arrays
 pub unsafe fn attend_head(qkv: &[f32], at: usize, n: usize, head: usize, hidden: usize, out: &mut [f32]) {
     assert!(n > 0 && qkv.len() >= (at + n) * 3 * hidden && out.len() >= n * HD && hidden >= HD * (head + 1));
     let stride = 3 * hidden;

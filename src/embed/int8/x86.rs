@@ -91,6 +91,7 @@ pub unsafe fn tile_vnni(w: &NibbleMatrix, x: &QuantizedRows, rows: Range<usize>,
 
 #[inline]
 #[target_feature(enable = "avx2,fma,avx512f,avx512vnni")]
+#[allow(clippy::needless_range_loop)] // lane-indexed register arrays
 unsafe fn micro_vnni<const MR: usize, const NR: usize>(w: &NibbleMatrix, x: &QuantizedRows, i0: usize, r0: usize, bias: &[f32], out: *mut f32) {
     let sgs = w.sgs;
     let mut acc = [[_mm512_setzero_ps(); NR]; MR];
@@ -165,6 +166,7 @@ pub unsafe fn tile_avx2(w: &NibbleMatrix, x: &QuantizedRows, rows: Range<usize>,
 /// Each 512-byte supergroup is processed as two 256-bit halves (blocks 0..8 and 8..16).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
+#[allow(clippy::needless_range_loop)] // lane-indexed register arrays
 unsafe fn micro_avx2<const MR: usize, const NR: usize>(w: &NibbleMatrix, x: &QuantizedRows, i0: usize, r0: usize, bias: &[f32], out: *mut f32) {
     let sgs = w.sgs;
     let ones = _mm256_set1_epi16(1);
