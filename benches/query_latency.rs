@@ -4,6 +4,9 @@
 //!
 //!     cargo bench --bench query_latency
 //!
+//! `SIMTHEME_BENCH_BATCH=8` embeds 8 short queries per call instead of one (what the queue
+//! does with 8 concurrent clients).
+//!
 //! Quantised matmuls run on candle's process-wide pool: set `CANDLE_NUM_THREADS=1` to
 //! measure one core. `SIMTHEME_BENCH_ENCODER=quantised` or `=f32` runs one side only.
 
@@ -26,16 +29,18 @@ fn main() {
         }
         let e = Embedder::load(&EmbedderConfig { dequantize, ..EmbedderConfig::default() }).unwrap();
         e.embed(&["warm up"], Mode::Query).unwrap();
+        let batch: usize = std::env::var("SIMTHEME_BENCH_BATCH").ok().and_then(|s| s.parse().ok()).unwrap_or(1).max(1);
         let calls: usize = std::env::var("SIMTHEME_BENCH_CALLS").ok().and_then(|s| s.parse().ok()).unwrap_or(100).max(20);
         let mut ms: Vec<f64> = (0..calls)
             .map(|i| {
-                let q = format!("{} {i}", queries[i % queries.len()]);
+                let qs: Vec<String> = (0..batch).map(|b| format!("{} {i} {b}", queries[(i + b) % queries.len()])).collect();
                 let t = Instant::now();
-                e.embed(&[q], Mode::Query).unwrap();
+                e.embed(&qs, Mode::Query).unwrap();
                 t.elapsed().as_secs_f64() * 1e3
             })
             .collect();
         ms.sort_by(|a, b| a.total_cmp(b));
-        println!("{label:<20} short query: median {:.1} ms, p95 {:.1} ms (threads {})", ms[calls / 2], ms[calls * 95 / 100], e.threads());
+        let what = if batch == 1 { "short query".to_string() } else { format!("{batch} short queries per call") };
+        println!("{label:<20} {what}: median {:.1} ms, p95 {:.1} ms (threads {})", ms[calls / 2], ms[calls * 95 / 100], e.threads());
     }
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use simtheme::embed::{cosine, normalize, source, windows, EmbedQueue, Embedder, EmbedderConfig, Mode, QueueError, DEFAULT_MODEL_DIR};
+use simtheme::embed::{cosine, normalize, source, windows, EmbedQueue, Embedder, EmbedderConfig, Mode, QueueError, QueueOptions, DEFAULT_MODEL_DIR};
 
 fn embedder() -> &'static Arc<Embedder> {
     static E: OnceLock<Arc<Embedder>> = OnceLock::new();
@@ -83,11 +83,13 @@ fn prepared_requests_embedded_together_equal_each_alone() {
     assert_eq!(together[1][0].tokens, b.tokens());
 }
 
-/// Concurrent requests wait while the worker is busy, then share rounds under the token
-/// budget; a request with an empty text fails alone; every vector equals a direct embed.
+/// Concurrent requests wait while the interactive worker is busy, then share rounds under
+/// the token budget; a request with an empty text fails alone; every vector equals a direct
+/// embed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queue_merges_waiting_requests_under_a_token_budget() {
     let e = embedder();
+    // A large query-mode request keeps the interactive lane busy.
     let busy: Vec<String> = (0..24).map(|i| format!("第{i}段：{}", "推动制造业高端化、智能化、绿色化发展。".repeat(6))).collect();
     let small: Vec<(Vec<String>, Mode)> = (0..10)
         .map(|i| (vec![format!("question {i} about green industry"), format!("问题{i}：数字化转型")], if i % 2 == 0 { Mode::Query } else { Mode::Passage }))
@@ -97,9 +99,11 @@ async fn queue_merges_waiting_requests_under_a_token_budget() {
         let queue = EmbedQueue::start(Arc::clone(e), 64, budget);
         let q = queue.clone();
         let busy_texts = busy.clone();
-        let first = tokio::spawn(async move { q.embed(busy_texts, Mode::Passage).await });
-        // The busy request takes the worker for seconds; everything below waits behind it.
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        let first = tokio::spawn(async move { q.embed(busy_texts, Mode::Query).await });
+        // Once its round has started, everything below waits behind it.
+        while queue.stats().batches.load(Ordering::Relaxed) == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         let mut tasks = Vec::new();
         for (texts, mode) in small.clone() {
             let q = queue.clone();
@@ -118,12 +122,89 @@ async fn queue_merges_waiting_requests_under_a_token_budget() {
         }
         let stats = queue.stats();
         assert_eq!(stats.jobs.load(Ordering::Relaxed), 12);
+        assert_eq!(stats.interactive_jobs.load(Ordering::Relaxed), 11, "small requests take the interactive lane");
+        assert_eq!(stats.waiting.load(Ordering::Relaxed), 0);
         rounds.push(stats.batches.load(Ordering::Relaxed));
     }
     // 4,096 tokens: the busy request, then all ten waiting ones in one round.
     assert_eq!(rounds[0], 2, "{rounds:?}");
     // 40 tokens (~2 small requests): the waiting ones are spread over several rounds.
     assert!(rounds[1] > 3 && rounds[1] <= 11, "{rounds:?}");
+}
+
+/// Pages long enough for the bulk lane (~170 tokens each).
+fn long_pages(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("第{i}页：{}", "推动制造业高端化、智能化、绿色化发展，培育新质生产力。".repeat(8))).collect()
+}
+
+/// With the bulk lane busy on a long ingestion request, a query submitted after it started
+/// is answered before that request's later sub-batches have run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_overtakes_the_sub_batches_of_a_long_ingestion() {
+    let e = embedder();
+    let queue = EmbedQueue::start_with(Arc::clone(e), QueueOptions { sub_batch_tokens: 256, ..QueueOptions::default() });
+    let pages = long_pages(40);
+    let q = queue.clone();
+    let ingest = tokio::spawn({
+        let pages = pages.clone();
+        async move { q.embed(pages, Mode::Passage).await }
+    });
+    let stats = queue.stats();
+    while stats.bulk_sub_batches.load(Ordering::Relaxed) == 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let text = "how do SMEs become specialised";
+    let answer = queue.embed(vec![text.into()], Mode::Query).await.unwrap();
+    let done_when_answered = stats.bulk_sub_batches.load(Ordering::Relaxed);
+    let ingested = ingest.await.unwrap().unwrap();
+    let total = stats.bulk_sub_batches.load(Ordering::Relaxed);
+    eprintln!("query answered after {done_when_answered} of {total} sub-batches");
+    assert_eq!(total, 40, "one 170-token window per 256-token sub-batch");
+    assert!(done_when_answered < total, "the query waited for the whole ingestion request");
+    assert_eq!(stats.interactive_during_bulk.load(Ordering::Relaxed), 1);
+    assert_eq!((stats.bulk_jobs.load(Ordering::Relaxed), stats.bulk_batches.load(Ordering::Relaxed)), (1, 1));
+    assert_eq!(answer, e.embed(&[text], Mode::Query).unwrap());
+    assert_eq!(ingested.len(), pages.len());
+    assert_eq!(ingested[7], e.embed(&[pages[7].as_str()], Mode::Passage).unwrap()[0], "sub-batching changes no vector");
+}
+
+/// An ingestion request completes while 16 clients query without pause, and the queries
+/// keep being answered meanwhile (no starvation either way).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ingestion_completes_while_sixteen_clients_query() {
+    let e = embedder();
+    let queue = EmbedQueue::start_with(Arc::clone(e), QueueOptions { sub_batch_tokens: 512, ..QueueOptions::default() });
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients: Vec<_> = (0..16)
+        .map(|c| {
+            let (q, stop) = (queue.clone(), Arc::clone(&stop));
+            tokio::spawn(async move {
+                let mut answered = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let out = q.embed(vec![format!("client {c} question {answered} about green industry")], Mode::Query).await.unwrap();
+                    assert_eq!(out[0].vector.len(), 384);
+                    answered += 1;
+                }
+                answered
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let before = queue.stats().interactive_jobs.load(Ordering::Relaxed);
+    let ingested = tokio::time::timeout(Duration::from_secs(600), queue.embed(long_pages(12), Mode::Passage))
+        .await
+        .expect("ingestion starved behind queries")
+        .unwrap();
+    let during = queue.stats().interactive_jobs.load(Ordering::Relaxed) - before;
+    stop.store(true, Ordering::Relaxed);
+    let mut answered = 0;
+    for c in clients {
+        answered += c.await.unwrap();
+    }
+    eprintln!("{during} queries answered while 12 pages were ingested ({answered} in all)");
+    assert_eq!(ingested.len(), 12);
+    assert!(during > 0, "queries starved behind ingestion");
+    assert!(queue.stats().interactive_during_bulk.load(Ordering::Relaxed) > 0);
 }
 
 #[test]

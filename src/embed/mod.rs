@@ -9,6 +9,9 @@
 
 mod batch;
 mod error;
+mod attention;
+#[cfg(target_arch = "x86_64")]
+mod attention_avx512;
 pub mod int8;
 pub mod qbert;
 pub mod source;
@@ -23,7 +26,7 @@ use tokenizers::Tokenizer;
 
 pub use batch::{plan_batches, windows, Window};
 pub use error::EmbedError;
-pub use queue::{EmbedQueue, QueueError};
+pub use queue::{EmbedQueue, QueueError, QueueOptions, QueueStats};
 pub use source::{ModelFiles, WeightFile};
 
 /// The model directory shipped in the repository, used when no model is given.
@@ -264,33 +267,34 @@ impl Embedder {
     pub fn embed_prepared(&self, requests: &[&Prepared]) -> Result<Vec<Vec<Embedding>>, EmbedError> {
         let rows: Vec<&[u32]> = requests.iter().flat_map(|p| p.windows.iter().map(|w| w.ids.as_slice())).collect();
         let mut means = self.means_of(&rows)?.into_iter();
-        Ok(requests
-            .iter()
-            .map(|p| {
-                let mut sums = vec![vec![0f32; self.dim]; p.texts];
-                let mut weights = vec![0f32; p.texts];
-                let mut tokens = vec![0usize; p.texts];
-                for w in &p.windows {
-                    let mean = means.next().expect("one mean per window");
-                    for (s, m) in sums[w.text].iter_mut().zip(&mean) {
-                        *s += w.weight * m;
-                    }
-                    weights[w.text] += w.weight;
-                    tokens[w.text] += w.ids.len();
+        Ok(requests.iter().map(|p| self.combine(p, &mut means)).collect())
+    }
+
+    /// The embeddings of a prepared request from the mean-pooled hidden states of its
+    /// windows (taken from `means` in window order): token-weighted mean per text, L2-normalised.
+    pub(crate) fn combine(&self, p: &Prepared, means: &mut impl Iterator<Item = Vec<f32>>) -> Vec<Embedding> {
+        let mut sums = vec![vec![0f32; self.dim]; p.texts];
+        let mut weights = vec![0f32; p.texts];
+        let mut tokens = vec![0usize; p.texts];
+        for w in &p.windows {
+            let mean = means.next().expect("one mean per window");
+            for (s, m) in sums[w.text].iter_mut().zip(&mean) {
+                *s += w.weight * m;
+            }
+            weights[w.text] += w.weight;
+            tokens[w.text] += w.ids.len();
+        }
+        sums.into_iter()
+            .zip(weights)
+            .zip(tokens)
+            .map(|((mut v, wsum), tokens)| {
+                if wsum > 0.0 {
+                    v.iter_mut().for_each(|x| *x /= wsum);
                 }
-                sums.into_iter()
-                    .zip(weights)
-                    .zip(tokens)
-                    .map(|((mut v, wsum), tokens)| {
-                        if wsum > 0.0 {
-                            v.iter_mut().for_each(|x| *x /= wsum);
-                        }
-                        normalize(&mut v);
-                        Embedding { vector: v, tokens }
-                    })
-                    .collect()
+                normalize(&mut v);
+                Embedding { vector: v, tokens }
             })
-            .collect())
+            .collect()
     }
 
     /// Mean-pooled (not normalised) last hidden states of each window, in input order.
@@ -303,6 +307,12 @@ impl Embedder {
     /// Mean-pooled hidden states of token rows (special tokens included), in input order,
     /// batched by length under the token budget on the inference pool.
     fn means_of(&self, rows: &[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        self.means_on(&self.pool, rows, &|| {})
+    }
+
+    /// [`Embedder::means_of`] on another thread pool (the queue's bulk lane has its own),
+    /// calling `between_layers` after each layer of the quantised encoder.
+    pub(crate) fn means_on(&self, pool: &rayon::ThreadPool, rows: &[&[u32]], between_layers: &(dyn Fn() + Sync)) -> Result<Vec<Vec<f32>>, EmbedError> {
         if let Some(r) = rows.iter().find(|r| r.len() > self.max_content + 2) {
             return Err(EmbedError::InvalidInput(format!(
                 "window of {} tokens exceeds the model's {} positions",
@@ -312,10 +322,10 @@ impl Embedder {
         }
         let lens: Vec<usize> = rows.iter().map(|r| r.len()).collect();
         let mut out = vec![Vec::new(); rows.len()];
-        self.pool.install(|| -> Result<(), EmbedError> {
+        pool.install(|| -> Result<(), EmbedError> {
             for batch in plan_batches(&lens, self.max_batch_tokens) {
                 let batch_rows: Vec<&[u32]> = batch.iter().map(|&i| rows[i]).collect();
-                let means = self.forward_padded(&batch_rows)?;
+                let means = self.forward_padded(&batch_rows, between_layers)?;
                 for (i, m) in batch.into_iter().zip(means) {
                     out[i] = m;
                 }
@@ -325,9 +335,9 @@ impl Embedder {
         Ok(out)
     }
 
-    fn forward_padded(&self, rows: &[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError> {
+    fn forward_padded(&self, rows: &[&[u32]], between_layers: &(dyn Fn() + Sync)) -> Result<Vec<Vec<f32>>, EmbedError> {
         let model = match &self.model {
-            Encoder::Quantized(q) => return q.mean_pooled(rows),
+            Encoder::Quantized(q) => return q.mean_pooled_with(rows, between_layers),
             Encoder::Dense(m) => m,
         };
         let b = rows.len();

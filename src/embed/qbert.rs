@@ -11,7 +11,11 @@
 //!
 //! Q, K and V of a layer are fused into one matrix (their rows concatenated) so a layer
 //! makes four quantised matmuls. Q4_0 matrices run on the integer kernel of
-//! [`super::int8`]; other GGML types fall back to candle's `QMatMul`.
+//! [`super::int8`]; other GGML types fall back to candle's `QMatMul`. candle reads the GGUF
+//! file; the forward pass itself works on plain `f32` slices (attention, layer norm and
+//! GELU in [`super::attention`] and here, all parallel on the current rayon pool), so a
+//! short query makes no intermediate tensors and no per-op allocations beyond one buffer
+//! per step.
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -19,8 +23,7 @@ use std::path::Path;
 use candle_core::quantized::{gguf_file, GgmlDType, QMatMul, QStorage, QTensor};
 use candle_core::{Device, Module, Tensor};
 
-use rayon::prelude::*;
-
+use super::attention::{add_layer_norm, attention, NormParams};
 use super::int8::NibbleMatrix;
 use super::EmbedError;
 
@@ -73,58 +76,30 @@ impl Linear {
         Ok(Self { weight, bias, bias_values })
     }
 
-    /// `x` is `(m, in)`; returns `(m, out)`.
-    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        self.forward_with(x, false)
-    }
-
-    /// `x` is `(m, in)`; returns `gelu(x · Wᵀ + b)` (exact, erf-based GELU).
-    fn forward_gelu(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        self.forward_with(x, true)
-    }
-
-    fn forward_with(&self, x: &Tensor, gelu: bool) -> candle_core::Result<Tensor> {
+    /// `x` is `m` rows of the input size; returns `m` rows of `x · Wᵀ + b`, through
+    /// `gelu` (exact, erf-based) when asked.
+    fn forward(&self, x: &[f32], m: usize, gelu: bool) -> candle_core::Result<Vec<f32>> {
         match &self.weight {
-            Weights::Nibbles(w) => {
-                let m = x.dim(0)?;
-                let xs = x.flatten_all()?.to_vec1::<f32>()?;
-                let mut y = w.matmul(&xs, m, &self.bias_values);
-                if gelu {
-                    y.par_chunks_mut(4096).for_each(gelu_erf_in_place);
-                }
-                Tensor::from_vec(y, (m, w.rows()), x.device())
-            }
+            Weights::Nibbles(w) if gelu => Ok(w.matmul_gelu(x, m, &self.bias_values)),
+            Weights::Nibbles(w) => Ok(w.matmul(x, m, &self.bias_values)),
             Weights::Candle(w) => {
-                let y = w.forward(x)?.broadcast_add(&self.bias)?;
-                if gelu {
-                    y.gelu_erf()
-                } else {
-                    Ok(y)
-                }
+                let cols = x.len() / m.max(1);
+                let t = Tensor::from_slice(x, (m, cols), &Device::Cpu)?;
+                let y = w.forward(&t)?.broadcast_add(&self.bias)?;
+                let y = if gelu { y.gelu_erf()? } else { y };
+                y.flatten_all()?.to_vec1()
             }
         }
-    }
-}
-
-struct Norm {
-    weight: Tensor,
-    bias: Tensor,
-    eps: f32,
-}
-
-impl Norm {
-    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps)
     }
 }
 
 struct Layer {
     qkv: Linear,
     attn_out: Linear,
-    attn_norm: Norm,
+    attn_norm: NormParams,
     intermediate: Linear,
     output: Linear,
-    out_norm: Norm,
+    out_norm: NormParams,
 }
 
 /// The quantised encoder. `forward` returns the last hidden states.
@@ -135,7 +110,7 @@ pub struct QuantBert {
     /// `max_positions × hidden` position embeddings plus the token-type-0 embedding
     /// (every input has token type 0), row-major.
     positions: Vec<f32>,
-    embed_norm: Norm,
+    embed_norm: NormParams,
     layers: Vec<Layer>,
 }
 
@@ -186,12 +161,13 @@ impl Reader<'_> {
         Linear::new(w, bias).map_err(|e| self.fail(format!("{prefix}: {e}")))
     }
 
-    fn norm(&mut self, prefix: &str, size: usize, eps: f32) -> Result<Norm, EmbedError> {
-        Ok(Norm {
-            weight: self.dense(&format!("{prefix}.weight"), &[size])?,
-            bias: self.dense(&format!("{prefix}.bias"), &[size])?,
-            eps,
-        })
+    fn norm(&mut self, prefix: &str, size: usize, eps: f32) -> Result<NormParams, EmbedError> {
+        let weight = self.dense(&format!("{prefix}.weight"), &[size])?.to_vec1::<f32>();
+        let bias = self.dense(&format!("{prefix}.bias"), &[size])?.to_vec1::<f32>();
+        match (weight, bias) {
+            (Ok(weight), Ok(bias)) => Ok(NormParams { weight, bias, eps }),
+            (Err(e), _) | (_, Err(e)) => Err(self.fail(format!("{prefix}: {e}"))),
+        }
     }
 
     /// Q, K and V of one layer as one `(3h, h)` matrix plus the concatenated biases.
@@ -309,6 +285,12 @@ impl QuantBert {
     /// row attends to itself alone, so a row's result does not depend on which other
     /// rows share the call (bit for bit).
     pub fn mean_pooled(&self, rows: &[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        self.mean_pooled_with(rows, &|| {})
+    }
+
+    /// [`QuantBert::mean_pooled`], calling `between_layers` after each encoder layer (the
+    /// embedding queue's bulk lane pauses there while queries run).
+    pub fn mean_pooled_with(&self, rows: &[&[u32]], between_layers: &dyn Fn()) -> Result<Vec<Vec<f32>>, EmbedError> {
         let h = self.shape.hidden;
         if let Some(r) = rows.iter().find(|r| r.is_empty() || r.len() > self.shape.max_positions) {
             return Err(EmbedError::InvalidInput(format!(
@@ -328,30 +310,22 @@ impl QuantBert {
             }
             at += n;
         }
-        let dev = Device::Cpu;
-        let mut x = self.embed_norm.forward(&Tensor::from_vec(emb, (total, h), &dev)?)?;
-        let (heads, hd) = (self.shape.heads, h / self.shape.heads);
-        let scale = 1.0 / (hd as f64).sqrt();
+        add_layer_norm(&mut emb, None, &self.embed_norm);
+        let lens: Vec<usize> = rows.iter().map(|r| r.len()).collect();
+        let mut x = emb;
         for layer in &self.layers {
-            let qkv = layer.qkv.forward(&x)?; // (total, 3h): q | k | v
-            let mut contexts = Vec::with_capacity(rows.len());
-            let mut at = 0;
-            for r in rows {
-                let n = r.len();
-                let seq = qkv.narrow(0, at, n)?.reshape((n, 3, heads, hd))?;
-                let part = |i: usize| -> candle_core::Result<Tensor> { seq.narrow(1, i, 1)?.squeeze(1)?.transpose(0, 1)?.contiguous() };
-                let (q, k, v) = (part(0)?, part(1)?, part(2)?); // (heads, n, hd)
-                let scores = (q.matmul(&k.t()?)? * scale)?;
-                let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-                contexts.push(probs.matmul(&v)?.transpose(0, 1)?.reshape((n, h))?);
-                at += n;
-            }
-            let ctx = Tensor::cat(&contexts, 0)?;
-            let attn = layer.attn_norm.forward(&(layer.attn_out.forward(&ctx)? + &x)?)?;
-            let inter = layer.intermediate.forward_gelu(&attn)?;
-            x = layer.out_norm.forward(&(layer.output.forward(&inter)? + &attn)?)?;
+            let qkv = layer.qkv.forward(&x, total, false)?; // (total, 3h): q | k | v
+            let ctx = attention(&qkv, &lens, self.shape.heads, h);
+            drop(qkv);
+            let mut attn = layer.attn_out.forward(&ctx, total, false)?;
+            add_layer_norm(&mut attn, Some(&x), &layer.attn_norm);
+            let inter = layer.intermediate.forward(&attn, total, true)?;
+            let mut out = layer.output.forward(&inter, total, false)?;
+            add_layer_norm(&mut out, Some(&attn), &layer.out_norm);
+            x = out;
+            between_layers();
         }
-        let hidden = x.flatten_all()?.to_vec1::<f32>()?;
+        let hidden = x;
         let mut out = Vec::with_capacity(rows.len());
         let mut at = 0;
         for r in rows {
@@ -372,7 +346,7 @@ impl QuantBert {
 /// numerator over degree-8 denominator in x, argument clamped to ±4; the minimax form
 /// used by Eigen and XNNPACK, |error| < 1e-6 against libm, see the test), written as
 /// branch-free arithmetic so the compiler vectorises it, unlike libm's `erff`.
-fn gelu_erf_in_place(xs: &mut [f32]) {
+pub(crate) fn gelu_erf_in_place(xs: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     {
         if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {

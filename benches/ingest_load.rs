@@ -1,0 +1,167 @@
+//! Queries while another client ingests: starts the real server (seeded, temporary data
+//! directory), measures `NearestParagraphs` latency of `SIMTHEME_INGEST_LOAD_CLIENTS` (default 2)
+//! query clients for `SIMTHEME_LOAD_SECS` seconds (default 10) on an idle server, then again
+//! while one more client streams `SIMTHEME_INGEST_PAGES` (default 200) long generated pages
+//! (~3,000 characters each, every paragraph unique) through `StreamDocuments`. Prints p50 /
+//! p99 of both phases, their ratio, and the ingestion's pages/s and chunks/s.
+//!
+//!     cargo bench --bench ingest_load
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use simtheme::proto::nearest_paragraphs_request::Query;
+use simtheme::proto::sim_theme_client::SimThemeClient;
+use simtheme::proto::{DocumentInput, NearestParagraphsRequest, StatsRequest};
+use tonic::transport::Channel;
+
+const QUERIES: &[&str] = &[
+    "digital transformation of manufacturing",
+    "中小企业专精特新",
+    "green and low-carbon industry",
+    "央企战略性新兴产业布局",
+    "how do high-tech zones support innovation?",
+    "industrial chain resilience",
+];
+
+fn env_or(key: &str, default: u64) -> u64 {
+    std::env::var(key).ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+}
+
+/// Sentences of the seed documents (lines of 20+ characters).
+fn seed_sentences() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files
+        .iter()
+        .flat_map(|f| std::fs::read_to_string(f).unwrap().lines().map(str::to_string).collect::<Vec<_>>())
+        .filter(|l| l.chars().count() >= 20)
+        .collect()
+}
+
+/// Page `p`: seed sentences from a page-dependent offset, each paragraph marked with the
+/// page and paragraph number so nothing is a duplicate of an earlier page.
+fn page(p: usize, sentences: &[String]) -> String {
+    let mut text = String::new();
+    let mut k = 0;
+    while text.chars().count() < 3000 {
+        let s = &sentences[(p * 7 + k) % sentences.len()];
+        let s: String = s.chars().take(160).collect();
+        text.push_str(&format!("第{p}页第{k}段：{s}\n\n"));
+        k += 1;
+    }
+    text
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Query clients running until `stop`; returns the sorted latencies in ms and the errors.
+async fn query_until(client: &SimThemeClient<Channel>, clients: usize, stop: Arc<AtomicBool>) -> (Vec<f64>, u64) {
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (mut client, stop) = (client.clone(), Arc::clone(&stop));
+        tasks.push(tokio::spawn(async move {
+            let (mut lat, mut errors, mut i) = (Vec::new(), 0u64, c);
+            while !stop.load(Ordering::Relaxed) {
+                let req = NearestParagraphsRequest { query: Some(Query::Text(QUERIES[i % QUERIES.len()].into())), k: 10, ..Default::default() };
+                i += 1;
+                let t = Instant::now();
+                match client.nearest_paragraphs(req).await {
+                    Ok(_) => lat.push(t.elapsed().as_secs_f64() * 1e3),
+                    Err(_) => errors += 1,
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    let (mut lat, mut errors) = (Vec::new(), 0);
+    for t in tasks {
+        let (l, e) = t.await.unwrap();
+        lat.extend(l);
+        errors += e;
+    }
+    lat.sort_by(|a, b| a.total_cmp(b));
+    (lat, errors)
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg").map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let secs = env_or("SIMTHEME_LOAD_SECS", 10);
+    let clients = env_or("SIMTHEME_INGEST_LOAD_CLIENTS", 2) as usize;
+    let pages = env_or("SIMTHEME_INGEST_PAGES", 200) as usize;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_simtheme"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(tmp.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    println!("{}", line.trim());
+    let addr = line.trim().strip_prefix("simtheme ready on ").unwrap().split_whitespace().next().unwrap().to_string();
+    let client = SimThemeClient::connect(format!("http://{addr}")).await.unwrap();
+
+    println!("load average before: {}", load_average());
+    let stop = Arc::new(AtomicBool::new(false));
+    let idle = tokio::spawn({
+        let (client, stop) = (client.clone(), Arc::clone(&stop));
+        async move { query_until(&client, clients, stop).await }
+    });
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    let (idle_lat, idle_err) = idle.await.unwrap();
+
+    let sentences = seed_sentences();
+    let docs: Vec<DocumentInput> = (0..pages).map(|p| DocumentInput { text: page(p, &sentences), name: format!("page-{p}"), ..Default::default() }).collect();
+    let chars: usize = docs.iter().map(|d| d.text.chars().count()).sum();
+    let chunks_before = client.clone().stats(StatsRequest::default()).await.unwrap().into_inner().chunks;
+    let stop = Arc::new(AtomicBool::new(false));
+    let busy = tokio::spawn({
+        let (client, stop) = (client.clone(), Arc::clone(&stop));
+        async move { query_until(&client, clients, stop).await }
+    });
+    let t = Instant::now();
+    let response = client.clone().stream_documents(tokio_stream::iter(docs)).await.unwrap().into_inner();
+    let ingest_s = t.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let (busy_lat, busy_err) = busy.await.unwrap();
+    let chunks = client.clone().stats(StatsRequest::default()).await.unwrap().into_inner().chunks - chunks_before;
+    println!("load average after: {}", load_average());
+
+    println!("{:>22} {:>8} {:>8} {:>8} {:>8} {:>7}", "phase", "queries", "q/s", "p50 ms", "p99 ms", "errors");
+    let phase = |name: &str, lat: &[f64], errors: u64, s: f64| {
+        println!("{name:>22} {:>8} {:>8.1} {:>8.1} {:>8.1} {errors:>7}", lat.len(), lat.len() as f64 / s, pct(lat, 0.5), pct(lat, 0.99));
+    };
+    phase("idle", &idle_lat, idle_err, secs as f64);
+    phase("while ingesting", &busy_lat, busy_err, ingest_s);
+    println!(
+        "query p99 while ingesting / idle: {:.2} (p50 {:.2}); {clients} query clients",
+        pct(&busy_lat, 0.99) / pct(&idle_lat, 0.99),
+        pct(&busy_lat, 0.5) / pct(&idle_lat, 0.5)
+    );
+    println!(
+        "ingestion: {} pages ({} inserted, {} failed), {chars} characters, {chunks} chunks in {ingest_s:.1} s: {:.2} pages/s, {:.1} chunks/s",
+        pages,
+        response.inserted,
+        response.failed,
+        pages as f64 / ingest_s,
+        chunks as f64 / ingest_s
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
