@@ -94,7 +94,7 @@ async fn recall(name: &str, backend: &Arc<dyn Backend>, data: &[Vec<f32>], queri
     let started = Instant::now();
     for q in queries {
         let want: Vec<(String, u32)> = exact_top(data, q, 10).into_iter().map(|i| (docs[i / PER_DOC].0.id.clone(), (i % PER_DOC) as u32)).collect();
-        let query = DenseQuery { vector: q.clone(), k: 10, filter: ParagraphFilter::default(), exclude: Default::default(), min_score: -1.0, exact: false };
+        let query = DenseQuery { vector: q.clone(), k: 10, filter: ParagraphFilter::default(), exclude: Default::default(), min_score: -1.0, exact: false, must_contain: Default::default() };
         let got = backend.nearest(query).await.expect("search");
         total += want.len();
         hit += got.hits.iter().filter(|h| want.contains(&(h.paragraph.document_id.clone(), h.paragraph.position))).count();
