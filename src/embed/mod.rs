@@ -79,6 +79,9 @@ pub struct Embedding {
     pub vector: Vec<f32>,
     /// Tokens fed to the model for this text, special tokens of every window included.
     pub tokens: usize,
+    /// Milliseconds the request waited in the embedding queue before its model call started
+    /// (0 when embedded directly, without the queue).
+    pub queue_ms: f64,
 }
 
 /// Texts tokenised and split into model windows ([`Embedder::prepare`]), waiting for
@@ -292,7 +295,7 @@ impl Embedder {
                     v.iter_mut().for_each(|x| *x /= wsum);
                 }
                 normalize(&mut v);
-                Embedding { vector: v, tokens }
+                Embedding { vector: v, tokens, queue_ms: 0.0 }
             })
             .collect()
     }

@@ -257,6 +257,10 @@ fn lower_priority(nice: i32) {
 struct Ready {
     reply: Reply,
     prepared: Prepared,
+    /// When the request entered the queue.
+    queued: Instant,
+    /// Milliseconds it waited before its round started (set when the round starts).
+    waited_ms: f64,
 }
 
 fn worker(lane: Lane, rx: Receiver<Job>, embedder: &Embedder, pool: Option<&rayon::ThreadPool>, options: &QueueOptions, stats: &QueueStats) {
@@ -302,6 +306,9 @@ fn worker(lane: Lane, rx: Receiver<Job>, embedder: &Embedder, pool: Option<&rayo
         }
         stats.batches.fetch_add(1, Ordering::Relaxed);
         stats.jobs.fetch_add(round.len() as u64, Ordering::Relaxed);
+        for r in round.iter_mut() {
+            r.waited_ms = r.queued.elapsed().as_secs_f64() * 1e3;
+        }
         match lane {
             Lane::Interactive => {
                 stats.interactive_batches.fetch_add(1, Ordering::Relaxed);
@@ -363,7 +370,7 @@ fn prepare(embedder: &Embedder, job: Job, stats: &QueueStats) -> Option<Ready> {
         Err(_) => Err(QueueError::Failed("the tokenizer panicked on this request".into())),
     };
     match prepared {
-        Ok(prepared) => Some(Ready { reply: job.reply, prepared }),
+        Ok(prepared) => Some(Ready { reply: job.reply, prepared, queued: job.queued, waited_ms: 0.0 }),
         Err(e) => {
             stats.jobs.fetch_add(1, Ordering::Relaxed);
             let _ = job.reply.send(Err(e));
@@ -376,7 +383,8 @@ fn prepare(embedder: &Embedder, job: Job, stats: &QueueStats) -> Option<Ready> {
 fn answer(round: Vec<Ready>, outcome: std::thread::Result<Result<Vec<Vec<Embedding>>, EmbedError>>) {
     let failure = match outcome {
         Ok(Ok(outputs)) => {
-            for (ready, out) in round.into_iter().zip(outputs) {
+            for (ready, mut out) in round.into_iter().zip(outputs) {
+                out.iter_mut().for_each(|e| e.queue_ms = ready.waited_ms);
                 let _ = ready.reply.send(Ok(out));
             }
             return;

@@ -55,11 +55,11 @@ impl Engine {
     }
 
     pub(super) async fn search_keyword(&self, req: SearchRequest, v: Validated) -> Result<SearchResponse, EngineError> {
-        let (vector, tokens, embed_ms) = if has_threshold(req.min_score) {
-            let (vector, tokens, ms) = self.embed_query(query_text(&req)).await?;
-            (Some(vector), tokens, ms)
+        let (vector, tokens, embed_ms, queue_ms) = if has_threshold(req.min_score) {
+            let (vector, tokens, ms, queue_ms) = self.embed_query(query_text(&req)).await?;
+            (Some(vector), tokens, ms, queue_ms)
         } else {
-            (None, 0, 0.0)
+            (None, 0, 0.0, 0.0)
         };
         let search_started = Instant::now();
         let query = v.keyword.clone().expect("validated keyword query");
@@ -94,13 +94,14 @@ impl Engine {
             hits,
             query_tokens: tokens,
             embed_ms,
+            queue_ms,
             search_ms: search_started.elapsed().as_secs_f64() * 1e3,
             path: "bm25".into(),
         })
     }
 
     pub(super) async fn search_hybrid(&self, req: SearchRequest, v: Validated) -> Result<SearchResponse, EngineError> {
-        let (vector, tokens, embed_ms) = self.embed_query(query_text(&req)).await?;
+        let (vector, tokens, embed_ms, queue_ms) = self.embed_query(query_text(&req)).await?;
         let started = Instant::now();
         let query = v.keyword.clone();
         let dense = DenseQuery {
@@ -158,6 +159,7 @@ impl Engine {
             hits,
             query_tokens: tokens,
             embed_ms,
+            queue_ms,
             search_ms: started.elapsed().as_secs_f64() * 1e3,
             path: if query.is_some() { format!("{}+bm25", dense.path) } else { dense.path.to_string() },
         })

@@ -101,8 +101,10 @@ pub struct SearchResponse {
     pub hits: Vec<SearchHit>,
     /// Tokens of the query text (0 for paragraph queries and unembedded KEYWORD queries).
     pub query_tokens: usize,
-    /// Milliseconds spent embedding.
+    /// Milliseconds spent embedding (queue wait included).
     pub embed_ms: f64,
+    /// Milliseconds of `embed_ms` the query waited in the embedding queue.
+    pub queue_ms: f64,
     /// Milliseconds spent searching and fetching.
     pub search_ms: f64,
     /// Which path answered: `"exact"`/`"hnsw"` (dense), `"bm25"`, or `"<dense>+bm25"`.
@@ -183,10 +185,11 @@ impl Engine {
     }
 
     /// Embeds a query text through the shared queue: (vector, tokens, milliseconds).
-    pub(super) async fn embed_query(&self, text: &str) -> Result<(Vec<f32>, usize, f64), EngineError> {
+    /// Embeds a query text: `(vector, tokens, ms in total, ms of it spent waiting in the queue)`.
+    pub(super) async fn embed_query(&self, text: &str) -> Result<(Vec<f32>, usize, f64, f64), EngineError> {
         let started = Instant::now();
         let e = self.queue().embed(vec![text.to_string()], Mode::Query).await?.remove(0);
-        Ok((e.vector, e.tokens, started.elapsed().as_secs_f64() * 1e3))
+        Ok((e.vector, e.tokens, started.elapsed().as_secs_f64() * 1e3, e.queue_ms))
     }
 
     /// Runs a search end to end (embedding through the shared queue).
@@ -201,15 +204,15 @@ impl Engine {
 
     async fn search_dense(&self, req: SearchRequest, v: Validated) -> Result<SearchResponse, EngineError> {
         let started = Instant::now();
-        let (vector, tokens, exclude) = match &req.query {
+        let (vector, tokens, exclude, queue_ms) = match &req.query {
             QueryInput::Text(t) => {
-                let (vector, tokens, _) = self.embed_query(t).await?;
-                (vector, tokens, Exclusions::default())
+                let (vector, tokens, _, queue_ms) = self.embed_query(t).await?;
+                (vector, tokens, Exclusions::default(), queue_ms)
             }
             QueryInput::Paragraph(id) => {
                 let p = self.backend().paragraph_vector(*id).await?;
                 let document = req.exclude_same_document.then_some(p.paragraph.document_id);
-                (p.vector, 0, Exclusions { paragraph: Some(*id), document })
+                (p.vector, 0, Exclusions { paragraph: Some(*id), document }, 0.0)
             }
         };
         let embed_ms = started.elapsed().as_secs_f64() * 1e3;
@@ -239,6 +242,7 @@ impl Engine {
             hits,
             query_tokens: tokens,
             embed_ms,
+            queue_ms,
             search_ms: started.elapsed().as_secs_f64() * 1e3,
             path: found.path.to_string(),
         })

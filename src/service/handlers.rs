@@ -100,6 +100,7 @@ impl SimTheme for Handlers {
             embed_ms: out.embed_ms,
             search_ms: out.search_ms,
             search_path: out.path,
+            queue_ms: out.queue_ms,
         }))
     }
 
@@ -135,7 +136,9 @@ impl SimTheme for Handlers {
         let mode = convert::mode(r.mode).map_err(status)?;
         let started = Instant::now();
         let out = engine.queue().embed(r.texts, mode).await.map_err(|e| status(e.into()))?;
+        let queue_ms = out.first().map_or(0.0, |e| e.queue_ms);
         Ok(Response::new(proto::EmbedResponse {
+            queue_ms,
             vectors: out.into_iter().map(|e| proto::Vector { values: e.vector, tokens: e.tokens as u32 }).collect(),
             dimension: engine.dim() as u32,
             model: engine.model_name().to_string(),

@@ -62,13 +62,14 @@ impl SimTheme for Instrumented {
     ) -> Result<Response<proto::NearestParagraphsResponse>, Status> {
         let mut resp = self.inner.nearest_paragraphs(request).await?;
         let r = resp.get_ref();
-        let (embed_ms, search_ms, hits, tokens) = (r.embed_ms, r.search_ms, r.hits.len(), r.query_tokens as u64);
+        let (embed_ms, search_ms, hits, tokens, queue_ms) = (r.embed_ms, r.search_ms, r.hits.len(), r.query_tokens as u64, r.queue_ms);
         self.metrics.searched(&r.search_path, hits);
         if tokens > 0 {
             self.metrics.embedded("NearestParagraphs", 1, tokens);
         }
         set_ms(&mut resp, "x-embed-ms", embed_ms);
         set_ms(&mut resp, "x-search-ms", search_ms);
+        set_ms(&mut resp, "x-queue-ms", queue_ms);
         facts(&mut resp, CallFacts { tokens: Some(tokens), hits: Some(hits) });
         Ok(resp)
     }
@@ -88,9 +89,10 @@ impl SimTheme for Instrumented {
         let mut resp = self.inner.embed(request).await?;
         let r = resp.get_ref();
         let tokens: u64 = r.vectors.iter().map(|v| v.tokens as u64).sum();
-        let (texts, embed_ms) = (r.vectors.len() as u64, r.embed_ms);
+        let (texts, embed_ms, queue_ms) = (r.vectors.len() as u64, r.embed_ms, r.queue_ms);
         self.metrics.embedded("Embed", texts, tokens);
         set_ms(&mut resp, "x-embed-ms", embed_ms);
+        set_ms(&mut resp, "x-queue-ms", queue_ms);
         facts(&mut resp, CallFacts { tokens: Some(tokens), hits: None });
         Ok(resp)
     }

@@ -20,6 +20,18 @@ pub struct EngineFigures {
     pub model_calls: u64,
     /// Requests that may wait in the queue.
     pub queue_capacity: u64,
+    /// Requests waiting in the queue now (both lanes).
+    pub queue_waiting: u64,
+    /// Queries (interactive lane) served, and their total and longest wait, microseconds.
+    pub query_jobs: u64,
+    /// See `query_jobs`.
+    pub query_wait_us: u64,
+    /// See `query_jobs`.
+    pub query_wait_max_us: u64,
+    /// Passage (ingestion) tokens embedded by the bulk lane, and its forward passes.
+    pub bulk_tokens: u64,
+    /// See `bulk_tokens`.
+    pub bulk_passes: u64,
     /// Live vectors in the index.
     pub index_vectors: u64,
     /// Tombstoned vectors still in the index.
@@ -48,10 +60,18 @@ impl EngineFigures {
     /// Reads the figures from the engine's public stats.
     pub async fn read(engine: &Engine) -> anyhow::Result<Self> {
         let s = engine.stats().await?;
+        let q = engine.queue().stats();
+        use std::sync::atomic::Ordering::Relaxed;
         Ok(Self {
             queue_jobs: s.embed_requests,
             model_calls: s.embed_batches,
             queue_capacity: engine.config().queue_capacity as u64,
+            queue_waiting: q.waiting.load(Relaxed),
+            query_jobs: q.interactive_jobs.load(Relaxed),
+            query_wait_us: q.interactive_wait_us.load(Relaxed),
+            query_wait_max_us: q.interactive_wait_max_us.load(Relaxed),
+            bulk_tokens: q.bulk_tokens.load(Relaxed),
+            bulk_passes: q.bulk_sub_batches.load(Relaxed),
             index_vectors: s.index.points as u64,
             index_tombstones: s.index.tombstones as u64,
             documents: s.store.documents,
@@ -103,6 +123,12 @@ struct EngineGauges {
     queue_jobs: IntCounter,
     model_calls: IntCounter,
     queue_capacity: IntGauge,
+    queue_waiting: IntGauge,
+    query_jobs: IntCounter,
+    query_wait_us: IntCounter,
+    query_wait_max_us: IntGauge,
+    bulk_tokens: IntCounter,
+    bulk_passes: IntCounter,
     index: IntGaugeVec,
     store: IntGaugeVec,
     corpus_version: IntGauge,
@@ -137,6 +163,12 @@ impl Metrics {
             queue_jobs: reg(&r, IntCounter::new("simtheme_embed_queue_requests_total", "Embedding requests served by the queue (queries and passages).").unwrap()),
             model_calls: reg(&r, IntCounter::new("simtheme_embed_model_calls_total", "Model forward calls made by the queue (each may merge several requests).").unwrap()),
             queue_capacity: gauge(&r, "simtheme_embed_queue_capacity", "Embedding requests that may wait before new ones get RESOURCE_EXHAUSTED."),
+            queue_waiting: gauge(&r, "simtheme_embed_queue_waiting", "Embedding requests waiting for the model now (queries and passages)."),
+            query_jobs: reg(&r, IntCounter::new("simtheme_embed_query_requests_total", "Requests served by the interactive (query) lane of the embedding queue.").unwrap()),
+            query_wait_us: reg(&r, IntCounter::new("simtheme_embed_query_wait_microseconds_total", "Time query-lane requests waited before their model call, summed, microseconds (divide by simtheme_embed_query_requests_total for the mean).").unwrap()),
+            query_wait_max_us: gauge(&r, "simtheme_embed_query_wait_max_microseconds", "Longest wait of a query-lane request since start, microseconds."),
+            bulk_tokens: reg(&r, IntCounter::new("simtheme_embed_passage_tokens_total", "Passage tokens embedded by the bulk (ingestion) lane.").unwrap()),
+            bulk_passes: reg(&r, IntCounter::new("simtheme_embed_passage_forward_passes_total", "Forward passes (sub-batches) of the bulk (ingestion) lane.").unwrap()),
             index: reg(&r, IntGaugeVec::new(Opts::new("simtheme_index_vectors", "Vectors in the chunk index, by state (live, tombstoned)."), &["state"]).unwrap()),
             store: reg(&r, IntGaugeVec::new(Opts::new("simtheme_store_rows", "Rows in the store, by kind (documents, paragraphs, chunks, duplicates)."), &["kind"]).unwrap()),
             corpus_version: gauge(&r, "simtheme_corpus_version", "Corpus version: changes with every ingestion or deletion."),
@@ -198,6 +230,12 @@ impl Metrics {
             g.queue_jobs.inc_by(f.queue_jobs.saturating_sub(g.queue_jobs.get()));
             g.model_calls.inc_by(f.model_calls.saturating_sub(g.model_calls.get()));
             g.queue_capacity.set(f.queue_capacity as i64);
+            g.queue_waiting.set(f.queue_waiting as i64);
+            g.query_jobs.inc_by(f.query_jobs.saturating_sub(g.query_jobs.get()));
+            g.query_wait_us.inc_by(f.query_wait_us.saturating_sub(g.query_wait_us.get()));
+            g.query_wait_max_us.set(f.query_wait_max_us as i64);
+            g.bulk_tokens.inc_by(f.bulk_tokens.saturating_sub(g.bulk_tokens.get()));
+            g.bulk_passes.inc_by(f.bulk_passes.saturating_sub(g.bulk_passes.get()));
             g.index.with_label_values(&["live"]).set(f.index_vectors as i64);
             g.index.with_label_values(&["tombstoned"]).set(f.index_tombstones as i64);
             for (kind, n) in [("documents", f.documents), ("paragraphs", f.paragraphs), ("chunks", f.chunks), ("duplicates", f.duplicates)] {

@@ -8,6 +8,10 @@ use crate::backend::BackendError;
 /// Maps a client error of a call to `url`; `what` names the operation.
 pub fn map(url: &str, what: &str, e: QdrantError) -> BackendError {
     match e {
+        // The client reports a refused or broken connection as INTERNAL "Failed to connect ...".
+        QdrantError::ResponseError { status } if is_transport_failure(&status) => {
+            BackendError::Unavailable(format!("Qdrant at {url} cannot be reached ({what}): {}; retry when it is back", status.message()))
+        }
         QdrantError::ResponseError { status } => match status.code() {
             Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown => {
                 BackendError::Unavailable(format!("Qdrant at {url} is unavailable ({what}): {}; retry when it is back", status.message()))
@@ -25,6 +29,13 @@ pub fn map(url: &str, what: &str, e: QdrantError) -> BackendError {
         }
         other => BackendError::Unavailable(format!("Qdrant at {url} cannot be reached ({what}): {other}")),
     }
+}
+
+/// True for statuses that describe the connection, not the request.
+fn is_transport_failure(status: &tonic::Status) -> bool {
+    let m = status.message().to_ascii_lowercase();
+    status.code() == Code::Internal
+        && ["failed to connect", "transport error", "connection refused", "connection reset", "broken pipe", "tcp connect"].iter().any(|p| m.contains(p))
 }
 
 /// A payload that does not decode: stored data written by something else.
