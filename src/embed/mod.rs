@@ -73,7 +73,7 @@ impl Default for EmbedderConfig {
 }
 
 /// One embedded text.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Embedding {
     /// Unit-length vector.
     pub vector: Vec<f32>,
@@ -82,6 +82,14 @@ pub struct Embedding {
     /// Milliseconds the request waited in the embedding queue before its model call started
     /// (0 when embedded directly, without the queue).
     pub queue_ms: f64,
+}
+
+/// Two embeddings are equal when their vectors and token counts are: `queue_ms` is a timing of
+/// the request, not part of the result.
+impl PartialEq for Embedding {
+    fn eq(&self, other: &Self) -> bool {
+        self.vector == other.vector && self.tokens == other.tokens
+    }
 }
 
 /// Texts tokenised and split into model windows ([`Embedder::prepare`]), waiting for
