@@ -49,10 +49,11 @@ async fn http_json_matches_grpc_and_metrics_count_every_call() {
     req.metadata_mut().insert("x-request-id", "grpc-req-42".parse().unwrap());
     let resp = grpc.nearest_paragraphs(req).await.unwrap();
     assert_eq!(resp.metadata().get("x-request-id").unwrap(), "grpc-req-42");
-    for h in ["x-embed-ms", "x-search-ms"] {
-        let v: f64 = resp.metadata().get(h).unwrap_or_else(|| panic!("no {h}")).to_str().unwrap().parse().unwrap();
-        assert!(v >= 0.0, "{h} = {v}");
+    let ms = |h: &str| -> f64 { resp.metadata().get(h).unwrap_or_else(|| panic!("no {h}")).to_str().unwrap().parse().unwrap() };
+    for h in ["x-embed-ms", "x-search-ms", "x-queue-ms"] {
+        assert!(ms(h) >= 0.0, "{h} = {}", ms(h));
     }
+    assert!(ms("x-queue-ms") <= ms("x-embed-ms"), "the queue wait is part of the embedding time");
     let grpc_hits = resp.into_inner().hits;
     assert_eq!(grpc_hits.len(), 3);
     for _ in 0..2 {
@@ -73,7 +74,7 @@ async fn http_json_matches_grpc_and_metrics_count_every_call() {
     let r = http_call(&http, "POST", "/v1/NearestParagraphs", &headers, r#"{"text":"smart factories","k":3}"#).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.headers.get("x-request-id").unwrap(), "http-req-7");
-    assert!(r.headers.contains_key("x-embed-ms") && r.headers.contains_key("x-search-ms"));
+    assert!(["x-embed-ms", "x-search-ms", "x-queue-ms"].iter().all(|h| r.headers.contains_key(*h)), "{:?}", r.headers);
     let body = r.json();
     let http_hits = body["hits"].as_array().unwrap();
     assert_eq!(http_hits.len(), grpc_hits.len());
