@@ -40,7 +40,7 @@ pub const HTTP_RPCS: [&str; 12] = [
 
 const JSON: &str = "application/json";
 /// Response headers of the handlers passed on to HTTP clients.
-const PASSED_HEADERS: [&str; 2] = ["x-embed-ms", "x-search-ms"];
+const PASSED_HEADERS: [&str; 3] = ["x-embed-ms", "x-search-ms", "x-queue-ms"];
 
 /// The HTTP/JSON API.
 pub struct HttpApi {

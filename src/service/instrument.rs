@@ -1,5 +1,5 @@
 //! [`Instrumented`] wraps the SimTheme handlers: it passes every call through unchanged and
-//! reads the answers for the edge: TEI-style timing headers (`x-embed-ms`, `x-search-ms`),
+//! reads the answers for the edge: TEI-style timing headers (`x-embed-ms`, `x-search-ms`, `x-queue-ms`),
 //! tokens embedded and hits for the request log, search paths and ingest results for metrics.
 //! gRPC and HTTP/JSON both call this wrapper, so both get the same headers and figures.
 
