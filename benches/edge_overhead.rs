@@ -13,6 +13,8 @@
 //!
 //!     cargo bench --bench edge_overhead
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -150,20 +152,7 @@ async fn run(target: &Target, rpc: Rpc, clients: usize, secs: u64) -> (Vec<f64>,
             (lat, errors)
         }));
     }
-    let (mut all, mut errors) = (Vec::new(), 0);
-    for t in tasks {
-        let (l, e) = t.await.unwrap();
-        all.extend(l);
-        errors += e;
-    }
-    (all, errors)
-}
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+    common::join_clients(tasks).await
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -236,10 +225,10 @@ async fn main() {
             println!(
                 "{rpc_name:<18} {clients:>7} {name:<22} {:>8} {rate:>8.1} {mean:>8.3} {:>8.3} {:>8.3} {errors:>7}",
                 lat.len(),
-                pct(lat, 0.5),
-                pct(lat, 0.95)
+                common::pct(lat, 0.5),
+                common::pct(lat, 0.95)
             );
-            p50.push(pct(lat, 0.5));
+            p50.push(common::pct(lat, 0.5));
         }
         println!(
             "{rpc_name:<18} {clients:>7} p50 ratio: tls+keys+metrics / plaintext = {:.3}; http/json / grpc = {:.3}",

@@ -8,20 +8,11 @@
 //!
 //!     cargo bench --bench embed_throughput
 
+mod common;
+
 use std::time::Instant;
 
 use simtheme::embed::{Embedder, EmbedderConfig, Mode};
-
-fn seed_lines() -> Vec<String> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
-    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-    files.sort();
-    files
-        .iter()
-        .flat_map(|f| std::fs::read_to_string(f).unwrap().lines().map(str::to_string).collect::<Vec<_>>())
-        .filter(|l| !l.trim().is_empty())
-        .collect()
-}
 
 /// CPU time (user + system) of this process so far, seconds: less sensitive than wall time to
 /// other programs sharing the cores.
@@ -45,7 +36,7 @@ fn main() {
         .filter_map(|s| s.trim().parse().ok())
         .collect();
     let repeats: usize = std::env::var("SIMTHEME_BENCH_REPEATS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
-    let lines = seed_lines();
+    let lines = common::seed_lines(1);
     for &t in &threads {
         let embedder = Embedder::load(&EmbedderConfig { threads: t, ..EmbedderConfig::default() }).unwrap();
         let tokens: usize = lines.iter().map(|l| embedder.count_tokens(l, Mode::Passage).unwrap()).sum();

@@ -7,6 +7,8 @@
 //!
 //!     cargo bench --bench ingest_load
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,18 +33,6 @@ fn env_or(key: &str, default: u64) -> u64 {
     std::env::var(key).ok().and_then(|s| s.parse().ok()).unwrap_or(default)
 }
 
-/// Sentences of the seed documents (lines of 20+ characters).
-fn seed_sentences() -> Vec<String> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
-    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-    files.sort();
-    files
-        .iter()
-        .flat_map(|f| std::fs::read_to_string(f).unwrap().lines().map(str::to_string).collect::<Vec<_>>())
-        .filter(|l| l.chars().count() >= 20)
-        .collect()
-}
-
 /// Page `p`: seed sentences from a page-dependent offset, each paragraph marked with the
 /// page and paragraph number so nothing is a duplicate of an earlier page.
 fn page(p: usize, sentences: &[String]) -> String {
@@ -55,13 +45,6 @@ fn page(p: usize, sentences: &[String]) -> String {
         k += 1;
     }
     text
-}
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 /// Query clients running until `stop`; returns the sorted latencies in ms and the errors.
@@ -83,14 +66,7 @@ async fn query_until(client: &SimThemeClient<Channel>, clients: usize, stop: Arc
             (lat, errors)
         }));
     }
-    let (mut lat, mut errors) = (Vec::new(), 0);
-    for t in tasks {
-        let (l, e) = t.await.unwrap();
-        lat.extend(l);
-        errors += e;
-    }
-    lat.sort_by(|a, b| a.total_cmp(b));
-    (lat, errors)
+    common::join_clients(tasks).await
 }
 
 fn load_average() -> String {
@@ -126,7 +102,7 @@ async fn main() {
     stop.store(true, Ordering::Relaxed);
     let (idle_lat, idle_err) = idle.await.unwrap();
 
-    let sentences = seed_sentences();
+    let sentences = common::seed_lines(20);
     let docs: Vec<DocumentInput> = (0..pages).map(|p| DocumentInput { text: page(p, &sentences), name: format!("page-{p}"), ..Default::default() }).collect();
     let chars: usize = docs.iter().map(|d| d.text.chars().count()).sum();
     let chunks_before = client.clone().stats(StatsRequest::default()).await.unwrap().into_inner().chunks;
@@ -145,14 +121,14 @@ async fn main() {
 
     println!("{:>22} {:>8} {:>8} {:>8} {:>8} {:>7}", "phase", "queries", "q/s", "p50 ms", "p99 ms", "errors");
     let phase = |name: &str, lat: &[f64], errors: u64, s: f64| {
-        println!("{name:>22} {:>8} {:>8.1} {:>8.1} {:>8.1} {errors:>7}", lat.len(), lat.len() as f64 / s, pct(lat, 0.5), pct(lat, 0.99));
+        println!("{name:>22} {:>8} {:>8.1} {:>8.1} {:>8.1} {errors:>7}", lat.len(), lat.len() as f64 / s, common::pct(lat, 0.5), common::pct(lat, 0.99));
     };
     phase("idle", &idle_lat, idle_err, secs as f64);
     phase("while ingesting", &busy_lat, busy_err, ingest_s);
     println!(
         "query p99 while ingesting / idle: {:.2} (p50 {:.2}); {clients} query clients",
-        pct(&busy_lat, 0.99) / pct(&idle_lat, 0.99),
-        pct(&busy_lat, 0.5) / pct(&idle_lat, 0.5)
+        common::pct(&busy_lat, 0.99) / common::pct(&idle_lat, 0.99),
+        common::pct(&busy_lat, 0.5) / common::pct(&idle_lat, 0.5)
     );
     println!(
         "ingestion: {} pages ({} inserted, {} failed), {chars} characters, {chunks} chunks in {ingest_s:.1} s: {:.2} pages/s, {:.1} chunks/s",

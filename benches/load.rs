@@ -5,6 +5,8 @@
 //!
 //!     cargo bench --bench load
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -23,26 +25,6 @@ const QUERIES: &[&str] = &[
     "industrial chain resilience",
     "未来产业 量子信息 人形机器人",
 ];
-
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kb = |key: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    kb("VmRSS:") / 1024.0
-}
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
@@ -80,21 +62,15 @@ async fn main() {
                 (lat, errors)
             }));
         }
-        let (mut lat, mut errors) = (Vec::new(), 0);
-        for t in tasks {
-            let (l, e) = t.await.unwrap();
-            lat.extend(l);
-            errors += e;
-        }
-        lat.sort_by(|a, b| a.total_cmp(b));
+        let (lat, errors) = common::join_clients(tasks).await;
         println!(
             "{clients:>7} {:>8} {:>9.1} {:>8.1} {:>8.1} {:>8.1} {errors:>7} {:>9.0}",
             lat.len(),
             lat.len() as f64 / secs as f64,
-            pct(&lat, 0.50),
-            pct(&lat, 0.95),
-            pct(&lat, 0.99),
-            rss_mib(child.id())
+            common::pct(&lat, 0.50),
+            common::pct(&lat, 0.95),
+            common::pct(&lat, 0.99),
+            common::rss_mib(child.id())
         );
     }
     let _ = child.kill();

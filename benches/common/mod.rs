@@ -1,0 +1,49 @@
+//! Helpers shared by the benches: percentiles, the server's resident memory, the seed lines,
+//! and collecting the latencies of concurrent client tasks.
+#![allow(dead_code)]
+
+/// The `p` quantile (0..=1) of ascending `sorted` values; NaN when empty.
+pub fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Resident memory of process `pid`, MiB (0 when unreadable).
+pub fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kb = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    kb / 1024.0
+}
+
+/// Non-blank lines of the shipped seed documents (file-name order) with at least `min_chars`
+/// characters.
+pub fn seed_lines(min_chars: usize) -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files
+        .iter()
+        .flat_map(|f| std::fs::read_to_string(f).unwrap().lines().map(str::to_string).collect::<Vec<_>>())
+        .filter(|l| !l.trim().is_empty() && l.chars().count() >= min_chars)
+        .collect()
+}
+
+/// Waits for client tasks that each return `(latencies in ms, errors)`; returns all latencies
+/// sorted ascending and the total of errors.
+pub async fn join_clients(tasks: Vec<tokio::task::JoinHandle<(Vec<f64>, u64)>>) -> (Vec<f64>, u64) {
+    let (mut lat, mut errors) = (Vec::new(), 0);
+    for t in tasks {
+        let (l, e) = t.await.unwrap();
+        lat.extend(l);
+        errors += e;
+    }
+    lat.sort_by(|a, b| a.total_cmp(b));
+    (lat, errors)
+}
