@@ -31,23 +31,26 @@ fn id_of(h: &proto::ParagraphHit) -> i64 {
     h.paragraph.as_ref().unwrap().id
 }
 
-/// Every paragraph of the corpus (ids and simplified texts), through KEYWORD-free DENSE pages.
+/// Every paragraph of the corpus (ids and simplified texts): each listed document's paragraphs
+/// through a DENSE search restricted to it (paragraph ids are small integers on the embedded
+/// backend and 63-bit hashes on Qdrant, so they cannot be enumerated).
 async fn all_paragraphs(c: &mut Client) -> Vec<(i64, String)> {
+    let docs = c.list_documents(proto::ListDocumentsRequest { page_size: 100, ..Default::default() }).await.unwrap().into_inner();
     let mut out = Vec::new();
-    let mut id = 1;
-    let stats = c.stats(proto::StatsRequest {}).await.unwrap().into_inner();
-    while out.len() < stats.paragraphs as usize && id < 10_000 {
-        if let Ok(p) = c.get_paragraph(proto::GetParagraphRequest { id }).await {
-            out.push((id, to_simplified(&p.into_inner().text)));
-        }
-        id += 1;
+    for d in docs.documents {
+        assert!(d.paragraphs <= 100, "{}: {} paragraphs", d.id, d.paragraphs);
+        let mut r = req("文", 100, SearchMode::Dense);
+        r.filter = Some(proto::ParagraphFilter { document_ids: vec![d.id.clone()], ..Default::default() });
+        let hits = search(c, r).await;
+        assert_eq!(hits.len(), d.paragraphs as usize, "{}", d.id);
+        out.extend(hits.iter().map(|h| (id_of(h), text_of(h))));
     }
     out
 }
 
 async fn keyword_agrees_with_store(c: &mut Client) -> proto::StatsResponse {
     let s = c.stats(proto::StatsRequest {}).await.unwrap().into_inner();
-    let k = s.keyword.expect("embedded backend reports its keyword index");
+    let k = s.keyword.expect("the backend reports its keyword index");
     assert_eq!((k.documents, k.chunks), (s.documents, s.chunks), "{s:?}");
     s
 }
@@ -56,6 +59,28 @@ async fn keyword_agrees_with_store(c: &mut Client) -> proto::StatsResponse {
 async fn keyword_and_hybrid_modes_over_grpc() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(tmp.path(), &[]);
+    modes_suite(&server).await;
+    server.stop();
+}
+
+/// The same suite on the Qdrant backend: BM25 from Qdrant's sparse vectors with IDF, no local
+/// keyword index, `must_contain` as a phrase filter inside Qdrant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyword_and_hybrid_modes_on_qdrant() {
+    let Some(bin) = common::qdrant::qdrant_binary("keyword_and_hybrid_modes_on_qdrant") else { return };
+    let qdir = tempfile::tempdir().unwrap();
+    let node = common::qdrant::QdrantNode::start(&bin, qdir.path());
+    let url = node.grpc_url();
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(tmp.path(), &["--backend", "qdrant", "--qdrant-url", &url, "--collection", "modes"]);
+    modes_suite(&server).await;
+    assert!(!tmp.path().join("keyword").exists(), "the Qdrant backend keeps no local keyword index");
+    server.stop();
+}
+
+/// Every mode over gRPC on the seeds: rare terms, must_contain, fusion, filters, bad inputs,
+/// delete. Leaves one seed document deleted.
+async fn modes_suite(server: &Server) {
     let mut c = server.client().await;
     let stats = keyword_agrees_with_store(&mut c).await;
     assert_eq!(stats.documents, 5);
@@ -178,7 +203,6 @@ async fn keyword_and_hybrid_modes_over_grpc() {
     assert!(search(&mut c, req("缺基少核", 5, SearchMode::Keyword)).await.is_empty());
     assert!(search(&mut c, req("缺基少核", 5, SearchMode::Hybrid)).await.iter().all(|h| !text_of(h).contains("缺基少核")));
     assert_eq!(keyword_agrees_with_store(&mut c).await.documents, 4);
-    server.stop();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,6 +18,7 @@ pub mod lexer;
 pub mod must_contain;
 pub mod query;
 pub mod reconcile;
+pub mod sparse;
 pub mod stopwords;
 
 #[cfg(test)]

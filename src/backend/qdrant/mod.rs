@@ -9,6 +9,7 @@
 
 mod error;
 mod filter;
+mod keyword;
 mod read;
 pub mod schema;
 mod setup;
@@ -22,7 +23,7 @@ use qdrant_client::Qdrant;
 
 use super::{
     Backend, BackendError, BackendInfo, BackendStats, DeletedDocument, DenseHits, DenseQuery, DocumentRecord, InsertOutcome,
-    ParagraphFilter, ParagraphRecord, ParagraphVector,
+    KeywordHits, KeywordIndexStats, KeywordSearch, ParagraphFilter, ParagraphRecord, ParagraphVector,
 };
 use crate::corpus::PreparedDocument;
 
@@ -154,10 +155,11 @@ impl Backend for QdrantBackend {
     }
 
     async fn nearest(&self, query: DenseQuery) -> Result<DenseHits, BackendError> {
-        if !query.must_contain.is_empty() {
-            return Err(BackendError::Incompatible("must_contain is not supported by the qdrant backend yet".into()));
+        if query.must_contain.is_empty() {
+            read::nearest(&self.inner, &query).await
+        } else {
+            keyword::nearest_containing(&self.inner, &query).await
         }
-        read::nearest(&self.inner, &query).await
     }
 
     async fn paragraph_vectors(&self, filter: ParagraphFilter, limit: usize) -> Result<Vec<ParagraphVector>, BackendError> {
@@ -174,6 +176,23 @@ impl Backend for QdrantBackend {
 
     async fn stats(&self) -> Result<BackendStats, BackendError> {
         read::stats(&self.inner).await
+    }
+
+    async fn keyword(&self, query: KeywordSearch) -> Result<KeywordHits, BackendError> {
+        keyword::keyword(&self.inner, &query).await
+    }
+
+    async fn keyword_stats(&self) -> Result<Option<KeywordIndexStats>, BackendError> {
+        // The keyword vectors live on the chunk points: every committed chunk is indexed.
+        let documents = read::count(&self.inner, filter::of_kind(schema::KIND_DOCUMENT)).await?;
+        let chunks = read::count(&self.inner, filter::of_kind(schema::KIND_CHUNK)).await?;
+        Ok(Some(KeywordIndexStats {
+            documents,
+            chunks,
+            size_bytes: 0,
+            reconciled_at_start: 0,
+            user_dictionary_words: crate::keyword::shared_segmenter().user_words().len() as u64,
+        }))
     }
 
     async fn health(&self) -> Result<(), BackendError> {

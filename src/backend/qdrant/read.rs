@@ -23,12 +23,13 @@ use crate::embed::normalize;
 const SCROLL_PAGE: u32 = 512;
 
 /// Decodes a point payload into one of the layout's payload structs.
-fn decode<T: DeserializeOwned>(inner: &Inner, what: &str, payload: HashMap<String, Value>) -> Result<T, BackendError> {
+pub(super) fn decode<T: DeserializeOwned>(inner: &Inner, what: &str, payload: HashMap<String, Value>) -> Result<T, BackendError> {
     let json = serde_json::Value::Object(payload.into_iter().map(|(k, v)| (k, v.into_json())).collect());
     serde_json::from_value(json).map_err(|e| bad_payload(inner.url(), what, e))
 }
 
-fn record_of(c: &ChunkPayload) -> ParagraphRecord {
+/// The paragraph record carried by a chunk point.
+pub(super) fn record_of(c: &ChunkPayload) -> ParagraphRecord {
     ParagraphRecord {
         id: c.paragraph_id,
         document_id: c.document_id.clone(),

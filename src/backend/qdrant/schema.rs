@@ -1,8 +1,10 @@
 //! How simtheme lays out a corpus in one Qdrant collection: point kinds, deterministic point
 //! ids, payload fields and their indexes.
 //!
-//! * one **chunk point** per embedded chunk: the dense vector `dense` plus everything a search
-//!   hit needs (paragraph and document metadata, chunk span), so a search is one Qdrant call;
+//! * one **chunk point** per embedded chunk: the dense vector `dense`, the sparse BM25 vector
+//!   `keywords` ([`crate::keyword::sparse`]; Qdrant applies IDF), and everything a search hit
+//!   needs (paragraph and document metadata, chunk span, the chunk's analysed terms for
+//!   required phrases, the paragraph's characters for `must_contain`), so a search is one call;
 //! * one **document point** per document (no vector): metadata and counts, listed in id order;
 //! * one **duplicate point** per duplicate paragraph occurrence (no vector);
 //! * one **meta point**: the model and dimension the collection was built for and the corpus
@@ -16,8 +18,11 @@ use sha2::{Digest, Sha256};
 
 /// Name of the dense vector of chunk points.
 pub const DENSE: &str = "dense";
+/// Name of the sparse keyword vector of chunk points (BM25 term weights; Qdrant applies IDF).
+pub const KEYWORDS: &str = "keywords";
 /// Layout version written into the meta point; a collection with another one is refused.
-pub const LAYOUT_VERSION: i64 = 1;
+/// Layout 2 added the keyword vector and the `terms` and `chars` fields.
+pub const LAYOUT_VERSION: i64 = 2;
 /// Point kinds (`kind` payload field).
 pub const KIND_CHUNK: &str = "chunk";
 /// See [`KIND_CHUNK`].
@@ -39,6 +44,8 @@ pub const INDEXED_FIELDS: &[(&str, IndexedType)] = &[
     ("sample_key", IndexedType::Integer),
     ("first_chunk", IndexedType::Bool),
     ("pending", IndexedType::Bool),
+    ("terms", IndexedType::Keyword),
+    ("chars", IndexedType::Phrase),
 ];
 
 /// Payload index types used by the layout.
@@ -50,6 +57,8 @@ pub enum IndexedType {
     Integer,
     /// Boolean match.
     Bool,
+    /// Full text split on whitespace, case kept, with positions for exact phrase matches.
+    Phrase,
 }
 
 /// Payload of a chunk point.
@@ -97,8 +106,30 @@ pub struct ChunkPayload {
     pub tags: Vec<String>,
     /// Fixed pseudo-random key of the paragraph, in `[0, 2^63)`, for deterministic sampling.
     pub sample_key: i64,
+    /// Distinct analysed terms of the chunk ([`crate::keyword::sparse::chunk_terms`]): a
+    /// required phrase's terms must all be here.
+    #[serde(default)]
+    pub terms: Vec<String>,
+    /// The paragraph's simplified text as space-separated characters ([`spaced_chars`]): a
+    /// `must_contain` needle is a phrase match here.
+    #[serde(default)]
+    pub chars: String,
     /// True until every point of the document is written.
     pub pending: bool,
+}
+
+/// `text` as one token per character, whitespace dropped: a phrase match of
+/// `spaced_chars(needle)` finds exactly the texts containing `needle` (up to whitespace), which
+/// Qdrant's whitespace tokenizer can index with positions.
+pub fn spaced_chars(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    for c in text.chars().filter(|c| !c.is_whitespace()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Payload of a document point.
@@ -167,6 +198,10 @@ pub struct MetaPayload {
     pub layout: i64,
     /// Changes with every stored or deleted document.
     pub corpus_version: i64,
+    /// Fingerprint of the jieba user dictionaries the keyword vectors were analysed with
+    /// ([`crate::keyword::Segmenter::fingerprint`]).
+    #[serde(default)]
+    pub dictionary: String,
 }
 
 fn digest(parts: &[&str]) -> [u8; 32] {
@@ -234,6 +269,12 @@ mod tests {
         assert_ne!(u, META_POINT_ID);
         assert!(paragraph_id("a", 0) > 0 && paragraph_id("a", 0) != paragraph_id("a", 1));
         assert!(sample_key(5) >= 0);
+    }
+
+    #[test]
+    fn spaced_chars_tokenise_every_character() {
+        assert_eq!(spaced_chars("两业 融合a"), "两 业 融 合 a");
+        assert_eq!(spaced_chars("  "), "");
     }
 
     #[test]

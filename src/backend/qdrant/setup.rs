@@ -4,21 +4,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use qdrant_client::qdrant::{
     CreateCollectionBuilder, CreateFieldIndexCollectionBuilder, Distance, FieldType, GetPointsBuilder, Modifier, PointStruct,
-    SparseVectorParamsBuilder, SparseVectorsConfigBuilder, UpsertPointsBuilder, VectorParamsBuilder, VectorsConfigBuilder,
+    SparseVectorParamsBuilder, SparseVectorsConfigBuilder, TextIndexParamsBuilder, TokenizerType, UpsertPointsBuilder, VectorParamsBuilder, VectorsConfigBuilder,
 };
 use qdrant_client::Payload;
 
 use super::error::bad_payload;
-use super::schema::{IndexedType, MetaPayload, DENSE, INDEXED_FIELDS, KIND_META, LAYOUT_VERSION, META_POINT_ID};
+use super::schema::{IndexedType, MetaPayload, DENSE, INDEXED_FIELDS, KEYWORDS, KIND_META, LAYOUT_VERSION, META_POINT_ID};
 use super::Inner;
 use crate::backend::BackendError;
-
-/// Name of the sparse keyword vector (term frequencies; Qdrant applies IDF).
-pub const KEYWORDS: &str = "keywords";
 
 /// Creates the collection when missing; checks the meta point of an existing one.
 pub async fn ensure_collection(inner: &Inner) -> Result<(), BackendError> {
     let name = inner.collection();
+    let dictionary = crate::keyword::shared_segmenter().fingerprint().to_string();
     let exists = inner.client.collection_exists(name).await.map_err(inner.err("checking the collection"))?;
     if !exists {
         create(inner).await?;
@@ -32,6 +30,7 @@ pub async fn ensure_collection(inner: &Inner) -> Result<(), BackendError> {
                 dim: inner.dim as u64,
                 layout: LAYOUT_VERSION,
                 corpus_version: 0,
+                dictionary: dictionary.clone(),
             };
             write_meta(inner, &m).await?;
             m
@@ -51,10 +50,19 @@ pub async fn ensure_collection(inner: &Inner) -> Result<(), BackendError> {
     }
     if meta.layout != LAYOUT_VERSION {
         return Err(BackendError::Incompatible(format!(
-            "Qdrant collection '{name}' at {} uses layout {} and this build understands layout {LAYOUT_VERSION}; \
-             use another --collection",
+            "Qdrant collection '{name}' at {} uses layout {} and this build understands layout {LAYOUT_VERSION} \
+             (layout 2 added keyword vectors); use a new --collection and re-ingest, or copy an embedded data \
+             directory into it with `simtheme migrate --to-qdrant`",
             inner.url(),
             meta.layout
+        )));
+    }
+    if meta.dictionary != dictionary {
+        return Err(BackendError::Incompatible(format!(
+            "Qdrant collection '{name}' at {} was indexed with user dictionary {} and this server runs {dictionary}; \
+             start every replica with the same --user-dict (or none), or use a new --collection",
+            inner.url(),
+            meta.dictionary
         )));
     }
     Ok(())
@@ -83,8 +91,13 @@ async fn create(inner: &Inner) -> Result<(), BackendError> {
             IndexedType::Keyword => FieldType::Keyword,
             IndexedType::Integer => FieldType::Integer,
             IndexedType::Bool => FieldType::Bool,
+            IndexedType::Phrase => FieldType::Text,
         };
-        let request = CreateFieldIndexCollectionBuilder::new(inner.collection(), *field, field_type).wait(true);
+        let mut request = CreateFieldIndexCollectionBuilder::new(inner.collection(), *field, field_type).wait(true);
+        if *kind == IndexedType::Phrase {
+            let params = TextIndexParamsBuilder::new(TokenizerType::Whitespace).lowercase(false).phrase_matching(true);
+            request = request.field_index_params(params);
+        }
         inner.client.create_field_index(request).await.map_err(inner.err(&format!("indexing payload field {field}")))?;
     }
     tracing::info!(collection = inner.collection(), url = inner.url(), "created Qdrant collection");

@@ -3,20 +3,24 @@
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use qdrant_client::qdrant::{Condition, DeletePointsBuilder, Filter, PointStruct, SetPayloadPointsBuilder, UpsertPointsBuilder};
+use qdrant_client::qdrant::{
+    Condition, DeletePointsBuilder, Filter, NamedVectors, PointStruct, SetPayloadPointsBuilder, UpsertPointsBuilder, Vector,
+};
 use qdrant_client::Payload;
 use serde::Serialize;
 
 use super::filter::of_kind;
 use super::read;
 use super::schema::{
-    chunk_point_id, document_point_id, duplicate_point_id, paragraph_id, sample_key, ChunkPayload, DocumentPayload, DuplicatePayload, DENSE,
-    KIND_CHUNK, KIND_DOCUMENT, KIND_DUPLICATE,
+    chunk_point_id, document_point_id, duplicate_point_id, paragraph_id, sample_key, spaced_chars, ChunkPayload, DocumentPayload,
+    DuplicatePayload, DENSE, KEYWORDS, KIND_CHUNK, KIND_DOCUMENT, KIND_DUPLICATE,
 };
 use super::setup::bump_version;
 use super::Inner;
 use crate::backend::{BackendError, DeletedDocument, InsertOutcome};
 use crate::corpus::PreparedDocument;
+use crate::keyword::sparse::{chunk_terms, chunk_vector};
+use crate::keyword::{shared_segmenter, JiebaTokenizer};
 
 /// Points per upsert call.
 const UPSERT_BATCH: usize = 256;
@@ -61,10 +65,13 @@ fn points_of(doc: &PreparedDocument, vectors: &[Vec<f32>], ids: Option<&Migrated
         .ok_or_else(|| BackendError::InvalidArgument(format!("document id '{}' is not 16 hex digits", doc.id)))?;
     let mut points = Vec::with_capacity(chunk_count + doc.duplicates.len() + 1);
     let mut vectors = vectors.iter();
+    let mut analyzer = JiebaTokenizer::new(shared_segmenter());
     for (i, p) in doc.paragraphs.iter().enumerate() {
         let pid = ids.map_or_else(|| paragraph_id(&doc.id, p.position), |m| m.paragraph_ids[i]);
+        let chars = spaced_chars(&p.simplified);
         for (ordinal, c) in p.chunks.iter().enumerate() {
             let v = vectors.next().ok_or_else(|| BackendError::Internal("fewer vectors than chunks".into()))?;
+            let tokens = analyzer.analyze(&c.text);
             let payload = ChunkPayload {
                 kind: KIND_CHUNK.into(),
                 document_id: doc.id.clone(),
@@ -84,9 +91,15 @@ fn points_of(doc: &PreparedDocument, vectors: &[Vec<f32>], ids: Option<&Migrated
                 year: doc.year,
                 tags: doc.tags.clone(),
                 sample_key: sample_key(pid),
+                terms: chunk_terms(&tokens),
+                chars: chars.clone(),
                 pending: true,
             };
-            let named = HashMap::from([(DENSE.to_string(), v.clone())]);
+            let mut named = NamedVectors::default().add_vector(DENSE, Vector::new_dense(v.clone()));
+            let keywords = chunk_vector(&tokens);
+            if !keywords.is_empty() {
+                named = named.add_vector(KEYWORDS, Vector::new_sparse(keywords.indices, keywords.values));
+            }
             points.push(PointStruct::new(chunk_point_id(&doc.id, p.position, ordinal as u32), named, payload_of(&payload)?));
         }
     }
