@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::qdrant::{qdrant_binary, start_cluster, QdrantNode};
 use common::{code, Server};
-use simtheme::proto::{self, nearest_paragraphs_request::Query};
+use simtheme::proto::{self, nearest_paragraphs_request::Query, SearchMode};
 use tonic::Code;
 
 fn nearest(text: &str, k: u32) -> proto::NearestParagraphsRequest {
@@ -88,6 +88,34 @@ async fn qdrant_gives_the_same_top_ten_as_the_embedded_exact_path() {
             assert_eq!(px.text, py.text);
             assert_eq!(x.r#match, y.r#match);
         }
+    }
+    // KEYWORD and HYBRID: BM25 from Qdrant's sparse vectors agrees with the local tantivy
+    // index within tolerance (Qdrant's length normalisation uses a fixed average chunk length
+    // and has no phrase boost, so near ties may swap).
+    for mode in [SearchMode::Keyword, SearchMode::Hybrid] {
+        let (mut compared, mut same_first, mut overlap) = (0usize, 0usize, 0f64);
+        for fq in &queries {
+            let r = proto::NearestParagraphsRequest { mode: mode as i32, ..nearest(&fq.query, 10) };
+            let (Ok(a), Ok(b)) = (e.nearest_paragraphs(r.clone()).await, q.nearest_paragraphs(r).await) else {
+                continue; // e.g. stop words only in KEYWORD mode: INVALID_ARGUMENT on both
+            };
+            let key = |h: &proto::ParagraphHit| {
+                let p = h.paragraph.as_ref().unwrap();
+                (p.document_id.clone(), p.position)
+            };
+            let a: Vec<_> = a.into_inner().hits.iter().map(key).collect();
+            let b: Vec<_> = b.into_inner().hits.iter().map(key).collect();
+            if a.is_empty() && b.is_empty() {
+                continue;
+            }
+            compared += 1;
+            same_first += usize::from(a.first() == b.first());
+            overlap += a.iter().filter(|x| b.contains(x)).count() as f64 / a.len().max(b.len()) as f64;
+        }
+        let (first, mean_overlap) = (same_first as f64 / compared as f64, overlap / compared as f64);
+        eprintln!("{mode:?} on Qdrant vs embedded: {compared} queries, same first hit {first:.3}, top-10 overlap {mean_overlap:.3}");
+        assert!(compared >= 20, "{mode:?}: {compared}");
+        assert!(first >= 0.9 && mean_overlap >= 0.9, "{mode:?}: first {first:.3}, overlap {mean_overlap:.3}");
     }
     // Stats agree on the corpus.
     let (sa, sb) = (e.stats(proto::StatsRequest {}).await.unwrap().into_inner(), q.stats(proto::StatsRequest {}).await.unwrap().into_inner());
