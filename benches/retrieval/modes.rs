@@ -95,6 +95,7 @@ pub fn run(embedder: Arc<simtheme::embed::Embedder>, queries: &[Query]) {
         "mode", "recall@1", "recall@5", "MRR@10", "recall@1 / recall@5 / MRR@10 by language"
     );
     let mut latencies: Vec<(SearchMode, Vec<f64>)> = Vec::new();
+    let mut per_query: Vec<Vec<Option<usize>>> = vec![Vec::new(); queries.len()];
     for mode in [SearchMode::Dense, SearchMode::Keyword, SearchMode::Hybrid] {
         let mut all = Tally::default();
         let mut by_lang: std::collections::BTreeMap<String, Tally> = Default::default();
@@ -104,6 +105,7 @@ pub fn run(embedder: Arc<simtheme::embed::Embedder>, queries: &[Query]) {
             let (hits, ms) = search(&q.query, mode, 10);
             times.push(ms);
             let rank = rank_of(&hits, &doc_ids[&q.expected_doc], &q.expected_substring);
+            per_query[all.n].push(rank);
             all.add(rank);
             by_lang.entry(q.lang.clone()).or_default().add(rank);
             if q.kind.as_deref() == Some("exact") {
@@ -122,6 +124,14 @@ pub fn run(embedder: Arc<simtheme::embed::Embedder>, queries: &[Query]) {
             exact.n
         );
         latencies.push((mode, times));
+    }
+    if std::env::var_os("SIMTHEME_BENCH_VERBOSE").is_some() {
+        let show = |r: &Option<usize>| r.map_or("-".to_string(), |r| (r + 1).to_string());
+        println!("per query, 1-based rank of the expected paragraph (DENSE / KEYWORD / HYBRID; - = not in the top 10):");
+        for (q, ranks) in queries.iter().zip(&per_query) {
+            let ranks: Vec<String> = ranks.iter().map(show).collect();
+            println!("  {:>9}  {} {}", ranks.join("/"), q.lang, q.query.chars().take(60).collect::<String>());
+        }
     }
     sweep(queries, &doc_ids, &search);
     // Latency: every query again, DENSE and HYBRID interleaved, 3 rounds.
@@ -198,6 +208,65 @@ fn sweep(queries: &[Query], doc_ids: &std::collections::HashMap<String, String>,
                 zh.triple(),
                 exact.triple()
             );
+        }
+    }
+    // Keyword weight from the coverage of the best keyword hit.
+    let mut tk = simtheme::keyword::JiebaTokenizer::new(shared_segmenter());
+    let coverages: Vec<f64> = queries
+        .iter()
+        .zip(&lists)
+        .map(|(q, (_, keyword))| {
+            let parsed = simtheme::keyword::KeywordQuery::parse(&q.query, &mut tk);
+            match (parsed, keyword.first()) {
+                (Ok(p), Some(top)) => p.coverage(&mut tk, &simtheme::corpus::to_simplified(&top.1)),
+                _ => 0.0,
+            }
+        })
+        .collect();
+    let variants: Vec<(&str, Box<dyn Fn(f64) -> f64>)> = vec![
+        ("2c", Box::new(|c| 2.0 * c)),
+        ("1.5c^2", Box::new(|c| 1.5 * c * c)),
+        ("2c^2", Box::new(|c| 2.0 * c * c)),
+        ("3c^2", Box::new(|c| 3.0 * c * c)),
+        ("c>=0.99?1.5:0.5", Box::new(|c| if c >= 0.99 { 1.5 } else { 0.5 })),
+    ];
+    for k in [10.0, 20.0, 30.0, 60.0] {
+        for (name, f) in &variants {
+            let (mut all, mut en, mut zh, mut exact) = (Tally::default(), Tally::default(), Tally::default(), Tally::default());
+            for ((q, (dense, keyword)), c) in queries.iter().zip(&lists).zip(&coverages) {
+                let params = RrfParams { k, dense_weight: 1.0, keyword_weight: f(*c).max(1e-6) };
+                let key = |h: &(String, String)| format!("{}\u{1}{}", h.0, h.1);
+                let d: Vec<String> = dense.iter().map(key).collect();
+                let w: Vec<String> = keyword.iter().map(key).collect();
+                let fused: Vec<(String, String)> = fuse_rrf(&d, &w, &params)
+                    .into_iter()
+                    .take(10)
+                    .map(|f| {
+                        let (a, b) = f.id.split_once('\u{1}').unwrap();
+                        (a.to_string(), b.to_string())
+                    })
+                    .collect();
+                let rank = rank_of(&fused, &doc_ids[&q.expected_doc], &q.expected_substring);
+                all.add(rank);
+                if q.lang == "en" { en.add(rank) } else { zh.add(rank) }
+                if q.kind.as_deref() == Some("exact") {
+                    exact.add(rank);
+                }
+            }
+            println!(
+                "  k {k:>5}  adaptive {name:<16} {:.3}/{:.3}/{:.3} | en {} | zh {} | exact {}",
+                all.r1(),
+                all.r5(),
+                all.mrr(),
+                en.triple(),
+                zh.triple(),
+                exact.triple()
+            );
+        }
+    }
+    if std::env::var_os("SIMTHEME_BENCH_VERBOSE").is_some() {
+        for (q, c) in queries.iter().zip(&coverages) {
+            println!("  coverage {c:.2}  {}", q.query.chars().take(50).collect::<String>());
         }
     }
 }

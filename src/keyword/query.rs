@@ -123,6 +123,18 @@ impl KeywordQuery {
         out
     }
 
+    /// Share of the scored terms that occur in `simplified_text` (after the same analysis), in
+    /// [0, 1]; 1 for a query with no scored terms. A keyword ranking whose best hit covers the
+    /// whole query is a strong signal (an exact term, a name, a plan number); one whose best hit
+    /// matches two words of a long question is weak.
+    pub fn coverage(&self, tokenizer: &mut JiebaTokenizer, simplified_text: &str) -> f64 {
+        if self.terms.is_empty() {
+            return 1.0;
+        }
+        let present: BTreeSet<String> = tokenizer.analyze(simplified_text).into_iter().map(|t| t.term).collect();
+        self.terms.iter().filter(|t| present.contains(*t)).count() as f64 / self.terms.len() as f64
+    }
+
     /// The tantivy query over `field`.
     pub fn to_tantivy(&self, field: Field) -> Box<dyn Query> {
         let term_query = |t: &str| -> Box<dyn Query> {
