@@ -22,7 +22,7 @@ use crate::embed::{EmbedQueue, Embedder};
 
 pub use crate::backend::{Exclusions, ParagraphFilter, ParagraphHit, YearFilter};
 pub use error::EngineError;
-pub use ingest::{Format, IngestInput, IngestResult, IngestStatus};
+pub use ingest::{Format, IngestInput, IngestResult, IngestStatus, IngestTimings};
 pub use search::{Provenance, QueryInput, SearchHit, SearchMode, SearchRequest, SearchResponse};
 pub use seeds::SEED_DOCUMENTS;
 pub use stats::EngineStats;
