@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::backend::qdrant::QdrantSettings;
 use crate::corpus::SegmentConfig;
-use crate::embed::EmbedderConfig;
+use crate::embed::{EmbedderConfig, QueueOptions};
 use crate::index::IndexParams;
 
 /// Which storage backend holds the corpus.
@@ -45,13 +45,11 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Requests handled at once per connection. Default 64.
     pub concurrency_limit: usize,
-    /// Embedding requests that may wait for the model before new ones get RESOURCE_EXHAUSTED. Default 256.
-    pub queue_capacity: usize,
-    /// Tokens of waiting requests merged into one embedder call by the queue (special
-    /// tokens and prefixes included; a larger request runs alone). Default 4,096: 32
-    /// concurrent short queries (~15 tokens each) share one call, while a query waiting behind
-    /// ingestion waits for at most ~4k tokens of passages (a few seconds on 2 cores).
-    pub queue_batch_tokens: usize,
+    /// The embedding queue: waiting requests per lane before new ones get RESOURCE_EXHAUSTED
+    /// (default 256), tokens merged into one round (default 4,096: 32 concurrent short
+    /// queries share one call), the bulk lane's forward-pass size, priority and pauses, and
+    /// which requests take the interactive lane. See [`QueueOptions`].
+    pub queue: QueueOptions,
     /// Largest document accepted, bytes of UTF-8. Default 5 MB.
     pub max_document_bytes: usize,
     /// Documents per AddDocuments request (and per stream). Default 100 (stream: 10,000).
@@ -86,8 +84,7 @@ impl Default for Config {
             max_message_bytes: 16 * 1024 * 1024,
             request_timeout: Duration::from_secs(120),
             concurrency_limit: 64,
-            queue_capacity: 256,
-            queue_batch_tokens: 4_096,
+            queue: QueueOptions::default(),
             max_document_bytes: 5_000_000,
             max_documents_per_request: 100,
             max_embed_texts: 64,

@@ -105,8 +105,28 @@ mod tests {
         assert!(a.no_seed);
         assert_eq!(a.http_listen.as_deref(), Some("127.0.0.1:6001"));
         assert_eq!(a.metrics_listen.as_deref(), Some(""));
-        assert_eq!(a.queue_capacity, 5, "the flag wins over the file");
+        assert_eq!(a.queue.queue_capacity, 5, "the flag wins over the file");
         assert_eq!(cli.threads, 3, "global options come from the file too");
+    }
+
+    #[test]
+    fn queue_settings_come_from_the_file_and_are_range_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("queue.toml");
+        std::fs::write(&file, "queue_sub_batch_tokens = 512\nqueue-bulk-nice = 3\nqueue_bulk_pause_ms = 0\nqueue_interactive_bytes = 100\n").unwrap();
+        let f = file.to_str().unwrap();
+        let cli = parse_cli_from(argv(&["simtheme", "serve", "--config", f, "--queue-bulk-pause-ms", "7"])).unwrap();
+        let Command::Serve(a) = &cli.command else { panic!() };
+        let o = a.queue.options().unwrap();
+        assert_eq!((o.sub_batch_tokens, o.bulk_nice, o.interactive_bytes), (512, 3, 100));
+        assert_eq!(o.bulk_pause_ms, 7, "the flag wins over the file");
+        assert_eq!(o.capacity, crate::embed::QueueOptions::default().capacity, "unset keys keep their default");
+
+        std::fs::write(&file, "queue_bulk_nice = 40\n").unwrap();
+        let cli = parse_cli_from(argv(&["simtheme", "serve", "--config", f])).unwrap();
+        let Command::Serve(a) = &cli.command else { panic!() };
+        let err = a.queue.options().unwrap_err().to_string();
+        assert!(err.contains("--queue-bulk-nice 40") && err.contains("`queue_bulk_nice`") && err.contains("0 to 19"), "{err}");
     }
 
     #[test]

@@ -1,14 +1,16 @@
 //! `simtheme ingest PATH...`: files and directories of .txt/.md/.html into the data directory,
-//! with a progress bar and a summary table.
+//! with a progress bar, a summary table and a throughput line (pages/s, tokens/s and the time
+//! split between cleaning, embedding and storage).
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Config;
 use crate::corpus::DocumentMeta;
-use crate::engine::{Engine, Format, IngestInput, IngestStatus};
+use crate::engine::{Engine, Format, IngestInput, IngestStatus, IngestTimings};
 
 /// Collects ingestible files under `paths` (directories recursively), sorted.
 pub fn collect_files(paths: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, Format)>> {
@@ -43,8 +45,44 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, Format)>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Ingests the files and prints one row per document plus totals. Fails (exit code 1) when
-/// any document failed, after ingesting all the others.
+/// Throughput of one `simtheme ingest` run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IngestTotals {
+    /// Files processed (inserted, already present or failed).
+    pub pages: usize,
+    /// Tokens fed to the model.
+    pub tokens: u64,
+    /// Wall time from the first file read to the end of the final checkpoint (model loading
+    /// and opening the store excluded).
+    pub wall: Duration,
+    /// Per-stage wall time of every document, summed.
+    pub stages: IngestTimings,
+}
+
+impl IngestTotals {
+    /// One line: pages/s, tokens/s and the split of the wall time between cleaning,
+    /// embedding, storage and the rest (reading files, the final index dump).
+    pub fn line(&self) -> String {
+        let wall = self.wall.as_secs_f64().max(1e-9);
+        let part = |d: Duration| format!("{:.2} s ({:.1}%)", d.as_secs_f64(), 100.0 * d.as_secs_f64() / wall);
+        format!(
+            "{} pages, {} tokens in {:.2} s: {:.2} pages/s, {:.0} tokens/s; time split: cleaning {}, embedding {}, storage {}, other {}",
+            self.pages,
+            self.tokens,
+            wall,
+            self.pages as f64 / wall,
+            self.tokens as f64 / wall,
+            part(self.stages.cleaning),
+            part(self.stages.embedding),
+            part(self.stages.storage),
+            part(self.wall.saturating_sub(self.stages.total())),
+        )
+    }
+}
+
+/// Ingests the files and prints one row per document, the counts and the throughput line
+/// ([`IngestTotals::line`]). Fails (exit code 1) when any document failed, after ingesting
+/// all the others.
 pub fn run_ingest(mut config: Config, paths: &[PathBuf], tags: &[String]) -> anyhow::Result<()> {
     config.seed_when_empty = false;
     let files = collect_files(paths)?;
@@ -56,6 +94,7 @@ pub fn run_ingest(mut config: Config, paths: &[PathBuf], tags: &[String]) -> any
     let bar = ProgressBar::new(files.len() as u64);
     bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
     let mut rows = Vec::new();
+    let started = Instant::now();
     for (i, (path, format)) in files.iter().enumerate() {
         bar.set_message(path.display().to_string());
         let result = match std::fs::read(path) {
@@ -78,6 +117,11 @@ pub fn run_ingest(mut config: Config, paths: &[PathBuf], tags: &[String]) -> any
     }
     bar.finish_and_clear();
     runtime.block_on(engine.checkpoint())?;
+    let mut totals = IngestTotals { pages: rows.len(), wall: started.elapsed(), ..Default::default() };
+    for (_, r) in &rows {
+        totals.tokens += r.tokens;
+        totals.stages += r.timings;
+    }
 
     println!("{:<40} {:<16} {:<15} {:>5} {:>6} {:>4} {:<10}", "file", "document", "status", "paras", "chunks", "dups", "date");
     let mut failures = 0;
@@ -108,6 +152,7 @@ pub fn run_ingest(mut config: Config, paths: &[PathBuf], tags: &[String]) -> any
     let inserted = rows.iter().filter(|(_, r)| r.status == IngestStatus::Inserted).count();
     let present = rows.iter().filter(|(_, r)| r.status == IngestStatus::AlreadyPresent).count();
     println!("{} files: {inserted} inserted, {present} already present, {failures} failed", rows.len());
+    println!("{}", totals.line());
     if failures > 0 {
         anyhow::bail!("{failures} document(s) failed");
     }
@@ -116,4 +161,24 @@ pub fn run_ingest(mut config: Config, paths: &[PathBuf], tags: &[String]) -> any
 
 fn failed(index: usize, msg: &str) -> crate::engine::IngestResult {
     crate::engine::IngestResult::rejected(index, String::new(), msg.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totals_line_names_every_stage_and_the_rest() {
+        let totals = IngestTotals {
+            pages: 4,
+            tokens: 1000,
+            wall: Duration::from_secs(2),
+            stages: IngestTimings { cleaning: Duration::from_millis(100), embedding: Duration::from_millis(1500), storage: Duration::from_millis(200) },
+        };
+        assert_eq!(
+            totals.line(),
+            "4 pages, 1000 tokens in 2.00 s: 2.00 pages/s, 500 tokens/s; time split: cleaning 0.10 s (5.0%), \
+             embedding 1.50 s (75.0%), storage 0.20 s (10.0%), other 0.20 s (10.0%)"
+        );
+    }
 }

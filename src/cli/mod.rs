@@ -6,6 +6,7 @@ mod config_file;
 mod embed_cmds;
 mod ingest_cmd;
 mod migrate_cmd;
+mod queue_args;
 mod serve_cmd;
 mod themes_cmd;
 
@@ -18,8 +19,9 @@ use crate::config::Config;
 pub use backend_args::{BackendArgs, BackendKind};
 pub use config_file::{parse_cli, parse_cli_from};
 pub use embed_cmds::{run_embed, run_similarity};
-pub use ingest_cmd::run_ingest;
+pub use ingest_cmd::{run_ingest, IngestTotals};
 pub use migrate_cmd::run_migrate;
+pub use queue_args::QueueArgs;
 pub use serve_cmd::{run_serve, ServeArgs};
 pub use themes_cmd::{run_compare_years, run_themes, ThemeArgs};
 

@@ -41,12 +41,9 @@ pub struct ServeArgs {
     /// Requests handled at once per connection.
     #[arg(long, default_value_t = 64)]
     pub concurrency_limit: usize,
-    /// Embedding requests that may wait before new ones are refused (RESOURCE_EXHAUSTED).
-    #[arg(long, default_value_t = 256)]
-    pub queue_capacity: usize,
-    /// Tokens of waiting embedding requests merged into one model call (a larger request runs alone).
-    #[arg(long, default_value_t = crate::config::Config::default().queue_batch_tokens)]
-    pub queue_batch_tokens: usize,
+    /// Embedding queue: lane capacity, round and forward-pass sizes, the ingestion lane's priority.
+    #[command(flatten)]
+    pub queue: super::QueueArgs,
     /// Below this many stored chunks every search is exact (brute force); HNSW above.
     /// 0 always uses HNSW (unless a request asks for exact search or a filter is selective).
     #[arg(long, default_value_t = crate::config::Config::default().exact_search_below)]
@@ -148,8 +145,7 @@ pub fn run_serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     config.max_message_bytes = args.max_message_bytes;
     config.request_timeout = Duration::from_secs(args.request_timeout_secs.max(1));
     config.concurrency_limit = args.concurrency_limit.max(1);
-    config.queue_capacity = args.queue_capacity.max(1);
-    config.queue_batch_tokens = args.queue_batch_tokens.max(1);
+    config.queue = args.queue.options()?;
     config.exact_search_below = args.exact_search_below;
     config.edge = args.edge()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

@@ -1,7 +1,9 @@
 //! Ingestion: raw page → cleaned, segmented document → chunk vectors → store + index.
 //! Each document succeeds or fails on its own; a failure stores nothing of that document.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::corpus::{prepare_document, strip_html, DocumentMeta, PreparedDocument};
 use crate::embed::Mode;
@@ -69,6 +71,44 @@ pub enum IngestStatus {
     Failed(String),
 }
 
+/// Wall time one document spent in each stage of its ingestion, as the ingesting task
+/// measured it (awaits included). The stages run one after another, so their sum never
+/// exceeds the document's own wall time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestTimings {
+    /// Cleaning and segmentation: size checks, HTML stripping, cleaning, headings, chunks,
+    /// duplicates, metadata detection ([`Engine::prepare`]).
+    pub cleaning: Duration,
+    /// Embedding the chunks: the model, queue wait included.
+    pub embedding: Duration,
+    /// The backend: the already-present check and storing the document with its vectors,
+    /// index entries and keyword index (committed per document).
+    pub storage: Duration,
+}
+
+impl IngestTimings {
+    /// Cleaning + embedding + storage.
+    pub fn total(&self) -> Duration {
+        self.cleaning + self.embedding + self.storage
+    }
+}
+
+impl std::ops::AddAssign for IngestTimings {
+    fn add_assign(&mut self, other: Self) {
+        self.cleaning += other.cleaning;
+        self.embedding += other.embedding;
+        self.storage += other.storage;
+    }
+}
+
+/// Awaits `fut`, adding its wall time to `slot`.
+async fn timed<T>(slot: &mut Duration, fut: impl Future<Output = T>) -> T {
+    let start = Instant::now();
+    let out = fut.await;
+    *slot += start.elapsed();
+    out
+}
+
 /// Per-document report of an ingestion.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IngestResult {
@@ -90,6 +130,11 @@ pub struct IngestResult {
     pub date: Option<String>,
     /// Year of the date.
     pub year: Option<i32>,
+    /// Tokens fed to the model for this document (special tokens and prefixes included; 0
+    /// when nothing was embedded).
+    pub tokens: u64,
+    /// Time spent in each stage (zero for the stages it did not reach).
+    pub timings: IngestTimings,
 }
 
 impl IngestResult {
@@ -109,6 +154,8 @@ impl IngestResult {
             title: None,
             date: None,
             year: None,
+            tokens: 0,
+            timings: IngestTimings::default(),
         }
     }
 
@@ -123,7 +170,13 @@ impl IngestResult {
             title: doc.title.clone(),
             date: doc.date.clone(),
             year: doc.year,
+            tokens: 0,
+            timings: IngestTimings::default(),
         }
+    }
+
+    fn with(self, tokens: u64, timings: IngestTimings) -> Self {
+        IngestResult { tokens, timings, ..self }
     }
 }
 
@@ -162,30 +215,36 @@ impl Engine {
         results
     }
 
-    /// Ingests one document; `index` is its position in the caller's batch.
+    /// Ingests one document; `index` is its position in the caller's batch. The result
+    /// carries the time of each stage ([`IngestTimings`]) and the tokens embedded.
     pub async fn ingest_one(self: &Arc<Self>, index: usize, input: IngestInput) -> IngestResult {
+        let mut t = IngestTimings::default();
         let engine = Arc::clone(self);
-        let prepared = tokio::task::spawn_blocking(move || engine.prepare(&input))
+        let prepared = timed(&mut t.cleaning, tokio::task::spawn_blocking(move || engine.prepare(&input)))
             .await
             .unwrap_or_else(|e| Err(EngineError::Internal(format!("ingest task failed: {e}"))));
         let doc = match prepared {
             Ok(doc) => Arc::new(doc),
-            Err(e) => return IngestResult::failed(index, String::new(), &e),
+            Err(e) => return IngestResult::failed(index, String::new(), &e).with(0, t),
         };
-        match self.backend().contains_document(&doc.id).await {
-            Ok(true) => return IngestResult::from_doc(index, IngestStatus::AlreadyPresent, &doc),
+        match timed(&mut t.storage, self.backend().contains_document(&doc.id)).await {
+            Ok(true) => return IngestResult::from_doc(index, IngestStatus::AlreadyPresent, &doc).with(0, t),
             Ok(false) => {}
-            Err(e) => return IngestResult::failed(index, doc.id.clone(), &e.into()),
+            Err(e) => return IngestResult::failed(index, doc.id.clone(), &e.into()).with(0, t),
         }
         let texts: Vec<String> = doc.paragraphs.iter().flat_map(|p| p.chunks.iter().map(|c| c.text.clone())).collect();
-        let vectors = match self.queue().embed(texts, Mode::Passage).await {
-            Ok(v) => Arc::new(v.into_iter().map(|e| e.vector).collect::<Vec<_>>()),
-            Err(e) => return IngestResult::failed(index, doc.id.clone(), &e.into()),
+        let (vectors, tokens) = match timed(&mut t.embedding, self.queue().embed(texts, Mode::Passage)).await {
+            Ok(v) => {
+                let tokens = v.iter().map(|e| e.tokens as u64).sum();
+                (Arc::new(v.into_iter().map(|e| e.vector).collect::<Vec<_>>()), tokens)
+            }
+            Err(e) => return IngestResult::failed(index, doc.id.clone(), &e.into()).with(0, t),
         };
-        match self.backend().put_document(Arc::clone(&doc), vectors).await {
-            Ok(InsertOutcome::Inserted { .. }) => IngestResult::from_doc(index, IngestStatus::Inserted, &doc),
-            Ok(InsertOutcome::AlreadyPresent { .. }) => IngestResult::from_doc(index, IngestStatus::AlreadyPresent, &doc),
-            Err(e) => IngestResult::failed(index, doc.id.clone(), &e.into()),
-        }
+        let status = match timed(&mut t.storage, self.backend().put_document(Arc::clone(&doc), vectors)).await {
+            Ok(InsertOutcome::Inserted { .. }) => IngestStatus::Inserted,
+            Ok(InsertOutcome::AlreadyPresent { .. }) => IngestStatus::AlreadyPresent,
+            Err(e) => return IngestResult::failed(index, doc.id.clone(), &e.into()).with(tokens, t),
+        };
+        IngestResult::from_doc(index, status, &doc).with(tokens, t)
     }
 }

@@ -22,7 +22,7 @@ use crate::embed::{EmbedQueue, Embedder};
 
 pub use crate::backend::{Exclusions, ParagraphFilter, ParagraphHit, YearFilter};
 pub use error::EngineError;
-pub use ingest::{Format, IngestInput, IngestResult, IngestStatus};
+pub use ingest::{Format, IngestInput, IngestResult, IngestStatus, IngestTimings};
 pub use search::{Provenance, QueryInput, SearchHit, SearchMode, SearchRequest, SearchResponse};
 pub use seeds::SEED_DOCUMENTS;
 pub use stats::EngineStats;
@@ -64,7 +64,7 @@ impl Engine {
 
     /// An engine over a backend the caller opened.
     pub fn with_backend(config: Config, embedder: Arc<Embedder>, backend: Arc<dyn Backend>) -> Arc<Engine> {
-        let queue = EmbedQueue::start(embedder, config.queue_capacity, config.queue_batch_tokens);
+        let queue = EmbedQueue::start_with(embedder, config.queue.clone());
         Arc::new(Engine { config, queue, backend, themes_cache: Mutex::new(ThemesCache::default()) })
     }
 

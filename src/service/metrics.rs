@@ -65,7 +65,7 @@ impl EngineFigures {
         Ok(Self {
             queue_jobs: s.embed_requests,
             model_calls: s.embed_batches,
-            queue_capacity: engine.config().queue_capacity as u64,
+            queue_capacity: engine.config().queue.capacity as u64,
             queue_waiting: q.waiting.load(Relaxed),
             query_jobs: q.interactive_jobs.load(Relaxed),
             query_wait_us: q.interactive_wait_us.load(Relaxed),
