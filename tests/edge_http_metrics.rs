@@ -126,7 +126,9 @@ async fn http_json_matches_grpc_and_metrics_count_every_call() {
     assert_eq!(delta(r#"simtheme_requests_total{code="INVALID_ARGUMENT",rpc="NearestParagraphs",transport="http"}"#), 2.0);
     assert_eq!(delta(r#"simtheme_request_duration_seconds_count{rpc="NearestParagraphs",transport="grpc"}"#), 4.0);
     assert_eq!(metric(&after, r#"simtheme_request_duration_seconds_bucket{rpc="NearestParagraphs",transport="grpc",le="+Inf"}"#), 4.0);
-    assert_eq!(delta(r#"simtheme_search_path_total{path="exact"}"#), 5.0, "{after}");
+    // Text queries default to HYBRID ("exact+bm25" when the text has a searchable term).
+    let searches = delta(r#"simtheme_search_path_total{path="exact"}"#) + delta(r#"simtheme_search_path_total{path="exact+bm25"}"#);
+    assert_eq!(searches, 5.0, "{after}");
     assert_eq!(metric(&after, r#"simtheme_ingest_documents_total{status="INGEST_STATUS_INSERTED"}"#), 2.0);
     assert_eq!(metric(&after, r#"simtheme_store_rows{kind="documents"}"#), 2.0);
     assert!(delta("simtheme_embed_queue_requests_total") >= 4.0, "{after}");

@@ -64,7 +64,7 @@ fn grpcurl_lists_describes_and_calls_every_rpc() {
     // Unfiltered, an English query finds Chinese seed passages; a tag filter keeps only the new one.
     let hits = call(addr, "simtheme.v1.SimTheme/NearestParagraphs", r#"{"text":"smart factories and industrial internet","k":3}"#);
     assert_eq!(hits["hits"].as_array().map(Vec::len), Some(3), "{hits}");
-    let hits = call(addr, "simtheme.v1.SimTheme/NearestParagraphs", r#"{"text":"smart factories","k":2,"filter":{"tags":["demo"]}}"#);
+    let hits = call(addr, "simtheme.v1.SimTheme/NearestParagraphs", r#"{"text":"smart factories","k":2,"mode":"SEARCH_MODE_DENSE","filter":{"tags":["demo"]}}"#);
     let pid = hits["hits"][0]["paragraph"]["id"].as_str().unwrap().to_string();
     assert!(hits["hits"][0]["score"].as_f64().unwrap() > 0.5, "{hits}");
     assert!(hits["hits"].as_array().unwrap().iter().all(|h| h["paragraph"]["documentId"] == doc_id.as_str()), "{hits}");

@@ -149,6 +149,29 @@ async fn modes_suite(server: &Server) {
     }
     assert!(agreed >= 1, "no query where both rankings agree: the check above did nothing");
 
+    // No mode: text queries run HYBRID with a keyword weight adapted to the query; paragraph
+    // queries run DENSE.
+    let unset = |text: &str| proto::NearestParagraphsRequest { query: Some(Query::Text(text.into())), k: 10, ..Default::default() };
+    for q in ["缺基少核", "How do central SOEs push digital transformation?"] {
+        let default = c.nearest_paragraphs(unset(q)).await.unwrap().into_inner();
+        let hybrid = c.nearest_paragraphs(req(q, 10, SearchMode::Hybrid)).await.unwrap().into_inner();
+        assert_eq!(default.hits.iter().map(id_of).collect::<Vec<_>>(), hybrid.hits.iter().map(id_of).collect::<Vec<_>>(), "{q}");
+        assert!(default.search_path.ends_with("+bm25"), "{q}: {}", default.search_path);
+        assert_eq!(default.keyword_weight, hybrid.keyword_weight);
+    }
+    let exact_term = c.nearest_paragraphs(unset("缺基少核")).await.unwrap().into_inner();
+    assert_eq!(exact_term.keyword_weight, 1.5, "every term of the query is in its best keyword hit");
+    let question = c.nearest_paragraphs(unset("中央企业如何通过数字化转型和智能制造提升竞争力并带动产业链上下游协同发展")).await.unwrap().into_inner();
+    assert!(question.keyword_weight < 1.0, "a long question: {}", question.keyword_weight);
+    let mut fixed = req("缺基少核", 10, SearchMode::Hybrid);
+    fixed.rrf = Some(proto::RrfParams { keyword_weight: Some(0.25), ..Default::default() });
+    assert_eq!(c.nearest_paragraphs(fixed).await.unwrap().into_inner().keyword_weight, 0.25);
+    let pid = id_of(&exact_term.hits[0]);
+    let by_paragraph = proto::NearestParagraphsRequest { query: Some(Query::ParagraphId(pid)), k: 3, ..Default::default() };
+    let similar = c.nearest_paragraphs(by_paragraph).await.unwrap().into_inner();
+    assert!(!similar.search_path.contains("bm25") && similar.keyword_weight == 0.0, "{}", similar.search_path);
+    assert!(similar.hits.iter().all(|h| id_of(h) != pid && h.score <= 1.0));
+
     // Filters and min_score apply in every mode.
     for mode in [SearchMode::Dense, SearchMode::Keyword, SearchMode::Hybrid] {
         let mut r = req("产业链 供应链", 10, mode);

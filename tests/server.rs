@@ -7,8 +7,10 @@ use common::{code, Server};
 use simtheme::proto::{self, nearest_paragraphs_request::Query};
 use tonic::Code;
 
+/// A DENSE text query (the server's default for text is HYBRID; these checks are about cosines).
 fn nearest(text: &str, k: u32) -> proto::NearestParagraphsRequest {
-    proto::NearestParagraphsRequest { query: Some(Query::Text(text.into())), k, ..Default::default() }
+    let mode = proto::SearchMode::Dense as i32;
+    proto::NearestParagraphsRequest { query: Some(Query::Text(text.into())), k, mode, ..Default::default() }
 }
 
 fn years(from: Option<i32>, to: Option<i32>, list: Vec<i32>) -> Option<proto::ParagraphFilter> {

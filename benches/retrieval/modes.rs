@@ -180,7 +180,7 @@ fn sweep(queries: &[Query], doc_ids: &std::collections::HashMap<String, String>,
     println!("RRF sweep (dense weight 1; all queries recall@1/recall@5/MRR@10 | en | zh | exact-term):");
     for k in [10.0, 30.0, 60.0, 100.0] {
         for kw in [0.5, 0.75, 1.0, 1.5] {
-            let params = RrfParams { k, dense_weight: 1.0, keyword_weight: kw };
+            let params = RrfParams { k, dense_weight: 1.0, keyword_weight: kw, adaptive_keyword_weight: false };
             let (mut all, mut en, mut zh, mut exact) = (Tally::default(), Tally::default(), Tally::default(), Tally::default());
             for (q, (dense, keyword)) in queries.iter().zip(&lists) {
                 let key = |h: &(String, String)| format!("{}\u{1}{}", h.0, h.1);
@@ -234,7 +234,7 @@ fn sweep(queries: &[Query], doc_ids: &std::collections::HashMap<String, String>,
         for (name, f) in &variants {
             let (mut all, mut en, mut zh, mut exact) = (Tally::default(), Tally::default(), Tally::default(), Tally::default());
             for ((q, (dense, keyword)), c) in queries.iter().zip(&lists).zip(&coverages) {
-                let params = RrfParams { k, dense_weight: 1.0, keyword_weight: f(*c).max(1e-6) };
+                let params = RrfParams { k, dense_weight: 1.0, keyword_weight: f(*c).max(1e-6), adaptive_keyword_weight: false };
                 let key = |h: &(String, String)| format!("{}\u{1}{}", h.0, h.1);
                 let d: Vec<String> = dense.iter().map(key).collect();
                 let w: Vec<String> = keyword.iter().map(key).collect();

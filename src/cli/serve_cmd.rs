@@ -48,6 +48,10 @@ pub struct ServeArgs {
     /// 0 always uses HNSW (unless a request asks for exact search or a filter is selective).
     #[arg(long, default_value_t = crate::config::Config::default().exact_search_below)]
     pub exact_search_below: usize,
+    /// Mode of NearestParagraphs text queries that do not set one: hybrid (BM25 fused with
+    /// dense; `score` is the fused score), dense (`score` is the cosine) or keyword.
+    #[arg(long, value_enum, default_value = "hybrid", env = "SIMTHEME_DEFAULT_SEARCH_MODE")]
+    pub default_search_mode: crate::engine::SearchMode,
     /// TOML file with serve settings: keys are the long option names (`listen`, `tls_cert`,
     /// `api_key_file`, `data_dir`, ...). Precedence: flag > environment > file > default.
     #[arg(long, env = "SIMTHEME_CONFIG")]
@@ -147,6 +151,7 @@ pub fn run_serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     config.concurrency_limit = args.concurrency_limit.max(1);
     config.queue = args.queue.options()?;
     config.exact_search_below = args.exact_search_below;
+    config.default_search_mode = args.default_search_mode;
     config.edge = args.edge()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(service::serve(

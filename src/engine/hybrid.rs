@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use crate::backend::{DenseQuery, Exclusions, KeywordParagraphHit, KeywordSearch, ParagraphHit, ParagraphRecord};
-use crate::keyword::{fuse_rrf, highlight::merge_spans, shared_segmenter, JiebaTokenizer, KeywordError, KeywordQuery, MustContain, Span};
+use crate::keyword::{adaptive_keyword_weight, fuse_rrf, highlight::merge_spans, shared_segmenter, JiebaTokenizer, KeywordError, KeywordQuery, MustContain, Span};
 
 use super::search::{has_threshold, Provenance, QueryInput, SearchHit, SearchRequest, SearchResponse, Validated};
 use super::{Engine, EngineError};
@@ -97,6 +97,7 @@ impl Engine {
             queue_ms,
             search_ms: search_started.elapsed().as_secs_f64() * 1e3,
             path: "bm25".into(),
+            keyword_weight: 0.0,
         })
     }
 
@@ -135,8 +136,17 @@ impl Engine {
         let mut dense_hits: HashMap<i64, ParagraphHit> = dense.hits.into_iter().map(|h| (h.paragraph.id, h)).collect();
         let mut keyword_hits: HashMap<i64, KeywordParagraphHit> =
             keyword.hits.into_iter().map(|h| (h.paragraph.id, h)).collect();
+        let mut rrf = req.rrf;
+        if rrf.adaptive_keyword_weight {
+            // Weight the keyword ranking by how much of the query its best hit covers.
+            let coverage = match (query.as_ref(), keyword_ids.first().and_then(|id| keyword_hits.get(id))) {
+                (Some(q), Some(top)) => q.coverage(&mut JiebaTokenizer::new(shared_segmenter()), &top.paragraph.simplified),
+                _ => 0.0,
+            };
+            rrf.keyword_weight = adaptive_keyword_weight(coverage);
+        }
         let mut hits = Vec::with_capacity(v.k);
-        for f in fuse_rrf(&dense_ids, &keyword_ids, &req.rrf).into_iter().take(v.k) {
+        for f in fuse_rrf(&dense_ids, &keyword_ids, &rrf).into_iter().take(v.k) {
             let d = dense_hits.remove(&f.id);
             let kw = keyword_hits.remove(&f.id);
             let provenance = Provenance {
@@ -162,6 +172,7 @@ impl Engine {
             queue_ms,
             search_ms: started.elapsed().as_secs_f64() * 1e3,
             path: if query.is_some() { format!("{}+bm25", dense.path) } else { dense.path.to_string() },
+            keyword_weight: if query.is_some() { rrf.keyword_weight } else { 0.0 },
         })
     }
 }

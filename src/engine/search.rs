@@ -26,9 +26,10 @@ pub enum QueryInput {
 }
 
 /// How to rank.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum SearchMode {
-    /// Cosine similarity of embeddings (the default).
+    /// Cosine similarity of embeddings (the library default; the server's default for text
+    /// queries is [`crate::config::Config::default_search_mode`]).
     #[default]
     Dense,
     /// BM25 over jieba words.
@@ -109,6 +110,9 @@ pub struct SearchResponse {
     pub search_ms: f64,
     /// Which path answered: `"exact"`/`"hnsw"` (dense), `"bm25"`, or `"<dense>+bm25"`.
     pub path: String,
+    /// HYBRID: the keyword ranking's weight in the fusion (given, or adapted to the query);
+    /// 0 in the other modes.
+    pub keyword_weight: f64,
 }
 
 /// A request after validation.
@@ -245,6 +249,7 @@ impl Engine {
             queue_ms,
             search_ms: started.elapsed().as_secs_f64() * 1e3,
             path: found.path.to_string(),
+            keyword_weight: 0.0,
         })
     }
 }

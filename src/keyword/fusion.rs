@@ -21,6 +21,20 @@ pub const DEFAULT_RRF_K: f64 = 60.0;
 pub const MAX_RRF_K: f64 = 10_000.0;
 /// Largest accepted list weight.
 pub const MAX_RRF_WEIGHT: f64 = 100.0;
+/// Scale of the adaptive keyword weight: `ADAPTIVE_KEYWORD_SCALE × coverage²`.
+pub const ADAPTIVE_KEYWORD_SCALE: f64 = 1.5;
+
+/// The keyword ranking's weight for a query whose best keyword hit holds `coverage` (in
+/// [0, 1]) of its terms ([`super::KeywordQuery::coverage`]): `1.5 × coverage²`. A query that is
+/// an exact term, a name or a plan number (coverage 1) gives the keyword ranking weight 1.5, more
+/// than the dense ranking's 1; a long question whose best keyword hit shares a few common words
+/// (coverage 0.3) gives it 0.14, so those incidental matches barely move the dense ranking.
+/// Chosen on the retrieval fixture (`cargo bench --bench retrieval -- modes`, where the sweep
+/// prints fixed and adaptive weights side by side).
+pub fn adaptive_keyword_weight(coverage: f64) -> f64 {
+    let c = coverage.clamp(0.0, 1.0);
+    ADAPTIVE_KEYWORD_SCALE * c * c
+}
 
 /// Fusion parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -29,13 +43,17 @@ pub struct RrfParams {
     pub k: f64,
     /// Weight of the dense list; in [0, [`MAX_RRF_WEIGHT`]]. Default 1.
     pub dense_weight: f64,
-    /// Weight of the keyword list; in [0, [`MAX_RRF_WEIGHT`]]. Default 1.
+    /// Weight of the keyword list; in [0, [`MAX_RRF_WEIGHT`]]. Default 1. Replaced by
+    /// [`adaptive_keyword_weight`] when `adaptive_keyword_weight` is set.
     pub keyword_weight: f64,
+    /// Derive the keyword weight from the query ([`adaptive_keyword_weight`]) instead of
+    /// `keyword_weight`. Default true (the server sets it false when a request gives a weight).
+    pub adaptive_keyword_weight: bool,
 }
 
 impl Default for RrfParams {
     fn default() -> Self {
-        RrfParams { k: DEFAULT_RRF_K, dense_weight: 1.0, keyword_weight: 1.0 }
+        RrfParams { k: DEFAULT_RRF_K, dense_weight: 1.0, keyword_weight: 1.0, adaptive_keyword_weight: true }
     }
 }
 
@@ -50,7 +68,7 @@ impl RrfParams {
                 return Err(KeywordError::InvalidArgument(format!("rrf {name} = {w} is outside [0, {MAX_RRF_WEIGHT}]")));
             }
         }
-        if self.dense_weight == 0.0 && self.keyword_weight == 0.0 {
+        if self.dense_weight == 0.0 && self.keyword_weight == 0.0 && !self.adaptive_keyword_weight {
             return Err(KeywordError::InvalidArgument("rrf weights are both 0; give at least one a positive weight".into()));
         }
         Ok(())
@@ -128,6 +146,15 @@ mod tests {
     }
 
     #[test]
+    fn adaptive_weight_follows_coverage() {
+        assert_eq!(adaptive_keyword_weight(1.0), 1.5);
+        assert_eq!(adaptive_keyword_weight(0.0), 0.0);
+        assert!(adaptive_keyword_weight(0.3) < 0.2);
+        assert_eq!(adaptive_keyword_weight(7.0), 1.5, "clamped");
+        assert!(adaptive_keyword_weight(0.5) < adaptive_keyword_weight(0.8));
+    }
+
+    #[test]
     fn validation() {
         assert!(RrfParams::default().validate().is_ok());
         for p in [
@@ -135,7 +162,7 @@ mod tests {
             RrfParams { k: f64::NAN, ..Default::default() },
             RrfParams { dense_weight: -0.5, ..Default::default() },
             RrfParams { keyword_weight: f64::INFINITY, ..Default::default() },
-            RrfParams { dense_weight: 0.0, keyword_weight: 0.0, ..Default::default() },
+            RrfParams { dense_weight: 0.0, keyword_weight: 0.0, adaptive_keyword_weight: false, ..Default::default() },
         ] {
             assert!(p.validate().unwrap_err().is_invalid_argument(), "{p:?}");
         }
@@ -152,7 +179,7 @@ mod tests {
         ) {
             let mut keyword = keyword;
             keyword.insert(0, dense[0]);
-            let p = RrfParams { k, dense_weight: wd, keyword_weight: wk };
+            let p = RrfParams { k, dense_weight: wd, keyword_weight: wk, adaptive_keyword_weight: false };
             let fused = fuse_rrf(&dense, &keyword, &p);
             prop_assert_eq!(fused[0].id, dense[0]);
             prop_assert_eq!(fuse_rrf(&dense, &keyword, &p), fused.clone());

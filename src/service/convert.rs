@@ -166,16 +166,21 @@ pub fn stats(s: crate::engine::EngineStats) -> proto::StatsResponse {
 }
 
 /// Search mode from its protobuf value (unspecified = DENSE).
-pub fn search_mode(m: i32) -> Result<SearchMode, EngineError> {
+///
+/// An unspecified mode is `default` for text queries and DENSE for paragraph queries (the
+/// only mode they have).
+pub fn search_mode(m: i32, default: SearchMode, text_query: bool) -> Result<SearchMode, EngineError> {
     match proto::SearchMode::try_from(m) {
-        Ok(proto::SearchMode::Unspecified | proto::SearchMode::Dense) => Ok(SearchMode::Dense),
+        Ok(proto::SearchMode::Unspecified) => Ok(if text_query { default } else { SearchMode::Dense }),
+        Ok(proto::SearchMode::Dense) => Ok(SearchMode::Dense),
         Ok(proto::SearchMode::Keyword) => Ok(SearchMode::Keyword),
         Ok(proto::SearchMode::Hybrid) => Ok(SearchMode::Hybrid),
         Err(_) => Err(EngineError::InvalidArgument(format!("unknown search mode {m}"))),
     }
 }
 
-/// Fusion parameters (unset fields take the defaults: k 60, weights 1).
+/// Fusion parameters (unset fields take the defaults: k 60, dense weight 1, keyword weight
+/// adapted to the query).
 pub fn rrf(p: Option<&proto::RrfParams>) -> RrfParams {
     let d = RrfParams::default();
     let Some(p) = p else { return d };
@@ -183,6 +188,7 @@ pub fn rrf(p: Option<&proto::RrfParams>) -> RrfParams {
         k: p.k.unwrap_or(d.k),
         dense_weight: p.dense_weight.unwrap_or(d.dense_weight),
         keyword_weight: p.keyword_weight.unwrap_or(d.keyword_weight),
+        adaptive_keyword_weight: p.keyword_weight.is_none(),
     }
 }
 

@@ -80,6 +80,7 @@ impl SimTheme for Handlers {
         if r.exclude_same_document && matches!(query, QueryInput::Text(_)) {
             return Err(Status::invalid_argument("exclude_same_document needs a paragraph_id query"));
         }
+        let text_query = matches!(query, QueryInput::Text(_));
         let req = SearchRequest {
             query,
             k: r.k as usize,
@@ -87,7 +88,7 @@ impl SimTheme for Handlers {
             min_score: r.min_score,
             exclude_same_document: r.exclude_same_document,
             exact: r.exact,
-            mode: convert::search_mode(r.mode).map_err(status)?,
+            mode: convert::search_mode(r.mode, engine.config().default_search_mode, text_query).map_err(status)?,
             rrf: convert::rrf(r.rrf.as_ref()),
             candidates: r.rrf.as_ref().map_or(0, |p| p.candidates as usize),
             must_contain: r.must_contain,
@@ -101,6 +102,7 @@ impl SimTheme for Handlers {
             search_ms: out.search_ms,
             search_path: out.path,
             queue_ms: out.queue_ms,
+            keyword_weight: out.keyword_weight,
         }))
     }
 
