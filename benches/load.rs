@@ -1,7 +1,8 @@
 //! Load bench: starts the real server (seeded, temporary data directory), then runs 1, 8 and 32
 //! concurrent clients issuing `NearestParagraphs` with short text queries for
-//! `SIMTHEME_LOAD_SECS` seconds each (default 20), and prints throughput, p50/p95/p99 latency,
-//! errors and the server's resident memory after each level.
+//! `SIMTHEME_LOAD_SECS` seconds each (default 20), in DENSE mode and in the default mode (HYBRID),
+//! and prints throughput, p50/p95/p99 latency, errors and the server's resident memory after
+//! each level.
 //!
 //!     cargo bench --bench load
 
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use simtheme::proto::nearest_paragraphs_request::Query;
 use simtheme::proto::sim_theme_client::SimThemeClient;
-use simtheme::proto::NearestParagraphsRequest;
+use simtheme::proto::{NearestParagraphsRequest, SearchMode};
 
 const QUERIES: &[&str] = &[
     "digital transformation of manufacturing",
@@ -40,38 +41,56 @@ async fn main() {
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     println!("{}", line.trim());
-    let addr = line.trim().strip_prefix("simtheme ready on ").unwrap().split_whitespace().next().unwrap().to_string();
+    let addr = line
+        .trim()
+        .strip_prefix("simtheme ready on ")
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
     let client = SimThemeClient::connect(format!("http://{addr}")).await.unwrap();
-    println!("{:>7} {:>8} {:>9} {:>8} {:>8} {:>8} {:>7} {:>9}", "clients", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "RSS MiB");
-    for clients in [1usize, 8, 32] {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        let mut tasks = Vec::new();
-        for c in 0..clients {
-            let mut client = client.clone();
-            tasks.push(tokio::spawn(async move {
-                let (mut lat, mut errors, mut i) = (Vec::new(), 0u64, c);
-                while Instant::now() < deadline {
-                    let req = NearestParagraphsRequest { query: Some(Query::Text(QUERIES[i % QUERIES.len()].into())), k: 10, ..Default::default() };
-                    i += 1;
-                    let t = Instant::now();
-                    match client.nearest_paragraphs(req).await {
-                        Ok(_) => lat.push(t.elapsed().as_secs_f64() * 1e3),
-                        Err(_) => errors += 1,
+    println!(
+        "{:<16} {:>7} {:>8} {:>9} {:>8} {:>8} {:>8} {:>7} {:>9}",
+        "mode", "clients", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "RSS MiB"
+    );
+    for (label, mode) in [("DENSE", SearchMode::Dense), ("default (HYBRID)", SearchMode::Unspecified)] {
+        for clients in [1usize, 8, 32] {
+            let deadline = Instant::now() + Duration::from_secs(secs);
+            let mut tasks = Vec::new();
+            for c in 0..clients {
+                let mut client = client.clone();
+                tasks.push(tokio::spawn(async move {
+                    let (mut lat, mut errors, mut i) = (Vec::new(), 0u64, c);
+                    while Instant::now() < deadline {
+                        let text = QUERIES[i % QUERIES.len()].into();
+                        let req = NearestParagraphsRequest {
+                            query: Some(Query::Text(text)),
+                            k: 10,
+                            mode: mode as i32,
+                            ..Default::default()
+                        };
+                        i += 1;
+                        let t = Instant::now();
+                        match client.nearest_paragraphs(req).await {
+                            Ok(_) => lat.push(t.elapsed().as_secs_f64() * 1e3),
+                            Err(_) => errors += 1,
+                        }
                     }
-                }
-                (lat, errors)
-            }));
+                    (lat, errors)
+                }));
+            }
+            let (lat, errors) = common::join_clients(tasks).await;
+            println!(
+                "{label:<16} {clients:>7} {:>8} {:>9.1} {:>8.1} {:>8.1} {:>8.1} {errors:>7} {:>9.0}",
+                lat.len(),
+                lat.len() as f64 / secs as f64,
+                common::pct(&lat, 0.50),
+                common::pct(&lat, 0.95),
+                common::pct(&lat, 0.99),
+                common::rss_mib(child.id())
+            );
         }
-        let (lat, errors) = common::join_clients(tasks).await;
-        println!(
-            "{clients:>7} {:>8} {:>9.1} {:>8.1} {:>8.1} {:>8.1} {errors:>7} {:>9.0}",
-            lat.len(),
-            lat.len() as f64 / secs as f64,
-            common::pct(&lat, 0.50),
-            common::pct(&lat, 0.95),
-            common::pct(&lat, 0.99),
-            common::rss_mib(child.id())
-        );
     }
     let _ = child.kill();
     let _ = child.wait();
