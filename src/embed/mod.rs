@@ -63,7 +63,7 @@ pub struct EmbedderConfig {
     /// Upper bound of padded tokens (longest window × windows) in one forward pass.
     pub max_batch_tokens: usize,
     /// Run GGUF weights dequantised to f32 through candle-transformers' `BertModel`
-    /// instead of the quantised encoder ([`qbert::QuantBert`]). Slower and ~370 MB
+    /// instead of the quantised encoder ([`qbert::QuantBert`]). Slower and ~420 MB
     /// larger; kept for comparison and as a fallback. Safetensors weights always run f32.
     pub dequantize: bool,
 }
