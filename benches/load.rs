@@ -5,6 +5,7 @@
 //! each level.
 //!
 //!     cargo bench --bench load
+//!     SIMTHEME_BIN=/path/to/other/simtheme cargo bench --bench load   # another build of the server
 
 mod common;
 
@@ -31,7 +32,10 @@ const QUERIES: &[&str] = &[
 async fn main() {
     let secs: u64 = std::env::var("SIMTHEME_LOAD_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
     let tmp = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_simtheme"))
+    // SIMTHEME_BIN runs another build of the server (e.g. a copy of an older commit's binary),
+    // for before/after comparisons in one session.
+    let bin = std::env::var_os("SIMTHEME_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_simtheme").into());
+    let mut child = Command::new(bin)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(tmp.path())
         .stdout(Stdio::piped())

@@ -15,6 +15,7 @@ pub mod embed;
 pub mod engine;
 pub mod index;
 pub mod keyword;
+pub mod memory;
 pub mod service;
 pub mod store;
 pub mod themes;

@@ -5,6 +5,7 @@ use simtheme::cli::{parse_cli, run_compare_years, run_embed, run_ingest, run_mig
 use simtheme::config::LogFormat;
 
 fn main() -> anyhow::Result<()> {
+    simtheme::memory::limit_malloc_arenas();
     let cli = parse_cli()?;
     // `serve` logs one line per request (target simtheme::access) unless SIMTHEME_LOG says otherwise.
     let (default_filter, format) = match &cli.command {

@@ -37,7 +37,7 @@ pub struct Cli {
     #[arg(long, global = true, default_value_t = 0, env = "SIMTHEME_THREADS")]
     pub threads: usize,
     /// Run a GGUF model's weights expanded to f32 (candle-transformers' BERT) instead of
-    /// the quantised encoder: slower and ~370 MB larger; for comparison.
+    /// the quantised encoder: slower and ~420 MB larger; for comparison.
     #[arg(long, global = true, env = "SIMTHEME_DEQUANTIZE")]
     pub dequantize: bool,
     /// Data directory (SQLite store and index dump).

@@ -167,6 +167,8 @@ pub fn run_serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
             if !seeded.is_empty() {
                 eprintln!("ingested {} seed documents into an empty data directory", seeded.len());
             }
+            // Model loading and seeding leave tens of MB free inside malloc's arenas.
+            crate::memory::release_free_memory();
             Ok(engine)
         },
         service::shutdown_signal(),

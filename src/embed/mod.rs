@@ -16,18 +16,20 @@ pub mod int8;
 pub mod qbert;
 pub mod source;
 pub mod queue;
+pub mod text_tokenizer;
+pub mod unigram;
 mod weights;
 
 use std::sync::Arc;
 
 use candle_core::{DType, Device, Tensor};
 use candle_transformers::models::bert::{BertModel, Config as BertConfig};
-use tokenizers::Tokenizer;
 
 pub use batch::{plan_batches, windows, Window};
 pub use error::EmbedError;
 pub use queue::{EmbedQueue, QueueError, QueueOptions, QueueStats};
 pub use source::{ModelFiles, WeightFile};
+pub use text_tokenizer::TextTokenizer;
 
 /// The model directory shipped in the repository, used when no model is given.
 pub const DEFAULT_MODEL_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/multilingual-e5-small");
@@ -61,7 +63,7 @@ pub struct EmbedderConfig {
     /// Upper bound of padded tokens (longest window × windows) in one forward pass.
     pub max_batch_tokens: usize,
     /// Run GGUF weights dequantised to f32 through candle-transformers' `BertModel`
-    /// instead of the quantised encoder ([`qbert::QuantBert`]). Slower and ~370 MB
+    /// instead of the quantised encoder ([`qbert::QuantBert`]). Slower and ~420 MB
     /// larger; kept for comparison and as a fallback. Safetensors weights always run f32.
     pub dequantize: bool,
 }
@@ -123,7 +125,7 @@ enum Encoder {
 /// A loaded model, ready to embed. Cheap to share behind an `Arc`; `embed` takes `&self`.
 pub struct Embedder {
     model: Encoder,
-    tokenizer: Tokenizer,
+    tokenizer: TextTokenizer,
     device: Device,
     pool: Arc<rayon::ThreadPool>,
     name: String,
@@ -164,11 +166,7 @@ impl Embedder {
             return Err(load_err(&files.config, &"hidden_size missing"));
         }
 
-        let mut tokenizer = Tokenizer::from_file(&files.tokenizer).map_err(|e| load_err(&files.tokenizer, &e))?;
-        tokenizer.with_padding(None);
-        tokenizer
-            .with_truncation(None)
-            .map_err(|e| load_err(&files.tokenizer, &e))?;
+        let tokenizer = TextTokenizer::from_file(&files.tokenizer).map_err(|e| load_err(&files.tokenizer, &e))?;
         let special = |names: &[&str]| names.iter().find_map(|n| tokenizer.token_to_id(n));
         let bos = special(&["<s>", "[CLS]"]).ok_or_else(|| load_err(&files.tokenizer, &"no <s>/[CLS] token"))?;
         let eos = special(&["</s>", "[SEP]"]).ok_or_else(|| load_err(&files.tokenizer, &"no </s>/[SEP] token"))?;
@@ -237,11 +235,7 @@ impl Embedder {
     /// Content token ids of `prefix + text` (no special tokens, no truncation).
     pub fn content_ids(&self, text: &str, mode: Mode) -> Result<Vec<u32>, EmbedError> {
         let full = format!("{}{}", mode.prefix(), text);
-        let enc = self
-            .tokenizer
-            .encode(full.as_str(), false)
-            .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
-        Ok(enc.get_ids().to_vec())
+        self.tokenizer.encode_ids(&full).map_err(EmbedError::Tokenizer)
     }
 
     /// Number of tokens the model is fed for `text` (special tokens of every window included).

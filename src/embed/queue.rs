@@ -30,7 +30,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -263,9 +263,14 @@ struct Ready {
     waited_ms: f64,
 }
 
+/// Milliseconds the bulk lane waits without work after a round before it releases free memory.
+const TRIM_AFTER_IDLE_MS: u64 = 200;
+
 fn worker(lane: Lane, rx: Receiver<Job>, embedder: &Embedder, pool: Option<&rayon::ThreadPool>, options: &QueueOptions, stats: &QueueStats) {
     // A prepared request that did not fit the previous round opens the next one.
     let mut carried: Option<Ready> = None;
+    // The bulk lane hands freed activation memory back when it runs out of work.
+    let mut trim_when_idle = false;
     loop {
         let mut round: Vec<Ready> = Vec::new();
         let mut tokens = 0;
@@ -278,8 +283,24 @@ fn worker(lane: Lane, rx: Receiver<Job>, embedder: &Embedder, pool: Option<&rayo
             let next = if round.is_empty() {
                 if lane == Lane::Interactive {
                     stats.interactive_running.store(false, Ordering::Release); // idle until a request comes
+                    rx.recv().ok()
+                } else {
+                    // After a round, wait a moment for more work before handing freed
+                    // activation memory back, so a stream of pages does not pay for it per page.
+                    if !trim_when_idle {
+                        rx.recv().ok()
+                    } else {
+                        match rx.recv_timeout(std::time::Duration::from_millis(TRIM_AFTER_IDLE_MS)) {
+                            Ok(job) => Some(job),
+                            Err(RecvTimeoutError::Disconnected) => None,
+                            Err(RecvTimeoutError::Timeout) => {
+                                trim_when_idle = false;
+                                crate::memory::release_free_memory();
+                                rx.recv().ok()
+                            }
+                        }
+                    }
                 }
-                rx.recv().ok()
             } else {
                 rx.try_recv().ok()
             };
@@ -327,6 +348,7 @@ fn worker(lane: Lane, rx: Receiver<Job>, embedder: &Embedder, pool: Option<&rayo
                 stats.bulk_running.store(true, Ordering::Relaxed);
                 let outcome = catch_unwind(AssertUnwindSafe(|| run_sub_batches(embedder, pool, &round, options, stats)));
                 stats.bulk_running.store(false, Ordering::Relaxed);
+                trim_when_idle = true;
                 answer(round, outcome);
             }
         }
