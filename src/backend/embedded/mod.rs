@@ -56,6 +56,10 @@ pub struct EmbeddedBackend {
 
 pub(crate) struct Inner {
     settings: EmbeddedSettings,
+    /// Held by every write (and the index dump) from its SQLite transaction to its last index
+    /// update, so writes reach store, catalog, vector index and keyword index in one order,
+    /// while searches only wait for the short steps that touch what they read.
+    writes: Mutex<()>,
     store: Mutex<Store>,
     index: RwLock<ChunkIndex>,
     catalog: RwLock<Catalog>,
@@ -83,6 +87,7 @@ impl EmbeddedBackend {
         let (keyword, keyword_reconciled) = keyword::open_keyword_index(&settings.data_dir, &store)?;
         let inner = Inner {
             settings,
+            writes: Mutex::new(()),
             store: Mutex::new(store),
             index: RwLock::new(index),
             catalog: RwLock::new(catalog),
@@ -105,6 +110,11 @@ impl EmbeddedBackend {
 }
 
 impl Inner {
+    /// The write-order lock (see [`Inner::writes`]); taken before any other lock.
+    pub(crate) fn write_order(&self) -> MutexGuard<'_, ()> {
+        self.writes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -131,6 +141,8 @@ impl Inner {
 
     /// Writes the index dump if it changed since the last one.
     fn persist_index(&self) -> Result<bool, BackendError> {
+        // No write between the store's fingerprint and the index it describes.
+        let _writes = self.write_order();
         let mut dirty = self.index_dirty.lock().unwrap_or_else(|p| p.into_inner());
         if !*dirty {
             return Ok(false);
