@@ -9,6 +9,9 @@ use crate::corpus::PreparedDocument;
 
 use super::{DocInfo, Inner};
 
+/// Chunks inserted into the vector index per write lock.
+const INDEX_INSERT_SLICE: usize = 4;
+
 impl Inner {
     /// Stores a prepared, embedded document in the store, then the catalog and the index.
     pub(crate) fn put_document(&self, doc: &PreparedDocument, vectors: &[Vec<f32>]) -> Result<InsertOutcome, BackendError> {
@@ -23,7 +26,12 @@ impl Inner {
         drop(store);
         self.catalog_mut().add_document(&doc.id, DocInfo { year: doc.year, tags: doc.tags.clone() }, owners.iter().copied());
         let items: Vec<(u64, &[f32])> = chunk_ids.iter().zip(vectors).map(|(id, v)| (*id as u64, v.as_slice())).collect();
-        self.index_mut().insert(&items)?;
+        // A few chunks per write lock: a search waits for at most one slice of graph
+        // insertions, not a whole page's (readers only find chunks whose paragraphs are
+        // already stored and catalogued).
+        for slice in items.chunks(INDEX_INSERT_SLICE) {
+            self.index_mut().insert(slice)?;
+        }
         self.mark_index_dirty();
         self.index_keywords(doc, &owners)?;
         Ok(outcome)
