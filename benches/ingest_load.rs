@@ -15,9 +15,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use simtheme::proto::nearest_paragraphs_request::Query;
 use simtheme::proto::sim_theme_client::SimThemeClient;
-use simtheme::proto::{DocumentInput, NearestParagraphsRequest, StatsRequest};
+use simtheme::proto::{DocumentInput, StatsRequest};
 use tonic::transport::Channel;
 
 const QUERIES: &[&str] = &[
@@ -55,13 +54,8 @@ async fn query_until(client: &SimThemeClient<Channel>, clients: usize, stop: Arc
         tasks.push(tokio::spawn(async move {
             let (mut lat, mut errors, mut i) = (Vec::new(), 0u64, c);
             while !stop.load(Ordering::Relaxed) {
-                let req = NearestParagraphsRequest { query: Some(Query::Text(QUERIES[i % QUERIES.len()].into())), k: 10, ..Default::default() };
+                common::timed_search(&mut client, QUERIES[i % QUERIES.len()], 0, &mut lat, &mut errors).await;
                 i += 1;
-                let t = Instant::now();
-                match client.nearest_paragraphs(req).await {
-                    Ok(_) => lat.push(t.elapsed().as_secs_f64() * 1e3),
-                    Err(_) => errors += 1,
-                }
             }
             (lat, errors)
         }));

@@ -13,9 +13,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use simtheme::proto::nearest_paragraphs_request::Query;
 use simtheme::proto::sim_theme_client::SimThemeClient;
-use simtheme::proto::{NearestParagraphsRequest, SearchMode};
+use simtheme::proto::SearchMode;
 
 const QUERIES: &[&str] = &[
     "digital transformation of manufacturing",
@@ -67,19 +66,8 @@ async fn main() {
                 tasks.push(tokio::spawn(async move {
                     let (mut lat, mut errors, mut i) = (Vec::new(), 0u64, c);
                     while Instant::now() < deadline {
-                        let text = QUERIES[i % QUERIES.len()].into();
-                        let req = NearestParagraphsRequest {
-                            query: Some(Query::Text(text)),
-                            k: 10,
-                            mode: mode as i32,
-                            ..Default::default()
-                        };
+                        common::timed_search(&mut client, QUERIES[i % QUERIES.len()], mode as i32, &mut lat, &mut errors).await;
                         i += 1;
-                        let t = Instant::now();
-                        match client.nearest_paragraphs(req).await {
-                            Ok(_) => lat.push(t.elapsed().as_secs_f64() * 1e3),
-                            Err(_) => errors += 1,
-                        }
                     }
                     (lat, errors)
                 }));

@@ -35,6 +35,24 @@ pub fn seed_lines(min_chars: usize) -> Vec<String> {
         .collect()
 }
 
+/// One timed `NearestParagraphs` call (k 10, `mode` as the proto enum value): pushes its
+/// latency in ms on success, counts an error otherwise.
+pub async fn timed_search(
+    client: &mut simtheme::proto::sim_theme_client::SimThemeClient<tonic::transport::Channel>,
+    text: &str,
+    mode: i32,
+    latencies: &mut Vec<f64>,
+    errors: &mut u64,
+) {
+    use simtheme::proto::{nearest_paragraphs_request::Query, NearestParagraphsRequest};
+    let req = NearestParagraphsRequest { query: Some(Query::Text(text.into())), k: 10, mode, ..Default::default() };
+    let t = std::time::Instant::now();
+    match client.nearest_paragraphs(req).await {
+        Ok(_) => latencies.push(t.elapsed().as_secs_f64() * 1e3),
+        Err(_) => *errors += 1,
+    }
+}
+
 /// Waits for client tasks that each return `(latencies in ms, errors)`; returns all latencies
 /// sorted ascending and the total of errors.
 pub async fn join_clients(tasks: Vec<tokio::task::JoinHandle<(Vec<f64>, u64)>>) -> (Vec<f64>, u64) {

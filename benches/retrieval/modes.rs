@@ -169,11 +169,47 @@ pub fn run(embedder: Arc<simtheme::embed::Embedder>, queries: &[Query]) {
     synthetic(dir.path(), &engine, &rt);
 }
 
-/// RRF parameters side by side: both rankings (50 candidates each) fetched once per query, then
-/// fused offline with each `k` and keyword weight (dense weight 1).
 /// Hits as (document id, paragraph text), best first.
 type Ranked = Vec<(String, String)>;
 
+/// Recall tallies over all queries, per language and for the exact-term queries.
+#[derive(Default)]
+struct Tallies {
+    all: Tally,
+    en: Tally,
+    zh: Tally,
+    exact: Tally,
+}
+
+impl Tallies {
+    fn add(&mut self, q: &Query, rank: Option<usize>) {
+        self.all.add(rank);
+        if q.lang == "en" { self.en.add(rank) } else { self.zh.add(rank) }
+        if q.kind.as_deref() == Some("exact") {
+            self.exact.add(rank);
+        }
+    }
+}
+
+/// Rank of the expected paragraph in the top 10 of the two rankings fused with `params`.
+fn fused_rank(dense: &Ranked, keyword: &Ranked, params: &RrfParams, q: &Query, doc_ids: &std::collections::HashMap<String, String>) -> Option<usize> {
+    let key = |h: &(String, String)| format!("{}\u{1}{}", h.0, h.1);
+    let d: Vec<String> = dense.iter().map(key).collect();
+    let w: Vec<String> = keyword.iter().map(key).collect();
+    let fused: Vec<(String, String)> = fuse_rrf(&d, &w, params)
+        .into_iter()
+        .take(10)
+        .map(|f| {
+            let (a, b) = f.id.split_once('\u{1}').unwrap();
+            (a.to_string(), b.to_string())
+        })
+        .collect();
+    rank_of(&fused, &doc_ids[&q.expected_doc], &q.expected_substring)
+}
+
+/// RRF parameters side by side: both rankings (50 candidates each) fetched once per query, then
+/// fused offline with each `k` and keyword weight (dense weight 1), fixed and adapted to the
+/// query's coverage by its best keyword hit.
 fn sweep(queries: &[Query], doc_ids: &std::collections::HashMap<String, String>, search: &dyn Fn(&str, SearchMode, usize) -> (Ranked, f64)) {
     let lists: Vec<(Ranked, Ranked)> =
         queries.iter().map(|q| (search(&q.query, SearchMode::Dense, 50).0, search(&q.query, SearchMode::Keyword, 50).0)).collect();
@@ -181,26 +217,11 @@ fn sweep(queries: &[Query], doc_ids: &std::collections::HashMap<String, String>,
     for k in [10.0, 30.0, 60.0, 100.0] {
         for kw in [0.5, 0.75, 1.0, 1.5] {
             let params = RrfParams { k, dense_weight: 1.0, keyword_weight: kw, adaptive_keyword_weight: false };
-            let (mut all, mut en, mut zh, mut exact) = (Tally::default(), Tally::default(), Tally::default(), Tally::default());
+            let mut t = Tallies::default();
             for (q, (dense, keyword)) in queries.iter().zip(&lists) {
-                let key = |h: &(String, String)| format!("{}\u{1}{}", h.0, h.1);
-                let d: Vec<String> = dense.iter().map(key).collect();
-                let w: Vec<String> = keyword.iter().map(key).collect();
-                let fused: Vec<(String, String)> = fuse_rrf(&d, &w, &params)
-                    .into_iter()
-                    .take(10)
-                    .map(|f| {
-                        let (a, b) = f.id.split_once('\u{1}').unwrap();
-                        (a.to_string(), b.to_string())
-                    })
-                    .collect();
-                let rank = rank_of(&fused, &doc_ids[&q.expected_doc], &q.expected_substring);
-                all.add(rank);
-                if q.lang == "en" { en.add(rank) } else { zh.add(rank) }
-                if q.kind.as_deref() == Some("exact") {
-                    exact.add(rank);
-                }
+                t.add(q, fused_rank(dense, keyword, &params, q, doc_ids));
             }
+            let Tallies { all, en, zh, exact } = t;
             println!(
                 "  k {k:>5}  keyword weight {kw:<4}  {} | en {} | zh {} | exact {}",
                 all.triple(),
@@ -232,27 +253,12 @@ fn sweep(queries: &[Query], doc_ids: &std::collections::HashMap<String, String>,
     ];
     for k in [10.0, 20.0, 30.0, 60.0] {
         for (name, f) in &variants {
-            let (mut all, mut en, mut zh, mut exact) = (Tally::default(), Tally::default(), Tally::default(), Tally::default());
+            let mut t = Tallies::default();
             for ((q, (dense, keyword)), c) in queries.iter().zip(&lists).zip(&coverages) {
                 let params = RrfParams { k, dense_weight: 1.0, keyword_weight: f(*c).max(1e-6), adaptive_keyword_weight: false };
-                let key = |h: &(String, String)| format!("{}\u{1}{}", h.0, h.1);
-                let d: Vec<String> = dense.iter().map(key).collect();
-                let w: Vec<String> = keyword.iter().map(key).collect();
-                let fused: Vec<(String, String)> = fuse_rrf(&d, &w, &params)
-                    .into_iter()
-                    .take(10)
-                    .map(|f| {
-                        let (a, b) = f.id.split_once('\u{1}').unwrap();
-                        (a.to_string(), b.to_string())
-                    })
-                    .collect();
-                let rank = rank_of(&fused, &doc_ids[&q.expected_doc], &q.expected_substring);
-                all.add(rank);
-                if q.lang == "en" { en.add(rank) } else { zh.add(rank) }
-                if q.kind.as_deref() == Some("exact") {
-                    exact.add(rank);
-                }
+                t.add(q, fused_rank(dense, keyword, &params, q, doc_ids));
             }
+            let Tallies { all, en, zh, exact } = t;
             println!(
                 "  k {k:>5}  adaptive {name:<16} {:.3}/{:.3}/{:.3} | en {} | zh {} | exact {}",
                 all.r1(),
