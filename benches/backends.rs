@@ -9,7 +9,8 @@
 //!
 //!     SIMTHEME_QDRANT_BIN=/path/to/qdrant SIMTHEME_BENCH_N=100000 cargo bench --bench backends
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -104,17 +105,8 @@ async fn recall(name: &str, backend: &Arc<dyn Backend>, data: &[Vec<f32>], queri
 }
 
 fn start_server(args: &[&str]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_simtheme"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--no-seed"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start simtheme");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.trim().strip_prefix("simtheme ready on ").expect("ready line").split_whitespace().next().unwrap().to_string();
-    (child, addr)
+    let (child, line) = common::start_server(env!("CARGO_BIN_EXE_simtheme"), ["--no-seed"].iter().chain(args));
+    (child, common::ready_addr(&line))
 }
 
 async fn load(name: &str, addr: &str, ids: &[i64], clients: usize, secs: u64) {

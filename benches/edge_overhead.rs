@@ -15,9 +15,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -28,29 +28,11 @@ use simtheme::proto::sim_theme_client::SimThemeClient;
 use simtheme::proto::{GetParagraphRequest, NearestParagraphsRequest};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 
-const QUERIES: &[&str] = &[
-    "digital transformation of manufacturing",
-    "中小企业专精特新",
-    "green and low-carbon industry",
-    "央企战略性新兴产业布局",
-    "how do high-tech zones support innovation?",
-    "一带一路国际合作",
-    "industrial chain resilience",
-    "未来产业 量子信息 人形机器人",
-];
 const KEY: &str = "bench-read-only-key";
 
 fn start(data: &Path, extra: &[&str]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_simtheme"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let args = [OsStr::new("--data-dir"), data.as_os_str()].into_iter().chain(extra.iter().map(OsStr::new));
+    let (child, line) = common::start_server(env!("CARGO_BIN_EXE_simtheme"), args);
     println!("{}", line.trim());
     (child, line)
 }
@@ -84,7 +66,7 @@ enum Target {
 }
 
 fn request(i: usize) -> NearestParagraphsRequest {
-    NearestParagraphsRequest { query: Some(Query::Text(QUERIES[i % QUERIES.len()].into())), k: 10, ..Default::default() }
+    NearestParagraphsRequest { query: Some(Query::Text(common::QUERIES[i % common::QUERIES.len()].into())), k: 10, ..Default::default() }
 }
 
 /// Runs `clients` loops for `secs` seconds; returns latencies (ms) and errors.

@@ -9,8 +9,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::ffi::OsStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -63,30 +62,18 @@ async fn query_until(client: &SimThemeClient<Channel>, clients: usize, stop: Arc
     common::join_clients(tasks).await
 }
 
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg").map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
-}
-
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let secs = env_or("SIMTHEME_LOAD_SECS", 10);
     let clients = env_or("SIMTHEME_INGEST_LOAD_CLIENTS", 2) as usize;
     let pages = env_or("SIMTHEME_INGEST_PAGES", 200) as usize;
     let tmp = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_simtheme"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(tmp.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let (mut child, line) = common::start_server(env!("CARGO_BIN_EXE_simtheme"), [OsStr::new("--data-dir"), tmp.path().as_os_str()]);
     println!("{}", line.trim());
-    let addr = line.trim().strip_prefix("simtheme ready on ").unwrap().split_whitespace().next().unwrap().to_string();
+    let addr = common::ready_addr(&line);
     let client = SimThemeClient::connect(format!("http://{addr}")).await.unwrap();
 
-    println!("load average before: {}", load_average());
+    println!("load average before: {}", common::load_average());
     let stop = Arc::new(AtomicBool::new(false));
     let idle = tokio::spawn({
         let (client, stop) = (client.clone(), Arc::clone(&stop));
@@ -111,7 +98,7 @@ async fn main() {
     stop.store(true, Ordering::Relaxed);
     let (busy_lat, busy_err) = busy.await.unwrap();
     let chunks = client.clone().stats(StatsRequest::default()).await.unwrap().into_inner().chunks - chunks_before;
-    println!("load average after: {}", load_average());
+    println!("load average after: {}", common::load_average());
 
     println!("{:>22} {:>8} {:>8} {:>8} {:>8} {:>7}", "phase", "queries", "q/s", "p50 ms", "p99 ms", "errors");
     let phase = |name: &str, lat: &[f64], errors: u64, s: f64| {

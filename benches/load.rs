@@ -9,23 +9,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::ffi::OsStr;
 use std::time::{Duration, Instant};
 
 use simtheme::proto::sim_theme_client::SimThemeClient;
 use simtheme::proto::SearchMode;
 
-const QUERIES: &[&str] = &[
-    "digital transformation of manufacturing",
-    "中小企业专精特新",
-    "green and low-carbon industry",
-    "央企战略性新兴产业布局",
-    "how do high-tech zones support innovation?",
-    "一带一路国际合作",
-    "industrial chain resilience",
-    "未来产业 量子信息 人形机器人",
-];
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
@@ -34,24 +23,9 @@ async fn main() {
     // SIMTHEME_BIN runs another build of the server (e.g. a copy of an older commit's binary),
     // for before/after comparisons in one session.
     let bin = std::env::var_os("SIMTHEME_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_simtheme").into());
-    let mut child = Command::new(bin)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(tmp.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let (mut child, line) = common::start_server(bin, [OsStr::new("--data-dir"), tmp.path().as_os_str()]);
     println!("{}", line.trim());
-    let addr = line
-        .trim()
-        .strip_prefix("simtheme ready on ")
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
+    let addr = common::ready_addr(&line);
     let client = SimThemeClient::connect(format!("http://{addr}")).await.unwrap();
     println!(
         "{:<16} {:>7} {:>8} {:>9} {:>8} {:>8} {:>8} {:>7} {:>9}",
@@ -66,7 +40,7 @@ async fn main() {
                 tasks.push(tokio::spawn(async move {
                     let (mut lat, mut errors, mut i) = (Vec::new(), 0u64, c);
                     while Instant::now() < deadline {
-                        common::timed_search(&mut client, QUERIES[i % QUERIES.len()], mode as i32, &mut lat, &mut errors).await;
+                        common::timed_search(&mut client, common::QUERIES[i % common::QUERIES.len()], mode as i32, &mut lat, &mut errors).await;
                         i += 1;
                     }
                     (lat, errors)

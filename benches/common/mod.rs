@@ -1,6 +1,48 @@
 //! Helpers shared by the benches: percentiles, the server's resident memory, the seed lines,
-//! and collecting the latencies of concurrent client tasks.
+//! starting the server, the short queries of the gRPC benches, and collecting the latencies of
+//! concurrent client tasks.
 #![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+/// Short English and Chinese queries sent by the gRPC load benches.
+pub const QUERIES: &[&str] = &[
+    "digital transformation of manufacturing",
+    "中小企业专精特新",
+    "green and low-carbon industry",
+    "央企战略性新兴产业布局",
+    "how do high-tech zones support innovation?",
+    "一带一路国际合作",
+    "industrial chain resilience",
+    "未来产业 量子信息 人形机器人",
+];
+
+/// Starts `bin serve --listen 127.0.0.1:0 ARGS...` (stderr discarded) and waits for its ready
+/// line; returns the child and that line.
+pub fn start_server<S: AsRef<OsStr>>(bin: impl AsRef<OsStr>, args: impl IntoIterator<Item = S>) -> (Child, String) {
+    let mut child = Command::new(bin)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start simtheme");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    (child, line)
+}
+
+/// The gRPC address of a ready line (`simtheme ready on ADDR (...)`).
+pub fn ready_addr(line: &str) -> String {
+    line.trim().strip_prefix("simtheme ready on ").expect("ready line").split_whitespace().next().unwrap().to_string()
+}
+
+/// The 1-, 5- and 15-minute load averages.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg").map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+}
 
 /// The `p` quantile (0..=1) of ascending `sorted` values; NaN when empty.
 pub fn pct(sorted: &[f64], p: f64) -> f64 {
