@@ -37,11 +37,11 @@ pub(super) fn record_of(c: &ChunkPayload) -> ParagraphRecord {
         heading: c.heading.clone(),
         text: c.text.clone(),
         simplified: c.simplified.clone(),
-        doc_title: c.title.clone(),
-        doc_source: c.source.clone(),
-        doc_date: c.date.clone(),
-        year: c.year,
-        tags: c.tags.clone(),
+        doc_title: c.meta.title.clone(),
+        doc_source: c.meta.source.clone(),
+        doc_date: c.meta.date.clone(),
+        year: c.meta.year,
+        tags: c.meta.tags.clone(),
     }
 }
 
@@ -49,11 +49,11 @@ fn document_of(d: DocumentPayload) -> DocumentRecord {
     DocumentRecord {
         id: d.document_id,
         origin: d.origin,
-        title: d.title,
-        source: d.source,
-        date: d.date,
-        year: d.year,
-        tags: d.tags,
+        title: d.meta.title,
+        source: d.meta.source,
+        date: d.meta.date,
+        year: d.meta.year,
+        tags: d.meta.tags,
         paragraphs: d.paragraphs,
         chunks: d.chunks,
         duplicates: d.duplicates,

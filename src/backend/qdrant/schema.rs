@@ -61,6 +61,33 @@ pub enum IndexedType {
     Phrase,
 }
 
+/// Document metadata carried by chunk and document points.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentFields {
+    /// Title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Year (absent when undated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub year: Option<i32>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+impl DocumentFields {
+    /// The metadata of a prepared document.
+    pub fn of(doc: &crate::corpus::PreparedDocument) -> Self {
+        DocumentFields { title: doc.title.clone(), source: doc.source.clone(), date: doc.date.clone(), year: doc.year, tags: doc.tags.clone() }
+    }
+}
+
 /// Payload of a chunk point.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChunkPayload {
@@ -89,21 +116,9 @@ pub struct ChunkPayload {
     /// Heading above the paragraph.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heading: Option<String>,
-    /// Document title.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Document source.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    /// Document date.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date: Option<String>,
-    /// Document year (absent when undated).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub year: Option<i32>,
-    /// Document tags.
-    #[serde(default)]
-    pub tags: Vec<String>,
+    /// The document's metadata (top-level payload fields, so filters and facets see them).
+    #[serde(flatten)]
+    pub meta: DocumentFields,
     /// Fixed pseudo-random key of the paragraph, in `[0, 2^63)`, for deterministic sampling.
     pub sample_key: i64,
     /// Distinct analysed terms of the chunk ([`crate::keyword::sparse::chunk_terms`]): a
@@ -141,21 +156,9 @@ pub struct DocumentPayload {
     pub document_id: String,
     /// Where the text came from.
     pub origin: String,
-    /// Title.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Source.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    /// Date.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date: Option<String>,
-    /// Year.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub year: Option<i32>,
-    /// Tags.
-    #[serde(default)]
-    pub tags: Vec<String>,
+    /// Title, source, date, year and tags.
+    #[serde(flatten)]
+    pub meta: DocumentFields,
     /// Stored paragraphs.
     pub paragraphs: u32,
     /// Stored chunks.

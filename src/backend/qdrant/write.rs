@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::filter::of_kind;
 use super::read;
 use super::schema::{
-    chunk_point_id, document_point_id, duplicate_point_id, paragraph_id, sample_key, spaced_chars, ChunkPayload, DocumentPayload,
+    chunk_point_id, document_point_id, DocumentFields, duplicate_point_id, paragraph_id, sample_key, spaced_chars, ChunkPayload, DocumentPayload,
     DuplicatePayload, DENSE, KEYWORDS, KIND_CHUNK, KIND_DOCUMENT, KIND_DUPLICATE,
 };
 use super::setup::bump_version;
@@ -66,6 +66,7 @@ fn points_of(doc: &PreparedDocument, vectors: &[Vec<f32>], ids: Option<&Migrated
     let mut points = Vec::with_capacity(chunk_count + doc.duplicates.len() + 1);
     let mut vectors = vectors.iter();
     let mut analyzer = JiebaTokenizer::new(shared_segmenter());
+    let meta = DocumentFields::of(doc);
     for (i, p) in doc.paragraphs.iter().enumerate() {
         let pid = ids.map_or_else(|| paragraph_id(&doc.id, p.position), |m| m.paragraph_ids[i]);
         let chars = spaced_chars(&p.simplified);
@@ -85,11 +86,7 @@ fn points_of(doc: &PreparedDocument, vectors: &[Vec<f32>], ids: Option<&Migrated
                 text: p.text.clone(),
                 simplified: p.simplified.clone(),
                 heading: p.heading.clone(),
-                title: doc.title.clone(),
-                source: doc.source.clone(),
-                date: doc.date.clone(),
-                year: doc.year,
-                tags: doc.tags.clone(),
+                meta: meta.clone(),
                 sample_key: sample_key(pid),
                 terms: chunk_terms(&tokens),
                 chars: chars.clone(),
@@ -118,11 +115,7 @@ fn points_of(doc: &PreparedDocument, vectors: &[Vec<f32>], ids: Option<&Migrated
         kind: KIND_DOCUMENT.into(),
         document_id: doc.id.clone(),
         origin: doc.origin.clone(),
-        title: doc.title.clone(),
-        source: doc.source.clone(),
-        date: doc.date.clone(),
-        year: doc.year,
-        tags: doc.tags.clone(),
+        meta,
         paragraphs: doc.paragraphs.len() as u32,
         chunks: chunk_count as u32,
         duplicates: doc.duplicates.len() as u32,
