@@ -165,12 +165,7 @@ pub async fn delete(inner: &Inner, id: &str) -> Result<DeletedDocument, BackendE
         return Err(BackendError::NotFound(format!("document {id}")));
     };
     let paragraph_ids = read::paragraph_ids_of(inner, id).await?;
-    let of_doc = Filter::must([Condition::matches("document_id", id.to_string())]);
-    inner
-        .client
-        .delete_points(DeletePointsBuilder::new(inner.collection()).points(of_doc).wait(true))
-        .await
-        .map_err(inner.err("deleting a document"))?;
+    delete_points_of(inner, id, "deleting a document").await?;
     bump_version(inner).await?;
     Ok(DeletedDocument { document_id: id.to_string(), paragraphs: doc.paragraphs, paragraph_ids, chunks: doc.chunks, chunk_ids: Vec::new() })
 }
@@ -188,12 +183,18 @@ pub async fn remove_stale_pending(inner: &Inner) -> Result<(), BackendError> {
         .collect();
     for id in stale {
         tracing::warn!(document = %id, "removing a document whose ingestion never completed");
-        let of_doc = Filter::must([Condition::matches("document_id", id.clone())]);
-        inner
-            .client
-            .delete_points(DeletePointsBuilder::new(inner.collection()).points(of_doc).wait(true))
-            .await
-            .map_err(inner.err("removing an incomplete document"))?;
+        delete_points_of(inner, &id, "removing an incomplete document").await?;
     }
+    Ok(())
+}
+
+/// Deletes every point (chunks, duplicates, the document point) of document `id`.
+async fn delete_points_of(inner: &Inner, id: &str, what: &str) -> Result<(), BackendError> {
+    let of_doc = Filter::must([Condition::matches("document_id", id.to_string())]);
+    inner
+        .client
+        .delete_points(DeletePointsBuilder::new(inner.collection()).points(of_doc).wait(true))
+        .await
+        .map_err(inner.err(what))?;
     Ok(())
 }
