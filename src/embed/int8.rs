@@ -46,12 +46,27 @@ fn layout_index(b: usize, t: usize) -> usize {
     (b / SG_BLOCKS) * SG + (t / 4) * CHUNK + (b % SG_BLOCKS) * 4 + t % 4
 }
 
-/// A `(rows × cols)` matrix of Q4_0 weights, unpacked to one nibble per byte in the
-/// supergroup layout.
+/// A `(rows × cols)` matrix of Q4_0 weights, packed for one [`Kernel`].
 #[derive(Clone)]
 pub struct NibbleMatrix {
     rows: usize,
     cols: usize,
+    kernel: Kernel,
+    packing: Packing,
+}
+
+#[derive(Clone)]
+enum Packing {
+    Lanes(LaneMatrix),
+    #[cfg(target_arch = "x86_64")]
+    Tiles(amx::TileMatrix),
+}
+
+/// Q4_0 weights unpacked to one nibble per byte in the supergroup layout (the VNNI, AVX2
+/// and portable kernels).
+#[derive(Clone)]
+struct LaneMatrix {
+    rows: usize,
     sgs: usize,
     /// `rows × sgs × 512` nibbles `q ∈ [0, 15]`; the weight is `(q - 8) · scale`.
     nibbles: Vec<u8>,
@@ -73,12 +88,67 @@ pub struct QuantizedRows {
 }
 
 impl NibbleMatrix {
-    /// Unpacks GGML Q4_0 bytes of a row-major `(rows × cols)` matrix; `None` if `cols`
-    /// is not a multiple of 32 or the byte count does not match.
+    /// Unpacks GGML Q4_0 bytes of a row-major `(rows × cols)` matrix for the best kernel
+    /// of this CPU ([`Kernel::detect`]); `None` if `cols` is not a multiple of 32 or the
+    /// byte count does not match.
     pub fn from_q4_0(bytes: &[u8], rows: usize, cols: usize) -> Option<Self> {
+        Self::from_q4_0_for(Kernel::detect(), bytes, rows, cols)
+    }
+
+    /// [`NibbleMatrix::from_q4_0`] packed for a given kernel (one of
+    /// [`Kernel::supported`]), for equivalence tests and benchmarks.
+    pub fn from_q4_0_for(kernel: Kernel, bytes: &[u8], rows: usize, cols: usize) -> Option<Self> {
         if cols == 0 || !cols.is_multiple_of(BLOCK) || bytes.len() != rows * cols / BLOCK * Q4_0_BYTES {
             return None;
         }
+        let packing = match kernel {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Amx => Packing::Tiles(amx::TileMatrix::from_q4_0(bytes, rows, cols)),
+            _ => Packing::Lanes(LaneMatrix::from_q4_0(bytes, rows, cols)),
+        };
+        Some(Self { rows, cols, kernel, packing })
+    }
+
+    /// Output size (`n`).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Input size (`k`).
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// The kernel this matrix is packed for.
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
+    }
+
+    /// `y = x · Wᵀ + bias` for `x` of `m × cols` (row-major); returns `m × rows`.
+    /// Runs on the current rayon pool.
+    pub fn matmul(&self, x: &[f32], m: usize, bias: &[f32]) -> Vec<f32> {
+        self.matmul_with(x, m, bias, false)
+    }
+
+    /// `gelu(x · Wᵀ + bias)` (exact, erf-based GELU), applied inside each tile while it is
+    /// in cache.
+    pub fn matmul_gelu(&self, x: &[f32], m: usize, bias: &[f32]) -> Vec<f32> {
+        self.matmul_with(x, m, bias, true)
+    }
+
+    fn matmul_with(&self, x: &[f32], m: usize, bias: &[f32], gelu: bool) -> Vec<f32> {
+        assert_eq!(x.len(), m * self.cols, "input is not m × cols");
+        assert_eq!(bias.len(), self.rows, "bias length is not rows");
+        match &self.packing {
+            #[cfg(target_arch = "x86_64")]
+            Packing::Tiles(w) => w.matmul(x, m, bias, gelu),
+            Packing::Lanes(w) => w.matmul(self.kernel, x, m, self.cols, bias, gelu),
+        }
+    }
+}
+
+impl LaneMatrix {
+    fn from_q4_0(bytes: &[u8], rows: usize, cols: usize) -> Self {
         let blocks = cols / BLOCK;
         let sgs = blocks.div_ceil(SG_BLOCKS);
         let mut nibbles = vec![8u8; rows * sgs * SG];
@@ -94,35 +164,11 @@ impl NibbleMatrix {
                 }
             }
         }
-        Some(Self { rows, cols, sgs, nibbles, scales })
+        Self { rows, sgs, nibbles, scales }
     }
 
-    /// Output size (`n`).
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
-    /// Input size (`k`).
-    pub fn cols(&self) -> usize {
-        self.cols
-    }
-
-    /// `y = x · Wᵀ + bias` for `x` of `m × cols` (row-major); returns `m × rows`.
-    /// Runs on the current rayon pool.
-    pub fn matmul(&self, x: &[f32], m: usize, bias: &[f32]) -> Vec<f32> {
-        self.matmul_with(Kernel::detect(), x, m, bias, false)
-    }
-
-    /// `gelu(x · Wᵀ + bias)` (exact, erf-based GELU), applied inside each tile while it is
-    /// in cache.
-    pub fn matmul_gelu(&self, x: &[f32], m: usize, bias: &[f32]) -> Vec<f32> {
-        self.matmul_with(Kernel::detect(), x, m, bias, true)
-    }
-
-    fn matmul_with(&self, kernel: Kernel, x: &[f32], m: usize, bias: &[f32], gelu: bool) -> Vec<f32> {
-        assert_eq!(x.len(), m * self.cols, "input is not m × cols");
-        assert_eq!(bias.len(), self.rows, "bias length is not rows");
-        let xq = quantize_rows(x, m, self.cols);
+    fn matmul(&self, kernel: Kernel, x: &[f32], m: usize, cols: usize, bias: &[f32], gelu: bool) -> Vec<f32> {
+        let xq = quantize_rows(x, m, cols);
         let mut y = vec![0f32; m * self.rows];
         let out = SyncPtr(y.as_mut_ptr());
         let (row_tiles, act_tiles) = (self.rows.div_ceil(N_TILE), m.div_ceil(M_TILE));
@@ -228,6 +274,9 @@ fn quantize_row_generic(x: &[f32], q: &mut [i8], d: &mut [f32], offset: &mut [i3
 /// supports (`SIMTHEME_NO_SIMD` forces the portable one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kernel {
+    /// Intel AMX-INT8 tiles (`tdpbssd`), with AVX-512 for the scaling.
+    #[cfg(target_arch = "x86_64")]
+    Amx,
     /// AVX-512 VNNI (`vpdpbusd` on 512-bit registers).
     #[cfg(target_arch = "x86_64")]
     Vnni,
@@ -258,6 +307,9 @@ impl Kernel {
         let mut all = Vec::new();
         #[cfg(target_arch = "x86_64")]
         {
+            if amx::available() {
+                all.push(Kernel::Amx);
+            }
             if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vnni") && is_x86_feature_detected!("fma") {
                 all.push(Kernel::Vnni);
             }
@@ -269,16 +321,24 @@ impl Kernel {
         all
     }
 
-    /// `y = x · Wᵀ + bias` with this kernel (for equivalence tests and benchmarks).
-    pub fn matmul(self, w: &NibbleMatrix, x: &[f32], m: usize, bias: &[f32]) -> Vec<f32> {
-        w.matmul_with(self, x, m, bias, false)
+    /// A short name: `amx`, `vnni`, `avx2` or `portable` (metrics, logs).
+    pub fn name(self) -> &'static str {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Amx => "amx",
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Vnni => "vnni",
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => "avx2",
+            Kernel::Scalar => "portable",
+        }
     }
 
     /// Writes `out[i * w.rows + r] = x_i · w_r + bias_r` for `i` in `acts`, `r` in `rows`.
     ///
     /// # Safety
     /// `out` must point to `x.rows × w.rows` floats with no other access to this tile.
-    unsafe fn tile(self, w: &NibbleMatrix, x: &QuantizedRows, rows: std::ops::Range<usize>, acts: std::ops::Range<usize>, bias: &[f32], out: &SyncPtr) {
+    unsafe fn tile(self, w: &LaneMatrix, x: &QuantizedRows, rows: std::ops::Range<usize>, acts: std::ops::Range<usize>, bias: &[f32], out: &SyncPtr) {
         debug_assert!(rows.end <= w.rows && acts.end <= x.rows && w.sgs == x.sgs);
         match self {
             // SAFETY: the variant is only chosen after its CPU features were detected.
@@ -287,13 +347,15 @@ impl Kernel {
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx2 => x86::tile_avx2(w, x, rows, acts, bias, out.0),
             Kernel::Scalar => tile_scalar(w, x, rows, acts, bias, out.0),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Amx => unreachable!("AMX matrices are packed in tiles, not lanes"),
         }
     }
 }
 
 /// # Safety
 /// As [`Kernel::tile`].
-unsafe fn tile_scalar(w: &NibbleMatrix, x: &QuantizedRows, rows: std::ops::Range<usize>, acts: std::ops::Range<usize>, bias: &[f32], out: *mut f32) {
+unsafe fn tile_scalar(w: &LaneMatrix, x: &QuantizedRows, rows: std::ops::Range<usize>, acts: std::ops::Range<usize>, bias: &[f32], out: *mut f32) {
     let sgs = w.sgs;
     for i in acts {
         for r in rows.clone() {
@@ -316,130 +378,9 @@ unsafe fn tile_scalar(w: &NibbleMatrix, x: &QuantizedRows, rows: std::ops::Range
 }
 
 #[cfg(target_arch = "x86_64")]
+mod amx;
+#[cfg(target_arch = "x86_64")]
 mod x86;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use candle_core::quantized::{GgmlDType, QTensor};
-    use candle_core::{Device, Tensor};
-
-    fn sample(n: usize, seed: u32) -> Vec<f32> {
-        let mut state = seed.wrapping_mul(2654435761).wrapping_add(12345);
-        (0..n)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 17;
-                state ^= state << 5;
-                (state % 2001) as f32 / 1000.0 - 1.0
-            })
-            .collect()
-    }
-
-    /// Q4_0 bytes of a random `(rows × cols)` matrix and its dequantised values.
-    fn q4_matrix(rows: usize, cols: usize, seed: u32) -> (Vec<u8>, Vec<f32>) {
-        let t = Tensor::from_vec(sample(rows * cols, seed), (rows, cols), &Device::Cpu).unwrap();
-        let q = QTensor::quantize(&t, GgmlDType::Q4_0).unwrap();
-        let deq = q.dequantize(&Device::Cpu).unwrap().flatten_all().unwrap().to_vec1().unwrap();
-        (q.data().unwrap().into_owned(), deq)
-    }
-
-    fn reference(x: &[f32], m: usize, w: &[f32], rows: usize, cols: usize, bias: &[f32]) -> Vec<f32> {
-        let mut y = vec![0f32; m * rows];
-        for i in 0..m {
-            for r in 0..rows {
-                y[i * rows + r] = bias[r] + (0..cols).map(|c| x[i * cols + c] * w[r * cols + c]).sum::<f32>();
-            }
-        }
-        y
-    }
-
-    /// Every kernel of this CPU agrees with the portable one (same integer arithmetic, so
-    /// only float summation order differs) and with the f32 product of the dequantised
-    /// weights within the error of 8-bit activations; shapes cover 1 and 7 rows, edge
-    /// tiles in both directions and supergroups padded with zero blocks.
-    #[test]
-    fn every_kernel_matches_portable_and_dequantised_f32_on_awkward_shapes() {
-        let shapes = [(1, 32, 1), (7, 96, 5), (1, 384, 384), (7, 416, 70), (65, 1536, 50), (130, 384, 97), (4, 544, 3)];
-        let kernels = Kernel::supported();
-        assert_eq!(kernels.last(), Some(&Kernel::Scalar));
-        for (n, (m, cols, rows)) in shapes.into_iter().enumerate() {
-            let (bytes, w) = q4_matrix(rows, cols, 7 + n as u32);
-            let mat = NibbleMatrix::from_q4_0(&bytes, rows, cols).unwrap();
-            let bias = sample(rows, 3);
-            let x = sample(m * cols, 11 + m as u32);
-            let want = reference(&x, m, &w, rows, cols, &bias);
-            let portable = Kernel::Scalar.matmul(&mat, &x, m, &bias);
-            let scale = want.iter().fold(0f32, |a, v| a.max(v.abs()));
-            for (g, e) in portable.iter().zip(&want) {
-                assert!((g - e).abs() <= 0.01 * scale, "portable m={m} k={cols} n={rows}: {g} vs {e}");
-            }
-            for k in &kernels {
-                let got = k.matmul(&mat, &x, m, &bias);
-                assert_eq!(got.len(), m * rows);
-                for (g, e) in got.iter().zip(&portable) {
-                    assert!((g - e).abs() <= 1e-4 * e.abs().max(1.0), "{k:?} m={m} k={cols} n={rows}: {g} vs {e}");
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn quantisation_is_the_same_on_every_path() {
-        let cols = 544; // 17 blocks: a padded second supergroup
-        let mut x = sample(3 * cols, 21);
-        x[5] = 0.0;
-        x[40..72].iter_mut().for_each(|v| *v = 0.0); // an all-zero block
-        x[100] = 2.5;
-        let want = {
-            let sgs = (cols / BLOCK).div_ceil(SG_BLOCKS);
-            let (mut q, mut d, mut o) = (vec![0i8; sgs * SG], vec![0f32; sgs * SG_BLOCKS], vec![0i32; sgs * SG_BLOCKS]);
-            quantize_row_generic(&x[..cols], &mut q, &mut d, &mut o);
-            (q, d, o)
-        };
-        let got = quantize_rows(&x, 3, cols);
-        let sgs = got.sgs;
-        assert_eq!(&got.q[..sgs * SG], &want.0[..]);
-        assert_eq!(&got.d[..sgs * SG_BLOCKS], &want.1[..]);
-        assert_eq!(&got.offset[..sgs * SG_BLOCKS], &want.2[..]);
-    }
-
-    #[test]
-    fn gelu_epilogue_equals_gelu_of_the_product() {
-        let (rows, cols, m) = (50, 384, 9);
-        let (bytes, _) = q4_matrix(rows, cols, 5);
-        let mat = NibbleMatrix::from_q4_0(&bytes, rows, cols).unwrap();
-        let (x, bias) = (sample(m * cols, 2), sample(rows, 4));
-        let mut want = mat.matmul(&x, m, &bias);
-        crate::embed::qbert::gelu_erf_in_place(&mut want);
-        assert_eq!(mat.matmul_gelu(&x, m, &bias), want);
-    }
-
-    #[test]
-    fn a_row_does_not_depend_on_its_neighbours() {
-        let (rows, cols) = (100, 1536);
-        let (bytes, _) = q4_matrix(rows, cols, 9);
-        let mat = NibbleMatrix::from_q4_0(&bytes, rows, cols).unwrap();
-        let bias = sample(rows, 1);
-        let x = sample(70 * cols, 8);
-        let all = mat.matmul(&x, 70, &bias);
-        for i in [0, 3, 63, 64, 69] {
-            let alone = mat.matmul(&x[i * cols..(i + 1) * cols], 1, &bias);
-            assert_eq!(alone, all[i * rows..(i + 1) * rows], "row {i}");
-        }
-    }
-
-    #[test]
-    fn empty_input_gives_empty_output() {
-        let (bytes, _) = q4_matrix(4, 64, 1);
-        let mat = NibbleMatrix::from_q4_0(&bytes, 4, 64).unwrap();
-        assert!(mat.matmul(&[], 0, &[0.0; 4]).is_empty());
-    }
-
-    #[test]
-    fn rejects_shapes_that_are_not_whole_blocks() {
-        assert!(NibbleMatrix::from_q4_0(&[0; 18], 1, 30).is_none());
-        assert!(NibbleMatrix::from_q4_0(&[0; 17], 1, 32).is_none());
-        assert!(NibbleMatrix::from_q4_0(&[0; 18], 1, 32).is_some());
-    }
-}
+mod tests;

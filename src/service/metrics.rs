@@ -87,20 +87,9 @@ impl EngineFigures {
     }
 }
 
-/// The integer kernel the embedder picks on this CPU, by the same rule as `embed::int8`.
+/// The integer kernel the embedder picks on this CPU (`amx`, `vnni`, `avx2`, `portable`).
 pub fn cpu_kernel() -> &'static str {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::env::var_os("SIMTHEME_NO_SIMD").is_none() {
-            if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vnni") && is_x86_feature_detected!("fma") {
-                return "vnni";
-            }
-            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                return "avx2";
-            }
-        }
-    }
-    "portable"
+    crate::embed::int8::Kernel::detect().name()
 }
 
 /// Every metric of the server.

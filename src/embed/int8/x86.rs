@@ -4,7 +4,36 @@
 use std::arch::x86_64::*;
 use std::ops::Range;
 
-use super::{NibbleMatrix, QuantizedRows, BLOCK, CHUNK, CHUNKS, SG, SG_BLOCKS};
+use super::{LaneMatrix, QuantizedRows, BLOCK, CHUNK, CHUNKS, SG, SG_BLOCKS};
+
+/// One block of 32 values quantised as [`super::quantize_row_generic`] does (same rounding,
+/// half away from zero, same result): the 32 bytes, the scale and the sum of the bytes.
+///
+/// # Safety
+/// The CPU must support AVX-512 F; `x` holds at least 32 values.
+#[inline]
+#[target_feature(enable = "avx512f")]
+pub unsafe fn quantize_block_avx512(x: &[f32]) -> ([i8; BLOCK], f32, i32) {
+    assert!(x.len() >= BLOCK);
+    let sign = _mm512_set1_ps(-0.0);
+    let half = _mm512_set1_ps(0.5);
+    let x0 = _mm512_loadu_ps(x.as_ptr());
+    let x1 = _mm512_loadu_ps(x.as_ptr().add(16));
+    let amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_andnot_ps(sign, x0), _mm512_andnot_ps(sign, x1)));
+    let scale = amax / 127.0;
+    let inv = _mm512_set1_ps(if scale > 0.0 { 1.0 / scale } else { 0.0 });
+    let round = |v: __m512| {
+        let s = _mm512_mul_ps(v, inv);
+        // s + copysign(0.5, s), truncated: rounds half away from zero.
+        _mm512_cvttps_epi32(_mm512_add_ps(s, _mm512_or_ps(half, _mm512_and_ps(sign, s))))
+    };
+    let (r0, r1) = (round(x0), round(x1));
+    let sum = _mm512_reduce_add_epi32(_mm512_add_epi32(r0, r1));
+    let mut bytes = [0i8; BLOCK];
+    _mm_storeu_si128(bytes.as_mut_ptr() as *mut __m128i, _mm512_cvtepi32_epi8(r0));
+    _mm_storeu_si128(bytes.as_mut_ptr().add(16) as *mut __m128i, _mm512_cvtepi32_epi8(r1));
+    (bytes, scale, sum)
+}
 
 /// [`super::quantize_row_generic`] with AVX-512: same rounding (half away from zero),
 /// same result.
@@ -15,28 +44,12 @@ use super::{NibbleMatrix, QuantizedRows, BLOCK, CHUNK, CHUNKS, SG, SG_BLOCKS};
 pub unsafe fn quantize_row_avx512(x: &[f32], q: &mut [i8], d: &mut [f32], offset: &mut [i32]) {
     let blocks = x.len() / BLOCK;
     assert!(q.len() >= blocks.div_ceil(SG_BLOCKS) * SG && d.len() >= blocks && offset.len() >= blocks);
-    let sign = _mm512_set1_ps(-0.0);
-    let half = _mm512_set1_ps(0.5);
     for b in 0..blocks {
-        let x0 = _mm512_loadu_ps(x.as_ptr().add(b * BLOCK));
-        let x1 = _mm512_loadu_ps(x.as_ptr().add(b * BLOCK + 16));
-        let amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_andnot_ps(sign, x0), _mm512_andnot_ps(sign, x1)));
-        let scale = amax / 127.0;
-        let inv = _mm512_set1_ps(if scale > 0.0 { 1.0 / scale } else { 0.0 });
-        let round = |v: __m512| {
-            let s = _mm512_mul_ps(v, inv);
-            // s + copysign(0.5, s), truncated: rounds half away from zero.
-            _mm512_cvttps_epi32(_mm512_add_ps(s, _mm512_or_ps(half, _mm512_and_ps(sign, s))))
-        };
-        let (r0, r1) = (round(x0), round(x1));
-        let sum = _mm512_reduce_add_epi32(_mm512_add_epi32(r0, r1));
-        let mut bytes = [0u32; 8];
-        _mm_storeu_si128(bytes.as_mut_ptr() as *mut __m128i, _mm512_cvtepi32_epi8(r0));
-        _mm_storeu_si128(bytes.as_mut_ptr().add(4) as *mut __m128i, _mm512_cvtepi32_epi8(r1));
+        let (bytes, scale, sum) = quantize_block_avx512(&x[b * BLOCK..]);
         let (sg, lane) = (b / SG_BLOCKS, b % SG_BLOCKS);
         let base = q.as_mut_ptr().add(sg * SG + lane * 4);
-        for (c, word) in bytes.iter().enumerate() {
-            std::ptr::write_unaligned(base.add(c * CHUNK) as *mut u32, *word);
+        for (c, word) in bytes.chunks_exact(4).enumerate() {
+            std::ptr::copy_nonoverlapping(word.as_ptr(), base.add(c * CHUNK), 4);
         }
         d[b] = scale;
         offset[b] = 8 * sum;
@@ -75,7 +88,7 @@ macro_rules! dispatch {
 /// # Safety
 /// The CPU must support AVX-512 F/VNNI and FMA; see [`super::Kernel::tile`].
 #[target_feature(enable = "avx2,fma,avx512f,avx512vnni")]
-pub unsafe fn tile_vnni(w: &NibbleMatrix, x: &QuantizedRows, rows: Range<usize>, acts: Range<usize>, bias: &[f32], out: *mut f32) {
+pub unsafe fn tile_vnni(w: &LaneMatrix, x: &QuantizedRows, rows: Range<usize>, acts: Range<usize>, bias: &[f32], out: *mut f32) {
     let mut r = rows.start;
     while r < rows.end {
         let nr = VNNI_NR.min(rows.end - r);
@@ -92,7 +105,7 @@ pub unsafe fn tile_vnni(w: &NibbleMatrix, x: &QuantizedRows, rows: Range<usize>,
 #[inline]
 #[target_feature(enable = "avx2,fma,avx512f,avx512vnni")]
 #[allow(clippy::needless_range_loop)] // lane-indexed register arrays
-unsafe fn micro_vnni<const MR: usize, const NR: usize>(w: &NibbleMatrix, x: &QuantizedRows, i0: usize, r0: usize, bias: &[f32], out: *mut f32) {
+unsafe fn micro_vnni<const MR: usize, const NR: usize>(w: &LaneMatrix, x: &QuantizedRows, i0: usize, r0: usize, bias: &[f32], out: *mut f32) {
     let sgs = w.sgs;
     let mut acc = [[_mm512_setzero_ps(); NR]; MR];
     for s in 0..sgs {
@@ -149,7 +162,7 @@ unsafe fn hsum(v: __m256) -> f32 {
 /// # Safety
 /// The CPU must support AVX2 and FMA; see [`super::Kernel::tile`].
 #[target_feature(enable = "avx2,fma")]
-pub unsafe fn tile_avx2(w: &NibbleMatrix, x: &QuantizedRows, rows: Range<usize>, acts: Range<usize>, bias: &[f32], out: *mut f32) {
+pub unsafe fn tile_avx2(w: &LaneMatrix, x: &QuantizedRows, rows: Range<usize>, acts: Range<usize>, bias: &[f32], out: *mut f32) {
     let mut r = rows.start;
     while r < rows.end {
         let nr = AVX2_NR.min(rows.end - r);
@@ -167,7 +180,7 @@ pub unsafe fn tile_avx2(w: &NibbleMatrix, x: &QuantizedRows, rows: Range<usize>,
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::needless_range_loop)] // lane-indexed register arrays
-unsafe fn micro_avx2<const MR: usize, const NR: usize>(w: &NibbleMatrix, x: &QuantizedRows, i0: usize, r0: usize, bias: &[f32], out: *mut f32) {
+unsafe fn micro_avx2<const MR: usize, const NR: usize>(w: &LaneMatrix, x: &QuantizedRows, i0: usize, r0: usize, bias: &[f32], out: *mut f32) {
     let sgs = w.sgs;
     let ones = _mm256_set1_epi16(1);
     let mut acc = [[_mm256_setzero_ps(); NR]; MR];
