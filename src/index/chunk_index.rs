@@ -41,6 +41,11 @@ impl std::fmt::Debug for ChunkIndex {
 }
 
 impl ChunkIndex {
+    /// The stored (normalised) vector of a live id.
+    pub fn vector_of(&self, id: u64) -> Option<&[f32]> {
+        self.store.slot_of.get(&id).map(|&slot| self.store.vector(slot as usize))
+    }
+
     /// Creates an empty index for vectors of dimension `dim` (e.g. 384).
     /// `params` are sanitised (see [`IndexParams::sanitized`]);
     /// `capacity_hint` is the expected number of vectors (pre-allocation only).

@@ -24,6 +24,7 @@ mod persist;
 mod store;
 
 pub use chunk_index::{ChunkIndex, COMPACTION_TOMBSTONE_FRACTION, SELECTIVE_FILTER_FRACTION};
+pub(crate) use store::dot;
 
 use serde::{Deserialize, Serialize};
 

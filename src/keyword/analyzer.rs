@@ -140,6 +140,98 @@ impl JiebaTokenizer {
     }
 }
 
+/// True for the characters jieba segments as one block (its default "han" class: CJK
+/// ideographs, ASCII letters and digits and `+#&._%-`). jieba cuts each maximal run of them
+/// on its own, so a text's analysis is the concatenation of its runs' analyses.
+fn in_jieba_block(c: char) -> bool {
+    matches!(c,
+        '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}'
+        | '\u{20000}'..='\u{2A6DF}' | '\u{2A700}'..='\u{2B73F}' | '\u{2B740}'..='\u{2B81F}'
+        | '\u{2B820}'..='\u{2CEAF}' | '\u{2CEB0}'..='\u{2EBEF}' | '\u{2F800}'..='\u{2FA1F}'
+        | 'a'..='z' | 'A'..='Z' | '0'..='9' | '+' | '#' | '&' | '.' | '_' | '%' | '-')
+}
+
+/// True for characters whose lowercase and stemmed forms are themselves: CJK ideographs
+/// and ASCII digits.
+fn is_literal(c: char) -> bool {
+    c.is_ascii_digit() || (in_jieba_block(c) && !c.is_ascii())
+}
+
+/// Terms to look for in a text: decides cheaply which parts of it can yield one of them, so
+/// [`JiebaTokenizer::analyze_parts_with`] segments only those (highlighting and query
+/// coverage on search hits, where jieba over whole paragraphs was the largest cost).
+#[derive(Debug, Clone)]
+pub struct TermFilter {
+    /// Terms of ideographs and digits only: such a term is the word it came from, so a part
+    /// can yield it only if it contains the term as a substring.
+    literal: Vec<String>,
+    /// True when some term has another character (Latin words are lowercased and stemmed,
+    /// so a substring test would miss them): then every part with such a character is
+    /// analysed.
+    other: bool,
+}
+
+impl TermFilter {
+    /// A filter for these analysed terms.
+    pub fn new<'a>(terms: impl IntoIterator<Item = &'a String>) -> Self {
+        let (mut literal, mut other) = (Vec::new(), false);
+        for t in terms {
+            if t.chars().all(is_literal) {
+                literal.push(t.clone());
+            } else {
+                other = true;
+            }
+        }
+        TermFilter { literal, other }
+    }
+
+    /// Can `part` yield one of the terms?
+    fn admits(&self, part: &str) -> bool {
+        (self.other && !part.chars().all(is_literal)) || self.literal.iter().any(|t| part.contains(t.as_str()))
+    }
+}
+
+impl JiebaTokenizer {
+    /// The tokens of [`JiebaTokenizer::analyze`] found in the parts of `text` that `filter`
+    /// admits, with the same offsets: every token whose term the filter was built from is
+    /// among them. A part is a maximal run of the characters jieba segments together, or a
+    /// single other letter or digit; jieba cuts each part on its own, so analysing parts
+    /// alone gives the same words. Positions restart in each part: read no phrase positions
+    /// from these tokens.
+    pub fn analyze_parts_with(&mut self, text: &str, filter: &TermFilter) -> Vec<WordToken> {
+        let mut tokens = Vec::new();
+        let mut analyze_part = |tk: &mut Self, byte: usize, ch: usize, end: usize| {
+            let part = &text[byte..end];
+            if filter.admits(part) {
+                tokens.extend(tk.analyze(part).into_iter().map(|mut t| {
+                    t.byte_start += byte;
+                    t.byte_end += byte;
+                    t.char_start += ch;
+                    t.char_end += ch;
+                    t
+                }));
+            }
+        };
+        let mut run: Option<(usize, usize)> = None; // (byte, char) start of the current run
+        for (ch, (byte, c)) in text.char_indices().enumerate() {
+            if in_jieba_block(c) {
+                run.get_or_insert((byte, ch));
+                continue;
+            }
+            if let Some((b, k)) = run.take() {
+                analyze_part(self, b, k, byte);
+            }
+            if c.is_alphanumeric() {
+                analyze_part(self, byte, ch, byte + c.len_utf8());
+            }
+        }
+        if let Some((b, k)) = run {
+            analyze_part(self, b, k, text.len());
+        }
+        tokens
+    }
+}
+
 /// Token stream over pre-analysed tokens.
 pub struct WordTokenStream {
     tokens: std::vec::IntoIter<Token>,
@@ -233,6 +325,41 @@ mod tests {
         assert!(w.contains(&"5g") && w.contains(&"ai") && w.contains(&"6g"), "{w:?}");
         assert!(!w.iter().any(|t| t.trim().is_empty() || *t == "+"), "{w:?}");
         assert_eq!(tk.term_of("Networks"), tk.term_of("network"));
+    }
+
+    /// On every seed line, the parts analysis with a filter admitting everything gives
+    /// the whole analysis (positions aside), and with a filter for a few terms it finds
+    /// exactly the whole analysis's tokens of those terms.
+    #[test]
+    fn analysing_admitted_parts_equals_the_whole_analysis() {
+        let mut tk = tokenizer();
+        let key = |t: &WordToken| (t.term.clone(), t.word.clone(), t.char_start, t.char_end, t.byte_start, t.byte_end, t.subword);
+        let mut texts: Vec<String> = crate::engine::SEED_DOCUMENTS
+            .iter()
+            .flat_map(|(_, raw)| raw.lines().map(|l| crate::corpus::to_simplified(l)))
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        texts.push("Digital Économie：５G＋AI, 2024年 “新质生产力” ÉTÉ été\r\n数字化".into());
+        let everything = TermFilter { literal: vec![String::new()], other: true }; // "" is in every part
+        let mut checked = 0;
+        for text in &texts {
+            let whole = tk.analyze(text);
+            let everything_parts: Vec<_> = tk.analyze_parts_with(text, &everything).iter().map(key).collect();
+            let literal_only: Vec<_> = whole.iter().filter(|t| t.term.chars().all(is_literal)).map(key).collect();
+            let mut all_literal = TermFilter::new(whole.iter().map(|t| &t.term).filter(|t| t.chars().all(is_literal)));
+            all_literal.other = false;
+            let parts: Vec<_> = tk.analyze_parts_with(text, &all_literal).iter().map(key).filter(|k| k.0.chars().all(is_literal)).collect();
+            assert_eq!(parts, literal_only, "{text}");
+            assert_eq!(everything_parts, whole.iter().map(key).collect::<Vec<_>>(), "{text}");
+            for term in whole.iter().map(|t| t.term.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().take(6) {
+                let filter = TermFilter::new([&term]);
+                let want: Vec<_> = whole.iter().filter(|t| t.term == term).map(key).collect();
+                let got: Vec<_> = tk.analyze_parts_with(text, &filter).iter().filter(|t| t.term == term).map(key).collect();
+                assert_eq!(got, want, "term {term} in {text}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 100, "{checked}");
     }
 
     #[test]

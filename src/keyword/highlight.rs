@@ -1,6 +1,6 @@
 //! Highlight spans: where a keyword query's terms occur in a text, as character offsets.
 
-use super::analyzer::JiebaTokenizer;
+use super::analyzer::{JiebaTokenizer, TermFilter};
 use super::query::KeywordQuery;
 
 /// A highlighted range of a text, in characters (Unicode scalar values), end exclusive.
@@ -32,7 +32,7 @@ pub fn merge_spans(mut spans: Vec<Span>) -> Vec<Span> {
 pub fn highlight_spans(tokenizer: &mut JiebaTokenizer, query: &KeywordQuery, text: &str) -> Vec<Span> {
     let wanted = query.highlight_terms();
     let spans = tokenizer
-        .analyze(text)
+        .analyze_parts_with(text, &TermFilter::new(&wanted))
         .into_iter()
         .filter(|t| wanted.contains(&t.term) && !super::stopwords::is_stop_word(&t.word))
         .map(|t| Span { start: t.char_start as u32, end: t.char_end as u32 })

@@ -131,7 +131,8 @@ impl KeywordQuery {
         if self.terms.is_empty() {
             return 1.0;
         }
-        let present: BTreeSet<String> = tokenizer.analyze(simplified_text).into_iter().map(|t| t.term).collect();
+        let filter = super::analyzer::TermFilter::new(&self.terms);
+        let present: BTreeSet<String> = tokenizer.analyze_parts_with(simplified_text, &filter).into_iter().map(|t| t.term).collect();
         self.terms.iter().filter(|t| present.contains(*t)).count() as f64 / self.terms.len() as f64
     }
 

@@ -28,6 +28,8 @@ pub struct ChunkOwner {
 pub struct Catalog {
     chunks: HashMap<u64, ChunkOwner>,
     docs: HashMap<String, DocInfo>,
+    /// Paragraph id → its chunk ids (the reverse of `chunks`).
+    paragraph_chunks: HashMap<i64, Vec<u64>>,
 }
 
 impl Catalog {
@@ -35,13 +37,31 @@ impl Catalog {
     pub fn add_document(&mut self, document: &str, info: DocInfo, chunks: impl IntoIterator<Item = (i64, i64)>) {
         self.docs.insert(document.to_string(), info);
         for (chunk, paragraph) in chunks {
-            self.chunks.insert(chunk as u64, ChunkOwner { paragraph, document: document.to_string() });
+            self.add_chunk(chunk, paragraph, document);
         }
     }
 
     /// Adds one chunk of a document already known.
     pub fn add_chunk(&mut self, chunk: i64, paragraph: i64, document: &str) {
-        self.chunks.insert(chunk as u64, ChunkOwner { paragraph, document: document.to_string() });
+        let chunk = chunk as u64;
+        if let Some(old) = self.chunks.insert(chunk, ChunkOwner { paragraph, document: document.to_string() }) {
+            self.forget_paragraph_chunk(old.paragraph, chunk);
+        }
+        self.paragraph_chunks.entry(paragraph).or_default().push(chunk);
+    }
+
+    fn forget_paragraph_chunk(&mut self, paragraph: i64, chunk: u64) {
+        if let Some(list) = self.paragraph_chunks.get_mut(&paragraph) {
+            list.retain(|c| *c != chunk);
+            if list.is_empty() {
+                self.paragraph_chunks.remove(&paragraph);
+            }
+        }
+    }
+
+    /// The chunk ids of a paragraph (empty if unknown), in the order they were added.
+    pub fn chunks_of_paragraph(&self, paragraph: i64) -> &[u64] {
+        self.paragraph_chunks.get(&paragraph).map_or(&[], Vec::as_slice)
     }
 
     /// Records a document's metadata.
@@ -53,7 +73,9 @@ impl Catalog {
     pub fn remove_document(&mut self, document: &str, chunks: &[i64]) {
         self.docs.remove(document);
         for c in chunks {
-            self.chunks.remove(&(*c as u64));
+            if let Some(old) = self.chunks.remove(&(*c as u64)) {
+                self.forget_paragraph_chunk(old.paragraph, *c as u64);
+            }
         }
     }
 

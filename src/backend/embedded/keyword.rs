@@ -9,7 +9,7 @@
 //! missing, damaged or was built with another dictionary, [`open_keyword_index`] re-indexes
 //! the stored documents it lacks and removes those the store no longer has.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::time::Instant;
 
@@ -18,8 +18,10 @@ use crate::backend::{
 };
 use crate::corpus::PreparedDocument;
 use crate::keyword::{best_per_paragraph, plan_reconciliation, shared_segmenter, KeywordChunk, KeywordIndex, MustContain, OpenState};
-use crate::store::Store;
+use crate::index::{dot, ChunkIndex};
+use crate::store::{ParagraphRecord, Store};
 
+use super::catalog::Catalog;
 use super::Inner;
 
 /// Directory of the keyword index inside the data directory.
@@ -65,14 +67,24 @@ pub(crate) fn open_keyword_index(data_dir: &Path, store: &Store) -> Result<(Keyw
     Ok((index, changed))
 }
 
-/// Cosine of a unit query vector with the best of a paragraph's chunk vectors.
-fn best_chunk_cosine(store: &Store, paragraph: i64, vector: &[f32]) -> Result<f32, BackendError> {
-    let mut best = f32::MIN;
-    for chunk in store.chunks_of_paragraph(paragraph)? {
-        let v = store.chunk_vector(chunk.id)?;
-        best = best.max(v.iter().zip(vector).map(|(a, b)| a * b).sum());
-    }
-    Ok(best)
+/// Cosines of a unit query vector with the best chunk of each paragraph, from the index's
+/// in-memory copies (normalised) of the chunk vectors. A chunk the catalog knows but the index
+/// does not hold yet (a document being stored) is listed in `missing` instead.
+fn best_chunk_cosines(catalog: &Catalog, index: &ChunkIndex, paragraphs: &[i64], vector: &[f32], missing: &mut Vec<(usize, i64)>) -> Vec<f32> {
+    paragraphs
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| {
+            let mut best = f32::MIN;
+            for &chunk in catalog.chunks_of_paragraph(p) {
+                match index.vector_of(chunk) {
+                    Some(v) => best = best.max(dot(v, vector)),
+                    None => missing.push((i, chunk as i64)),
+                }
+            }
+            best
+        })
+        .collect()
 }
 
 impl Inner {
@@ -119,20 +131,39 @@ impl Inner {
         let chunk_hits = self.keyword.search(&q.query, usize::MAX, &accept)?;
         drop(catalog);
         let ranked = best_per_paragraph(&chunk_hits);
-        let store = self.store();
-        let mut hits = Vec::with_capacity(q.k.min(ranked.len()));
-        for h in ranked {
-            if hits.len() >= q.k.max(1) {
-                break;
-            }
-            let cosine = match &q.vector {
-                Some(v) => Some(best_chunk_cosine(&store, h.paragraph_id, v)?),
-                None => None,
-            };
-            if cosine.is_some_and(|c| c < q.min_score && q.min_score > -1.0) {
+        let want = q.k.max(1);
+        // Candidates in rank order, skipping those below `min_score` until `k` pass. Locks are
+        // taken one at a time in the order writers use (catalog and index, then store).
+        let mut kept = Vec::with_capacity(want.min(ranked.len()));
+        let mut next = 0;
+        while kept.len() < want && next < ranked.len() {
+            let batch = &ranked[next..(next + want - kept.len()).min(ranked.len())];
+            next += batch.len();
+            let Some(vector) = &q.vector else {
+                kept.extend(batch.iter().map(|h| (h, None)));
                 continue;
+            };
+            let paragraphs: Vec<i64> = batch.iter().map(|h| h.paragraph_id).collect();
+            let mut missing = Vec::new();
+            let mut cosines = best_chunk_cosines(&self.catalog(), &self.index(), &paragraphs, vector, &mut missing);
+            if !missing.is_empty() {
+                let store = self.store();
+                for (i, chunk) in missing {
+                    cosines[i] = cosines[i].max(dot(&store.chunk_vector(chunk)?, vector));
+                }
             }
-            let paragraph = store.paragraph(h.paragraph_id)?;
+            for (h, cosine) in batch.iter().zip(cosines) {
+                if !(cosine < q.min_score && q.min_score > -1.0) {
+                    kept.push((h, Some(cosine)));
+                }
+            }
+        }
+        let store = self.store();
+        let ids: Vec<i64> = kept.iter().map(|(h, _)| h.paragraph_id).collect();
+        let mut records: HashMap<i64, ParagraphRecord> = store.paragraphs_by_ids(&ids)?.into_iter().map(|p| (p.id, p)).collect();
+        let mut hits = Vec::with_capacity(kept.len());
+        for (h, cosine) in kept {
+            let Some(paragraph) = records.remove(&h.paragraph_id) else { continue };
             let chunk = store.chunk(h.chunk_id as i64)?;
             hits.push(KeywordParagraphHit { paragraph, score: h.score, cosine, span: (chunk.start, chunk.end) });
         }
