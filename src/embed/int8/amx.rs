@@ -104,19 +104,20 @@ impl TileMatrix {
     /// `y = x · Wᵀ + bias` (through the exact GELU when `gelu`) for `x` of `m × cols`.
     pub fn matmul(&self, x: &[f32], m: usize, bias: &[f32], gelu: bool) -> Vec<f32> {
         let xq = quantize_rows(x, m, self.cols);
-        let mut y = vec![0f32; m * self.rows];
-        let out = super::SyncPtr(y.as_mut_ptr());
         let group_tasks = self.groups.div_ceil(GROUPS_PER_TASK);
         let a_tasks = xq.tiles.div_ceil(A_TILES_PER_TASK);
-        (0..group_tasks * a_tasks).into_par_iter().for_each(|task| {
-            let (gt, at) = (task % group_tasks, task / group_tasks);
-            let groups = gt * GROUPS_PER_TASK..((gt + 1) * GROUPS_PER_TASK).min(self.groups);
-            let a_tiles = at * A_TILES_PER_TASK..((at + 1) * A_TILES_PER_TASK).min(xq.tiles);
-            // SAFETY: `available()` was true for this matrix to be packed (the caller's
-            // contract); tasks write disjoint elements of `y`, which outlives the loop.
-            unsafe { run_task(self, &xq, groups, a_tiles, bias, &out, m, gelu) };
-        });
-        y
+        let fill = |out: &super::SyncPtr| {
+            (0..group_tasks * a_tasks).into_par_iter().for_each(|task| {
+                let (gt, at) = (task % group_tasks, task / group_tasks);
+                let groups = gt * GROUPS_PER_TASK..((gt + 1) * GROUPS_PER_TASK).min(self.groups);
+                let a_tiles = at * A_TILES_PER_TASK..((at + 1) * A_TILES_PER_TASK).min(xq.tiles);
+                // SAFETY: `available()` was true for this matrix to be packed (the caller's
+                // contract); tasks write disjoint elements of the output, which outlives the loop.
+                unsafe { run_task(self, &xq, groups, a_tiles, bias, out, m, gelu) };
+            })
+        };
+        // SAFETY: the tasks' (A tile, group) pairs cover every output element once.
+        unsafe { super::written_in_parallel(m * self.rows, fill) }
     }
 }
 
@@ -134,18 +135,25 @@ struct TileRows {
 fn quantize_rows(x: &[f32], m: usize, cols: usize) -> TileRows {
     let tiles = m.div_ceil(TILE);
     let blocks = cols / BLOCK;
-    let mut q = vec![0i8; tiles * TILE * cols];
+    let len = tiles * TILE * cols;
+    let mut q: Vec<i8> = Vec::with_capacity(len);
     let mut d = vec![0f32; tiles * TILE * blocks];
+    let (body, padding) = q.spare_capacity_mut()[..len].split_at_mut(m * cols);
+    padding.fill(std::mem::MaybeUninit::new(0));
     if m > 0 {
-        q.par_chunks_mut(cols).zip(d.par_chunks_mut(blocks)).zip(x.par_chunks(cols)).with_min_len(16).for_each(|((qr, dr), xr)| {
+        body.par_chunks_mut(cols).zip(d.par_chunks_mut(blocks)).zip(x.par_chunks(cols)).with_min_len(16).for_each(|((qr, dr), xr)| {
             for (b, xb) in xr.chunks_exact(BLOCK).enumerate() {
                 // SAFETY: AVX-512 F is part of `available()`.
                 let (bytes, scale, _) = unsafe { super::x86::quantize_block_avx512(xb) };
-                qr[b * BLOCK..(b + 1) * BLOCK].copy_from_slice(&bytes);
+                for (dst, v) in qr[b * BLOCK..(b + 1) * BLOCK].iter_mut().zip(bytes) {
+                    dst.write(v);
+                }
                 dr[b] = scale;
             }
         });
     }
+    // SAFETY: the first `m` rows were written above and the padding rows zeroed.
+    unsafe { q.set_len(len) };
     TileRows { tiles, cols, q, d }
 }
 
