@@ -142,14 +142,8 @@ fn quantize_rows(x: &[f32], m: usize, cols: usize) -> TileRows {
     padding.fill(std::mem::MaybeUninit::new(0));
     if m > 0 {
         body.par_chunks_mut(cols).zip(d.par_chunks_mut(blocks)).zip(x.par_chunks(cols)).with_min_len(16).for_each(|((qr, dr), xr)| {
-            for (b, xb) in xr.chunks_exact(BLOCK).enumerate() {
-                // SAFETY: AVX-512 F is part of `available()`.
-                let (bytes, scale, _) = unsafe { super::x86::quantize_block_avx512(xb) };
-                for (dst, v) in qr[b * BLOCK..(b + 1) * BLOCK].iter_mut().zip(bytes) {
-                    dst.write(v);
-                }
-                dr[b] = scale;
-            }
+            // SAFETY: AVX-512 F is part of `available()`; the slices fit one row.
+            unsafe { super::x86::quantize_row_plain_avx512(xr, qr, dr) }
         });
     }
     // SAFETY: the first `m` rows were written above and the padding rows zeroed.

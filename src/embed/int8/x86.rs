@@ -35,6 +35,23 @@ pub unsafe fn quantize_block_avx512(x: &[f32]) -> ([i8; BLOCK], f32, i32) {
     (bytes, scale, sum)
 }
 
+/// One row quantised block by block as [`quantize_block_avx512`] does, written row-major
+/// (the AMX layout): `q` gets the row's bytes, `d` one scale per block.
+///
+/// # Safety
+/// The CPU must support AVX-512 F; `x` holds whole blocks, `q` as many bytes and `d` one
+/// value per block.
+#[target_feature(enable = "avx512f")]
+pub unsafe fn quantize_row_plain_avx512(x: &[f32], q: &mut [std::mem::MaybeUninit<i8>], d: &mut [f32]) {
+    let blocks = x.len() / BLOCK;
+    assert!(q.len() >= blocks * BLOCK && d.len() >= blocks);
+    for b in 0..blocks {
+        let (bytes, scale, _) = quantize_block_avx512(&x[b * BLOCK..]);
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), q.as_mut_ptr().add(b * BLOCK) as *mut i8, BLOCK);
+        d[b] = scale;
+    }
+}
+
 /// [`super::quantize_row_generic`] with AVX-512: same rounding (half away from zero),
 /// same result.
 ///
