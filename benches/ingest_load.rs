@@ -68,7 +68,11 @@ async fn main() {
     let clients = env_or("SIMTHEME_INGEST_LOAD_CLIENTS", 2) as usize;
     let pages = env_or("SIMTHEME_INGEST_PAGES", 200) as usize;
     let tmp = tempfile::tempdir().unwrap();
-    let (mut child, line) = common::start_server(env!("CARGO_BIN_EXE_simtheme"), [OsStr::new("--data-dir"), tmp.path().as_os_str()]);
+    let (mut child, line) = common::start_server(
+        env!("CARGO_BIN_EXE_simtheme"),
+        // A stream of 200 pages can outlast the default 120 s request deadline on a busy machine.
+        [OsStr::new("--data-dir"), tmp.path().as_os_str(), OsStr::new("--request-timeout-secs"), OsStr::new("1800")],
+    );
     println!("{}", line.trim());
     let addr = common::ready_addr(&line);
     let client = SimThemeClient::connect(format!("http://{addr}")).await.unwrap();

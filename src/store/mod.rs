@@ -56,6 +56,17 @@ impl Store {
         Ok(Store { conn, path })
     }
 
+    /// Opens a second, read-only connection to the database of an already opened store
+    /// (`PRAGMA query_only`). In WAL mode its reads neither wait for nor block a write
+    /// transaction on the main connection: searches read through it while pages are stored.
+    pub fn open_reader(data_dir: &Path) -> Result<Store, StoreError> {
+        let path = data_dir.join(DB_FILE_NAME);
+        let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        conn.busy_timeout(schema::BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "query_only", true)?;
+        Ok(Store { conn, path })
+    }
+
     /// Path of the SQLite database file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -120,6 +131,25 @@ fn to_u32(v: i64, what: &str) -> Result<u32, StoreError> {
 mod tests {
     use super::test_support::*;
     use super::*;
+
+    /// The reader connection sees committed data, reads while the main connection holds a
+    /// write transaction open (without waiting for it), and cannot write.
+    #[test]
+    fn reader_reads_during_a_write_transaction_and_cannot_write() {
+        let (tmp, store) = open();
+        let reader = Store::open_reader(tmp.path()).unwrap();
+        assert!(reader.is_empty().unwrap());
+        store.conn.execute_batch("BEGIN IMMEDIATE; INSERT INTO meta (key, value) VALUES ('probe', 1);").unwrap();
+        let started = std::time::Instant::now();
+        assert_eq!(reader.corpus_version().unwrap(), store.corpus_version().unwrap());
+        let probe: Option<i64> = reader.conn.query_row("SELECT value FROM meta WHERE key = 'probe'", [], |r| r.get(0)).optional().unwrap();
+        assert_eq!(probe, None, "uncommitted row visible to the reader");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "reader waited for the writer");
+        store.conn.execute_batch("COMMIT").unwrap();
+        let probe: Option<i64> = reader.conn.query_row("SELECT value FROM meta WHERE key = 'probe'", [], |r| r.get(0)).optional().unwrap();
+        assert_eq!(probe, Some(1));
+        assert!(reader.conn.execute("DELETE FROM meta WHERE key = 'probe'", []).is_err());
+    }
 
     #[test]
     fn open_creates_dir_and_sets_pragmas() {

@@ -10,7 +10,7 @@ use super::StoreError;
 pub const SCHEMA_VERSION: i32 = 1;
 
 /// How long a statement waits for a lock held by another connection.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Migration `i` upgrades a database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[MIGRATION_1];

@@ -115,7 +115,7 @@ impl Inner {
         if must.is_empty() {
             return Ok(None);
         }
-        Ok(Some(self.store().paragraphs_containing(must.needles())?.into_iter().collect()))
+        Ok(Some(self.reader().paragraphs_containing(must.needles())?.into_iter().collect()))
     }
 
     /// Blocking keyword search.
@@ -147,7 +147,7 @@ impl Inner {
             let mut missing = Vec::new();
             let mut cosines = best_chunk_cosines(&self.catalog(), &self.index(), &paragraphs, vector, &mut missing);
             if !missing.is_empty() {
-                let store = self.store();
+                let store = self.reader();
                 for (i, chunk) in missing {
                     cosines[i] = cosines[i].max(dot(&store.chunk_vector(chunk)?, vector));
                 }
@@ -158,7 +158,7 @@ impl Inner {
                 }
             }
         }
-        let store = self.store();
+        let store = self.reader();
         let ids: Vec<i64> = kept.iter().map(|(h, _)| h.paragraph_id).collect();
         let mut records: HashMap<i64, ParagraphRecord> = store.paragraphs_by_ids(&ids)?.into_iter().map(|p| (p.id, p)).collect();
         let mut hits = Vec::with_capacity(kept.len());

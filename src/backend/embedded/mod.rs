@@ -61,6 +61,9 @@ pub(crate) struct Inner {
     /// while searches only wait for the short steps that touch what they read.
     writes: Mutex<()>,
     store: Mutex<Store>,
+    /// A read-only connection for searches and reads: with SQLite's WAL they do not wait for
+    /// a page's write transaction on `store`.
+    reader: Mutex<Store>,
     index: RwLock<ChunkIndex>,
     catalog: RwLock<Catalog>,
     /// Set when the index changed since it was last written to disk.
@@ -85,9 +88,11 @@ impl EmbeddedBackend {
         let catalog = build_catalog(&store)?;
         let index = load_or_build_index(&settings, &store)?;
         let (keyword, keyword_reconciled) = keyword::open_keyword_index(&settings.data_dir, &store)?;
+        let reader = Store::open_reader(&settings.data_dir)?;
         let inner = Inner {
             settings,
             writes: Mutex::new(()),
+            reader: Mutex::new(reader),
             store: Mutex::new(store),
             index: RwLock::new(index),
             catalog: RwLock::new(catalog),
@@ -117,6 +122,12 @@ impl Inner {
 
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The read-only connection (see [`Inner::reader`]'s field): for reads that must not
+    /// wait for a write transaction.
+    pub(crate) fn reader(&self) -> MutexGuard<'_, Store> {
+        self.reader.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(crate) fn index(&self) -> RwLockReadGuard<'_, ChunkIndex> {
@@ -166,7 +177,7 @@ impl Backend for EmbeddedBackend {
 
     async fn contains_document(&self, id: &str) -> Result<bool, BackendError> {
         let id = id.to_string();
-        self.blocking(move |i| Ok(i.store().contains_document(&id)?)).await
+        self.blocking(move |i| Ok(i.reader().contains_document(&id)?)).await
     }
 
     async fn delete_document(&self, id: &str) -> Result<DeletedDocument, BackendError> {
@@ -182,11 +193,11 @@ impl Backend for EmbeddedBackend {
     }
 
     async fn list_documents(&self, after: Option<String>, limit: usize) -> Result<Vec<DocumentRecord>, BackendError> {
-        self.blocking(move |i| Ok(i.store().list_documents(after.as_deref(), limit)?)).await
+        self.blocking(move |i| Ok(i.reader().list_documents(after.as_deref(), limit)?)).await
     }
 
     async fn paragraph(&self, id: i64) -> Result<ParagraphRecord, BackendError> {
-        self.blocking(move |i| Ok(i.store().paragraph(id)?)).await
+        self.blocking(move |i| Ok(i.reader().paragraph(id)?)).await
     }
 
     async fn paragraph_vector(&self, id: i64) -> Result<ParagraphVector, BackendError> {

@@ -21,7 +21,7 @@ impl Inner {
     /// paragraph-id order; above `limit`, the `limit` paragraphs with the smallest
     /// [`sample_key`].
     pub(crate) fn paragraph_vectors(&self, filter: &ParagraphFilter, limit: usize) -> Result<Vec<ParagraphVector>, BackendError> {
-        let store = self.store();
+        let store = self.reader();
         let mut paragraphs: Vec<_> =
             store.all_paragraphs()?.into_iter().filter(|p| filter.accepts(&p.document_id, p.year, &p.tags)).collect();
         if paragraphs.len() > limit {
@@ -50,7 +50,7 @@ impl Inner {
 
     /// Store counts and index state.
     pub(crate) fn stats(&self) -> Result<BackendStats, BackendError> {
-        let store = self.store().stats()?;
+        let store = self.reader().stats()?;
         let index = self.index();
         let p = index.params();
         let index = IndexStats {

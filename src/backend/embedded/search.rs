@@ -12,7 +12,7 @@ use super::Inner;
 impl Inner {
     /// The vector of a stored paragraph: the normalised mean of its chunk vectors.
     pub(crate) fn paragraph_vector(&self, id: i64) -> Result<ParagraphVector, BackendError> {
-        let store = self.store();
+        let store = self.reader();
         let paragraph = store.paragraph(id)?;
         let mut sum = vec![0f32; self.settings.dim];
         for chunk in store.chunks_of_paragraph(id)? {
@@ -70,7 +70,7 @@ impl Inner {
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         ranked.retain(|(_, s, _)| *s >= q.min_score || q.min_score <= -1.0);
         ranked.truncate(k);
-        let store = self.store();
+        let store = self.reader();
         let ids: Vec<i64> = ranked.iter().map(|r| r.0).collect();
         let mut records: HashMap<i64, ParagraphRecord> = store.paragraphs_by_ids(&ids)?.into_iter().map(|p| (p.id, p)).collect();
         let mut hits = Vec::with_capacity(ranked.len());
