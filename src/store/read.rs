@@ -92,6 +92,15 @@ impl Store {
             .finish()
     }
 
+    /// The character span `(start, end)` of a chunk within its paragraph's text (without
+    /// reading the chunk's text); `NotFound` if unknown.
+    pub fn chunk_span(&self, chunk_id: i64) -> Result<(u32, u32), StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT start_char, end_char FROM chunks WHERE id = ?1")?;
+        let span: Option<(i64, i64)> = stmt.query_row([chunk_id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        let (start, end) = span.ok_or_else(|| StoreError::NotFound(format!("chunk {chunk_id}")))?;
+        Ok((to_u32(start, "chunk start")?, to_u32(end, "chunk end")?))
+    }
+
     /// The chunks of a paragraph ordered by ordinal; `NotFound` if the
     /// paragraph is unknown.
     pub fn chunks_of_paragraph(&self, paragraph_id: i64) -> Result<Vec<ChunkRecord>, StoreError> {

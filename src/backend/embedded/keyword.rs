@@ -164,8 +164,8 @@ impl Inner {
         let mut hits = Vec::with_capacity(kept.len());
         for (h, cosine) in kept {
             let Some(paragraph) = records.remove(&h.paragraph_id) else { continue };
-            let chunk = store.chunk(h.chunk_id as i64)?;
-            hits.push(KeywordParagraphHit { paragraph, score: h.score, cosine, span: (chunk.start, chunk.end) });
+            let span = store.chunk_span(h.chunk_id as i64)?;
+            hits.push(KeywordParagraphHit { paragraph, score: h.score, cosine, span });
         }
         Ok(KeywordHits { hits })
     }

@@ -76,8 +76,7 @@ impl Inner {
         let mut hits = Vec::with_capacity(ranked.len());
         for (pid, score, chunk) in ranked {
             let Some(paragraph) = records.remove(&pid) else { continue };
-            let c = store.chunk(chunk)?;
-            hits.push(ParagraphHit { paragraph, score, span: (c.start, c.end) });
+            hits.push(ParagraphHit { paragraph, score, span: store.chunk_span(chunk)? });
         }
         Ok(DenseHits { hits, path: if exact { "exact" } else { "hnsw" } })
     }
