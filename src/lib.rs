@@ -16,6 +16,7 @@ pub mod engine;
 pub mod index;
 pub mod keyword;
 pub mod memory;
+pub mod priority;
 pub mod service;
 pub mod store;
 pub mod themes;

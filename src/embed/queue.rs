@@ -171,7 +171,7 @@ impl EmbedQueue {
         let bulk_pool = rayon::ThreadPoolBuilder::new()
             .num_threads(embedder.threads())
             .thread_name(|i| format!("simtheme-bulk-{i}"))
-            .start_handler(move |_| lower_priority(nice))
+            .start_handler(move |_| crate::priority::lower_current_thread(nice))
             .build()
             .map(Arc::new);
         for (lane, rx, name) in [(Lane::Interactive, interactive_rx, "simtheme-embed-queue"), (Lane::Bulk, bulk_rx, "simtheme-embed-bulk")] {
@@ -237,20 +237,6 @@ impl EmbedQueue {
         }
         rx.blocking_recv().map_err(|_| QueueError::Stopped)?
     }
-}
-
-/// Lowers the calling thread's scheduling priority to `nice` (Linux; best effort).
-fn lower_priority(nice: i32) {
-    #[cfg(target_os = "linux")]
-    if nice > 0 {
-        // SAFETY: plain system calls on the calling thread; failure only leaves the priority as is.
-        unsafe {
-            let tid = libc::gettid();
-            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice);
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = nice;
 }
 
 /// A request taken from a lane and tokenised.

@@ -145,7 +145,9 @@ impl KeywordIndex {
             .num_merge_threads(1)
             .memory_budget_per_thread(WRITER_MEMORY_BYTES)
             .build();
-        let writer: IndexWriter = index.writer_with_options(options)?;
+        // The writer's threads analyse stored chunks and merge segments: started from a
+        // lowered thread, they inherit its priority and give way to searches.
+        let writer: IndexWriter = crate::priority::spawn_lowered(crate::priority::KEYWORD_WRITER_NICE, || index.writer_with_options(options))?;
         let reader = match index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into() {
             Ok(reader) => reader,
             Err(e) if state == OpenState::Opened => {
