@@ -26,7 +26,7 @@ use rayon::prelude::*;
 /// Values per quantisation block (GGML `QK4_0` / `QK8_0`).
 pub const BLOCK: usize = 32;
 /// Bytes of one GGML Q4_0 block: f16 scale + 16 bytes of nibbles.
-const Q4_0_BYTES: usize = 18;
+pub(crate) const Q4_0_BYTES: usize = 18;
 /// Blocks per supergroup (one 32-bit lane of a 512-bit register each).
 const SG_BLOCKS: usize = 16;
 /// Bytes of one row's supergroup.
@@ -147,6 +147,18 @@ impl NibbleMatrix {
     }
 }
 
+/// One GGML Q4_0 block (an f16 scale `d`, then 16 bytes whose low nibbles are values 0..16
+/// and high nibbles values 16..32): `d` and the 32 nibbles `q ∈ [0, 15]` in value order (the
+/// values are `(q - 8) · d`).
+pub(crate) fn q4_0_block(block: &[u8]) -> (f32, [u8; BLOCK]) {
+    let mut q = [0u8; BLOCK];
+    for (j, &byte) in block[2..Q4_0_BYTES].iter().enumerate() {
+        q[j] = byte & 0x0f;
+        q[j + 16] = byte >> 4;
+    }
+    (half::f16::from_le_bytes([block[0], block[1]]).to_f32(), q)
+}
+
 impl LaneMatrix {
     fn from_q4_0(bytes: &[u8], rows: usize, cols: usize) -> Self {
         let blocks = cols / BLOCK;
@@ -156,11 +168,10 @@ impl LaneMatrix {
         for r in 0..rows {
             let row = &mut nibbles[r * sgs * SG..(r + 1) * sgs * SG];
             for b in 0..blocks {
-                let block = &bytes[(r * blocks + b) * Q4_0_BYTES..(r * blocks + b + 1) * Q4_0_BYTES];
-                scales[r * sgs * SG_BLOCKS + b] = half::f16::from_le_bytes([block[0], block[1]]).to_f32();
-                for (j, &byte) in block[2..].iter().enumerate() {
-                    row[layout_index(b, j)] = byte & 0x0f;
-                    row[layout_index(b, j + 16)] = byte >> 4;
+                let (d, q) = q4_0_block(&bytes[(r * blocks + b) * Q4_0_BYTES..]);
+                scales[r * sgs * SG_BLOCKS + b] = d;
+                for (t, &v) in q.iter().enumerate() {
+                    row[layout_index(b, t)] = v;
                 }
             }
         }

@@ -455,11 +455,10 @@ fn gelu_generic(xs: &mut [f32]) {
 /// bytes whose low nibbles are values 0..16 and high nibbles values 16..32, each
 /// `(nibble - 8) * d`.
 fn dequantize_q4_0(blocks: &[u8], out: &mut [f32]) {
-    for (block, vals) in blocks.chunks_exact(18).zip(out.chunks_exact_mut(32)) {
-        let d = half::f16::from_le_bytes([block[0], block[1]]).to_f32();
-        for (j, &byte) in block[2..].iter().enumerate() {
-            vals[j] = ((byte & 0x0f) as i32 - 8) as f32 * d;
-            vals[j + 16] = ((byte >> 4) as i32 - 8) as f32 * d;
+    for (block, vals) in blocks.chunks_exact(super::int8::Q4_0_BYTES).zip(out.chunks_exact_mut(super::int8::BLOCK)) {
+        let (d, q) = super::int8::q4_0_block(block);
+        for (v, &n) in vals.iter_mut().zip(&q) {
+            *v = (n as i32 - 8) as f32 * d;
         }
     }
 }

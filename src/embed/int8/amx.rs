@@ -88,13 +88,11 @@ impl TileMatrix {
         for r in 0..rows {
             let (g, n) = (r / TILE, r % TILE);
             for b in 0..blocks {
-                let block = &bytes[(r * blocks + b) * Q4_0_BYTES..(r * blocks + b + 1) * Q4_0_BYTES];
-                scales[(g * blocks + b) * TILE + n] = half::f16::from_le_bytes([block[0], block[1]]).to_f32();
+                let (d, q) = super::q4_0_block(&bytes[(r * blocks + b) * Q4_0_BYTES..]);
+                scales[(g * blocks + b) * TILE + n] = d;
                 let tile = &mut tiles[(g * blocks + b) * B_TILE..(g * blocks + b + 1) * B_TILE];
-                for (j, &byte) in block[2..].iter().enumerate() {
-                    for (t, q) in [(j, byte & 0x0f), (j + 16, byte >> 4)] {
-                        tile[(t / 4) * 64 + n * 4 + t % 4] = q as i8 - 8;
-                    }
+                for (t, &v) in q.iter().enumerate() {
+                    tile[(t / 4) * 64 + n * 4 + t % 4] = v as i8 - 8;
                 }
             }
         }
