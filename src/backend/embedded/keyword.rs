@@ -9,7 +9,7 @@
 //! missing, damaged or was built with another dictionary, [`open_keyword_index`] re-indexes
 //! the stored documents it lacks and removes those the store no longer has.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::time::Instant;
 
@@ -19,7 +19,7 @@ use crate::backend::{
 use crate::corpus::PreparedDocument;
 use crate::keyword::{best_per_paragraph, plan_reconciliation, shared_segmenter, KeywordChunk, KeywordIndex, MustContain, OpenState};
 use crate::index::{dot, ChunkIndex};
-use crate::store::{ParagraphRecord, Store};
+use crate::store::Store;
 
 use super::catalog::Catalog;
 use super::Inner;
@@ -158,15 +158,12 @@ impl Inner {
                 }
             }
         }
-        let store = self.reader();
-        let ids: Vec<i64> = kept.iter().map(|(h, _)| h.paragraph_id).collect();
-        let mut records: HashMap<i64, ParagraphRecord> = store.paragraphs_by_ids(&ids)?.into_iter().map(|p| (p.id, p)).collect();
-        let mut hits = Vec::with_capacity(kept.len());
-        for (h, cosine) in kept {
-            let Some(paragraph) = records.remove(&h.paragraph_id) else { continue };
-            let span = store.chunk_span(h.chunk_id as i64)?;
-            hits.push(KeywordParagraphHit { paragraph, score: h.score, cosine, span });
-        }
+        let owners: Vec<(i64, i64)> = kept.iter().map(|(h, _)| (h.paragraph_id, h.chunk_id as i64)).collect();
+        let hits = self
+            .paragraphs_with_spans(&owners)?
+            .into_iter()
+            .map(|(i, paragraph, span)| KeywordParagraphHit { paragraph, score: kept[i].0.score, cosine: kept[i].1, span })
+            .collect();
         Ok(KeywordHits { hits })
     }
 

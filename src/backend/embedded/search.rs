@@ -70,14 +70,27 @@ impl Inner {
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         ranked.retain(|(_, s, _)| *s >= q.min_score || q.min_score <= -1.0);
         ranked.truncate(k);
-        let store = self.reader();
-        let ids: Vec<i64> = ranked.iter().map(|r| r.0).collect();
-        let mut records: HashMap<i64, ParagraphRecord> = store.paragraphs_by_ids(&ids)?.into_iter().map(|p| (p.id, p)).collect();
-        let mut hits = Vec::with_capacity(ranked.len());
-        for (pid, score, chunk) in ranked {
-            let Some(paragraph) = records.remove(&pid) else { continue };
-            hits.push(ParagraphHit { paragraph, score, span: store.chunk_span(chunk)? });
-        }
+        let owners: Vec<(i64, i64)> = ranked.iter().map(|&(p, _, c)| (p, c)).collect();
+        let hits = self
+            .paragraphs_with_spans(&owners)?
+            .into_iter()
+            .map(|(i, paragraph, span)| ParagraphHit { paragraph, score: ranked[i].1, span })
+            .collect();
         Ok(DenseHits { hits, path: if exact { "exact" } else { "hnsw" } })
+    }
+
+    /// For each `(paragraph id, chunk id)` of a ranking, in order: its index, the stored
+    /// paragraph and the chunk's span, read in one go on the reader connection. Paragraphs
+    /// deleted since the ranking was made are skipped.
+    pub(crate) fn paragraphs_with_spans(&self, owners: &[(i64, i64)]) -> Result<Vec<(usize, ParagraphRecord, (u32, u32))>, BackendError> {
+        let store = self.reader();
+        let ids: Vec<i64> = owners.iter().map(|o| o.0).collect();
+        let mut records: HashMap<i64, ParagraphRecord> = store.paragraphs_by_ids(&ids)?.into_iter().map(|p| (p.id, p)).collect();
+        let mut out = Vec::with_capacity(owners.len());
+        for (i, &(paragraph, chunk)) in owners.iter().enumerate() {
+            let Some(record) = records.remove(&paragraph) else { continue };
+            out.push((i, record, store.chunk_span(chunk)?));
+        }
+        Ok(out)
     }
 }
