@@ -3,7 +3,9 @@
 //! query clients for `SIMTHEME_LOAD_SECS` seconds (default 10) on an idle server, then again
 //! while one more client streams `SIMTHEME_INGEST_PAGES` (default 200) long generated pages
 //! (~3,000 characters each, every paragraph unique) through `StreamDocuments`. Prints p50 /
-//! p99 of both phases, their ratio, and the ingestion's pages/s and chunks/s.
+//! p99 of both phases, their ratio, where the time went (queue wait, model, search, the rest:
+//! transport and scheduling; p50, p99 and the mean of the slowest 1%), and the ingestion's
+//! pages/s and chunks/s.
 //!
 //!     cargo bench --bench ingest_load
 
@@ -15,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use simtheme::proto::sim_theme_client::SimThemeClient;
-use simtheme::proto::{DocumentInput, StatsRequest};
+use simtheme::proto::{nearest_paragraphs_request::Query, DocumentInput, NearestParagraphsRequest, StatsRequest};
 use tonic::transport::Channel;
 
 const QUERIES: &[&str] = &[
@@ -45,21 +47,60 @@ fn page(p: usize, sentences: &[String]) -> String {
     text
 }
 
-/// Query clients running until `stop`; returns the sorted latencies in ms and the errors.
-async fn query_until(client: &SimThemeClient<Channel>, clients: usize, stop: Arc<AtomicBool>) -> (Vec<f64>, u64) {
+/// Where one query's time went, ms: [total, queue wait, model, search, rest (transport,
+/// scheduling, request handling)].
+type Parts = [f64; 5];
+
+/// One timed default-mode `NearestParagraphs` call (k 10).
+async fn timed_query(client: &mut SimThemeClient<Channel>, text: &str) -> Option<Parts> {
+    let req = NearestParagraphsRequest { query: Some(Query::Text(text.into())), k: 10, ..Default::default() };
+    let t = Instant::now();
+    let r = client.nearest_paragraphs(req).await.ok()?.into_inner();
+    let total = t.elapsed().as_secs_f64() * 1e3;
+    Some([total, r.queue_ms, r.embed_ms - r.queue_ms, r.search_ms, (total - r.embed_ms - r.search_ms).max(0.0)])
+}
+
+/// Query clients running until `stop`; returns every query's [`Parts`], sorted by total, and
+/// the errors.
+async fn query_until(client: &SimThemeClient<Channel>, clients: usize, stop: Arc<AtomicBool>) -> (Vec<Parts>, u64) {
     let mut tasks = Vec::new();
     for c in 0..clients {
         let (mut client, stop) = (client.clone(), Arc::clone(&stop));
         tasks.push(tokio::spawn(async move {
-            let (mut lat, mut errors, mut i) = (Vec::new(), 0u64, c);
+            let (mut parts, mut errors, mut i) = (Vec::new(), 0u64, c);
             while !stop.load(Ordering::Relaxed) {
-                common::timed_search(&mut client, QUERIES[i % QUERIES.len()], 0, &mut lat, &mut errors).await;
+                match timed_query(&mut client, QUERIES[i % QUERIES.len()]).await {
+                    Some(p) => parts.push(p),
+                    None => errors += 1,
+                }
                 i += 1;
             }
-            (lat, errors)
+            (parts, errors)
         }));
     }
-    common::join_clients(tasks).await
+    let (mut all, mut errors) = (Vec::new(), 0);
+    for t in tasks {
+        let (p, e) = t.await.unwrap();
+        all.extend(p);
+        errors += e;
+    }
+    all.sort_by(|a, b| a[0].total_cmp(&b[0]));
+    (all, errors)
+}
+
+/// Prints, per part, its p50 and p99 over all queries and its mean over the slowest 1%.
+fn print_parts(name: &str, parts: &[Parts]) {
+    let names = ["total", "queue", "model", "search", "rest"];
+    let tail = &parts[parts.len() - (parts.len() / 100).max(1)..];
+    let cells: Vec<String> = (0..5)
+        .map(|j| {
+            let mut v: Vec<f64> = parts.iter().map(|p| p[j]).collect();
+            v.sort_by(|a, b| a.total_cmp(b));
+            let tail_mean = tail.iter().map(|p| p[j]).sum::<f64>() / tail.len() as f64;
+            format!("{} {:.1}/{:.1}/{:.1}", names[j], common::pct(&v, 0.5), common::pct(&v, 0.99), tail_mean)
+        })
+        .collect();
+    println!("{name:>22}  p50/p99/slowest-1%-mean ms: {}", cells.join("  "));
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -85,7 +126,8 @@ async fn main() {
     });
     tokio::time::sleep(Duration::from_secs(secs)).await;
     stop.store(true, Ordering::Relaxed);
-    let (idle_lat, idle_err) = idle.await.unwrap();
+    let (idle_parts, idle_err) = idle.await.unwrap();
+    let idle_lat: Vec<f64> = idle_parts.iter().map(|p| p[0]).collect();
 
     let sentences = common::seed_lines(20);
     let docs: Vec<DocumentInput> = (0..pages).map(|p| DocumentInput { text: page(p, &sentences), name: format!("page-{p}"), ..Default::default() }).collect();
@@ -97,10 +139,13 @@ async fn main() {
         async move { query_until(&client, clients, stop).await }
     });
     let t = Instant::now();
-    let response = client.clone().stream_documents(tokio_stream::iter(docs)).await.unwrap().into_inner();
+    // Another client: its own connection, as a separate process would have.
+    let mut ingester = SimThemeClient::connect(format!("http://{addr}")).await.unwrap();
+    let response = ingester.stream_documents(tokio_stream::iter(docs)).await.unwrap().into_inner();
     let ingest_s = t.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
-    let (busy_lat, busy_err) = busy.await.unwrap();
+    let (busy_parts, busy_err) = busy.await.unwrap();
+    let busy_lat: Vec<f64> = busy_parts.iter().map(|p| p[0]).collect();
     let chunks = client.clone().stats(StatsRequest::default()).await.unwrap().into_inner().chunks - chunks_before;
     println!("load average after: {}", common::load_average());
 
@@ -110,6 +155,8 @@ async fn main() {
     };
     phase("idle", &idle_lat, idle_err, secs as f64);
     phase("while ingesting", &busy_lat, busy_err, ingest_s);
+    print_parts("idle", &idle_parts);
+    print_parts("while ingesting", &busy_parts);
     println!(
         "query p99 while ingesting / idle: {:.2} (p50 {:.2}); {clients} query clients",
         common::pct(&busy_lat, 0.99) / common::pct(&idle_lat, 0.99),

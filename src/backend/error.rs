@@ -46,6 +46,12 @@ impl From<IndexError> for BackendError {
     }
 }
 
+impl From<crate::priority::BackgroundPanic> for BackendError {
+    fn from(e: crate::priority::BackgroundPanic) -> Self {
+        BackendError::Internal(format!("storage task failed: {e}"))
+    }
+}
+
 impl From<tokio::task::JoinError> for BackendError {
     fn from(e: tokio::task::JoinError) -> Self {
         BackendError::Internal(format!("storage task failed: {e}"))

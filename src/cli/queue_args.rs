@@ -27,10 +27,24 @@ pub struct QueueArgs {
     /// query ~90% of the cores it shares with ingestion; 0 the same priority.
     #[arg(long, default_value_t = QueueOptions::default().bulk_nice, allow_negative_numbers = true)]
     pub queue_bulk_nice: i32,
+    /// How the ingestion lane's threads yield to queries (Linux): `idle` runs them under
+    /// SCHED_IDLE, on cores no query wants, preempted at once when one does; `nice` only by
+    /// their nice value (--queue-bulk-nice).
+    #[arg(long, value_enum, default_value_t = BulkScheduling::Idle)]
+    pub queue_bulk_scheduling: BulkScheduling,
     /// Longest pause, milliseconds, of the ingestion lane after each encoder layer while a
     /// query round runs (0: never pause).
     #[arg(long, default_value_t = QueueOptions::default().bulk_pause_ms)]
     pub queue_bulk_pause_ms: u64,
+}
+
+/// Values of `--queue-bulk-scheduling`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BulkScheduling {
+    /// SCHED_IDLE plus the nice value (default).
+    Idle,
+    /// The nice value only.
+    Nice,
 }
 
 /// Largest accepted `--queue-capacity`.
@@ -93,6 +107,7 @@ impl QueueArgs {
                 19,
                 &format!("0 gives ingestion the priority of queries, 19 the lowest (default {})", d.bulk_nice),
             )?,
+            bulk_idle: self.queue_bulk_scheduling == BulkScheduling::Idle,
             bulk_pause_ms: in_range(
                 "queue-bulk-pause-ms",
                 self.queue_bulk_pause_ms,
@@ -126,8 +141,8 @@ mod tests {
         let o = options(&[]).unwrap();
         let d = QueueOptions::default();
         assert_eq!(
-            (o.capacity, o.batch_tokens, o.sub_batch_tokens, o.interactive_bytes, o.bulk_nice, o.bulk_pause_ms),
-            (d.capacity, d.batch_tokens, d.sub_batch_tokens, d.interactive_bytes, d.bulk_nice, d.bulk_pause_ms)
+            (o.capacity, o.batch_tokens, o.sub_batch_tokens, o.interactive_bytes, o.bulk_nice, o.bulk_idle, o.bulk_pause_ms),
+            (d.capacity, d.batch_tokens, d.sub_batch_tokens, d.interactive_bytes, d.bulk_nice, d.bulk_idle, d.bulk_pause_ms)
         );
     }
 
@@ -139,10 +154,16 @@ mod tests {
             "--queue-sub-batch-tokens=512",
             "--queue-interactive-bytes=0",
             "--queue-bulk-nice=0",
+            "--queue-bulk-scheduling=nice",
             "--queue-bulk-pause-ms=5",
         ])
         .unwrap();
-        assert_eq!((o.capacity, o.batch_tokens, o.sub_batch_tokens, o.interactive_bytes, o.bulk_nice, o.bulk_pause_ms), (9, 1000, 512, 0, 0, 5));
+        assert_eq!(
+            (o.capacity, o.batch_tokens, o.sub_batch_tokens, o.interactive_bytes, o.bulk_nice, o.bulk_idle, o.bulk_pause_ms),
+            (9, 1000, 512, 0, 0, false, 5)
+        );
+        assert!(options(&[]).unwrap().bulk_idle, "SCHED_IDLE by default");
+        assert!(options(&["--queue-bulk-scheduling", "fifo"]).unwrap_err().to_string().contains("idle"));
         let edge = options(&["--queue-bulk-nice", "19", "--queue-bulk-pause-ms", "1000", "--queue-capacity", "1"]).unwrap();
         assert_eq!((edge.bulk_nice, edge.bulk_pause_ms, edge.capacity), (19, 1000, 1));
     }

@@ -12,10 +12,11 @@
 //! round; one larger than the budget runs alone.
 //!
 //! The lanes run side by side, so a query never waits behind ingestion: the bulk lane runs
-//! on its own inference threads whose scheduling priority is lowered
-//! ([`QueueOptions::bulk_nice`], Linux), so the kernel gives the cores to a query the moment
-//! one arrives, even in the middle of a forward pass, and back to ingestion as soon as
-//! queries stop; ingestion keeps a share of the CPU while queries flow (no starvation).
+//! on its own inference threads whose scheduling priority is lowered (Linux `SCHED_IDLE`,
+//! [`QueueOptions::bulk_idle`], and [`QueueOptions::bulk_nice`]), so the kernel gives the
+//! cores to a query the moment one arrives, even in the middle of a forward pass, and back to
+//! ingestion as soon as queries stop; ingestion runs whenever a query thread waits (between
+//! requests, on the network, between parallel steps), so it still advances while queries flow.
 //! On top of that the bulk lane pauses after each encoder layer while an interactive round
 //! runs (at most [`QueueOptions::bulk_pause_ms`] per layer), so queries get the cores to
 //! themselves without starving ingestion.
@@ -71,6 +72,10 @@ pub struct QueueOptions {
     /// default) a running query gets ~90% of the cores it shares with ingestion;
     /// 0 gives both lanes the same priority. Ignored elsewhere.
     pub bulk_nice: i32,
+    /// Run the bulk lane's threads under Linux `SCHED_IDLE` (default true): they only get a
+    /// core no query thread wants, and a waking query thread preempts them at once, where a
+    /// nice value alone lets them finish their time slice first. Ignored elsewhere.
+    pub bulk_idle: bool,
     /// Requests with at most this many bytes of text take the interactive lane whatever
     /// their mode. Default 2,048.
     pub interactive_bytes: usize,
@@ -83,7 +88,7 @@ pub struct QueueOptions {
 
 impl Default for QueueOptions {
     fn default() -> Self {
-        Self { capacity: 256, batch_tokens: 4_096, sub_batch_tokens: 2_048, bulk_nice: 10, interactive_bytes: 2_048, bulk_pause_ms: 20 }
+        Self { capacity: 256, batch_tokens: 4_096, sub_batch_tokens: 2_048, bulk_nice: 10, bulk_idle: true, interactive_bytes: 2_048, bulk_pause_ms: 20 }
     }
 }
 
@@ -167,11 +172,11 @@ impl EmbedQueue {
         let stats = Arc::new(QueueStats::default());
         let (interactive, interactive_rx) = sync_channel::<Job>(options.capacity);
         let (bulk, bulk_rx) = sync_channel::<Job>(options.capacity);
-        let nice = options.bulk_nice;
+        let lowering = crate::priority::Lowering { nice: options.bulk_nice, idle: options.bulk_idle };
         let bulk_pool = rayon::ThreadPoolBuilder::new()
             .num_threads(embedder.threads())
             .thread_name(|i| format!("simtheme-bulk-{i}"))
-            .start_handler(move |_| crate::priority::lower_current_thread(nice))
+            .start_handler(move |_| crate::priority::lower_current_thread(lowering))
             .build()
             .map(Arc::new);
         for (lane, rx, name) in [(Lane::Interactive, interactive_rx, "simtheme-embed-queue"), (Lane::Bulk, bulk_rx, "simtheme-embed-bulk")] {
@@ -183,7 +188,13 @@ impl EmbedQueue {
             };
             std::thread::Builder::new()
                 .name(name.into())
-                .spawn(move || worker(lane, rx, &embedder, pool.as_deref(), &options, &stats))
+                .spawn(move || {
+                    // The bulk worker tokenises pages: background work too.
+                    if lane == Lane::Bulk {
+                        crate::priority::lower_current_thread(lowering);
+                    }
+                    worker(lane, rx, &embedder, pool.as_deref(), &options, &stats)
+                })
                 .expect("spawn embedding worker thread");
         }
         Self { interactive, bulk, options, embedder, stats }

@@ -220,7 +220,8 @@ impl Engine {
     pub async fn ingest_one(self: &Arc<Self>, index: usize, input: IngestInput) -> IngestResult {
         let mut t = IngestTimings::default();
         let engine = Arc::clone(self);
-        let prepared = timed(&mut t.cleaning, tokio::task::spawn_blocking(move || engine.prepare(&input)))
+        // Cleaning runs below the searches' priority (it is ingestion's work, like storing).
+        let prepared = timed(&mut t.cleaning, crate::priority::in_background(move || engine.prepare(&input)))
             .await
             .unwrap_or_else(|e| Err(EngineError::Internal(format!("ingest task failed: {e}"))));
         let doc = match prepared {

@@ -15,12 +15,28 @@ const SELECTIVITY_SAMPLE: usize = 256;
 /// `needs_compaction` triggers when tombstones exceed this fraction of all points.
 pub const COMPACTION_TOMBSTONE_FRACTION: f64 = 0.20;
 
+/// Store slots appended by [`ChunkIndex::stage`] and not yet linked into the graph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "staged slots must be linked into the graph"]
+pub struct Staged {
+    first: usize,
+    end: usize,
+}
+
+impl Staged {
+    /// The staged slots, in insertion order.
+    pub fn slots(&self) -> std::ops::Range<usize> {
+        self.first..self.end
+    }
+}
+
 /// Nearest-neighbour index over L2-normalised chunk vectors.
 ///
 /// Keeps a flat copy of every vector (for exact search and re-checks), a map
 /// from caller ids (`u64`) to internal slots, a tombstone flag per slot and an
 /// `hnsw_rs` graph over the slots. `Send + Sync`: searches take `&self` and
-/// may run concurrently; mutations take `&mut self`.
+/// may run concurrently; mutations take `&mut self`, except linking staged
+/// points into the graph ([`ChunkIndex::stage`], [`ChunkIndex::link`]).
 pub struct ChunkIndex {
     pub(crate) params: IndexParams,
     pub(crate) store: Store,
@@ -66,6 +82,38 @@ impl ChunkIndex {
     /// the batch [`IndexError::DuplicateId`]. A tombstoned id may be inserted
     /// again. Batches of 1,000 or more are inserted in parallel (rayon).
     pub fn insert(&mut self, items: &[(u64, &[f32])]) -> Result<(), IndexError> {
+        let (ids, normed) = self.validated(items)?;
+        self.insert_normalized(&ids, &normed);
+        Ok(())
+    }
+
+    /// First half of an insertion that searches need not wait for: validates `items` like
+    /// [`insert`](Self::insert) (all-or-nothing, same errors) and appends their vectors to the
+    /// flat store (a copy, microseconds), but does not link them into the HNSW graph yet. Call
+    /// [`link`](Self::link) with the returned slots under a shared borrow (a read lock)
+    /// afterwards: until then exact search already finds the new points and graph search does
+    /// not. A write that stages must link before the next stage, compaction or dump.
+    pub fn stage(&mut self, items: &[(u64, &[f32])]) -> Result<Staged, IndexError> {
+        let (ids, normed) = self.validated(items)?;
+        let first = self.store.slots();
+        let dim = self.store.dim;
+        for (i, &id) in ids.iter().enumerate() {
+            self.store.push(id, &normed[i * dim..(i + 1) * dim]);
+        }
+        Ok(Staged { first, end: self.store.slots() })
+    }
+
+    /// Second half of a staged insertion: links staged slots into the graph. Takes `&self`:
+    /// `hnsw_rs` inserts concurrently with searches (its own locks per node), so a writer links
+    /// under a read lock and searches go on meanwhile. Slots outside the store are ignored.
+    pub fn link(&self, slots: std::ops::Range<usize>) {
+        let store = &self.store;
+        let batch: Vec<(&[f32], usize)> = slots.filter(|&s| s < store.slots()).map(|s| (store.vector(s), s)).collect();
+        self.graph.insert_shared(&batch);
+    }
+
+    /// Validates a batch for insertion: `(ids, normalised vectors)`.
+    fn validated(&self, items: &[(u64, &[f32])]) -> Result<(Vec<u64>, Vec<f32>), IndexError> {
         let dim = self.store.dim;
         let mut seen = HashSet::with_capacity(items.len());
         let mut normed = Vec::with_capacity(items.len().saturating_mul(dim));
@@ -79,8 +127,7 @@ impl ChunkIndex {
             return Err(IndexError::CapacityExceeded);
         }
         let ids: Vec<u64> = items.iter().map(|&(id, _)| id).collect();
-        self.insert_normalized(&ids, &normed);
-        Ok(())
+        Ok((ids, normed))
     }
 
     /// Appends validated, normalised vectors (`normed.len() == ids.len() * dim`).

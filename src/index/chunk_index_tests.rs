@@ -308,3 +308,53 @@ fn chunk_index_is_send_sync() {
     fn check<T: Send + Sync>() {}
     check::<ChunkIndex>();
 }
+
+#[test]
+fn staged_points_link_while_searches_run() {
+    let vecs = clustered_vectors(1_200, 64, 12, 40, 41);
+    let queries = clustered_vectors(40, 64, 12, 40, 42);
+    let mut idx = ChunkIndex::new(64, test_params(), 0);
+    let first: Vec<(u64, &[f32])> = vecs[..600].iter().enumerate().map(|(i, v)| (id_of(i), v.as_slice())).collect();
+    idx.insert(&first).unwrap();
+    let rest: Vec<(u64, &[f32])> = vecs[600..].iter().enumerate().map(|(i, v)| (id_of(600 + i), v.as_slice())).collect();
+
+    // A bad batch stages nothing.
+    let mut bad = rest[..3].to_vec();
+    bad.push((id_of(5), vecs[5].as_slice()));
+    assert!(matches!(idx.stage(&bad), Err(IndexError::DuplicateId(_))));
+    assert_eq!(idx.store.slots(), 600);
+
+    let staged = idx.stage(&rest).unwrap();
+    assert_eq!(staged.slots(), 600..1_200);
+    // Staged but unlinked: exact search sees the points, the graph walk does not (yet).
+    assert_eq!(idx.exact_search(&vecs[900], 1, None).unwrap()[0].id, id_of(900));
+    assert_ne!(idx.search(&vecs[900], 1, None).unwrap()[0].id, id_of(900));
+
+    // One writer links slot by slot under read locks while three threads search.
+    let lock = std::sync::RwLock::new(idx);
+    let linked = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for t in 0..3 {
+            let (lock, linked, queries) = (&lock, &linked, &queries);
+            s.spawn(move || {
+                let mut rounds = 0;
+                while !linked.load(std::sync::atomic::Ordering::Acquire) || rounds < 5 {
+                    let idx = lock.read().unwrap();
+                    let hits = idx.search(&queries[(t + rounds) % queries.len()], 10, None).unwrap();
+                    assert_eq!(hits.len(), 10);
+                    assert_sorted(&hits);
+                    rounds += 1;
+                }
+            });
+        }
+        for slot in staged.slots() {
+            lock.read().unwrap().link(slot..slot + 1);
+        }
+        linked.store(true, std::sync::atomic::Ordering::Release);
+    });
+    let idx = lock.into_inner().unwrap();
+    assert_eq!(idx.len(), 1_200);
+    let r = recall(&idx, &queries, 10, None);
+    assert!(r >= 0.95, "recall after linking beside searches {r}");
+    assert_eq!(idx.search(&vecs[900], 1, None).unwrap()[0].id, id_of(900), "a linked point finds itself");
+}

@@ -80,12 +80,18 @@ impl Graph {
             self.hnsw.set_searching_mode(false);
             self.hnsw.parallel_insert_slice(&items.to_vec());
         } else {
-            for &(v, slot) in items {
-                self.hnsw.insert_slice((v, slot));
-            }
+            self.insert_shared(items);
         }
         // Required after parallel_insert before searching; harmless otherwise.
         self.hnsw.set_searching_mode(true);
+    }
+
+    /// Inserts `(vector, slot)` pairs one by one through a shared borrow: `hnsw_rs` locks
+    /// per node, so searches may run at the same time.
+    pub fn insert_shared(&self, items: &[(&[f32], usize)]) {
+        for &(v, slot) in items {
+            self.hnsw.insert_slice((v, slot));
+        }
     }
 
     /// Up to `knbn` nearest slots, restricted by `filter` when given. Results

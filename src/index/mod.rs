@@ -23,7 +23,7 @@ mod graph;
 mod persist;
 mod store;
 
-pub use chunk_index::{ChunkIndex, COMPACTION_TOMBSTONE_FRACTION, SELECTIVE_FILTER_FRACTION};
+pub use chunk_index::{ChunkIndex, Staged, COMPACTION_TOMBSTONE_FRACTION, SELECTIVE_FILTER_FRACTION};
 pub(crate) use store::dot;
 
 use serde::{Deserialize, Serialize};

@@ -147,7 +147,7 @@ impl KeywordIndex {
             .build();
         // The writer's threads analyse stored chunks and merge segments: started from a
         // lowered thread, they inherit its priority and give way to searches.
-        let writer: IndexWriter = crate::priority::spawn_lowered(crate::priority::KEYWORD_WRITER_NICE, || index.writer_with_options(options))?;
+        let writer: IndexWriter = crate::priority::spawn_lowered(crate::priority::BACKGROUND, || index.writer_with_options(options))?;
         let reader = match index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into() {
             Ok(reader) => reader,
             Err(e) if state == OpenState::Opened => {

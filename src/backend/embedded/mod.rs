@@ -172,7 +172,10 @@ impl Backend for EmbeddedBackend {
     }
 
     async fn put_document(&self, doc: Arc<PreparedDocument>, vectors: Arc<Vec<Vec<f32>>>) -> Result<InsertOutcome, BackendError> {
-        self.blocking(move |i| i.put_document(&doc, &vectors)).await
+        // Ingestion's storing runs below the searches' priority: it holds no lock a search
+        // waits for longer than a vector copy (see `write`).
+        let inner = Arc::clone(&self.inner);
+        crate::priority::in_background(move || inner.put_document(&doc, &vectors)).await?
     }
 
     async fn contains_document(&self, id: &str) -> Result<bool, BackendError> {
@@ -213,11 +216,11 @@ impl Backend for EmbeddedBackend {
     }
 
     async fn corpus_version(&self) -> Result<u64, BackendError> {
-        self.blocking(|i| Ok(i.store().corpus_version()?)).await
+        self.blocking(|i| Ok(i.reader().corpus_version()?)).await
     }
 
     async fn is_empty(&self) -> Result<bool, BackendError> {
-        self.blocking(|i| Ok(i.store().is_empty()?)).await
+        self.blocking(|i| Ok(i.reader().is_empty()?)).await
     }
 
     async fn stats(&self) -> Result<BackendStats, BackendError> {

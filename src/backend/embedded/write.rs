@@ -1,16 +1,14 @@
 //! Storing and deleting documents: SQLite first (one transaction), then catalog, vector index and
 //! keyword index (committed), under the write-order lock so concurrent writes reach all of them
 //! in the same order. A stored document holds the store lock only for its SQLite transaction and
-//! the vector index's write lock only for the insertion, so searches do not wait for the keyword
-//! index's commit (a page's storage step is ~45 ms; searches used to queue behind all of it).
+//! the vector index's write lock only to copy its vectors in: the graph insertions run beside
+//! searches, and searches do not wait for the keyword index's commit either (a page's storage
+//! step is ~45 ms; searches used to queue behind all of it).
 
 use crate::backend::{BackendError, DeletedDocument, InsertOutcome};
 use crate::corpus::PreparedDocument;
 
 use super::{DocInfo, Inner};
-
-/// Chunks inserted into the vector index per write lock.
-const INDEX_INSERT_SLICE: usize = 4;
 
 impl Inner {
     /// Stores a prepared, embedded document in the store, then the catalog and the index.
@@ -26,11 +24,12 @@ impl Inner {
         drop(store);
         self.catalog_mut().add_document(&doc.id, DocInfo { year: doc.year, tags: doc.tags.clone() }, owners.iter().copied());
         let items: Vec<(u64, &[f32])> = chunk_ids.iter().zip(vectors).map(|(id, v)| (*id as u64, v.as_slice())).collect();
-        // A few chunks per write lock: a search waits for at most one slice of graph
-        // insertions, not a whole page's (readers only find chunks whose paragraphs are
-        // already stored and catalogued).
-        for slice in items.chunks(INDEX_INSERT_SLICE) {
-            self.index_mut().insert(slice)?;
+        // The write lock only for copying the vectors in; the graph insertions (milliseconds
+        // per chunk) under a read lock, one chunk per lock, so searches run meanwhile (readers
+        // only find chunks whose paragraphs are already stored and catalogued).
+        let staged = self.index_mut().stage(&items)?;
+        for slot in staged.slots() {
+            self.index().link(slot..slot + 1);
         }
         self.mark_index_dirty();
         self.index_keywords(doc, &owners)?;
