@@ -2,7 +2,8 @@
 //! directory), measures `NearestParagraphs` latency of `SIMTHEME_INGEST_LOAD_CLIENTS` (default 2)
 //! query clients for `SIMTHEME_LOAD_SECS` seconds (default 10) on an idle server, then again
 //! while one more client streams `SIMTHEME_INGEST_PAGES` (default 200) long generated pages
-//! (~3,000 characters each, every paragraph unique) through `StreamDocuments`. Prints p50 /
+//! (~3,000 characters each, every paragraph unique) through `StreamDocuments` on a connection
+//! of its own (on the queries' connection with `SIMTHEME_INGEST_SHARED_CONNECTION=1`). Prints p50 /
 //! p99 of both phases, their ratio, where the time went (queue wait, model, search, the rest:
 //! transport and scheduling; p50, p99 and the mean of the slowest 1%), and the ingestion's
 //! pages/s and chunks/s.
@@ -139,8 +140,13 @@ async fn main() {
         async move { query_until(&client, clients, stop).await }
     });
     let t = Instant::now();
-    // Another client: its own connection, as a separate process would have.
-    let mut ingester = SimThemeClient::connect(format!("http://{addr}")).await.unwrap();
+    // Another client: its own connection, as a separate process would have, unless
+    // SIMTHEME_INGEST_SHARED_CONNECTION=1 (the upload then shares the queries' connection).
+    let mut ingester = if std::env::var_os("SIMTHEME_INGEST_SHARED_CONNECTION").is_some() {
+        client.clone()
+    } else {
+        SimThemeClient::connect(format!("http://{addr}")).await.unwrap()
+    };
     let response = ingester.stream_documents(tokio_stream::iter(docs)).await.unwrap().into_inner();
     let ingest_s = t.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
