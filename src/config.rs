@@ -41,7 +41,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Largest gRPC message accepted or sent, bytes. Default 16 MiB.
     pub max_message_bytes: usize,
-    /// Deadline of one request (ingestion of a batch included). Default 120 s.
+    /// Deadline of one request (ingestion of a batch included; for `StreamDocuments`, of the
+    /// wait for each next document). Default 120 s.
     pub request_timeout: Duration,
     /// Requests handled at once per connection. Default 64.
     pub concurrency_limit: usize,

@@ -357,3 +357,41 @@ async fn full_embedding_queue_answers_resource_exhausted_and_recovers() {
     let stats = c.stats(proto::StatsRequest {}).await.unwrap().into_inner();
     assert_eq!(stats.embed_requests, ok + 1, "refused requests never reach the model: {stats:?}");
 }
+
+/// `StreamDocuments`' deadline is per message: a stream that lasts longer than
+/// `--request-timeout-secs` succeeds while documents keep coming; one that stalls longer than
+/// that gets DEADLINE_EXCEEDED naming the flag, and what arrived before the stall is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_documents_deadline_is_per_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(tmp.path(), &["--no-seed", "--request-timeout-secs", "1"]);
+    let mut c = server.client().await;
+    let doc = |i: usize| proto::DocumentInput {
+        text: format!("第{i}篇：推动制造业高端化、智能化、绿色化发展，培育新质生产力。"),
+        name: format!("doc-{i}"),
+        ..Default::default()
+    };
+    // Sends `docs` with `gap` between them, on a stream the test controls.
+    let paced = |docs: Vec<proto::DocumentInput>, gap: std::time::Duration| {
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        tokio::spawn(async move {
+            for d in docs {
+                if tx.send(d).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(gap).await;
+            }
+        });
+        tokio_stream::wrappers::ReceiverStream::new(rx)
+    };
+    let started = std::time::Instant::now();
+    let r = c.stream_documents(paced((0..5).map(doc).collect(), std::time::Duration::from_millis(400))).await.unwrap().into_inner();
+    assert!(started.elapsed() > std::time::Duration::from_secs(1), "the stream must outlast the 1 s deadline");
+    assert_eq!((r.inserted, r.failed), (5, 0), "{r:?}");
+
+    let err = c.stream_documents(paced(vec![doc(5), doc(6)], std::time::Duration::from_millis(2_500))).await.unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{err:?}");
+    assert!(err.message().contains("--request-timeout-secs") && err.message().contains("first 1"), "{}", err.message());
+    let docs = c.list_documents(proto::ListDocumentsRequest { page_size: 100, ..Default::default() }).await.unwrap().into_inner();
+    assert_eq!(docs.documents.len(), 6, "the five streamed documents and the one before the stall are stored");
+}

@@ -35,7 +35,8 @@ pub struct ServeArgs {
     /// Largest gRPC message, bytes.
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     pub max_message_bytes: usize,
-    /// Per-request deadline, seconds.
+    /// Deadline of a call, seconds; for StreamDocuments, of the wait for each next document
+    /// (a stream may last as long as documents keep coming).
     #[arg(long, default_value_t = 120)]
     pub request_timeout_secs: u64,
     /// Requests handled at once per connection.

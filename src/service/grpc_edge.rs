@@ -1,5 +1,5 @@
 //! The tower layer around every gRPC service: request id (`x-request-id`, echoed or made),
-//! API-key check, in-flight gauge, and — when the response body ends with its `grpc-status`
+//! API-key check, the request deadline, in-flight gauge, and — when the response body ends with its `grpc-status`
 //! trailer — request count and latency by RPC and code plus one access-log line.
 
 use std::future::Future;
@@ -21,13 +21,20 @@ use super::http_api::HTTP_RPCS;
 use super::instrument::CallFacts;
 use super::metrics::{InFlight, Metrics};
 
-/// What the layer needs: the keys and the metrics.
+/// What the layer needs: the keys, the metrics and the deadline.
 pub struct Edge {
     /// API keys (possibly none).
     pub keys: ApiKeys,
     /// Metrics registry.
     pub metrics: Arc<Metrics>,
+    /// Longest time a call may take to answer (`--request-timeout-secs`), except
+    /// `StreamDocuments`, whose handler bounds the wait for each message instead: a long
+    /// upload is not one slow answer. A client's own `grpc-timeout` applies to every call.
+    pub timeout: std::time::Duration,
 }
+
+/// The client-streaming RPC exempt from [`Edge::timeout`] as a whole.
+const PER_MESSAGE_DEADLINE_RPC: &str = "StreamDocuments";
 
 /// Tower layer adding the edge to a gRPC service.
 #[derive(Clone)]
@@ -118,11 +125,28 @@ where
                 call.finish(code);
                 return Ok(http::Response::from_parts(parts, EdgeBody { inner: None, call: None }));
             }
-            let resp = match inner.call(req).await {
-                Ok(r) => r,
-                Err(e) => {
+            let answer = if call.rpc == PER_MESSAGE_DEADLINE_RPC {
+                Ok(inner.call(req).await)
+            } else {
+                tokio::time::timeout(call.edge.timeout, inner.call(req)).await
+            };
+            let resp = match answer {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => {
                     call.finish(Code::Internal);
                     return Err(e);
+                }
+                Err(_) => {
+                    let status = tonic::Status::deadline_exceeded(format!(
+                        "no answer within {} s (the server's --request-timeout-secs); send less per call or raise it",
+                        call.edge.timeout.as_secs()
+                    ));
+                    let (mut parts, _) = status.into_http::<tonic::body::Body>().into_parts();
+                    if let Some(id) = id {
+                        parts.headers.insert(REQUEST_ID, id);
+                    }
+                    call.finish(Code::DeadlineExceeded);
+                    return Ok(http::Response::from_parts(parts, EdgeBody { inner: None, call: None }));
                 }
             };
             let (mut parts, body) = resp.into_parts();

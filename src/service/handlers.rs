@@ -219,7 +219,21 @@ impl SimTheme for Handlers {
         let mut stream = request.into_inner();
         let max = engine.config().max_documents_per_request.saturating_mul(100);
         let mut results = Vec::new();
-        while let Some(item) = stream.next().await {
+        // The deadline is per message: a stream may run as long as documents keep coming.
+        let idle = engine.config().request_timeout;
+        loop {
+            let next = match tokio::time::timeout(idle, stream.next()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    persist(&engine).await;
+                    return Err(Status::deadline_exceeded(format!(
+                        "no document arrived for {} s (the server's --request-timeout-secs); the first {} were ingested, send the rest in a new stream",
+                        idle.as_secs(),
+                        results.len()
+                    )));
+                }
+            };
+            let Some(item) = next else { break };
             let d = item?;
             if results.len() >= max {
                 persist(&engine).await;

@@ -152,9 +152,8 @@ where
     let grpc_tls = tls.clone().map(|t| (t, tls::Alpn::Grpc));
     let incoming = listener::accept(grpc_listener, grpc_tls, stop_rx.clone());
     let mut stop = stop_rx.clone();
-    let edge_layer = grpc_edge::EdgeLayer(Arc::new(grpc_edge::Edge { keys: keys.clone(), metrics: Arc::clone(&metrics) }));
+    let edge_layer = grpc_edge::EdgeLayer(Arc::new(grpc_edge::Edge { keys: keys.clone(), metrics: Arc::clone(&metrics), timeout: config.request_timeout }));
     let server = tonic::transport::Server::builder()
-        .timeout(config.request_timeout)
         .initial_stream_window_size(STREAM_WINDOW_BYTES)
         .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
         .concurrency_limit_per_connection(config.concurrency_limit)
