@@ -23,8 +23,9 @@ pub struct QueueArgs {
     /// (0: queries only).
     #[arg(long, default_value_t = QueueOptions::default().interactive_bytes)]
     pub queue_interactive_bytes: usize,
-    /// Nice value, 0-19, of the ingestion lane's inference threads (Linux): 10 gives a running
-    /// query ~90% of the cores it shares with ingestion; 0 the same priority.
+    /// Nice value, 0-19, of the ingestion lane's threads (Linux), their only lowering with
+    /// `--queue-bulk-scheduling nice`: 10 gives a running query ~90% of the cores it shares
+    /// with ingestion; 0 the same priority.
     #[arg(long, default_value_t = QueueOptions::default().bulk_nice, allow_negative_numbers = true)]
     pub queue_bulk_nice: i32,
     /// How the ingestion lane's threads yield to queries (Linux): `idle` runs them under

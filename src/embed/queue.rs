@@ -68,9 +68,10 @@ pub struct QueueOptions {
     /// Padded tokens (longest window × windows) of one forward pass of the bulk lane.
     /// Default 2,048 (large enough for full-speed matrix products).
     pub sub_batch_tokens: usize,
-    /// Nice value (0..=19) of the bulk lane's inference threads on Linux: with 10 (the
-    /// default) a running query gets ~90% of the cores it shares with ingestion;
-    /// 0 gives both lanes the same priority. Ignored elsewhere.
+    /// Nice value (0..=19) of the bulk lane's threads on Linux, the only lowering when
+    /// [`bulk_idle`](Self::bulk_idle) is off: with 10 (the default) a running query gets ~90%
+    /// of the cores it shares with ingestion; 0 (and `bulk_idle` off) gives both lanes the
+    /// same priority. Ignored elsewhere.
     pub bulk_nice: i32,
     /// Run the bulk lane's threads under Linux `SCHED_IDLE` (default true): they only get a
     /// core no query thread wants, and a waking query thread preempts them at once, where a

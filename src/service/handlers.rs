@@ -1,6 +1,7 @@
 //! The `simtheme.v1.SimTheme` handlers: validate, call the engine, convert. Model and storage
 //! work never runs on the async runtime's threads: embeddings go through the engine's queue
-//! worker and storage/index work through `spawn_blocking`.
+//! worker, searches and reads through `spawn_blocking`, ingestion's cleaning and storing
+//! through the lowered background pool ([`crate::priority::in_background`]).
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;

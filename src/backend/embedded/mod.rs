@@ -3,7 +3,8 @@
 //! (chunk -> paragraph -> document, with the metadata filters need).
 //!
 //! Writes go to SQLite first (one transaction per document), then to the catalog and the
-//! index, all under the store lock so concurrent writes reach both in the same order. The
+//! index, all under the write-order lock so concurrent writes reach them in the same order;
+//! searches read through their own SQLite connection and wait for no write (see `write`). The
 //! index is derived state: it is dumped to `data_dir/index` on checkpoints and rebuilt from the
 //! stored vectors when the dump is missing or stale. The keyword index (`data_dir/keyword`,
 //! see [`keyword`]) is derived state too, committed with every write and reconciled with the
