@@ -1,12 +1,11 @@
 //! Scheduling priority of background threads (Linux `nice` and `SCHED_IDLE`; a no-op
-//! elsewhere): ingestion's
-//! inference threads, its cleaning and storing ([`in_background`]) and the keyword index's
-//! writer threads run below the threads that answer searches, so the kernel gives a query the
-//! cores the moment it needs them, and gives them back to ingestion when queries stop.
+//! elsewhere): ingestion's inference threads, its cleaning and storing ([`in_background`]) and
+//! the keyword index's writer threads run below the threads that answer searches, so the
+//! kernel gives a query the cores the moment it needs them, and gives them back to ingestion
+//! when queries stop.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::OnceLock;
-
 
 /// How a background thread yields to the threads that answer searches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

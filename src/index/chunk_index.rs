@@ -95,12 +95,17 @@ impl ChunkIndex {
     /// not. A write that stages must link before the next stage, compaction or dump.
     pub fn stage(&mut self, items: &[(u64, &[f32])]) -> Result<Staged, IndexError> {
         let (ids, normed) = self.validated(items)?;
-        let first = self.store.slots();
+        Ok(self.push_normalized(&ids, &normed))
+    }
+
+    /// Appends validated, normalised vectors to the flat store only; returns their slots.
+    fn push_normalized(&mut self, ids: &[u64], normed: &[f32]) -> Staged {
         let dim = self.store.dim;
+        let first = self.store.slots();
         for (i, &id) in ids.iter().enumerate() {
             self.store.push(id, &normed[i * dim..(i + 1) * dim]);
         }
-        Ok(Staged { first, end: self.store.slots() })
+        Staged { first, end: self.store.slots() }
     }
 
     /// Second half of a staged insertion: links staged slots into the graph. Takes `&self`:
@@ -132,13 +137,9 @@ impl ChunkIndex {
 
     /// Appends validated, normalised vectors (`normed.len() == ids.len() * dim`).
     pub(crate) fn insert_normalized(&mut self, ids: &[u64], normed: &[f32]) {
-        let dim = self.store.dim;
-        let first = self.store.slots();
-        for (i, &id) in ids.iter().enumerate() {
-            self.store.push(id, &normed[i * dim..(i + 1) * dim]);
-        }
+        let slots = self.push_normalized(ids, normed).slots();
         let store = &self.store;
-        let batch: Vec<(&[f32], usize)> = (first..store.slots()).map(|s| (store.vector(s), s)).collect();
+        let batch: Vec<(&[f32], usize)> = slots.map(|s| (store.vector(s), s)).collect();
         self.graph.insert(&batch);
     }
 

@@ -1,6 +1,6 @@
 //! The tower layer around every gRPC service: request id (`x-request-id`, echoed or made),
-//! API-key check, the request deadline, in-flight gauge, and — when the response body ends with its `grpc-status`
-//! trailer — request count and latency by RPC and code plus one access-log line.
+//! API-key check, the request deadline, in-flight gauge, and — when the response body ends
+//! with its `grpc-status` trailer — request count and latency by RPC and code plus one access-log line.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -117,13 +117,7 @@ where
         Box::pin(async move {
             let id = HeaderValue::from_str(&call.request_id).ok();
             if let Err(status) = decision {
-                let code = status.code();
-                let (mut parts, _) = status.into_http::<tonic::body::Body>().into_parts();
-                if let Some(id) = id {
-                    parts.headers.insert(REQUEST_ID, id);
-                }
-                call.finish(code);
-                return Ok(http::Response::from_parts(parts, EdgeBody { inner: None, call: None }));
+                return Ok(refusal(status, id, &mut call));
             }
             let answer = if call.rpc == PER_MESSAGE_DEADLINE_RPC {
                 Ok(inner.call(req).await)
@@ -141,12 +135,7 @@ where
                         "no answer within {} s (the server's --request-timeout-secs); send less per call or raise it",
                         call.edge.timeout.as_secs()
                     ));
-                    let (mut parts, _) = status.into_http::<tonic::body::Body>().into_parts();
-                    if let Some(id) = id {
-                        parts.headers.insert(REQUEST_ID, id);
-                    }
-                    call.finish(Code::DeadlineExceeded);
-                    return Ok(http::Response::from_parts(parts, EdgeBody { inner: None, call: None }));
+                    return Ok(refusal(status, id, &mut call));
                 }
             };
             let (mut parts, body) = resp.into_parts();
@@ -166,6 +155,18 @@ where
             Ok(http::Response::from_parts(parts, EdgeBody { inner: Some(body), call }))
         })
     }
+}
+
+/// The edge's own answer, `status` with no body (a refused key, a missed deadline): carries
+/// the request id and finishes the call.
+fn refusal(status: tonic::Status, id: Option<HeaderValue>, call: &mut Call) -> http::Response<EdgeBody> {
+    let code = status.code();
+    let (mut parts, _) = status.into_http::<tonic::body::Body>().into_parts();
+    if let Some(id) = id {
+        parts.headers.insert(REQUEST_ID, id);
+    }
+    call.finish(code);
+    http::Response::from_parts(parts, EdgeBody { inner: None, call: None })
 }
 
 /// One request being answered; finished once with its status code (on drop: CANCELLED).
