@@ -193,7 +193,7 @@ impl LaneMatrix {
                     if gelu {
                         for i in acts {
                             let row = std::slice::from_raw_parts_mut(out.at(i * self.rows + rows.start), rows.len());
-                            crate::embed::qbert::gelu_erf_in_place(row);
+                            crate::embed::activation::gelu_erf_in_place(row);
                         }
                     }
                 }

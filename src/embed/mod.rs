@@ -7,6 +7,7 @@
 //! of several windows gets the token-weighted mean of its windows, i.e. mean pooling over
 //! the whole text.
 
+mod activation;
 mod batch;
 mod error;
 mod attention;

@@ -7,7 +7,10 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
 use tantivy::{DocId, Score, SegmentReader};
 
-use super::index::{CHUNK_ID_FIELD, PARAGRAPH_ID_FIELD};
+/// Fast field of the keyword index: the chunk id (u64).
+pub(crate) const CHUNK_ID_FIELD: &str = "chunk_id";
+/// Fast field of the keyword index: the paragraph id (i64).
+pub(crate) const PARAGRAPH_ID_FIELD: &str = "paragraph_id";
 
 /// One matching chunk.
 #[derive(Debug, Clone, Copy, PartialEq)]

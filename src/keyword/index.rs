@@ -21,16 +21,12 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{doc, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Term, TERMINATED};
 
 use super::analyzer::{JiebaTokenizer, ANALYZER_VERSION, TOKENIZER_NAME};
-use super::collect::{rank_hits, AllMatches, KeywordHit};
+use super::collect::{rank_hits, AllMatches, KeywordHit, CHUNK_ID_FIELD, PARAGRAPH_ID_FIELD};
 use super::dictionary::Segmenter;
 use super::highlight::{highlight_spans, Span};
 use super::query::KeywordQuery;
 use super::KeywordError;
 
-/// Fast field: the chunk id (u64).
-pub(crate) const CHUNK_ID_FIELD: &str = "chunk_id";
-/// Fast field: the paragraph id (i64).
-pub(crate) const PARAGRAPH_ID_FIELD: &str = "paragraph_id";
 /// Raw-indexed field: the document id, for deletion and reconciliation.
 const DOCUMENT_ID_FIELD: &str = "document_id";
 /// Analysed text field.

@@ -266,7 +266,7 @@ unsafe fn write_rows(w: &TileMatrix, acc: &[__m512; TILE], g: usize, t: usize, b
         let dst = out.at((t * TILE + i) * w.rows + col0);
         _mm512_mask_storeu_ps(dst, mask, _mm512_add_ps(*a, b));
         if gelu {
-            crate::embed::qbert::gelu_erf_in_place(std::slice::from_raw_parts_mut(dst, width));
+            crate::embed::activation::gelu_erf_in_place(std::slice::from_raw_parts_mut(dst, width));
         }
     }
 }

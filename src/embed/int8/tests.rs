@@ -95,7 +95,7 @@ fn gelu_epilogue_equals_gelu_of_the_product_on_every_kernel() {
     for k in Kernel::supported() {
         let mat = NibbleMatrix::from_q4_0_for(k, &bytes, rows, cols).unwrap();
         let mut want = mat.matmul(&x, m, &bias);
-        crate::embed::qbert::gelu_erf_in_place(&mut want);
+        crate::embed::activation::gelu_erf_in_place(&mut want);
         assert_eq!(mat.matmul_gelu(&x, m, &bias), want, "{k:?}");
     }
 }
