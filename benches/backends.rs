@@ -193,7 +193,7 @@ async fn main() {
 fn start_qdrant(bin: &str, dir: &std::path::Path) -> (Child, String) {
     let port = |_: u8| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let (http, grpc) = (port(0), port(1));
-    let child = Command::new(bin)
+    let mut child = Command::new(bin)
         .current_dir(dir)
         .env("QDRANT__SERVICE__HOST", "127.0.0.1")
         .env("QDRANT__SERVICE__HTTP_PORT", http.to_string())
@@ -213,5 +213,7 @@ fn start_qdrant(bin: &str, dir: &std::path::Path) -> (Child, String) {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("qdrant did not start");
 }

@@ -7,6 +7,8 @@
 //! HNSW and exact search, plus [`keyword`], BM25 over jieba tokens) and [`themes`]
 //! (clustering, keywords, year comparison).
 
+#![warn(missing_docs)]
+
 pub mod backend;
 pub mod cli;
 pub mod config;

@@ -115,18 +115,18 @@ mod tests {
         let base = priority_of_current_thread();
         let lowering = Lowering { nice: 7, idle: true };
         let (own, child) = spawn_lowered(lowering, || (priority_of_current_thread(), std::thread::spawn(priority_of_current_thread).join().unwrap()));
-        assert_eq!(own, (base.0.max(7).min(19), libc::SCHED_IDLE));
+        assert_eq!(own, (base.0.clamp(7, 19), libc::SCHED_IDLE));
         assert_eq!(child, own);
         assert_eq!(priority_of_current_thread(), base, "the caller's priority is unchanged");
         let nice_only = spawn_lowered(Lowering { nice: 9, idle: false }, priority_of_current_thread);
-        assert_eq!(nice_only, (base.0.max(9).min(19), base.1));
+        assert_eq!(nice_only, (base.0.clamp(9, 19), base.1));
     }
 
     #[tokio::test]
     async fn background_work_runs_lowered_and_panics_come_back_as_errors() {
         let base = priority_of_current_thread();
         let got = in_background(priority_of_current_thread).await.unwrap();
-        assert_eq!(got, (base.0.max(BACKGROUND.nice).min(19), libc::SCHED_IDLE));
+        assert_eq!(got, (base.0.clamp(BACKGROUND.nice, 19), libc::SCHED_IDLE));
         let err = in_background(|| -> u8 { panic!("boom") }).await.unwrap_err();
         assert!(err.to_string().contains("boom"), "{err}");
         assert_eq!(in_background(|| 7).await.unwrap(), 7, "the pool survives a panic");

@@ -244,7 +244,8 @@ fn sweep(queries: &[Query], doc_ids: &std::collections::HashMap<String, String>,
             }
         })
         .collect();
-    let variants: Vec<(&str, Box<dyn Fn(f64) -> f64>)> = vec![
+    type Variant<'a> = (&'a str, Box<dyn Fn(f64) -> f64>);
+    let variants: Vec<Variant> = vec![
         ("2c", Box::new(|c| 2.0 * c)),
         ("1.5c^2", Box::new(|c| 1.5 * c * c)),
         ("2c^2", Box::new(|c| 2.0 * c * c)),

@@ -336,7 +336,7 @@ mod tests {
         let key = |t: &WordToken| (t.term.clone(), t.word.clone(), t.char_start, t.char_end, t.byte_start, t.byte_end, t.subword);
         let mut texts: Vec<String> = crate::engine::SEED_DOCUMENTS
             .iter()
-            .flat_map(|(_, raw)| raw.lines().map(|l| crate::corpus::to_simplified(l)))
+            .flat_map(|(_, raw)| raw.lines().map(crate::corpus::to_simplified))
             .filter(|l| !l.trim().is_empty())
             .collect();
         texts.push("Digital Économie：５G＋AI, 2024年 “新质生产力” ÉTÉ été\r\n数字化".into());
