@@ -22,7 +22,7 @@ use simtheme::backend::qdrant::{QdrantBackend, QdrantSettings};
 use simtheme::backend::{Backend, DenseQuery, ParagraphFilter};
 use simtheme::corpus::{prepare_document, DocumentMeta, PreparedChunk, PreparedDocument, PreparedParagraph, SegmentConfig};
 use simtheme::embed::{Embedder, EmbedderConfig, Mode};
-use simtheme::index::IndexParams;
+use simtheme::backend::embedded::index::IndexParams;
 use simtheme::proto::nearest_paragraphs_request::Query;
 use simtheme::proto::sim_theme_client::SimThemeClient;
 use simtheme::proto::NearestParagraphsRequest;

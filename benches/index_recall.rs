@@ -1,4 +1,4 @@
-//! Recall/speed benchmark for `simtheme::index::ChunkIndex` (harness = false).
+//! Recall/speed benchmark for `simtheme::backend::embedded::index::ChunkIndex` (harness = false).
 //!
 //! For each data set and each graph configuration (`M`, `ef_construction`) it
 //! builds an index over `SIMTHEME_BENCH_N` (default 100,000) unit vectors of
@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use simtheme::index::{ChunkIndex, Hit, IndexParams};
+use simtheme::backend::embedded::index::{ChunkIndex, Hit, IndexParams};
 
 const DIM: usize = 384;
 const QUERIES: usize = 500;

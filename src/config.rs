@@ -4,35 +4,21 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::backend::qdrant::QdrantSettings;
+use crate::backend::BackendConfig;
 use crate::corpus::SegmentConfig;
 use crate::embed::{EmbedderConfig, QueueOptions};
-use crate::index::IndexParams;
-
-/// Which storage backend holds the corpus.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub enum BackendChoice {
-    /// SQLite + in-process hnsw_rs in `data_dir` (the zero-setup default).
-    #[default]
-    Embedded,
-    /// A collection of a Qdrant server or cluster, shared by any number of replicas.
-    Qdrant(QdrantSettings),
-}
 
 /// Every setting of a simtheme instance. `Config::default()` is what `simtheme serve` runs with.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Directory of the SQLite store and the index dump. Default `./data`.
-    pub data_dir: PathBuf,
-    /// Storage backend. Default [`BackendChoice::Embedded`].
-    pub backend: BackendChoice,
+    /// Storage backend and its settings (for the embedded one: data directory, HNSW
+    /// parameters, exact-search threshold). Default: embedded in `./data`.
+    pub backend: BackendConfig,
     /// Most paragraphs a themes computation clusters; above, a fixed deterministic sample of
     /// this many (the same on every call and replica). Default 50,000 (~2 s on 2 cores).
     pub max_theme_paragraphs: usize,
     /// Model, threads and batch size of the embedder.
     pub embedder: EmbedderConfig,
-    /// HNSW parameters.
-    pub index: IndexParams,
     /// Paragraph chunking.
     pub segment: SegmentConfig,
     /// Ingest the shipped seed documents when the store is empty at start-up. Default true.
@@ -61,12 +47,6 @@ pub struct Config {
     pub max_query_chars: usize,
     /// Largest `k` of NearestParagraphs. Default 100.
     pub max_k: usize,
-    /// Below this many chunks, searches are exact (brute force). Default 100,000: on the 2-core
-    /// reference machine exact search over 100,000 vectors takes 4-5 ms per query on one thread
-    /// (198-272 queries/s) and is always right, while hnsw_rs at recall@10 >= 0.99 answered 32
-    /// (clustered data, ef 1,024) or 12 (random data, ef 2,048) queries/s; above, HNSW
-    /// (`cargo bench --bench index_recall`).
-    pub exact_search_below: usize,
     /// Mode of NearestParagraphs text queries that name none. Default HYBRID: on the retrieval
     /// fixture it ranks the expected paragraph first for 83% of queries against DENSE's 71%,
     /// for ~2 ms more per query (README, "Search modes").
@@ -78,11 +58,9 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            data_dir: PathBuf::from("data"),
-            backend: BackendChoice::Embedded,
+            backend: BackendConfig::default(),
             max_theme_paragraphs: 50_000,
             embedder: EmbedderConfig::default(),
-            index: IndexParams::default(),
             segment: SegmentConfig::default(),
             seed_when_empty: true,
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
@@ -95,7 +73,6 @@ impl Default for Config {
             max_embed_texts: 64,
             max_query_chars: 8_000,
             max_k: 100,
-            exact_search_below: 100_000,
             default_search_mode: crate::engine::SearchMode::Hybrid,
             edge: EdgeConfig::default(),
         }

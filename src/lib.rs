@@ -3,8 +3,9 @@
 //! The library holds every capability; the gRPC service ([`service`]) and the CLI ([`cli`])
 //! are thin layers over the [`engine`], which combines:
 //! [`corpus`] (cleaning, segmentation, metadata), [`embed`] (model loading, batching,
-//! pooling), a storage [`backend`] (the embedded one is [`store`], SQLite, plus [`index`],
-//! HNSW and exact search, plus [`keyword`], BM25 over jieba tokens) and [`themes`]
+//! pooling), a storage [`backend`] (the embedded one is [`backend::embedded::store`], SQLite,
+//! plus [`backend::embedded::index`], HNSW and exact search, plus [`keyword`], BM25 over jieba
+//! tokens) and [`themes`]
 //! (clustering, keywords, year comparison).
 
 #![warn(missing_docs)]
@@ -15,12 +16,10 @@ pub mod config;
 pub mod corpus;
 pub mod embed;
 pub mod engine;
-pub mod index;
 pub mod keyword;
 pub mod memory;
 pub mod priority;
 pub mod service;
-pub mod store;
 pub mod themes;
 
 /// Code generated from `proto/simtheme/v1/simtheme.proto`.

@@ -1,7 +1,7 @@
 //! The `simtheme` binary: parses arguments (and `serve --config FILE`), sets up logging and
 //! hands over to the library.
 
-use simtheme::cli::{parse_cli, run_compare_years, run_embed, run_ingest, run_migrate, run_serve, run_similarity, run_themes, Command};
+use simtheme::cli::{parse_cli, run_compare_years, run_embed, run_ingest, run_migrate, run_serve, run_similarity, run_themes, Command, MigrateTarget};
 use simtheme::config::LogFormat;
 
 fn main() -> anyhow::Result<()> {
@@ -22,11 +22,14 @@ fn main() -> anyhow::Result<()> {
     cli.install_user_dictionary()?;
     match &cli.command {
         Command::Serve(args) => run_serve(cli.config(), args.clone()),
-        Command::Ingest { paths, tags } => run_ingest(cli.config(), paths, tags),
-        Command::Themes { args, json, plot } => run_themes(cli.config(), args, *json, plot.clone()),
-        Command::CompareYears { year_a, year_b, args, json } => run_compare_years(cli.config(), args, *year_a, *year_b, *json),
+        Command::Ingest { paths, tags, .. } => run_ingest(cli.config(), paths, tags),
+        Command::Themes { args, json, plot, .. } => run_themes(cli.config(), args, *json, plot.clone()),
+        Command::CompareYears { year_a, year_b, args, json, .. } => run_compare_years(cli.config(), args, *year_a, *year_b, *json),
         Command::Embed { query, json, texts } => run_embed(&cli.config().embedder, texts, *query, *json),
-        Command::Migrate { to_qdrant, storage } => run_migrate(cli.config(), storage, to_qdrant, &storage.collection),
+        Command::Migrate { to_qdrant, to_collection, to_data_dir, storage } => {
+            let target = MigrateTarget { qdrant_url: to_qdrant.as_deref(), collection: to_collection.as_deref(), data_dir: to_data_dir.as_deref() };
+            run_migrate(cli.config(), storage, target)
+        }
         Command::Similarity { text_a, text_b, passage } => run_similarity(&cli.config().embedder, text_a, text_b, *passage),
     }
 }

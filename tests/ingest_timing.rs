@@ -5,6 +5,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use simtheme::backend::BackendConfig;
 use simtheme::config::Config;
 use simtheme::engine::{Engine, IngestInput, IngestStatus};
 
@@ -17,7 +18,7 @@ fn page(marker: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_result_carries_its_stage_times_within_its_wall_time() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = Config { data_dir: tmp.path().to_path_buf(), seed_when_empty: false, ..Config::default() };
+    let config = Config { backend: BackendConfig::embedded(tmp.path()), seed_when_empty: false, ..Config::default() };
     let engine = Engine::open(config).await.unwrap();
     let input = IngestInput { text: page("timing test page"), name: "page".into(), ..Default::default() };
 

@@ -61,7 +61,7 @@ fn rank_of(hits: &[(String, String)], doc_id: &str, substring: &str) -> Option<u
 pub fn run(embedder: Arc<simtheme::embed::Embedder>, queries: &[Query]) {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = Config { data_dir: dir.path().to_path_buf(), seed_when_empty: false, ..Config::default() };
+    let config = Config { backend: simtheme::backend::BackendConfig::embedded(dir.path()), seed_when_empty: false, ..Config::default() };
     let engine: Arc<Engine> = rt.block_on(Engine::with_embedder(config, embedder)).unwrap();
     let inputs: Vec<IngestInput> = SEED_DOCUMENTS
         .iter()

@@ -1,8 +1,8 @@
 //! The error type of storage backends: what went wrong, classified by who can fix it. The
 //! engine maps each variant to one of its own; nothing here knows about gRPC.
 
-use crate::index::IndexError;
-use crate::store::StoreError;
+use crate::backend::embedded::index::IndexError;
+use crate::backend::embedded::store::StoreError;
 
 /// Errors of [`super::Backend`] operations.
 #[derive(Debug, thiserror::Error)]

@@ -7,11 +7,13 @@
 //! model; it stores what it is given and answers filtered vector searches at paragraph level
 //! (a paragraph scores as its best chunk).
 
+mod config;
 pub mod embedded;
 mod error;
 mod filter;
 mod keyword_search;
 pub mod qdrant;
+mod types;
 
 use std::sync::Arc;
 
@@ -19,99 +21,47 @@ use async_trait::async_trait;
 
 use crate::corpus::PreparedDocument;
 
-pub use crate::store::{DeletedDocument, DocumentRecord, InsertOutcome, ModelStats, ParagraphRecord, StoreStats, YearCount};
+pub use config::{BackendConfig, EmbeddedConfig, DEFAULT_EXACT_SEARCH_BELOW};
 pub use error::BackendError;
 pub use filter::{ParagraphFilter, YearFilter};
 pub use keyword_search::{KeywordHits, KeywordIndexStats, KeywordParagraphHit, KeywordSearch};
+pub use types::{
+    BackendInfo, BackendStats, DeletedDocument, DenseHits, DenseQuery, DocumentRecord, Exclusions, ExportedDocument, HnswStats,
+    IndexStats, InsertOutcome, ModelStats, ParagraphHit, ParagraphRecord, ParagraphVector, StoreStats, YearCount,
+};
 
-/// Paragraph / document excluded from a search (the query's own, for paragraph queries).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Exclusions {
-    /// Exclude this paragraph.
-    pub paragraph: Option<i64>,
-    /// Exclude every paragraph of this document.
-    pub document: Option<String>,
+/// The embedding model and dimension of the vectors the backend `config` names holds, read
+/// without a model and without creating anything; `None` when it holds no vectors yet.
+/// `Incompatible` when an embedded store holds vectors of several models.
+pub async fn stored_model(config: &BackendConfig) -> Result<Option<(String, usize)>, BackendError> {
+    match config {
+        BackendConfig::Embedded(c) => {
+            let dir = c.data_dir.clone();
+            tokio::task::spawn_blocking(move || embedded::stored_model(&dir)).await?
+        }
+        BackendConfig::Qdrant(settings) => qdrant::QdrantBackend::stored_model(settings).await,
+    }
 }
 
-/// A filtered nearest-paragraph search for a ready query vector.
-#[derive(Debug, Clone)]
-pub struct DenseQuery {
-    /// Unit-length query vector of the backend's dimension.
-    pub vector: Vec<f32>,
-    /// Paragraphs wanted (already validated, >= 1).
-    pub k: usize,
-    /// Candidate restrictions.
-    pub filter: ParagraphFilter,
-    /// Paragraph / document left out.
-    pub exclude: Exclusions,
-    /// Paragraphs scoring below this cosine are dropped; <= -1 keeps everything.
-    pub min_score: f32,
-    /// Force an exact (brute-force) scan instead of the approximate index.
-    pub exact: bool,
-    /// Terms every paragraph must contain (a filter like the others: applied before ranking).
-    pub must_contain: crate::keyword::MustContain,
-}
-
-/// One ranked paragraph.
-#[derive(Debug, Clone)]
-pub struct ParagraphHit {
-    /// The paragraph and its document metadata.
-    pub paragraph: ParagraphRecord,
-    /// Cosine similarity of its best chunk.
-    pub score: f32,
-    /// Character span of the best chunk within `paragraph.text`.
-    pub span: (u32, u32),
-}
-
-/// Result of a [`DenseQuery`].
-#[derive(Debug, Clone)]
-pub struct DenseHits {
-    /// Hits, best first, ties by paragraph id.
-    pub hits: Vec<ParagraphHit>,
-    /// Which search path answered: `"exact"`, `"hnsw"` (embedded) or `"qdrant"`.
-    pub path: &'static str,
-}
-
-/// A stored paragraph with its vector: the normalised mean of its chunk vectors.
-#[derive(Debug, Clone)]
-pub struct ParagraphVector {
-    /// The paragraph and its document metadata.
-    pub paragraph: ParagraphRecord,
-    /// Unit-length paragraph vector.
-    pub vector: Vec<f32>,
-}
-
-/// State of the vector index behind a backend.
-#[derive(Debug, Clone, PartialEq)]
-pub struct IndexStats {
-    /// Max links per node of the HNSW graph.
-    pub m: usize,
-    /// Candidate list size while building.
-    pub ef_construction: usize,
-    /// Candidate list size while searching.
-    pub ef_search: usize,
-    /// Live vectors.
-    pub points: usize,
-    /// Deleted vectors still held by the graph (0 where deletions are physical).
-    pub tombstones: usize,
-}
-
-/// Corpus and index figures of a backend.
-#[derive(Debug, Clone)]
-pub struct BackendStats {
-    /// Counts of documents, paragraphs, chunks, duplicates, years and models.
-    pub store: StoreStats,
-    /// Vector index state.
-    pub index: IndexStats,
-}
-
-/// What a backend is and where its data lives, for logs, Stats and the ready line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackendInfo {
-    /// `"embedded"` or `"qdrant"`.
-    pub kind: &'static str,
-    /// The data directory, or the server URL and collection.
-    pub location: String,
+/// Opens the backend `config` names for vectors of `model` (`dim` dimensions): for the embedded
+/// one the store in its data directory, the index dump or a rebuild from the stored vectors
+/// (blocking work, run off the async runtime); for Qdrant a connection and the collection
+/// (created on first use, refused when it holds another model's vectors).
+pub async fn open(config: &BackendConfig, model: &str, dim: usize) -> Result<Arc<dyn Backend>, BackendError> {
+    match config {
+        BackendConfig::Embedded(c) => {
+            let settings = embedded::EmbeddedSettings {
+                data_dir: c.data_dir.clone(),
+                model: model.to_string(),
+                dim,
+                index: c.index,
+                exact_search_below: c.exact_search_below,
+            };
+            let backend = tokio::task::spawn_blocking(move || embedded::EmbeddedBackend::open(settings)).await??;
+            Ok(Arc::new(backend))
+        }
+        BackendConfig::Qdrant(settings) => Ok(Arc::new(qdrant::QdrantBackend::open(settings.clone(), model, dim).await?)),
+    }
 }
 
 /// What the engine needs from storage. Implementations are shared between requests
@@ -120,6 +70,8 @@ pub struct BackendInfo {
 /// Contract shared by all implementations (the end-to-end tests run against each):
 /// * a document is stored whole or not at all, and storing the same document id again changes
 ///   nothing ([`InsertOutcome::AlreadyPresent`]);
+/// * one call answers for many documents where the engine may ask about many
+///   ([`Backend::missing_documents`], [`Backend::export_documents`]);
 /// * paragraph ids are stable while their document is stored;
 /// * [`Backend::corpus_version`] changes with every stored or deleted document;
 /// * searches apply filters and exclusions before ranking, never after truncation.
@@ -134,11 +86,28 @@ pub trait Backend: Send + Sync {
     /// True when a document with this id is stored.
     async fn contains_document(&self, id: &str) -> Result<bool, BackendError>;
 
+    /// Those of `ids` that are not stored, in the order given, each once. One query however
+    /// many ids (search filters name up to 1,000 documents).
+    async fn missing_documents(&self, ids: &[String]) -> Result<Vec<String>, BackendError>;
+
     /// Deletes a document with its paragraphs and vectors; `NotFound` when it is not stored.
     async fn delete_document(&self, id: &str) -> Result<DeletedDocument, BackendError>;
 
     /// Up to `limit` documents ordered by id, strictly after `after`.
     async fn list_documents(&self, after: Option<String>, limit: usize) -> Result<Vec<DocumentRecord>, BackendError>;
+
+    /// Up to `limit` stored documents read back whole (paragraphs, chunks, vectors, duplicates,
+    /// paragraph ids, insertion time), ordered by id, strictly after `after`: pages through the
+    /// corpus to copy it into another backend. An empty page means the end.
+    async fn export_documents(&self, after: Option<String>, limit: usize) -> Result<Vec<ExportedDocument>, BackendError>;
+
+    /// Stores a document exported from another backend through the normal write path
+    /// ([`Backend::put_document`]'s contract), keeping its paragraph ids and insertion time
+    /// where the backend can assign ids (Qdrant); the default stores it as a new document
+    /// (the embedded store assigns its own paragraph ids).
+    async fn put_exported(&self, doc: ExportedDocument) -> Result<InsertOutcome, BackendError> {
+        self.put_document(Arc::new(doc.document), Arc::new(doc.vectors)).await
+    }
 
     /// One paragraph with its document's metadata; `NotFound` when unknown.
     async fn paragraph(&self, id: i64) -> Result<ParagraphRecord, BackendError>;

@@ -1,9 +1,12 @@
-//! Command-line choice of the storage backend (`--backend`, Qdrant connection settings).
+//! Command-line choice of the storage backend (`--backend`, Qdrant connection settings, the
+//! embedded index's settings), shared by every command that reads or writes the corpus.
 
+use std::path::Path;
 use std::time::Duration;
 
+use crate::backend::embedded::index::{IndexParams, DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH, DEFAULT_M};
 use crate::backend::qdrant::QdrantSettings;
-use crate::config::BackendChoice;
+use crate::backend::{BackendConfig, EmbeddedConfig, DEFAULT_EXACT_SEARCH_BELOW};
 
 /// Which backend holds the corpus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -38,14 +41,32 @@ pub struct BackendArgs {
     /// Deadline of one Qdrant call, seconds.
     #[arg(long, default_value_t = 30)]
     pub qdrant_timeout_secs: u64,
+    /// HNSW (embedded backend): max links per node.
+    #[arg(long, default_value_t = DEFAULT_M)]
+    pub hnsw_m: usize,
+    /// HNSW (embedded backend): candidate list size while building.
+    #[arg(long, default_value_t = DEFAULT_EF_CONSTRUCTION)]
+    pub hnsw_ef_construction: usize,
+    /// HNSW (embedded backend): candidate list size while searching.
+    #[arg(long, default_value_t = DEFAULT_EF_SEARCH)]
+    pub hnsw_ef_search: usize,
+    /// Embedded backend: below this many stored chunks every search is exact (brute force);
+    /// HNSW above. 0 always uses HNSW (unless a request asks for exact search or a filter is
+    /// selective).
+    #[arg(long, default_value_t = DEFAULT_EXACT_SEARCH_BELOW)]
+    pub exact_search_below: usize,
 }
 
 impl BackendArgs {
-    /// The configured backend.
-    pub fn choice(&self) -> BackendChoice {
+    /// The configured backend; the embedded one lives in `data_dir`.
+    pub fn config(&self, data_dir: &Path) -> BackendConfig {
         match self.backend {
-            BackendKind::Embedded => BackendChoice::Embedded,
-            BackendKind::Qdrant => BackendChoice::Qdrant(self.qdrant_settings(&self.qdrant_url, &self.collection)),
+            BackendKind::Embedded => BackendConfig::Embedded(EmbeddedConfig {
+                data_dir: data_dir.to_path_buf(),
+                index: IndexParams { m: self.hnsw_m, ef_construction: self.hnsw_ef_construction, ef_search: self.hnsw_ef_search },
+                exact_search_below: self.exact_search_below,
+            }),
+            BackendKind::Qdrant => BackendConfig::Qdrant(self.qdrant_settings(&self.qdrant_url, &self.collection)),
         }
     }
 

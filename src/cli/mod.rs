@@ -14,13 +14,14 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::backend::BackendConfig;
 use crate::config::Config;
 
 pub use backend_args::{BackendArgs, BackendKind};
 pub use config_file::{parse_cli, parse_cli_from};
 pub use embed_cmds::{run_embed, run_similarity};
 pub use ingest_cmd::{run_ingest, IngestTotals};
-pub use migrate_cmd::run_migrate;
+pub use migrate_cmd::{run_migrate, MigrateTarget};
 pub use queue_args::QueueArgs;
 pub use serve_cmd::{run_serve, ServeArgs};
 pub use themes_cmd::{run_compare_years, run_themes, ThemeArgs};
@@ -59,7 +60,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the gRPC server (ingests the shipped seeds first when the data directory is empty).
     Serve(ServeArgs),
-    /// Ingest files and directories (.txt, .md, .html) into the data directory.
+    /// Ingest files and directories (.txt, .md, .html) into the backend (by default the
+    /// embedded store of --data-dir).
     Ingest {
         /// Files or directories (searched recursively).
         #[arg(required = true)]
@@ -67,6 +69,9 @@ pub enum Command {
         /// Tags to attach to every document.
         #[arg(long, value_delimiter = ',')]
         tags: Vec<String>,
+        /// Storage backend and its settings.
+        #[command(flatten)]
+        storage: BackendArgs,
     },
     /// Cluster the stored paragraphs into labelled themes and print them as a table.
     Themes {
@@ -79,6 +84,9 @@ pub enum Command {
         /// Also draw theme shares per year into this SVG file.
         #[arg(long)]
         plot: Option<PathBuf>,
+        /// Storage backend and its settings.
+        #[command(flatten)]
+        storage: BackendArgs,
     },
     /// Compare the themes of two years side by side.
     CompareYears {
@@ -92,6 +100,9 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Storage backend and its settings.
+        #[command(flatten)]
+        storage: BackendArgs,
     },
     /// Print the embedding vector of each TEXT.
     Embed {
@@ -105,13 +116,22 @@ pub enum Command {
         #[arg(required = true)]
         texts: Vec<String>,
     },
-    /// Copy the embedded store of --data-dir into a Qdrant collection (vectors included, nothing
-    /// re-embedded, paragraph ids kept). Resumable: run it again after an interruption.
+    /// Copy the corpus of the source backend (by default the embedded store of --data-dir) into
+    /// a Qdrant collection (--to-qdrant) or an embedded store (--to-data-dir): vectors included,
+    /// nothing re-embedded, paragraph ids kept in Qdrant. Resumable: run it again after an
+    /// interruption.
     Migrate {
-        /// gRPC URL of the Qdrant server, e.g. http://127.0.0.1:6334.
+        /// Target: gRPC URL of a Qdrant server, e.g. http://127.0.0.1:6334.
+        #[arg(long, conflicts_with = "to_data_dir", required_unless_present = "to_data_dir")]
+        to_qdrant: Option<String>,
+        /// Target collection on --to-qdrant (default: --collection).
         #[arg(long)]
-        to_qdrant: String,
-        /// Qdrant settings (collection, API key, shards, replication factor).
+        to_collection: Option<String>,
+        /// Target: an embedded store in this directory.
+        #[arg(long)]
+        to_data_dir: Option<PathBuf>,
+        /// The source backend, and the Qdrant settings of the target (API key, shards,
+        /// replication factor, timeout).
         #[command(flatten)]
         storage: BackendArgs,
     },
@@ -141,9 +161,26 @@ impl Cli {
         Ok(())
     }
 
-    /// The configuration these arguments describe (server-only settings at their defaults).
+    /// The storage options of the command, if it reads or writes the corpus.
+    pub fn storage(&self) -> Option<&BackendArgs> {
+        match &self.command {
+            Command::Serve(args) => Some(&args.storage),
+            Command::Ingest { storage, .. }
+            | Command::Themes { storage, .. }
+            | Command::CompareYears { storage, .. }
+            | Command::Migrate { storage, .. } => Some(storage),
+            Command::Embed { .. } | Command::Similarity { .. } => None,
+        }
+    }
+
+    /// The configuration these arguments describe (server-only settings at their defaults):
+    /// the command's backend, the embedded one in `--data-dir` by default.
     pub fn config(&self) -> Config {
-        let mut c = Config { data_dir: self.data_dir.clone(), ..Config::default() };
+        let backend = match self.storage() {
+            Some(storage) => storage.config(&self.data_dir),
+            None => BackendConfig::embedded(&self.data_dir),
+        };
+        let mut c = Config { backend, ..Config::default() };
         c.embedder.threads = self.threads;
         c.embedder.dequantize = self.dequantize;
         if let Some(m) = &self.model {

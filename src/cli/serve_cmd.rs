@@ -8,7 +8,6 @@ use anyhow::Context;
 
 use crate::config::{Config, EdgeConfig, LogFormat, Secret, TlsFiles};
 use crate::engine::{Engine, IngestStatus};
-use crate::index::IndexParams;
 use crate::service;
 
 /// Server settings from the command line.
@@ -20,18 +19,9 @@ pub struct ServeArgs {
     /// Do not ingest the shipped seed documents into an empty data directory.
     #[arg(long)]
     pub no_seed: bool,
-    /// Storage backend and its connection settings.
+    /// Storage backend, its connection settings and the embedded index's settings.
     #[command(flatten)]
     pub storage: super::BackendArgs,
-    /// HNSW: max links per node.
-    #[arg(long, default_value_t = crate::index::DEFAULT_M)]
-    pub hnsw_m: usize,
-    /// HNSW: candidate list size while building.
-    #[arg(long, default_value_t = crate::index::DEFAULT_EF_CONSTRUCTION)]
-    pub hnsw_ef_construction: usize,
-    /// HNSW: candidate list size while searching.
-    #[arg(long, default_value_t = crate::index::DEFAULT_EF_SEARCH)]
-    pub hnsw_ef_search: usize,
     /// Largest gRPC message, bytes.
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     pub max_message_bytes: usize,
@@ -45,10 +35,6 @@ pub struct ServeArgs {
     /// Embedding queue: lane capacity, round and forward-pass sizes, the ingestion lane's priority.
     #[command(flatten)]
     pub queue: super::QueueArgs,
-    /// Below this many stored chunks every search is exact (brute force); HNSW above.
-    /// 0 always uses HNSW (unless a request asks for exact search or a filter is selective).
-    #[arg(long, default_value_t = crate::config::Config::default().exact_search_below)]
-    pub exact_search_below: usize,
     /// Mode of NearestParagraphs text queries that do not set one: hybrid (BM25 fused with
     /// dense; `score` is the fused score), dense (`score` is the cosine) or keyword.
     #[arg(long, value_enum, default_value = "hybrid", env = "SIMTHEME_DEFAULT_SEARCH_MODE")]
@@ -145,13 +131,10 @@ impl ServeArgs {
 pub fn run_serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     config.listen = args.listen;
     config.seed_when_empty = !args.no_seed;
-    config.backend = args.storage.choice();
-    config.index = IndexParams { m: args.hnsw_m, ef_construction: args.hnsw_ef_construction, ef_search: args.hnsw_ef_search };
     config.max_message_bytes = args.max_message_bytes;
     config.request_timeout = Duration::from_secs(args.request_timeout_secs.max(1));
     config.concurrency_limit = args.concurrency_limit.max(1);
     config.queue = args.queue.options()?;
-    config.exact_search_below = args.exact_search_below;
     config.default_search_mode = args.default_search_mode;
     config.edge = args.edge()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

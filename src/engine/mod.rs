@@ -14,10 +14,8 @@ mod themes;
 
 use std::sync::{Arc, Mutex};
 
-use crate::backend::embedded::{EmbeddedBackend, EmbeddedSettings};
-use crate::backend::qdrant::QdrantBackend;
 use crate::backend::Backend;
-use crate::config::{BackendChoice, Config};
+use crate::config::Config;
 use crate::embed::{EmbedQueue, Embedder};
 
 pub use crate::backend::{Exclusions, ParagraphFilter, ParagraphHit, YearFilter};
@@ -44,9 +42,8 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// Loads the model and opens the configured backend (for the embedded one: the store under
-    /// `config.data_dir`, the index dump or a rebuild from the stored vectors). Seconds: the
-    /// model load dominates.
+    /// Loads the model and opens the configured backend through [`crate::backend::open`].
+    /// Seconds: the model load dominates.
     pub async fn open(config: Config) -> Result<Arc<Engine>, EngineError> {
         let embedder_config = config.embedder.clone();
         let embedder = tokio::task::spawn_blocking(move || Embedder::load(&embedder_config))
@@ -58,7 +55,7 @@ impl Engine {
 
     /// Like [`Engine::open`] with an already loaded embedder (tests share one).
     pub async fn with_embedder(config: Config, embedder: Arc<Embedder>) -> Result<Arc<Engine>, EngineError> {
-        let backend = open_backend(&config, &embedder).await?;
+        let backend = crate::backend::open(&config.backend, embedder.name(), embedder.dim()).await?;
         Ok(Self::with_backend(config, embedder, backend))
     }
 
@@ -115,25 +112,5 @@ impl Engine {
             .collect();
         let results = self.ingest(inputs).await;
         Ok(results)
-    }
-}
-
-/// Opens the backend the configuration names.
-async fn open_backend(config: &Config, embedder: &Embedder) -> Result<Arc<dyn Backend>, EngineError> {
-    match &config.backend {
-        BackendChoice::Embedded => {
-            let settings = EmbeddedSettings {
-                data_dir: config.data_dir.clone(),
-                model: embedder.name().to_string(),
-                dim: embedder.dim(),
-                index: config.index,
-                exact_search_below: config.exact_search_below,
-            };
-            let backend = tokio::task::spawn_blocking(move || EmbeddedBackend::open(settings))
-                .await
-                .map_err(|e| EngineError::Internal(format!("opening the store failed: {e}")))??;
-            Ok(Arc::new(backend))
-        }
-        BackendChoice::Qdrant(settings) => Ok(Arc::new(QdrantBackend::open(settings.clone(), embedder.name(), embedder.dim()).await?)),
     }
 }

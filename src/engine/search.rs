@@ -180,8 +180,8 @@ impl Engine {
                 req.filter.document_ids.len()
             )));
         }
-        for d in &req.filter.document_ids {
-            if !self.backend().contains_document(d).await? {
+        if !req.filter.document_ids.is_empty() {
+            if let Some(d) = self.backend().missing_documents(&req.filter.document_ids).await?.first() {
                 return Err(EngineError::NotFound(format!("document '{d}' is not stored")));
             }
         }

@@ -145,9 +145,10 @@ pub fn stats(s: crate::engine::EngineStats) -> proto::StatsResponse {
         model: s.model,
         dimension: s.dim as u32,
         index: Some(proto::IndexInfo {
-            m: s.index.m as u32,
-            ef_construction: s.index.ef_construction as u32,
-            ef_search: s.index.ef_search as u32,
+            // Zero where the backend does not know (see the proto comments).
+            m: s.index.hnsw.map_or(0, |h| h.m as u32),
+            ef_construction: s.index.hnsw.map_or(0, |h| h.ef_construction as u32),
+            ef_search: s.index.hnsw.and_then(|h| h.ef_search).map_or(0, |e| e as u32),
             points: s.index.points as u32,
             tombstones: s.index.tombstones as u32,
         }),

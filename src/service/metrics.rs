@@ -79,7 +79,7 @@ impl EngineFigures {
             chunks: s.store.chunks,
             duplicates: s.store.duplicates,
             corpus_version: s.corpus_version,
-            exact_search_below: engine.config().exact_search_below as u64,
+            exact_search_below: engine.config().backend.as_embedded().map_or(0, |c| c.exact_search_below) as u64,
             model: engine.model_name().to_string(),
             dim: engine.dim(),
             backend: s.backend.kind.to_string(),

@@ -18,8 +18,8 @@ use crate::backend::{
 };
 use crate::corpus::PreparedDocument;
 use crate::keyword::{best_per_paragraph, plan_reconciliation, shared_segmenter, KeywordChunk, KeywordIndex, MustContain, OpenState};
-use crate::index::{dot, ChunkIndex};
-use crate::store::Store;
+use super::index::{dot, ChunkIndex};
+use super::store::Store;
 
 use super::catalog::Catalog;
 use super::Inner;

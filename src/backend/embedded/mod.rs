@@ -1,5 +1,5 @@
-//! The embedded backend, the zero-setup default: a SQLite store ([`crate::store`]) and an
-//! in-process HNSW index ([`crate::index`]) in the data directory, plus an in-memory catalog
+//! The embedded backend, the zero-setup default: a SQLite store ([`store`]) and an
+//! in-process HNSW index ([`index`]) in the data directory, plus an in-memory catalog
 //! (chunk -> paragraph -> document, with the metadata filters need).
 //!
 //! Writes go to SQLite first (one transaction per document), then to the catalog and the
@@ -11,9 +11,11 @@
 //! store at open.
 
 mod catalog;
+pub mod index;
 mod keyword;
 mod read;
 mod search;
+pub mod store;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -23,13 +25,13 @@ use std::time::Instant;
 use async_trait::async_trait;
 
 use super::{
-    Backend, BackendError, BackendInfo, BackendStats, DeletedDocument, DenseHits, DenseQuery, DocumentRecord, InsertOutcome,
-    KeywordHits, KeywordIndexStats, KeywordSearch, ParagraphFilter, ParagraphRecord, ParagraphVector,
+    Backend, BackendError, BackendInfo, BackendStats, DeletedDocument, DenseHits, DenseQuery, DocumentRecord, ExportedDocument,
+    InsertOutcome, KeywordHits, KeywordIndexStats, KeywordSearch, ParagraphFilter, ParagraphRecord, ParagraphVector,
 };
 use crate::corpus::PreparedDocument;
-use crate::index::{ChunkIndex, IndexParams};
+use index::{ChunkIndex, IndexParams};
 use crate::keyword::KeywordIndex;
-use crate::store::Store;
+use store::{Store, StoreError};
 
 pub use catalog::{Catalog, DocInfo};
 pub use read::sample_key;
@@ -184,6 +186,28 @@ impl Backend for EmbeddedBackend {
         self.blocking(move |i| Ok(i.reader().contains_document(&id)?)).await
     }
 
+    async fn missing_documents(&self, ids: &[String]) -> Result<Vec<String>, BackendError> {
+        let ids = ids.to_vec();
+        self.blocking(move |i| Ok(i.reader().missing_documents(&ids)?)).await
+    }
+
+    async fn export_documents(&self, after: Option<String>, limit: usize) -> Result<Vec<ExportedDocument>, BackendError> {
+        self.blocking(move |i| {
+            let reader = i.reader();
+            let mut out = Vec::new();
+            for d in reader.list_documents(after.as_deref(), limit)? {
+                match reader.export_document(&d.id) {
+                    Ok(e) => out.push(e),
+                    // Deleted since the listing: not part of the corpus any more.
+                    Err(StoreError::NotFound(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn delete_document(&self, id: &str) -> Result<DeletedDocument, BackendError> {
         let id = id.to_string();
         self.blocking(move |i| {
@@ -238,6 +262,24 @@ impl Backend for EmbeddedBackend {
 
     async fn checkpoint(&self) -> Result<(), BackendError> {
         self.blocking(|i| i.persist_index().map(drop)).await
+    }
+}
+
+/// The model and dimension of the vectors stored in `data_dir`; `None` when there is no store
+/// or it holds no vectors. `Incompatible` when vectors of several models are stored.
+pub(crate) fn stored_model(data_dir: &Path) -> Result<Option<(String, usize)>, BackendError> {
+    if !data_dir.join(store::DB_FILE_NAME).exists() {
+        return Ok(None);
+    }
+    let models: Vec<_> = Store::open(data_dir)?.stats()?.models.into_iter().filter(|m| m.chunks > 0).collect();
+    match models.as_slice() {
+        [] => Ok(None),
+        [m] => Ok(Some((m.model_id.clone(), m.dim as usize))),
+        _ => Err(BackendError::Incompatible(format!(
+            "the store in {} holds vectors of several models ({}); a backend holds one model",
+            data_dir.display(),
+            models.iter().map(|m| m.model_id.as_str()).collect::<Vec<_>>().join(", ")
+        ))),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::backend::{BackendError, BackendStats, IndexStats, ParagraphFilter, ParagraphVector};
+use crate::backend::{BackendError, BackendStats, HnswStats, IndexStats, ParagraphFilter, ParagraphVector};
 use crate::embed::normalize;
 
 use super::Inner;
@@ -54,11 +54,10 @@ impl Inner {
         let index = self.index();
         let p = index.params();
         let index = IndexStats {
-            m: p.m,
-            ef_construction: p.ef_construction,
-            ef_search: p.ef_search,
+            kind: "hnsw",
             points: index.len(),
             tombstones: index.tombstones(),
+            hnsw: Some(HnswStats { m: p.m, ef_construction: p.ef_construction, ef_search: Some(p.ef_search) }),
         };
         Ok(BackendStats { store, index })
     }

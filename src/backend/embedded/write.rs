@@ -5,6 +5,7 @@
 //! searches, and searches do not wait for the keyword index's commit either (a page's storage
 //! step is ~45 ms; searches used to queue behind all of it).
 
+use super::store::StoreInsert;
 use crate::backend::{BackendError, DeletedDocument, InsertOutcome};
 use crate::corpus::PreparedDocument;
 
@@ -18,8 +19,12 @@ impl Inner {
         // before the write anyway.
         let _writes = self.write_order();
         let mut store = self.store();
-        let outcome = store.insert_document(doc, vectors, &self.settings.model)?;
-        let InsertOutcome::Inserted { chunk_ids, .. } = &outcome else { return Ok(outcome) };
+        let (outcome, chunk_ids) = match store.insert_document(doc, vectors, &self.settings.model)? {
+            StoreInsert::AlreadyPresent { document_id } => return Ok(InsertOutcome::AlreadyPresent { document_id }),
+            StoreInsert::Inserted { document_id, paragraphs, chunks, duplicates, paragraph_ids, chunk_ids } => {
+                (InsertOutcome::Inserted { document_id, paragraphs, chunks, duplicates, paragraph_ids }, chunk_ids)
+            }
+        };
         let owners: Vec<(i64, i64)> = store.chunk_catalog_of_document(&doc.id)?;
         drop(store);
         self.catalog_mut().add_document(&doc.id, DocInfo { year: doc.year, tags: doc.tags.clone() }, owners.iter().copied());
@@ -52,6 +57,11 @@ impl Inner {
         drop(index);
         self.mark_index_dirty();
         self.unindex_keywords(id)?;
-        Ok(deleted)
+        Ok(DeletedDocument {
+            document_id: deleted.document_id,
+            paragraphs: deleted.paragraphs,
+            paragraph_ids: deleted.paragraph_ids,
+            chunks: deleted.chunks,
+        })
     }
 }

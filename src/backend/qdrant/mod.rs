@@ -8,6 +8,7 @@
 //! killed mid-write) is never visible and is removed at the next start of any replica.
 
 mod error;
+mod export;
 mod filter;
 mod keyword;
 mod read;
@@ -22,12 +23,12 @@ use async_trait::async_trait;
 use qdrant_client::Qdrant;
 
 use super::{
-    Backend, BackendError, BackendInfo, BackendStats, DeletedDocument, DenseHits, DenseQuery, DocumentRecord, InsertOutcome,
-    KeywordHits, KeywordIndexStats, KeywordSearch, ParagraphFilter, ParagraphRecord, ParagraphVector,
+    Backend, BackendError, BackendInfo, BackendStats, DeletedDocument, DenseHits, DenseQuery, DocumentRecord, ExportedDocument,
+    InsertOutcome, KeywordHits, KeywordIndexStats, KeywordSearch, ParagraphFilter, ParagraphRecord, ParagraphVector,
 };
 use crate::corpus::PreparedDocument;
 
-pub use write::MigratedIds;
+use write::MigratedIds;
 
 /// Where the Qdrant collection is and how to create it.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,29 +85,38 @@ impl QdrantBackend {
     /// point), refuses a collection built for another model or dimension, and removes points
     /// of writes that never committed.
     pub async fn open(settings: QdrantSettings, model: &str, dim: usize) -> Result<Self, BackendError> {
-        let client = Qdrant::from_url(&settings.url)
-            .api_key(settings.api_key.clone())
-            .timeout(settings.timeout)
-            .connect_timeout(Duration::from_secs(5))
-            .skip_compatibility_check()
-            .build()
-            .map_err(|e| BackendError::InvalidArgument(format!("Qdrant URL {}: {e}", settings.url)))?;
+        let client = client(&settings)?;
         let inner = Inner { client, settings, model: model.to_string(), dim };
         setup::ensure_collection(&inner).await?;
         write::remove_stale_pending(&inner).await?;
         Ok(Self { inner: Arc::new(inner) })
     }
 
-    /// The model name recorded in an existing collection, if any (for `simtheme migrate`).
+    /// The model and dimension recorded in the collection; `None` when it does not exist yet.
+    /// Creates nothing (for `simtheme migrate`, which copies vectors without a model).
+    pub async fn stored_model(settings: &QdrantSettings) -> Result<Option<(String, usize)>, BackendError> {
+        let inner = Inner { client: client(settings)?, settings: settings.clone(), model: String::new(), dim: 0 };
+        if !inner.client.collection_exists(inner.collection()).await.map_err(inner.err("checking the collection"))? {
+            return Ok(None);
+        }
+        Ok(setup::read_meta(&inner).await?.map(|m| (m.model, m.dim as usize)))
+    }
+
+    /// The connection settings.
     pub fn settings(&self) -> &QdrantSettings {
         &self.inner.settings
     }
+}
 
-    /// Stores a document migrated from another store with its existing paragraph ids (so ids
-    /// clients kept stay valid) and its original insertion time.
-    pub async fn put_migrated(&self, doc: &PreparedDocument, vectors: &[Vec<f32>], ids: &MigratedIds) -> Result<InsertOutcome, BackendError> {
-        write::put(&self.inner, doc, vectors, Some(ids)).await
-    }
+/// A client for the node at `settings.url`.
+fn client(settings: &QdrantSettings) -> Result<Qdrant, BackendError> {
+    Qdrant::from_url(&settings.url)
+        .api_key(settings.api_key.clone())
+        .timeout(settings.timeout)
+        .connect_timeout(Duration::from_secs(5))
+        .skip_compatibility_check()
+        .build()
+        .map_err(|e| BackendError::InvalidArgument(format!("Qdrant URL {}: {e}", settings.url)))
 }
 
 impl Inner {
@@ -134,8 +144,22 @@ impl Backend for QdrantBackend {
         write::put(&self.inner, &doc, &vectors, None).await
     }
 
+    /// Keeps the exported paragraph ids (so ids clients kept stay valid) and insertion time.
+    async fn put_exported(&self, doc: ExportedDocument) -> Result<InsertOutcome, BackendError> {
+        let ids = MigratedIds { paragraph_ids: doc.paragraph_ids, created_at: doc.created_at };
+        write::put(&self.inner, &doc.document, &doc.vectors, Some(&ids)).await
+    }
+
     async fn contains_document(&self, id: &str) -> Result<bool, BackendError> {
         Ok(read::document(&self.inner, id).await?.is_some())
+    }
+
+    async fn missing_documents(&self, ids: &[String]) -> Result<Vec<String>, BackendError> {
+        export::missing_documents(&self.inner, ids).await
+    }
+
+    async fn export_documents(&self, after: Option<String>, limit: usize) -> Result<Vec<ExportedDocument>, BackendError> {
+        export::export_documents(&self.inner, after.as_deref(), limit).await
     }
 
     async fn delete_document(&self, id: &str) -> Result<DeletedDocument, BackendError> {

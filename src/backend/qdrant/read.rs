@@ -14,7 +14,7 @@ use super::schema::{document_point_id, ChunkPayload, DocumentPayload, DENSE, KIN
 use super::setup::meta;
 use super::Inner;
 use crate::backend::{
-    BackendError, BackendStats, DenseHits, DenseQuery, DocumentRecord, Exclusions, IndexStats, ModelStats, ParagraphFilter, ParagraphHit,
+    BackendError, BackendStats, DenseHits, DenseQuery, DocumentRecord, Exclusions, HnswStats, IndexStats, ModelStats, ParagraphFilter, ParagraphHit,
     ParagraphRecord, ParagraphVector, StoreStats, YearCount,
 };
 use crate::embed::normalize;
@@ -61,7 +61,7 @@ fn document_of(d: DocumentPayload) -> DocumentRecord {
     }
 }
 
-fn dense_vector(inner: &Inner, p: &RetrievedPoint) -> Result<Vec<f32>, BackendError> {
+pub(super) fn dense_vector(inner: &Inner, p: &RetrievedPoint) -> Result<Vec<f32>, BackendError> {
     p.vectors
         .as_ref()
         .and_then(|v| v.get_vector_by_name(DENSE))
@@ -73,7 +73,7 @@ fn dense_vector(inner: &Inner, p: &RetrievedPoint) -> Result<Vec<f32>, BackendEr
 }
 
 /// Every point matching `filter`, page by page (payload always, vectors when asked).
-async fn scroll_all(inner: &Inner, filter: Filter, vectors: bool) -> Result<Vec<RetrievedPoint>, BackendError> {
+pub(super) async fn scroll_all(inner: &Inner, filter: Filter, vectors: bool) -> Result<Vec<RetrievedPoint>, BackendError> {
     let mut out = Vec::new();
     let mut offset: Option<PointId> = None;
     loop {
@@ -286,7 +286,11 @@ pub async fn stats(inner: &Inner) -> Result<BackendStats, BackendError> {
         models: vec![ModelStats { model_id: meta.model, dim: meta.dim as u32, chunks: chunk_count }],
         corpus_version: meta.corpus_version.max(0) as u64,
     };
-    let m = hnsw.as_ref().map_or(16, |h| h.m.unwrap_or(16) as usize);
-    let ef = hnsw.as_ref().map_or(100, |h| h.ef_construct.unwrap_or(100) as usize);
-    Ok(BackendStats { store, index: IndexStats { m, ef_construction: ef, ef_search: ef, points: chunk_count as usize, tombstones: 0 } })
+    // The collection's HNSW parameters as the server reports them; the search-time ef is the
+    // server's choice per query, so it is not reported.
+    let hnsw = hnsw.and_then(|h| match (h.m, h.ef_construct) {
+        (Some(m), Some(ef)) => Some(HnswStats { m: m as usize, ef_construction: ef as usize, ef_search: None }),
+        _ => None,
+    });
+    Ok(BackendStats { store, index: IndexStats { kind: "qdrant", points: chunk_count as usize, tombstones: 0, hnsw } })
 }

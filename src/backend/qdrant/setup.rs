@@ -104,7 +104,8 @@ async fn create(inner: &Inner) -> Result<(), BackendError> {
     Ok(())
 }
 
-async fn read_meta(inner: &Inner) -> Result<Option<MetaPayload>, BackendError> {
+/// The meta point; `None` in a collection that has none yet.
+pub async fn read_meta(inner: &Inner) -> Result<Option<MetaPayload>, BackendError> {
     let got = inner
         .client
         .get_points(GetPointsBuilder::new(inner.collection(), vec![META_POINT_ID.to_string().into()]).with_payload(true))

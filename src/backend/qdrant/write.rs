@@ -134,6 +134,10 @@ pub async fn put(inner: &Inner, doc: &PreparedDocument, vectors: &[Vec<f32>], id
         return Ok(InsertOutcome::AlreadyPresent { document_id: doc.id.clone() });
     }
     let points = points_of(doc, vectors, ids)?;
+    let paragraph_ids = match ids {
+        Some(m) => m.paragraph_ids.clone(),
+        None => doc.paragraphs.iter().map(|p| paragraph_id(&doc.id, p.position)).collect(),
+    };
     for batch in points.chunks(UPSERT_BATCH) {
         inner
             .client
@@ -155,7 +159,7 @@ pub async fn put(inner: &Inner, doc: &PreparedDocument, vectors: &[Vec<f32>], id
         paragraphs: doc.paragraphs.len() as u32,
         chunks,
         duplicates: doc.duplicates.len() as u32,
-        chunk_ids: Vec::new(),
+        paragraph_ids,
     })
 }
 
@@ -167,7 +171,7 @@ pub async fn delete(inner: &Inner, id: &str) -> Result<DeletedDocument, BackendE
     let paragraph_ids = read::paragraph_ids_of(inner, id).await?;
     delete_points_of(inner, id, "deleting a document").await?;
     bump_version(inner).await?;
-    Ok(DeletedDocument { document_id: id.to_string(), paragraphs: doc.paragraphs, paragraph_ids, chunks: doc.chunks, chunk_ids: Vec::new() })
+    Ok(DeletedDocument { document_id: id.to_string(), paragraphs: doc.paragraphs, paragraph_ids, chunks: doc.chunks })
 }
 
 /// Removes documents whose writer died before committing (pending for over an hour).

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::test_support::{make_doc, make_vectors, MODEL};
-use super::{InsertOutcome, Store};
+use super::{StoreInsert, Store};
 
 const CHILD_DIR_ENV: &str = "SIMTHEME_STORE_CRASH_CHILD_DIR";
 const CHILD_START_ENV: &str = "SIMTHEME_STORE_CRASH_CHILD_START";
@@ -34,7 +34,7 @@ fn run_child(dir: &Path, start: u32) -> ! {
             .insert_document(&doc, &vecs, MODEL)
             .expect("child insert")
         {
-            InsertOutcome::Inserted { .. } => {}
+            StoreInsert::Inserted { .. } => {}
             other => panic!("unexpected {other:?}"),
         }
         let mut out = stdout.lock();
@@ -191,7 +191,7 @@ fn kill9_during_inserts_leaves_store_consistent() {
     let out = store
         .insert_document(&doc, &make_vectors(&doc, DIM, 0.0), MODEL)
         .unwrap();
-    assert!(matches!(out, InsertOutcome::Inserted { .. }));
+    assert!(matches!(out, StoreInsert::Inserted { .. }));
     assert!(
         began.elapsed() < Duration::from_secs(10),
         "took {:?}",

@@ -3,20 +3,7 @@
 
 use crate::corpus::{DuplicateOccurrence, PreparedChunk, PreparedDocument, PreparedParagraph};
 
-use super::{Store, StoreError};
-
-/// A stored document as it was prepared, with its stored ids and vectors.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExportedDocument {
-    /// The document, paragraphs in position order, chunks in ordinal order.
-    pub document: PreparedDocument,
-    /// Stored id of each paragraph, in the order of `document.paragraphs`.
-    pub paragraph_ids: Vec<i64>,
-    /// One vector per chunk, paragraph then chunk order.
-    pub vectors: Vec<Vec<f32>>,
-    /// Insertion time, unix seconds.
-    pub created_at: i64,
-}
+use super::{ExportedDocument, Store, StoreError};
 
 impl Store {
     /// The stored document `id` with everything needed to store it elsewhere; `NotFound` if unknown.
@@ -67,14 +54,14 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::super::test_support::*;
-    use super::super::InsertOutcome;
+    use super::super::StoreInsert;
 
     #[test]
     fn export_gives_back_what_was_stored() {
         let (_tmp, mut store) = open();
         let doc = make_doc("abc", Some(2020), 3, 2);
         let vecs = make_vectors(&doc, 4, 0.5);
-        let InsertOutcome::Inserted { .. } = store.insert_document(&doc, &vecs, MODEL).unwrap() else { panic!() };
+        let StoreInsert::Inserted { .. } = store.insert_document(&doc, &vecs, MODEL).unwrap() else { panic!() };
         let out = store.export_document("abc").unwrap();
         assert_eq!(out.document, doc);
         assert_eq!(out.vectors, vecs);

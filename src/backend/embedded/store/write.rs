@@ -5,14 +5,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::validate::validate;
-use super::{vector, DeletedDocument, InsertOutcome, Store, StoreError};
+use super::{vector, StoreDelete, StoreInsert, Store, StoreError};
 use crate::corpus::PreparedDocument;
 
 impl Store {
     /// Stores a prepared document and its chunk vectors (one per chunk, in
     /// paragraph then chunk order) in one transaction, embedded with `model_id`.
     ///
-    /// Returns [`InsertOutcome::AlreadyPresent`] (and changes nothing) when a
+    /// Returns [`StoreInsert::AlreadyPresent`] (and changes nothing) when a
     /// document with the same id exists. Fails with `InvalidArgument`, writing
     /// nothing, when: the id or `model_id` is empty; the number of vectors is
     /// not the document's total chunk count; vectors differ in length, are
@@ -24,7 +24,7 @@ impl Store {
         doc: &PreparedDocument,
         chunk_vectors: &[Vec<f32>],
         model_id: &str,
-    ) -> Result<InsertOutcome, StoreError> {
+    ) -> Result<StoreInsert, StoreError> {
         let dim = validate(doc, chunk_vectors, model_id)?;
         let tx = self
             .conn
@@ -35,28 +35,29 @@ impl Store {
             |r| r.get(0),
         )?;
         if exists {
-            return Ok(InsertOutcome::AlreadyPresent {
+            return Ok(StoreInsert::AlreadyPresent {
                 document_id: doc.id.clone(),
             });
         }
         if let Some(dim) = dim {
             register_model(&tx, model_id, dim)?;
         }
-        let chunk_ids = write_rows(&tx, doc, chunk_vectors, model_id, dim)?;
+        let (paragraph_ids, chunk_ids) = write_rows(&tx, doc, chunk_vectors, model_id, dim)?;
         bump_version(&tx)?;
         tx.commit()?;
-        Ok(InsertOutcome::Inserted {
+        Ok(StoreInsert::Inserted {
             document_id: doc.id.clone(),
             paragraphs: doc.paragraphs.len() as u32,
             chunks: chunk_ids.len() as u32,
             duplicates: doc.duplicates.len() as u32,
+            paragraph_ids,
             chunk_ids,
         })
     }
 
     /// Deletes a document with its paragraphs, chunks and duplicates (one
     /// transaction) and bumps the corpus version. `NotFound` if unknown.
-    pub fn delete_document(&mut self, id: &str) -> Result<DeletedDocument, StoreError> {
+    pub fn delete_document(&mut self, id: &str) -> Result<StoreDelete, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -80,7 +81,7 @@ impl Store {
         tx.execute("DELETE FROM documents WHERE id = ?1", [id])?;
         bump_version(&tx)?;
         tx.commit()?;
-        Ok(DeletedDocument {
+        Ok(StoreDelete {
             document_id: id.to_string(),
             paragraphs: paragraph_ids.len() as u32,
             paragraph_ids,
@@ -114,14 +115,14 @@ fn register_model(tx: &Transaction<'_>, model_id: &str, dim: usize) -> Result<()
     }
 }
 
-/// Inserts the document, paragraph, chunk and duplicate rows; returns chunk ids.
+/// Inserts the document, paragraph, chunk and duplicate rows; returns paragraph and chunk ids.
 fn write_rows(
     tx: &Transaction<'_>,
     doc: &PreparedDocument,
     chunk_vectors: &[Vec<f32>],
     model_id: &str,
     dim: Option<usize>,
-) -> Result<Vec<i64>, StoreError> {
+) -> Result<(Vec<i64>, Vec<i64>), StoreError> {
     let tags = serde_json::to_string(&doc.tags)
         .map_err(|e| StoreError::InvalidArgument(format!("tags: {e}")))?;
     let created_at = SystemTime::now()
@@ -157,9 +158,11 @@ fn write_rows(
     let dim = dim.unwrap_or(0) as i64;
     let mut vectors = chunk_vectors.iter();
     let mut chunk_ids = Vec::with_capacity(chunk_vectors.len());
+    let mut paragraph_ids = Vec::with_capacity(doc.paragraphs.len());
     for p in &doc.paragraphs {
         para_stmt.execute(params![doc.id, p.position, p.heading, p.text, p.simplified])?;
         let paragraph_id = tx.last_insert_rowid();
+        paragraph_ids.push(paragraph_id);
         for (ordinal, c) in p.chunks.iter().enumerate() {
             // `validate` guarantees one vector per chunk.
             let v = vectors
@@ -185,7 +188,7 @@ fn write_rows(
     for d in &doc.duplicates {
         dup_stmt.execute(params![doc.id, d.of_position, d.block_index, d.text])?;
     }
-    Ok(chunk_ids)
+    Ok((paragraph_ids, chunk_ids))
 }
 
 /// Increments the persisted corpus version inside `tx`.
@@ -222,16 +225,18 @@ mod tests {
         let doc = make_doc("abc", Some(2019), 3, 2);
         let vecs = make_vectors(&doc, 4, 0.5);
         let out = store.insert_document(&doc, &vecs, MODEL).unwrap();
-        let InsertOutcome::Inserted {
+        let StoreInsert::Inserted {
             document_id,
             paragraphs,
             chunks,
             duplicates,
+            paragraph_ids,
             chunk_ids,
         } = out
         else {
             panic!("expected Inserted")
         };
+        assert_eq!(paragraph_ids.len(), 3);
         assert_eq!(
             (document_id.as_str(), paragraphs, chunks, duplicates),
             ("abc", 3, 6, 1)
@@ -302,7 +307,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             out,
-            InsertOutcome::AlreadyPresent {
+            StoreInsert::AlreadyPresent {
                 document_id: "same".into()
             }
         );
@@ -319,7 +324,7 @@ mod tests {
         let (_tmp, mut store) = open();
         let a = make_doc("a", Some(2020), 2, 3);
         let b = make_doc("b", Some(2021), 1, 1);
-        let InsertOutcome::Inserted { chunk_ids, .. } = store
+        let StoreInsert::Inserted { chunk_ids, .. } = store
             .insert_document(&a, &make_vectors(&a, 4, 0.0), MODEL)
             .unwrap()
         else {
@@ -366,7 +371,7 @@ mod tests {
         // Ids are never reused, even for the highest deleted ids.
         store.delete_document("b").unwrap();
         let c = make_doc("c", None, 1, 1);
-        let InsertOutcome::Inserted {
+        let StoreInsert::Inserted {
             chunk_ids: new_ids, ..
         } = store
             .insert_document(&c, &make_vectors(&c, 4, 0.0), MODEL)
@@ -386,7 +391,7 @@ mod tests {
         let out = store.insert_document(&doc, &[], MODEL).unwrap();
         assert!(matches!(
             out,
-            InsertOutcome::Inserted {
+            StoreInsert::Inserted {
                 paragraphs: 0,
                 chunks: 0,
                 ..

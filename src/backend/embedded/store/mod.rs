@@ -26,12 +26,11 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension};
 
 pub use error::StoreError;
-pub use export::ExportedDocument;
 pub use schema::SCHEMA_VERSION;
-pub use types::{
-    ChunkRecord, DeletedDocument, DocumentRecord, InsertOutcome, ModelStats, ParagraphRecord,
-    StoreStats, YearCount,
-};
+pub use types::{ChunkRecord, StoreDelete, StoreInsert};
+
+// The records the store shares with every backend (visible to the submodules).
+use crate::backend::{DocumentRecord, ExportedDocument, ModelStats, ParagraphRecord, StoreStats, YearCount};
 
 /// File name of the database inside the data directory.
 pub const DB_FILE_NAME: &str = "simtheme.sqlite3";
@@ -209,7 +208,7 @@ mod tests {
         let chunk_ids = {
             let mut store = Store::open(tmp.path()).unwrap();
             match store.insert_document(&doc, &vecs, MODEL).unwrap() {
-                InsertOutcome::Inserted { chunk_ids, .. } => chunk_ids,
+                StoreInsert::Inserted { chunk_ids, .. } => chunk_ids,
                 other => panic!("{other:?}"),
             }
         };

@@ -71,7 +71,7 @@ pub(super) fn validate(
 #[cfg(test)]
 mod tests {
     use super::super::test_support::*;
-    use super::super::InsertOutcome;
+    use super::super::StoreInsert;
     use super::*;
 
     #[test]
@@ -84,7 +84,7 @@ mod tests {
         let before = snapshot(&store);
         let doc = make_doc("new", Some(2001), 2, 2);
         let good = make_vectors(&doc, 4, 1.0);
-        let invalid = |r: Result<InsertOutcome, StoreError>| {
+        let invalid = |r: Result<StoreInsert, StoreError>| {
             assert!(matches!(r, Err(StoreError::InvalidArgument(_))), "{r:?}")
         };
         invalid(store.insert_document(&doc, &good[..3], MODEL)); // too few

@@ -33,7 +33,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::super::test_support::*;
-    use super::super::InsertOutcome;
+    use super::super::StoreInsert;
     use super::*;
 
     #[test]
@@ -42,7 +42,7 @@ mod tests {
         let mut ids = Vec::new();
         for (name, paras, chunks) in [("a", 2, 2), ("b", 1, 3)] {
             let doc = make_doc(name, None, paras, chunks);
-            let InsertOutcome::Inserted { chunk_ids, .. } = store
+            let StoreInsert::Inserted { chunk_ids, .. } = store
                 .insert_document(&doc, &make_vectors(&doc, 4, 0.0), MODEL)
                 .unwrap()
             else {

@@ -25,6 +25,22 @@ impl Store {
         Ok(stmt.query_row([id], |r| r.get(0))?)
     }
 
+    /// Those of `ids` that are not stored, in the order given, each once (one prepared
+    /// statement, one lookup per distinct id).
+    pub fn missing_documents(&self, ids: &[String]) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM documents WHERE id = ?1)")?;
+        let mut seen = std::collections::HashSet::new();
+        let mut missing = Vec::new();
+        for id in ids {
+            if seen.insert(id.as_str()) && !stmt.query_row([id], |r| r.get::<_, bool>(0))? {
+                missing.push(id.clone());
+            }
+        }
+        Ok(missing)
+    }
+
     /// The document with this id; `NotFound` if unknown.
     pub fn document(&self, id: &str) -> Result<DocumentRecord, StoreError> {
         let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = ?1");
@@ -334,7 +350,7 @@ impl RawChunk {
 #[cfg(test)]
 mod tests {
     use super::super::test_support::*;
-    use super::super::InsertOutcome;
+    use super::super::StoreInsert;
     use super::*;
 
     fn store_with(docs: &[(&str, Option<i32>, u32)]) -> (tempfile::TempDir, Store) {
@@ -454,7 +470,7 @@ mod tests {
     fn malformed_vectors_are_reported_corrupt() {
         let (_tmp, mut store) = store_with(&[]);
         let doc = make_doc("a", None, 1, 2);
-        let InsertOutcome::Inserted { chunk_ids, .. } = store
+        let StoreInsert::Inserted { chunk_ids, .. } = store
             .insert_document(&doc, &make_vectors(&doc, 4, 0.0), MODEL)
             .unwrap()
         else {

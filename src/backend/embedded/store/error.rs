@@ -2,7 +2,7 @@
 
 use rusqlite::ffi::ErrorCode;
 
-/// Everything that can go wrong in [`crate::store::Store`].
+/// Everything that can go wrong in [`crate::backend::embedded::store::Store`].
 ///
 /// Suggested gRPC mapping: `NotFound` → `NOT_FOUND`, `InvalidArgument` →
 /// `INVALID_ARGUMENT`, `Corrupt` → `DATA_LOSS`, `Sqlite` → `INTERNAL`
