@@ -323,3 +323,60 @@ async fn qdrant_backend_keeps_the_contract() {
     let target = backend::open(&collection("from-embedded"), MODEL, DIM).await.unwrap();
     migrate_into("embedded -> qdrant", target.as_ref(), &from_embedded, true).await;
 }
+
+/// Stores the contract corpus in a fresh backend.
+async fn filled(config: &BackendConfig) -> Arc<dyn Backend> {
+    let b = backend::open(config, MODEL, DIM).await.unwrap();
+    for (d, v) in corpus() {
+        b.put_document(Arc::new(d), Arc::new(v)).await.unwrap();
+    }
+    b
+}
+
+/// `simtheme migrate` with `args`; its stdout. Migrate needs no model: it copies vectors.
+fn migrate(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_simtheme")).arg("migrate").args(args).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "migrate {args:?}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_command_copies_between_backends() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (src, dst) = (tmp.path().join("src"), tmp.path().join("dst"));
+    let source = filled(&BackendConfig::embedded(&src)).await;
+    let exported = source.export_documents(None, 10).await.unwrap();
+    drop(source);
+    let (src_arg, dst_arg) = (src.to_str().unwrap(), dst.to_str().unwrap());
+    let out = migrate(&["--data-dir", src_arg, "--to-data-dir", dst_arg]);
+    assert!(out.contains("3 documents copied, 0 already in the store in"), "{out}");
+    // Resumable: a second run copies nothing.
+    assert!(migrate(&["--data-dir", src_arg, "--to-data-dir", dst_arg]).contains("0 documents copied, 3 already"));
+    let copy = backend::open(&BackendConfig::embedded(&dst), MODEL, DIM).await.unwrap().export_documents(None, 10).await.unwrap();
+    assert_eq!(copy.iter().map(|e| &e.document).collect::<Vec<_>>(), exported.iter().map(|e| &e.document).collect::<Vec<_>>());
+    // The same place twice is refused.
+    let same = std::process::Command::new(env!("CARGO_BIN_EXE_simtheme")).args(["migrate", "--data-dir", src_arg, "--to-data-dir", src_arg]).output().unwrap();
+    assert!(!same.status.success() && String::from_utf8_lossy(&same.stderr).contains("the same"));
+
+    let Some(bin) = qdrant::qdrant_binary("backend_contract::migrate_command_copies_between_backends (Qdrant part)") else { return };
+    let node = qdrant::QdrantNode::start(&bin, &tmp.path().join("qdrant"));
+    let url = node.grpc_url();
+    // Embedded -> Qdrant as before (`--collection` names the target), paragraph ids kept.
+    let out = migrate(&["--data-dir", src_arg, "--to-qdrant", &url, "--collection", "moved"]);
+    assert!(out.contains(&format!("3 documents copied, 0 already in collection 'moved' at {url}")), "{out}");
+    let moved = BackendConfig::Qdrant(QdrantSettings { collection: "moved".into(), ..QdrantSettings::new(url.clone()) });
+    let in_qdrant = backend::open(&moved, MODEL, DIM).await.unwrap().export_documents(None, 10).await.unwrap();
+    assert_eq!(
+        in_qdrant.iter().map(|e| (&e.document, &e.paragraph_ids)).collect::<Vec<_>>(),
+        exported.iter().map(|e| (&e.document, &e.paragraph_ids)).collect::<Vec<_>>()
+    );
+    // Qdrant -> Qdrant and Qdrant -> embedded, the source named by the backend options.
+    let out = migrate(&["--backend", "qdrant", "--qdrant-url", &url, "--collection", "moved", "--to-qdrant", &url, "--to-collection", "again"]);
+    assert!(out.contains("3 documents copied"), "{out}");
+    let back = tmp.path().join("back");
+    let out = migrate(&["--backend", "qdrant", "--qdrant-url", &url, "--collection", "again", "--to-data-dir", back.to_str().unwrap()]);
+    assert!(out.contains("3 documents copied"), "{out}");
+    let s = backend::open(&BackendConfig::embedded(&back), MODEL, DIM).await.unwrap().stats().await.unwrap().store;
+    assert_eq!((s.documents, s.paragraphs, s.chunks, s.duplicates), (3, 5, 6, 1));
+}
