@@ -214,7 +214,12 @@ async fn contract(name: &str, b: &dyn Backend) -> Vec<ExportedDocument> {
     assert!(close(&b1.vector, &chunk_vector(4)));
     assert_eq!(b.paragraph_vectors(years(&[2021], None, false), 100).await.unwrap().len(), 2);
     let sample = b.paragraph_vectors(ParagraphFilter::default(), 3).await.unwrap();
-    assert!(!sample.is_empty() && sample.len() <= 3, "{name}: {} paragraphs", sample.len());
+    assert_eq!(sample.len(), 3, "{name}: a sample of exactly `limit` paragraphs");
+    let mut by_key: Vec<i64> = pvs.iter().map(|p| p.paragraph.id).collect();
+    by_key.sort_by_key(|&id| simtheme::backend::embedded::sample_key(id));
+    let mut smallest = by_key[..3].to_vec();
+    smallest.sort_unstable();
+    assert_eq!(sample.iter().map(|p| p.paragraph.id).collect::<Vec<_>>(), smallest, "{name}: the paragraphs with the smallest sampling keys");
     let again = b.paragraph_vectors(ParagraphFilter::default(), 3).await.unwrap();
     assert_eq!(sample.iter().map(|p| p.paragraph.id).collect::<Vec<_>>(), again.iter().map(|p| p.paragraph.id).collect::<Vec<_>>());
 

@@ -207,18 +207,40 @@ pub async fn count(inner: &Inner, filter: Filter) -> Result<u64, BackendError> {
 }
 
 /// Paragraphs passing `filter` with their vectors, in paragraph-id order; above `limit`, the
-/// paragraphs with the smallest sampling keys (a range condition inside Qdrant).
+/// `limit` paragraphs with the smallest sampling keys (the embedded backend's choice): read
+/// through a range condition on the key inside Qdrant, widened until it holds `limit` of them.
 pub async fn paragraph_vectors(inner: &Inner, filter: &ParagraphFilter, limit: usize) -> Result<Vec<ParagraphVector>, BackendError> {
-    let mut f = chunks(filter, &Exclusions::default());
-    let mut firsts = f.clone();
+    let passing = chunks(filter, &Exclusions::default());
+    let mut firsts = passing.clone();
     firsts.must.push(Condition::matches("first_chunk", true));
     let total = count(inner, firsts).await? as usize;
-    if total > limit {
-        // Keys are uniform over [0, 2^63): keep a little more than the share wanted, trim below.
-        let share = ((limit as f64 / total as f64) * 1.1).min(1.0);
-        let below = share * (i64::MAX as f64);
-        f.must.push(Condition::range("sample_key", qdrant_client::qdrant::Range { lt: Some(below), ..Default::default() }));
+    // Keys are uniform over [0, 2^63): a range a little wider than the share wanted usually
+    // holds `limit` paragraphs; when it holds fewer, twice as wide, up to everything.
+    let mut margin = 1.1;
+    loop {
+        let share = if total > limit { (limit as f64 / total as f64) * margin } else { 1.0 };
+        let mut f = passing.clone();
+        if share < 1.0 {
+            let below = share * (i64::MAX as f64);
+            f.must.push(Condition::range("sample_key", qdrant_client::qdrant::Range { lt: Some(below), ..Default::default() }));
+        }
+        let mut out = sampled_vectors(inner, f).await?;
+        if out.len() < limit && share < 1.0 {
+            margin *= 2.0;
+            continue;
+        }
+        if out.len() > limit {
+            out.sort_by_key(|(key, _)| *key);
+            out.truncate(limit);
+            out.sort_by_key(|(_, p)| p.paragraph.id);
+        }
+        return Ok(out.into_iter().map(|(_, p)| p).collect());
     }
+}
+
+/// Paragraph vectors (normalised mean of the chunks) of the chunk points `f` selects, with the
+/// paragraphs' sampling keys, in paragraph-id order.
+async fn sampled_vectors(inner: &Inner, f: Filter) -> Result<Vec<(i64, ParagraphVector)>, BackendError> {
     let mut by_paragraph: BTreeMap<i64, (ParagraphRecord, Vec<f32>, i64)> = BTreeMap::new();
     for p in scroll_all(inner, f, true).await? {
         let v = dense_vector(inner, &p)?;
@@ -226,19 +248,13 @@ pub async fn paragraph_vectors(inner: &Inner, filter: &ParagraphFilter, limit: u
         let entry = by_paragraph.entry(c.paragraph_id).or_insert_with(|| (record_of(&c), vec![0f32; v.len()], c.sample_key));
         entry.1.iter_mut().zip(&v).for_each(|(s, x)| *s += x);
     }
-    let mut out: Vec<(i64, ParagraphVector)> = by_paragraph
+    Ok(by_paragraph
         .into_values()
         .map(|(paragraph, mut vector, key)| {
             normalize(&mut vector);
             (key, ParagraphVector { paragraph, vector })
         })
-        .collect();
-    if out.len() > limit {
-        out.sort_by_key(|(key, _)| *key);
-        out.truncate(limit);
-        out.sort_by_key(|(_, p)| p.paragraph.id);
-    }
-    Ok(out.into_iter().map(|(_, p)| p).collect())
+        .collect())
 }
 
 /// Counts per year of `kind` points (documents, or first chunks for paragraphs).
