@@ -22,7 +22,7 @@ fn main() -> anyhow::Result<()> {
     cli.install_user_dictionary()?;
     match &cli.command {
         Command::Serve(args) => run_serve(cli.config(), args.clone()),
-        Command::Ingest { paths, tags, .. } => run_ingest(cli.config(), paths, tags),
+        Command::Ingest { paths, args, .. } => run_ingest(cli.config(), paths, args),
         Command::Themes { args, json, plot, .. } => run_themes(cli.config(), args, *json, plot.clone()),
         Command::CompareYears { year_a, year_b, args, json, .. } => run_compare_years(cli.config(), args, *year_a, *year_b, *json),
         Command::Embed { query, json, texts } => run_embed(&cli.config().embedder, texts, *query, *json),

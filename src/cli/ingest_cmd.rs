@@ -1,6 +1,8 @@
-//! `simtheme ingest PATH...`: files and directories of .txt/.md/.html into the data directory,
-//! with a progress bar, a summary table and a throughput line (pages/s, tokens/s and the time
-//! split between cleaning, embedding and storage).
+//! `simtheme ingest PATH...`: files and directories of .txt/.md/.html pages and .csv/.jsonl
+//! tables (one document per row, see [`super::ingest_rows`]) into the data directory, with a
+//! progress bar, a summary table, the count of dated and undated documents (a warning when most
+//! are undated) and a throughput line (pages/s, tokens/s and the time split between cleaning,
+//! embedding and storage).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -9,18 +11,31 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Config;
-use crate::corpus::DocumentMeta;
-use crate::engine::{Engine, Format, IngestInput, IngestStatus, IngestTimings};
+use crate::corpus::{validate_date, DateSource, DocumentMeta};
+use crate::engine::{Engine, Format, IngestInput, IngestResult, IngestStatus, IngestTimings};
+
+use super::ingest_rows::{read_csv, read_jsonl, IngestArgs};
+
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FileKind {
+    /// One page (.txt, .md, .html).
+    Page(Format),
+    /// A CSV table, one document per row.
+    Csv,
+    /// JSON lines, one document per line.
+    Jsonl,
+}
 
 /// Collects ingestible files under `paths` (directories recursively), sorted.
-pub fn collect_files(paths: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, Format)>> {
+pub fn collect_files(paths: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, FileKind)>> {
     let mut out = Vec::new();
     for p in paths {
         let meta = std::fs::metadata(p).with_context(|| format!("cannot read {}", p.display()))?;
         if meta.is_dir() {
             walk(p, &mut out)?;
         } else {
-            let format = format_of(p).with_context(|| format!("{}: not a .txt, .md or .html file", p.display()))?;
+            let format = format_of(p).with_context(|| format!("{}: not a .txt, .md, .html, .csv or .jsonl file", p.display()))?;
             out.push((p.clone(), format));
         }
     }
@@ -29,11 +44,16 @@ pub fn collect_files(paths: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, Format)>
     Ok(out)
 }
 
-fn format_of(p: &Path) -> Option<Format> {
-    p.extension().and_then(|e| e.to_str()).and_then(Format::from_extension)
+fn format_of(p: &Path) -> Option<FileKind> {
+    let ext = p.extension().and_then(|e| e.to_str())?.to_ascii_lowercase();
+    match ext.as_str() {
+        "csv" => Some(FileKind::Csv),
+        "jsonl" | "ndjson" => Some(FileKind::Jsonl),
+        other => Format::from_extension(other).map(FileKind::Page),
+    }
 }
 
-fn walk(dir: &Path, out: &mut Vec<(PathBuf, Format)>) -> anyhow::Result<()> {
+fn walk(dir: &Path, out: &mut Vec<(PathBuf, FileKind)>) -> anyhow::Result<()> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
         let path = entry?.path();
         if path.is_dir() {
@@ -80,14 +100,80 @@ impl IngestTotals {
     }
 }
 
+/// Documents read from one file: a page, or the rows of a table.
+fn inputs_of(path: &Path, kind: FileKind, args: &IngestArgs) -> Result<Vec<(String, IngestInput)>, String> {
+    let name = path.display().to_string();
+    let rows = match kind {
+        FileKind::Page(format) => {
+            let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+            let text = String::from_utf8(bytes).map_err(|_| "file is not valid UTF-8".to_string())?;
+            let meta = DocumentMeta { date: args.date.clone(), tags: args.tags.clone(), ..Default::default() };
+            return Ok(vec![(name.clone(), IngestInput { text, name, meta, format, date_from_name: true })]);
+        }
+        FileKind::Csv => read_csv(path, args),
+        FileKind::Jsonl => read_jsonl(path, args),
+    }
+    .map_err(|e| e.to_string())?;
+    if !rows.empty.is_empty() {
+        eprintln!("{name}: skipped {} row(s) with an empty text: {:?}", rows.empty.len(), rows.empty);
+    }
+    Ok(rows
+        .documents
+        .into_iter()
+        .map(|r| {
+            let label = format!("{name}#{}", r.row);
+            let input = IngestInput { text: r.text, name: label.clone(), meta: r.meta, format: Format::Text, date_from_name: false };
+            (label, input)
+        })
+        .collect())
+}
+
+/// How many stored documents are dated, and by what; one line, plus a warning when most are not.
+pub fn dating_summary(results: &[&IngestResult]) -> (String, Option<String>) {
+    let ok: Vec<&&IngestResult> = results.iter().filter(|r| !matches!(r.status, IngestStatus::Failed(_))).collect();
+    let count = |s: DateSource| ok.iter().filter(|r| r.date_source == Some(s)).count();
+    let undated = ok.iter().filter(|r| r.date.is_none()).count();
+    let dated = ok.len() - undated;
+    let parts: Vec<String> = [
+        (DateSource::Given, "given"),
+        (DateSource::FrontMatter, "front matter"),
+        (DateSource::Header, "page header"),
+        (DateSource::FileName, "file name"),
+    ]
+    .iter()
+    .filter_map(|(s, label)| {
+        let n = count(*s);
+        (n > 0).then(|| format!("{label} {n}"))
+    })
+    .collect();
+    let line = if parts.is_empty() {
+        format!("{dated} dated, {undated} undated")
+    } else {
+        format!("{dated} dated ({}), {undated} undated", parts.join(", "))
+    };
+    let warning = (undated * 2 > ok.len()).then(|| {
+        format!(
+            "WARNING: {undated} of {} documents are UNDATED: themes over time, year comparisons and text reuse by year leave them out.\n\
+             Date them with --date YYYY[-MM[-DD]] (one date for all), a year in each file name (2019.txt, report_2019.md, \
+             2019-03-05 notes.txt), a `date: 2019-03-05` line in Markdown front matter (a block between `---` lines opening the file), or a date column \
+             in CSV/JSONL (--date-column). Documents already stored keep their date: delete them first to re-date them.",
+            ok.len()
+        )
+    });
+    (line, warning)
+}
+
 /// Ingests the files and prints one row per document, the counts and the throughput line
 /// ([`IngestTotals::line`]). Fails (exit code 1) when any document failed, after ingesting
 /// all the others.
-pub fn run_ingest(mut config: Config, paths: &[PathBuf], tags: &[String]) -> anyhow::Result<()> {
+pub fn run_ingest(mut config: Config, paths: &[PathBuf], args: &IngestArgs) -> anyhow::Result<()> {
     config.seed_when_empty = false;
+    if let Some(d) = &args.date {
+        validate_date(d).map_err(|e| anyhow::anyhow!("--date: {e}"))?;
+    }
     let files = collect_files(paths)?;
     if files.is_empty() {
-        anyhow::bail!("no .txt, .md or .html files under the given paths");
+        anyhow::bail!("no .txt, .md, .html, .csv or .jsonl files under the given paths");
     }
     let runtime = super::runtime()?;
     let engine = runtime.block_on(Engine::open(config))?;
@@ -95,24 +181,17 @@ pub fn run_ingest(mut config: Config, paths: &[PathBuf], tags: &[String]) -> any
     bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
     let mut rows = Vec::new();
     let started = Instant::now();
-    for (i, (path, format)) in files.iter().enumerate() {
+    for (path, kind) in &files {
         bar.set_message(path.display().to_string());
-        let result = match std::fs::read(path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => {
-                    let input = IngestInput {
-                        text,
-                        name: path.display().to_string(),
-                        meta: DocumentMeta { tags: tags.to_vec(), ..Default::default() },
-                        format: *format,
-                    };
-                    runtime.block_on(engine.ingest_one(i, input))
+        match inputs_of(path, *kind, args) {
+            Ok(inputs) => {
+                for (label, input) in inputs {
+                    let i = rows.len();
+                    rows.push((label, runtime.block_on(engine.ingest_one(i, input))));
                 }
-                Err(_) => failed(i, "file is not valid UTF-8"),
-            },
-            Err(e) => failed(i, &format!("cannot read: {e}")),
-        };
-        rows.push((path.clone(), result));
+            }
+            Err(e) => rows.push((path.display().to_string(), failed(rows.len(), &e))),
+        }
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -123,9 +202,9 @@ pub fn run_ingest(mut config: Config, paths: &[PathBuf], tags: &[String]) -> any
         totals.stages += r.timings;
     }
 
-    println!("{:<40} {:<16} {:<15} {:>5} {:>6} {:>4} {:<10}", "file", "document", "status", "paras", "chunks", "dups", "date");
+    println!("{:<40} {:<16} {:<15} {:>5} {:>6} {:>4} {:<10} {:<12}", "file", "document", "status", "paras", "chunks", "dups", "date", "date from");
     let mut failures = 0;
-    for (path, r) in &rows {
+    for (label, r) in &rows {
         let status = match &r.status {
             IngestStatus::Inserted => "inserted".to_string(),
             IngestStatus::AlreadyPresent => "already present".to_string(),
@@ -134,16 +213,17 @@ pub fn run_ingest(mut config: Config, paths: &[PathBuf], tags: &[String]) -> any
                 "FAILED".to_string()
             }
         };
-        let name: String = path.display().to_string().chars().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect();
+        let name: String = label.chars().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect();
         println!(
-            "{:<40} {:<16} {:<15} {:>5} {:>6} {:>4} {:<10}",
+            "{:<40} {:<16} {:<15} {:>5} {:>6} {:>4} {:<10} {:<12}",
             name,
             r.document_id,
             status,
             r.paragraphs,
             r.chunks,
             r.duplicates,
-            r.date.as_deref().unwrap_or("undated")
+            r.date.as_deref().unwrap_or("undated"),
+            r.date_source.map(|s| s.as_str()).unwrap_or("-")
         );
         if let IngestStatus::Failed(e) = &r.status {
             println!("    error: {e}");
@@ -151,7 +231,12 @@ pub fn run_ingest(mut config: Config, paths: &[PathBuf], tags: &[String]) -> any
     }
     let inserted = rows.iter().filter(|(_, r)| r.status == IngestStatus::Inserted).count();
     let present = rows.iter().filter(|(_, r)| r.status == IngestStatus::AlreadyPresent).count();
-    println!("{} files: {inserted} inserted, {present} already present, {failures} failed", rows.len());
+    println!("{} documents from {} files: {inserted} inserted, {present} already present, {failures} failed", rows.len(), files.len());
+    let (dating, warning) = dating_summary(&rows.iter().map(|(_, r)| r).collect::<Vec<_>>());
+    println!("dates: {dating}");
+    if let Some(w) = warning {
+        eprintln!("\n{w}\n");
+    }
     println!("{}", totals.line());
     if failures > 0 {
         anyhow::bail!("{failures} document(s) failed");
@@ -159,13 +244,52 @@ pub fn run_ingest(mut config: Config, paths: &[PathBuf], tags: &[String]) -> any
     Ok(())
 }
 
-fn failed(index: usize, msg: &str) -> crate::engine::IngestResult {
-    crate::engine::IngestResult::rejected(index, String::new(), msg.to_string())
+fn failed(index: usize, msg: &str) -> IngestResult {
+    IngestResult::rejected(index, String::new(), msg.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn result(date: Option<&str>, source: Option<DateSource>, failed: bool) -> IngestResult {
+        let mut r = IngestResult::rejected(0, String::new(), "x".into());
+        if !failed {
+            r.status = IngestStatus::Inserted;
+        }
+        r.date = date.map(str::to_string);
+        r.date_source = source;
+        r
+    }
+
+    #[test]
+    fn dating_summary_counts_sources_and_warns_when_most_are_undated() {
+        let dated = [
+            result(Some("2019"), Some(DateSource::FileName), false),
+            result(Some("2020"), Some(DateSource::FileName), false),
+            result(Some("2021-01"), Some(DateSource::FrontMatter), false),
+            result(None, None, false),
+            result(None, None, true),
+        ];
+        let (line, warning) = dating_summary(&dated.iter().collect::<Vec<_>>());
+        assert_eq!(line, "3 dated (front matter 1, file name 2), 1 undated");
+        assert_eq!(warning, None);
+        let undated = [result(None, None, false), result(None, None, false), result(Some("2019"), Some(DateSource::Given), false)];
+        let (line, warning) = dating_summary(&undated.iter().collect::<Vec<_>>());
+        assert_eq!(line, "1 dated (given 1), 2 undated");
+        let w = warning.unwrap();
+        assert!(w.contains("2 of 3 documents are UNDATED") && w.contains("--date") && w.contains("front matter") && w.contains("file name"), "{w}");
+    }
+
+    #[test]
+    fn table_files_are_collected() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["a.csv", "b.JSONL", "c.md", "d.pdf"] {
+            std::fs::write(dir.path().join(f), "x").unwrap();
+        }
+        let kinds: Vec<FileKind> = collect_files(&[dir.path().to_path_buf()]).unwrap().into_iter().map(|(_, k)| k).collect();
+        assert_eq!(kinds, vec![FileKind::Csv, FileKind::Jsonl, FileKind::Page(Format::Markdown)]);
+    }
 
     #[test]
     fn totals_line_names_every_stage_and_the_rest() {

@@ -5,6 +5,7 @@ mod backend_args;
 mod config_file;
 mod embed_cmds;
 mod ingest_cmd;
+mod ingest_rows;
 mod migrate_cmd;
 mod queue_args;
 mod serve_cmd;
@@ -21,6 +22,7 @@ pub use backend_args::{BackendArgs, BackendKind};
 pub use config_file::{parse_cli, parse_cli_from};
 pub use embed_cmds::{run_embed, run_similarity};
 pub use ingest_cmd::{run_ingest, IngestTotals};
+pub use ingest_rows::{read_csv, read_jsonl, IngestArgs, RowDocument, Rows};
 pub use migrate_cmd::{run_migrate, MigrateTarget};
 pub use queue_args::QueueArgs;
 pub use serve_cmd::{run_serve, ServeArgs};
@@ -60,15 +62,15 @@ pub struct Cli {
 pub enum Command {
     /// Run the gRPC server (ingests the shipped seeds first when the data directory is empty).
     Serve(ServeArgs),
-    /// Ingest files and directories (.txt, .md, .html) into the backend (by default the
-    /// embedded store of --data-dir).
+    /// Ingest files and directories (.txt, .md, .html pages; .csv, .jsonl tables with one
+    /// document per row) into the backend (by default the embedded store of --data-dir).
     Ingest {
         /// Files or directories (searched recursively).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// Tags to attach to every document.
-        #[arg(long, value_delimiter = ',')]
-        tags: Vec<String>,
+        /// Tags, date and CSV/JSONL columns.
+        #[command(flatten)]
+        args: IngestArgs,
         /// Storage backend and its settings.
         #[command(flatten)]
         storage: BackendArgs,

@@ -24,10 +24,10 @@ fn is_header_kind(kind: LineKind) -> bool {
     )
 }
 
-/// Builds `YYYY-MM-DD` from parts when they form a real calendar date (years 1900–2100).
+/// Builds `YYYY-MM-DD` from parts when they form a real calendar date (years 1800–2100).
 fn valid_ymd(y: &str, m: &str, d: &str) -> Option<String> {
     let (y, m, d): (i32, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
-    if !(1900..=2100).contains(&y) || !(1..=12).contains(&m) {
+    if !(1800..=2100).contains(&y) || !(1..=12).contains(&m) {
         return None;
     }
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -157,8 +157,8 @@ pub fn detect_title(raw: &str) -> Option<String> {
     next_body(crumb + 1).filter(|t| title_like(t))
 }
 
-/// Validates a caller-supplied date (`YYYY`, `YYYY-MM` or `YYYY-MM-DD`).
-pub(crate) fn validate_date(s: &str) -> Result<String, CorpusError> {
+/// Validates a caller-supplied date (`YYYY`, `YYYY-MM` or `YYYY-MM-DD`, years 1800–2100).
+pub fn validate_date(s: &str) -> Result<String, CorpusError> {
     static SHAPE: OnceLock<Option<Regex>> = OnceLock::new();
     let bad = || CorpusError::InvalidDate(s.to_string());
     let t = s.trim();
@@ -166,7 +166,7 @@ pub(crate) fn validate_date(s: &str) -> Result<String, CorpusError> {
         .and_then(|re| re.captures(t))
         .ok_or_else(bad)?;
     let year: i32 = caps[1].parse().map_err(|_| bad())?;
-    if !(1900..=2100).contains(&year) {
+    if !(1800..=2100).contains(&year) {
         return Err(bad());
     }
     match (caps.get(2), caps.get(3)) {

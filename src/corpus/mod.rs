@@ -5,7 +5,9 @@
 
 mod chunk;
 mod clean;
+mod dating;
 mod dedup;
+mod front_matter;
 mod furniture;
 mod gloss;
 mod html;
@@ -20,9 +22,11 @@ mod seed_tests;
 use sha2::{Digest, Sha256};
 
 pub use clean::{clean_line, clean_text};
+pub use dating::{date_from_name, DateSource, NAME_YEARS};
+pub use front_matter::{date_part, split_front_matter, FrontMatter};
 pub use gloss::remove_pinyin_glosses;
 pub use html::strip_html;
-pub use meta::{detect_date, detect_source, detect_title};
+pub use meta::{detect_date, detect_source, detect_title, validate_date};
 pub use script::to_simplified;
 pub use types::*;
 
@@ -57,6 +61,9 @@ pub enum CorpusError {
     /// A caller-supplied date is not `YYYY`, `YYYY-MM` or `YYYY-MM-DD`.
     #[error("invalid date `{0}` (expected YYYY, YYYY-MM or YYYY-MM-DD)")]
     InvalidDate(String),
+    /// The front matter's `date:` is not `YYYY`, `YYYY-MM` or `YYYY-MM-DD` (a time may follow).
+    #[error("document `{0}`: front matter date `{1}` is not YYYY, YYYY-MM or YYYY-MM-DD; fix it, or give the date explicitly (--date, the date field or column)")]
+    FrontMatterDate(String, String),
 }
 
 /// True when the input contains NUL bytes or is dominated by control characters.
@@ -78,29 +85,74 @@ fn document_id(raw: &str) -> String {
 
 /// Cleans, segments, de-duplicates and chunks one raw page.
 ///
-/// `origin` is informative (file name or caller label). Every field of `meta` overrides
-/// detection; `meta.date` must be `YYYY`, `YYYY-MM` or `YYYY-MM-DD`. HTML input is converted
-/// with [`strip_html`] first. Errors when the input is not text, is empty after cleaning, has
-/// no body paragraph, or `meta.date` is malformed. Never panics.
+/// Same as [`prepare_document_dated`] with the date of `origin`'s file name as the last resort.
 pub fn prepare_document(
     raw: &str,
     origin: &str,
     meta: &DocumentMeta,
     cfg: &SegmentConfig,
 ) -> Result<PreparedDocument, CorpusError> {
+    prepare_document_dated(raw, origin, meta, date_from_name(origin), cfg).map(|(doc, _)| doc)
+}
+
+/// Cleans, segments, de-duplicates and chunks one raw page; also says where its date came from.
+///
+/// `origin` is informative (file name or caller label). A front matter block at the top
+/// ([`split_front_matter`]) is removed from the text and gives title, source, date and tags.
+/// Precedence for each field: `meta` (the caller) > front matter > detection in the page; the
+/// date then falls back to `name_date` (the file name's, see [`date_from_name`]; `None` to not
+/// use one). Front matter tags are added to `meta.tags`. `meta.date` must be `YYYY`, `YYYY-MM`
+/// or `YYYY-MM-DD`. HTML input is converted with [`strip_html`] first. Errors when the input is
+/// not text, is empty after cleaning, has no body paragraph, or a date used is malformed.
+/// Never panics.
+pub fn prepare_document_dated(
+    raw: &str,
+    origin: &str,
+    meta: &DocumentMeta,
+    name_date: Option<String>,
+    cfg: &SegmentConfig,
+) -> Result<(PreparedDocument, Option<DateSource>), CorpusError> {
     if is_binary(raw) {
         return Err(CorpusError::NotText(origin.to_string()));
     }
     let given_date = meta.date.as_deref().map(meta::validate_date).transpose()?;
-    let text = if html::looks_like_html(raw) { strip_html(raw) } else { raw.to_string() };
+    let (front, body) = match split_front_matter(raw) {
+        Some((fm, at)) => (fm, &raw[at..]),
+        None => (FrontMatter::default(), raw),
+    };
+    let front_date = match (&given_date, &front.date) {
+        (None, Some(d)) => Some(
+            meta::validate_date(front_matter::date_part(d))
+                .map_err(|_| CorpusError::FrontMatterDate(origin.to_string(), d.clone()))?,
+        ),
+        _ => None,
+    };
+    let text = if html::looks_like_html(body) { strip_html(body) } else { body.to_string() };
     let cleaned = clean_text(&text);
     if cleaned.trim().is_empty() {
         return Err(CorpusError::Empty(origin.to_string()));
     }
-    let title = meta.title.clone().or_else(|| detect_title(raw));
-    let source = meta.source.clone().or_else(|| detect_source(&text));
-    let date = given_date.or_else(|| detect_date(&text));
+    let title = meta.title.clone().or(front.title).or_else(|| detect_title(body));
+    let source = meta.source.clone().or(front.source).or_else(|| detect_source(&text));
+    let name_date = name_date.and_then(|d| meta::validate_date(&d).ok());
+    let (date, date_source) = if let Some(d) = given_date {
+        (Some(d), Some(DateSource::Given))
+    } else if let Some(d) = front_date {
+        (Some(d), Some(DateSource::FrontMatter))
+    } else if let Some(d) = detect_date(&text) {
+        (Some(d), Some(DateSource::Header))
+    } else if let Some(d) = name_date {
+        (Some(d), Some(DateSource::FileName))
+    } else {
+        (None, None)
+    };
     let year = date.as_deref().and_then(meta::year_of);
+    let mut tags = meta.tags.clone();
+    for t in front.tags {
+        if !tags.contains(&t) {
+            tags.push(t);
+        }
+    }
 
     let mut index = dedup::DupIndex::default();
     let mut paragraphs: Vec<PreparedParagraph> = Vec::new();
@@ -133,17 +185,18 @@ pub fn prepare_document(
     if paragraphs.is_empty() {
         return Err(CorpusError::NoBody(origin.to_string()));
     }
-    Ok(PreparedDocument {
+    let doc = PreparedDocument {
         id: document_id(raw),
         origin: origin.to_string(),
         title,
         source,
         date,
         year,
-        tags: meta.tags.clone(),
+        tags,
         paragraphs,
         duplicates,
-    })
+    };
+    Ok((doc, date_source))
 }
 
 #[cfg(test)]
@@ -177,6 +230,48 @@ mod tests {
         let plain = prepare_document(&raw, "t", &DocumentMeta::default(), &SegmentConfig::default()).unwrap();
         assert_eq!((plain.date.as_deref(), plain.year), (Some("2024-08-01"), Some(2024)));
         assert_eq!(plain.source.as_deref(), Some("經濟網"));
+    }
+
+    #[test]
+    fn date_precedence_given_front_matter_header_file_name() {
+        let cfg = SegmentConfig::default();
+        let none = DocumentMeta::default();
+        let page = format!("---\ndate: 2019-02-18\ntitle: FM title\nsource: FM source\ntags: [a, b]\n---\n發布時間:2024-08-01\n{BODY}");
+        let dated = |raw: &str, meta: &DocumentMeta, name: &str| {
+            let (doc, src) = prepare_document_dated(raw, name, meta, date_from_name(name), &cfg).unwrap();
+            (doc.date.clone(), src, doc)
+        };
+        let (date, src, doc) = dated(&page, &none, "2010.md");
+        assert_eq!((date.as_deref(), src), (Some("2019-02-18"), Some(DateSource::FrontMatter)));
+        assert_eq!((doc.title.as_deref(), doc.source.as_deref()), (Some("FM title"), Some("FM source")));
+        assert_eq!(doc.year, Some(2019));
+        assert!(doc.paragraphs.iter().all(|p| !p.text.contains("FM title") && !p.text.contains("date")));
+        assert_eq!(doc.id, document_id(&page), "the id covers the whole file, front matter included");
+        let given = DocumentMeta { date: Some("2001".into()), tags: vec!["b".into(), "c".into()], ..Default::default() };
+        let (date, src, doc) = dated(&page, &given, "2010.md");
+        assert_eq!((date.as_deref(), src), (Some("2001"), Some(DateSource::Given)));
+        assert_eq!(doc.tags, vec!["b".to_string(), "c".into(), "a".into()]);
+        let header = format!("發布時間:2024-08-01\n{BODY}");
+        let (date, src, _) = dated(&header, &none, "2010.md");
+        assert_eq!((date.as_deref(), src), (Some("2024-08-01"), Some(DateSource::Header)));
+        let (date, src, _) = dated(BODY, &none, "reports/2010.md");
+        assert_eq!((date.as_deref(), src), (Some("2010"), Some(DateSource::FileName)));
+        let (date, src, _) = dated(BODY, &none, "v2.md");
+        assert_eq!((date, src), (None, None));
+        let (doc, src) = prepare_document_dated(BODY, "2010.md", &none, None, &cfg).unwrap();
+        assert_eq!((doc.date, src), (None, None), "no name date when the caller gives none");
+        assert_eq!(prepare_document(BODY, "dir/1978年政府工作报告.txt", &none, &cfg).unwrap().year, Some(1978));
+    }
+
+    #[test]
+    fn bad_front_matter_date_is_an_error_unless_overridden() {
+        let cfg = SegmentConfig::default();
+        let page = format!("---\ndate: 18/02/2019\n---\n{BODY}");
+        let err = prepare_document(&page, "x.md", &DocumentMeta::default(), &cfg).unwrap_err();
+        assert!(matches!(&err, CorpusError::FrontMatterDate(o, d) if o == "x.md" && d == "18/02/2019"), "{err}");
+        assert!(err.to_string().contains("--date"), "{err}");
+        let given = DocumentMeta { date: Some("2019-02".into()), ..Default::default() };
+        assert_eq!(prepare_document(&page, "x.md", &given, &cfg).unwrap().date.as_deref(), Some("2019-02"));
     }
 
     #[test]

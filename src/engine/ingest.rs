@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::corpus::{prepare_document, strip_html, DocumentMeta, PreparedDocument};
+use crate::corpus::{date_from_name, prepare_document_dated, strip_html, DateSource, DocumentMeta, PreparedDocument};
 use crate::embed::Mode;
 use crate::backend::InsertOutcome;
 
@@ -48,7 +48,11 @@ impl Format {
 }
 
 /// One document to ingest.
-#[derive(Debug, Clone, Default)]
+///
+/// Its date is, in order of precedence: `meta.date` (the caller's), the front matter's `date:`,
+/// a date line in the page header, then the date in `name`'s file name when `date_from_name`
+/// (see [`crate::corpus::date_from_name`]); otherwise it is undated.
+#[derive(Debug, Clone)]
 pub struct IngestInput {
     /// Raw page text.
     pub text: String,
@@ -58,6 +62,15 @@ pub struct IngestInput {
     pub meta: DocumentMeta,
     /// Encoding of `text`.
     pub format: Format,
+    /// Take the date from `name`'s file name when nothing else dates the document (default
+    /// true; false for rows of a CSV/JSONL file, whose file name dates the file, not the row).
+    pub date_from_name: bool,
+}
+
+impl Default for IngestInput {
+    fn default() -> Self {
+        IngestInput { text: String::new(), name: String::new(), meta: DocumentMeta::default(), format: Format::Text, date_from_name: true }
+    }
 }
 
 /// Outcome of one document.
@@ -130,6 +143,8 @@ pub struct IngestResult {
     pub date: Option<String>,
     /// Year of the date.
     pub year: Option<i32>,
+    /// Where the date came from (`None` when undated).
+    pub date_source: Option<DateSource>,
     /// Tokens fed to the model for this document (special tokens and prefixes included; 0
     /// when nothing was embedded).
     pub tokens: u64,
@@ -154,12 +169,13 @@ impl IngestResult {
             title: None,
             date: None,
             year: None,
+            date_source: None,
             tokens: 0,
             timings: IngestTimings::default(),
         }
     }
 
-    fn from_doc(index: usize, status: IngestStatus, doc: &PreparedDocument) -> Self {
+    fn from_doc(index: usize, status: IngestStatus, doc: &PreparedDocument, date_source: Option<DateSource>) -> Self {
         IngestResult {
             index,
             status,
@@ -170,6 +186,7 @@ impl IngestResult {
             title: doc.title.clone(),
             date: doc.date.clone(),
             year: doc.year,
+            date_source,
             tokens: 0,
             timings: IngestTimings::default(),
         }
@@ -183,6 +200,11 @@ impl IngestResult {
 impl Engine {
     /// Checks size limits and cleans/segments one document (no embedding yet).
     pub fn prepare(&self, input: &IngestInput) -> Result<PreparedDocument, EngineError> {
+        self.prepare_dated(input).map(|(doc, _)| doc)
+    }
+
+    /// [`Engine::prepare`], also saying where the document's date came from.
+    pub fn prepare_dated(&self, input: &IngestInput) -> Result<(PreparedDocument, Option<DateSource>), EngineError> {
         let limit = self.config().max_document_bytes;
         if input.text.len() > limit {
             return Err(EngineError::InvalidArgument(format!(
@@ -198,7 +220,8 @@ impl Engine {
             Format::Text | Format::Markdown => input.text.clone(),
         };
         let name = if input.name.is_empty() { "(unnamed)" } else { input.name.as_str() };
-        Ok(prepare_document(&raw, name, &input.meta, &self.config().segment)?)
+        let name_date = if input.date_from_name { date_from_name(&input.name) } else { None };
+        Ok(prepare_document_dated(&raw, name, &input.meta, name_date, &self.config().segment)?)
     }
 
     /// Ingests documents one after another; never fails as a whole.
@@ -221,15 +244,15 @@ impl Engine {
         let mut t = IngestTimings::default();
         let engine = Arc::clone(self);
         // Cleaning runs below the searches' priority (it is ingestion's work, like storing).
-        let prepared = timed(&mut t.cleaning, crate::priority::in_background(move || engine.prepare(&input)))
+        let prepared = timed(&mut t.cleaning, crate::priority::in_background(move || engine.prepare_dated(&input)))
             .await
             .unwrap_or_else(|e| Err(EngineError::Internal(format!("ingest task failed: {e}"))));
-        let doc = match prepared {
-            Ok(doc) => Arc::new(doc),
+        let (doc, date_source) = match prepared {
+            Ok((doc, source)) => (Arc::new(doc), source),
             Err(e) => return IngestResult::failed(index, String::new(), &e).with(0, t),
         };
         match timed(&mut t.storage, self.backend().contains_document(&doc.id)).await {
-            Ok(true) => return IngestResult::from_doc(index, IngestStatus::AlreadyPresent, &doc).with(0, t),
+            Ok(true) => return IngestResult::from_doc(index, IngestStatus::AlreadyPresent, &doc, date_source).with(0, t),
             Ok(false) => {}
             Err(e) => return IngestResult::failed(index, doc.id.clone(), &e.into()).with(0, t),
         }
@@ -246,6 +269,6 @@ impl Engine {
             Ok(InsertOutcome::AlreadyPresent { .. }) => IngestStatus::AlreadyPresent,
             Err(e) => return IngestResult::failed(index, doc.id.clone(), &e.into()).with(tokens, t),
         };
-        IngestResult::from_doc(index, status, &doc).with(tokens, t)
+        IngestResult::from_doc(index, status, &doc, date_source).with(tokens, t)
     }
 }

@@ -44,6 +44,7 @@ pub fn ingest_input(d: proto::DocumentInput) -> Result<IngestInput, EngineError>
         meta: DocumentMeta { title: opt(&d.title), source: opt(&d.source), date: opt(&d.date), tags: d.tags },
         name: d.name,
         text: d.text,
+        ..Default::default()
     })
 }
 
@@ -65,6 +66,7 @@ pub fn ingest_result(r: IngestResult) -> proto::DocumentResult {
         title: r.title.unwrap_or_default(),
         date: r.date.unwrap_or_default(),
         year: r.year,
+        date_source: r.date_source.map(|s| s.as_str().to_string()).unwrap_or_default(),
     }
 }
 
