@@ -17,6 +17,9 @@ pub struct Config {
     /// Most paragraphs a themes computation clusters; above, a fixed deterministic sample of
     /// this many (the same on every call and replica). Default 50,000 (~2 s on 2 cores).
     pub max_theme_paragraphs: usize,
+    /// Most paragraphs one side of a text-reuse comparison may hold (a document, year or
+    /// period); more is refused with RESOURCE_EXHAUSTED naming a shorter period. Default 10,000.
+    pub max_reuse_paragraphs: usize,
     /// Model, threads and batch size of the embedder.
     pub embedder: EmbedderConfig,
     /// Paragraph chunking.
@@ -60,6 +63,7 @@ impl Default for Config {
         Self {
             backend: BackendConfig::default(),
             max_theme_paragraphs: 50_000,
+            max_reuse_paragraphs: 10_000,
             embedder: EmbedderConfig::default(),
             segment: SegmentConfig::default(),
             seed_when_empty: true,

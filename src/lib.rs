@@ -19,6 +19,7 @@ pub mod engine;
 pub mod keyword;
 pub mod memory;
 pub mod priority;
+pub mod reuse;
 pub mod service;
 pub mod themes;
 

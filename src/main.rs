@@ -1,7 +1,7 @@
 //! The `simtheme` binary: parses arguments (and `serve --config FILE`), sets up logging and
 //! hands over to the library.
 
-use simtheme::cli::{parse_cli, run_compare_years, run_embed, run_ingest, run_migrate, run_serve, run_similarity, run_themes, Command, MigrateTarget};
+use simtheme::cli::{parse_cli, run_compare_years, run_embed, run_ingest, run_migrate, run_reuse, run_serve, run_similarity, run_themes, Command, MigrateTarget};
 use simtheme::config::LogFormat;
 
 fn main() -> anyhow::Result<()> {
@@ -25,6 +25,7 @@ fn main() -> anyhow::Result<()> {
         Command::Ingest { paths, args, .. } => run_ingest(cli.config(), paths, args),
         Command::Themes { args, json, plot, .. } => run_themes(cli.config(), args, *json, plot.clone()),
         Command::CompareYears { year_a, year_b, args, json, .. } => run_compare_years(cli.config(), args, *year_a, *year_b, *json),
+        Command::Reuse { args, .. } => run_reuse(cli.config(), args),
         Command::Embed { query, json, texts } => run_embed(&cli.config().embedder, texts, *query, *json),
         Command::Migrate { to_qdrant, to_collection, to_data_dir, storage } => {
             let target = MigrateTarget { qdrant_url: to_qdrant.as_deref(), collection: to_collection.as_deref(), data_dir: to_data_dir.as_deref() };

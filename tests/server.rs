@@ -160,6 +160,29 @@ async fn every_rpc_and_restart(extra: &[&str], backend: Backend) {
     assert_eq!(code(c.get_paragraph(proto::GetParagraphRequest { id: gone_pid }).await), Code::NotFound);
     assert_eq!(code(c.delete_document(proto::DeleteDocumentRequest { document_id: new_id }).await), Code::NotFound);
 
+    // Dates from the name and from front matter (which is stripped); the request's date wins.
+    let body = "多地出臺低空經濟發展行動方案，推動無人機物流、城市空中交通和通用航空製造協同發展。";
+    let named = proto::DocumentInput { text: body.into(), name: "reports/report_2019.txt".into(), ..Default::default() };
+    let front = proto::DocumentInput { text: format!("---\ntitle: 低空經濟\ndate: 2018-06\ntags: [fm]\n---\n{body}"), name: "2010.md".into(), ..Default::default() };
+    let given = proto::DocumentInput { date: "2001".into(), ..front.clone() };
+    let versioned = proto::DocumentInput { text: format!("{body}\n第二段。各地加快完善起降場地和空域管理規則。"), name: "plan_2013-2017.txt".into(), ..Default::default() };
+    let r = c.add_documents(proto::AddDocumentsRequest { documents: vec![named, front, versioned] }).await.unwrap().into_inner();
+    let got: Vec<(&str, Option<i32>, &str)> = r.results.iter().map(|d| (d.date.as_str(), d.year, d.date_source.as_str())).collect();
+    assert_eq!(got, vec![("2019", Some(2019), "file_name"), ("2018-06", Some(2018), "front_matter"), ("", None, "")], "{r:?}");
+    assert_eq!(r.results[1].title, "低空經濟");
+    let fm_doc = r.results[1].document_id.clone();
+    let p = c.nearest_paragraphs(proto::NearestParagraphsRequest {
+        filter: Some(proto::ParagraphFilter { document_ids: vec![fm_doc.clone()], ..Default::default() }),
+        ..nearest("低空經濟", 5)
+    }).await.unwrap().into_inner();
+    assert!(!p.hits.is_empty() && p.hits.iter().all(|h| { let para = h.paragraph.as_ref().unwrap(); !para.text.contains("title:") && para.tags == vec!["fm".to_string()] }), "{p:?}");
+    for d in &r.results {
+        c.delete_document(proto::DeleteDocumentRequest { document_id: d.document_id.clone() }).await.unwrap();
+    }
+    let r = c.add_documents(proto::AddDocumentsRequest { documents: vec![given] }).await.unwrap().into_inner();
+    assert_eq!((r.results[0].date.as_str(), r.results[0].date_source.as_str()), ("2001", "given"), "{r:?}");
+    c.delete_document(proto::DeleteDocumentRequest { document_id: r.results[0].document_id.clone() }).await.unwrap();
+
     // Restart on the same data directory: identical answers, nothing re-embedded or re-seeded.
     let before = c.nearest_paragraphs(nearest("新能源汽车和集成电路投资", 10)).await.unwrap().into_inner();
     let version = c.stats(proto::StatsRequest {}).await.unwrap().into_inner().corpus_version;

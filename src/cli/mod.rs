@@ -8,6 +8,7 @@ mod ingest_cmd;
 mod ingest_rows;
 mod migrate_cmd;
 mod queue_args;
+mod reuse_cmd;
 mod serve_cmd;
 mod themes_cmd;
 
@@ -25,6 +26,7 @@ pub use ingest_cmd::{run_ingest, IngestTotals};
 pub use ingest_rows::{read_csv, read_jsonl, IngestArgs, RowDocument, Rows};
 pub use migrate_cmd::{run_migrate, MigrateTarget};
 pub use queue_args::QueueArgs;
+pub use reuse_cmd::{parse_period, run_reuse, ReuseArgs, ReuseFormat};
 pub use serve_cmd::{run_serve, ServeArgs};
 pub use themes_cmd::{run_compare_years, run_themes, ThemeArgs};
 
@@ -106,6 +108,16 @@ pub enum Command {
         #[command(flatten)]
         storage: BackendArgs,
     },
+    /// Text reuse between two documents, years or periods: which paragraphs were carried over
+    /// verbatim, edited (with a diff), rewritten, dropped or new.
+    Reuse {
+        /// The two sides, thresholds and output format.
+        #[command(flatten)]
+        args: ReuseArgs,
+        /// Storage backend and its settings.
+        #[command(flatten)]
+        storage: BackendArgs,
+    },
     /// Print the embedding vector of each TEXT.
     Embed {
         /// Embed as queries (`query: ` prefix) instead of passages (`passage: `).
@@ -170,7 +182,8 @@ impl Cli {
             Command::Ingest { storage, .. }
             | Command::Themes { storage, .. }
             | Command::CompareYears { storage, .. }
-            | Command::Migrate { storage, .. } => Some(storage),
+            | Command::Migrate { storage, .. }
+            | Command::Reuse { storage, .. } => Some(storage),
             Command::Embed { .. } | Command::Similarity { .. } => None,
         }
     }

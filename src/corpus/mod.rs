@@ -28,6 +28,7 @@ pub use gloss::remove_pinyin_glosses;
 pub use html::strip_html;
 pub use meta::{detect_date, detect_source, detect_title, validate_date};
 pub use script::to_simplified;
+pub(crate) use script::is_cjk_ideograph;
 pub use types::*;
 
 /// Segmentation settings.
