@@ -30,7 +30,7 @@ pub struct DiffSegment {
 }
 
 /// Longest time one diff may take before it falls back to a coarser (still correct) one.
-const DIFF_TIME_LIMIT: Duration = Duration::from_millis(200);
+const DIFF_TIME_LIMIT: Duration = Duration::from_millis(50);
 
 /// Diff of `old` against `new`: consecutive runs of the same op are merged; a replaced run comes
 /// out as its deletion followed by its insertion. Concatenating the `Equal` and `Delete` runs

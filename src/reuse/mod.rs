@@ -8,11 +8,19 @@
 //! 2. **edited**: text similarity ≥ [`ReuseParams::edited_min_similarity`] — similarity is
 //!    2 × matched units / all units of both, units being Han characters and words of other
 //!    scripts ([`text::ratio`]); only pairs sharing trigrams of units are compared;
-//! 3. **rewritten**: the rest, paired by embedding cosine ≥ [`ReuseParams::rewritten_min_cosine`];
+//! 3. **rewritten**: the rest, paired by embedding cosine ≥ [`ReuseParams::rewritten_min_cosine`]
+//!    (paragraph vectors centred on the mean of both sides: raw e5 cosines of unrelated policy
+//!    paragraphs are 0.93–0.97);
 //! 4. **dropped** (older only) and **new** (newer only).
 //!
 //! At every step pairs are taken best first and a paragraph is used once. The thresholds were
-//! chosen on consecutive-year budget speeches and government work reports (see the README).
+//! chosen by reading the pairs of consecutive-year budget speeches (Singapore 2018→2019) and
+//! government work reports (China 2016→2017): below a text similarity of 0.5 pairs are either
+//! different paragraphs sharing stock phrases or the same slot in new words; above it, more than
+//! half of the text is kept and the diff is worth reading. Above a centred cosine of 0.6 nearly
+//! every remaining pair is the same topic (0.64–0.77: the same budget-position, climate, security
+//! paragraphs; China 0.6–0.85 the successor of each policy paragraph); below 0.55 they drift to
+//! loosely related topics.
 
 pub mod align;
 pub mod diff;
@@ -62,7 +70,8 @@ impl ReuseKind {
 pub struct ReuseParams {
     /// Lowest text similarity (0–1) for an "edited" pair. Default 0.5.
     pub edited_min_similarity: f32,
-    /// Lowest embedding cosine for a "rewritten" pair (above 1: never). Default 0.9.
+    /// Lowest cosine of the centred paragraph embeddings for a "rewritten" pair (above 1:
+    /// never). Default 0.6.
     pub rewritten_min_cosine: f32,
     /// Candidate pairs compared per older paragraph (those sharing the most trigrams). Default 8.
     pub candidates: usize,
@@ -70,7 +79,7 @@ pub struct ReuseParams {
 
 impl Default for ReuseParams {
     fn default() -> Self {
-        ReuseParams { edited_min_similarity: 0.5, rewritten_min_cosine: 0.9, candidates: 8 }
+        ReuseParams { edited_min_similarity: 0.5, rewritten_min_cosine: 0.6, candidates: 8 }
     }
 }
 
