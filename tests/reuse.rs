@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use simtheme::backend::BackendConfig;
 use simtheme::config::Config;
 use simtheme::engine::{Engine, EngineError, ReuseQuery, ReuseScope};
 use simtheme::reuse::ReuseParams;
@@ -66,7 +67,7 @@ async fn known_edits_of_a_real_report_are_classified() {
     }
 
     // The same through the engine, by document, and the errors.
-    let config = Config { data_dir: tmp.path().to_path_buf(), seed_when_empty: false, ..Config::default() };
+    let config = Config { backend: BackendConfig::embedded(tmp.path()), seed_when_empty: false, ..Config::default() };
     let engine = Engine::open(config).await.unwrap();
     let docs = engine.backend().list_documents(None, 10).await.unwrap();
     let id = |year: i32| docs.iter().find(|d| d.year == Some(year)).unwrap().id.clone();
