@@ -1,11 +1,28 @@
 //! Reading one stored document back whole (paragraphs, chunks with vectors, duplicates), for
-//! copying a corpus into another backend without embedding anything again.
+//! copying a corpus into another backend without embedding anything again; and which of many
+//! documents are stored, in one call.
 
 use crate::corpus::{DuplicateOccurrence, PreparedChunk, PreparedDocument, PreparedParagraph};
 
 use super::{ExportedDocument, Store, StoreError};
 
 impl Store {
+    /// Those of `ids` that are not stored, in the order given, each once (one prepared
+    /// statement, one lookup per distinct id).
+    pub fn missing_documents(&self, ids: &[String]) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM documents WHERE id = ?1)")?;
+        let mut seen = std::collections::HashSet::new();
+        let mut missing = Vec::new();
+        for id in ids {
+            if seen.insert(id.as_str()) && !stmt.query_row([id], |r| r.get::<_, bool>(0))? {
+                missing.push(id.clone());
+            }
+        }
+        Ok(missing)
+    }
+
     /// The stored document `id` with everything needed to store it elsewhere; `NotFound` if unknown.
     pub fn export_document(&self, id: &str) -> Result<ExportedDocument, StoreError> {
         let record = self.document(id)?;

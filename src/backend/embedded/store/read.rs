@@ -25,22 +25,6 @@ impl Store {
         Ok(stmt.query_row([id], |r| r.get(0))?)
     }
 
-    /// Those of `ids` that are not stored, in the order given, each once (one prepared
-    /// statement, one lookup per distinct id).
-    pub fn missing_documents(&self, ids: &[String]) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM documents WHERE id = ?1)")?;
-        let mut seen = std::collections::HashSet::new();
-        let mut missing = Vec::new();
-        for id in ids {
-            if seen.insert(id.as_str()) && !stmt.query_row([id], |r| r.get::<_, bool>(0))? {
-                missing.push(id.clone());
-            }
-        }
-        Ok(missing)
-    }
-
     /// The document with this id; `NotFound` if unknown.
     pub fn document(&self, id: &str) -> Result<DocumentRecord, StoreError> {
         let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = ?1");
