@@ -5,11 +5,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use super::cluster::cluster_points;
-use super::keywords::{label_of, Corpus, KeywordModel};
+use super::keywords::{common_words, label_of};
+use super::members::fit_keywords;
 use super::metrics::{ari, nmi};
 use super::time::{year_order, year_totals};
 use super::vecmath::{center_rows, dot, flatten_unit, normalize};
-use super::{Theme, ThemeInput, ThemeParams, ThemesError, ThemesResult, YearShare};
+use super::{Keyword, Theme, ThemeInput, ThemeParams, ThemesError, ThemesResult, YearShare};
 
 /// Number of representative paragraphs per theme.
 pub const REPRESENTATIVES: usize = 3;
@@ -77,7 +78,8 @@ pub fn cluster_themes(
     outlier_idx.sort_unstable();
 
     let texts: Vec<&str> = inputs.iter().map(|i| i.simplified.as_str()).collect();
-    let (corpus, model, class_counts) = fit_keywords(&texts, &kept, params.keywords_per_theme);
+    let (corpus, mut model, class_counts) = fit_keywords(&texts, &kept, params.keywords_per_theme);
+    model.ban(&common_words(&corpus, &year_groups(inputs)));
     let totals = year_totals(inputs.iter().map(|i| i.year));
     let n = inputs.len();
 
@@ -85,57 +87,8 @@ pub fn cluster_themes(
         .iter()
         .enumerate()
         .map(|(tid, members)| {
-            let centroid = centroid_of(&data, d, members);
-            let sims: Vec<f32> = members
-                .iter()
-                .map(|&i| dot(&data[i * d..(i + 1) * d], &centroid))
-                .collect();
-            let cohesion =
-                (sims.iter().map(|&s| s as f64).sum::<f64>() / members.len() as f64) as f32;
-            let mut order: Vec<usize> = (0..members.len()).collect();
-            order.sort_by(|&a, &b| {
-                sims[b]
-                    .total_cmp(&sims[a])
-                    .then(members[a].cmp(&members[b]))
-            });
-            let representatives = order
-                .iter()
-                .take(REPRESENTATIVES)
-                .map(|&j| inputs[members[j]].id)
-                .collect();
             let keywords = model.keywords(&corpus, &class_counts[tid], params.keywords_per_theme);
-            let mut label = label_of(&keywords);
-            if label.is_empty() {
-                label = format!("theme {tid}");
-            }
-            let mut per_year: BTreeMap<(bool, i32), u32> = BTreeMap::new();
-            for &i in members {
-                *per_year.entry(year_order(inputs[i].year)).or_insert(0) += 1;
-            }
-            let years = per_year
-                .into_iter()
-                .map(|(key, count)| {
-                    let year = if key.0 { None } else { Some(key.1) };
-                    let tot = totals.get(&key).copied().unwrap_or(count).max(1);
-                    YearShare {
-                        year,
-                        count,
-                        share: count as f32 / tot as f32,
-                    }
-                })
-                .collect();
-            Theme {
-                id: tid as u32,
-                label,
-                keywords,
-                size: members.len() as u32,
-                share: members.len() as f32 / n as f32,
-                representatives,
-                members: members.iter().map(|&i| inputs[i].id).collect(),
-                centroid,
-                years,
-                cohesion,
-            }
+            assemble_theme(inputs, &data, d, members, tid as u32, keywords, &totals)
         })
         .collect();
     Ok(ThemesResult {
@@ -146,6 +99,81 @@ pub fn cluster_themes(
     })
 }
 
+/// Assembles theme `tid` from the indices (into `inputs` / rows of `data`) of its members:
+/// centroid, cohesion, representatives, per-year counts and shares (`totals`: inputs per
+/// year, keyed by `year_order`).
+pub(crate) fn assemble_theme(
+    inputs: &[ThemeInput],
+    data: &[f32],
+    d: usize,
+    members: &[usize],
+    tid: u32,
+    keywords: Vec<Keyword>,
+    totals: &BTreeMap<(bool, i32), u32>,
+) -> Theme {
+    let centroid = centroid_of(data, d, members);
+    let sims: Vec<f32> = members
+        .iter()
+        .map(|&i| dot(&data[i * d..(i + 1) * d], &centroid))
+        .collect();
+    let cohesion =
+        (sims.iter().map(|&s| s as f64).sum::<f64>() / members.len() as f64) as f32;
+    let mut order: Vec<usize> = (0..members.len()).collect();
+    order.sort_by(|&a, &b| {
+        sims[b]
+            .total_cmp(&sims[a])
+            .then(members[a].cmp(&members[b]))
+    });
+    let representatives = order
+        .iter()
+        .take(REPRESENTATIVES)
+        .map(|&j| inputs[members[j]].id)
+        .collect();
+    let mut label = label_of(&keywords);
+    if label.is_empty() {
+        label = format!("theme {tid}");
+    }
+    let mut per_year: BTreeMap<(bool, i32), u32> = BTreeMap::new();
+    for &i in members {
+        *per_year.entry(year_order(inputs[i].year)).or_insert(0) += 1;
+    }
+    let years = per_year
+        .into_iter()
+        .map(|(key, count)| {
+            let year = if key.0 { None } else { Some(key.1) };
+            let tot = totals.get(&key).copied().unwrap_or(count).max(1);
+            YearShare {
+                year,
+                count,
+                share: count as f32 / tot as f32,
+            }
+        })
+        .collect();
+    Theme {
+        id: tid,
+        label,
+        keywords,
+        size: members.len() as u32,
+        share: members.len() as f32 / inputs.len() as f32,
+        representatives,
+        members: members.iter().map(|&i| inputs[i].id).collect(),
+        centroid,
+        years,
+        cohesion,
+    }
+}
+
+/// Indices of the dated inputs, grouped by year (ascending).
+pub(crate) fn year_groups(inputs: &[ThemeInput]) -> Vec<Vec<usize>> {
+    let mut by_year: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
+    for (i, inp) in inputs.iter().enumerate() {
+        if let Some(y) = inp.year {
+            by_year.entry(y).or_default().push(i);
+        }
+    }
+    by_year.into_values().collect()
+}
+
 /// Unit centroid of the given rows (sequential sum in index order).
 pub(crate) fn centroid_of(data: &[f32], d: usize, rows: &[usize]) -> Vec<f32> {
     let mut c = vec![0f32; d];
@@ -154,42 +182,6 @@ pub(crate) fn centroid_of(data: &[f32], d: usize, rows: &[usize]) -> Vec<f32> {
     }
     normalize(&mut c);
     c
-}
-
-/// Tokenises `texts`, counts words per class and fits the c-TF-IDF model.
-pub(crate) fn fit_keywords(
-    texts: &[&str],
-    classes: &[Vec<usize>],
-    top: usize,
-) -> (Corpus, KeywordModel, Vec<Vec<u32>>) {
-    let corpus = Corpus::new(texts);
-    let class_counts: Vec<Vec<u32>> = classes.iter().map(|c| corpus.counts(c)).collect();
-    let model = KeywordModel::fit(&corpus, &class_counts, top);
-    (corpus, model, class_counts)
-}
-
-/// Maps paragraph id → index in `inputs` (first occurrence wins).
-pub(crate) fn index_of(inputs: &[ThemeInput]) -> HashMap<i64, usize> {
-    let mut m = HashMap::with_capacity(inputs.len());
-    for (i, inp) in inputs.iter().enumerate() {
-        m.entry(inp.id).or_insert(i);
-    }
-    m
-}
-
-/// Member indices (into `inputs`) of every theme of `result`; unknown ids are skipped.
-pub(crate) fn member_indices(result: &ThemesResult, inputs: &[ThemeInput]) -> Vec<Vec<usize>> {
-    let idx = index_of(inputs);
-    result
-        .themes
-        .iter()
-        .map(|t| {
-            t.members
-                .iter()
-                .filter_map(|id| idx.get(id).copied())
-                .collect()
-        })
-        .collect()
 }
 
 /// Scores of a clustering against human labels.
@@ -252,6 +244,7 @@ mod tests {
     use super::*;
     use crate::themes::stopwords::is_stopword;
     use crate::themes::testutil::synthetic_inputs;
+    use crate::themes::members::index_of;
     use crate::themes::Method;
 
     #[test]

@@ -12,6 +12,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
+use super::items::{densify, Items};
 use super::kmeans::{centroids_of, kmeans_items, kmeans_once, nearest, sample_indices};
 use super::silhouette::SilhouetteData;
 use super::vecmath::{add_into, dot};
@@ -24,32 +25,12 @@ pub const EXACT_MAX: usize = 1500;
 pub const MICRO_CLUSTERS: usize = 256;
 /// Maximum number of paragraphs used to fit the micro-clusters (the rest are assigned).
 pub const MICRO_FIT_SAMPLE: usize = 8000;
-/// Maximum number of paragraphs on which the silhouette is evaluated.
-pub const SILHOUETTE_SAMPLE: usize = 1500;
+pub use super::silhouette::SILHOUETTE_SAMPLE;
 /// Upper bound on the number of clusters tried by [`Selection::Silhouette`].
 pub const MAX_AUTO_THEMES: usize = 40;
 /// [`Selection::RelativeThreshold`] cuts the average-linkage dendrogram at this
 /// fraction of the corpus' mean pairwise cosine distance.
 pub const AUTO_REL_THRESHOLD: f64 = 0.9;
-
-/// Weighted items: row sums of member unit vectors and member counts.
-pub(crate) struct Items {
-    /// Row-major sums of member unit vectors.
-    pub sums: Vec<f32>,
-    /// Member count per item.
-    pub counts: Vec<u32>,
-    /// Dimension.
-    pub d: usize,
-}
-
-impl Items {
-    pub(crate) fn len(&self) -> usize {
-        self.counts.len()
-    }
-    pub(crate) fn row(&self, i: usize) -> &[f32] {
-        &self.sums[i * self.d..(i + 1) * self.d]
-    }
-}
 
 /// Clusters `n` unit rows of `data` (row-major, dimension `d`); returns a raw cluster
 /// label per row (labels are dense `0..k`). Small clusters are *not* removed here.
@@ -157,18 +138,6 @@ pub(crate) fn cluster_points(
         labels = densify(&labels);
     }
     Ok(labels)
-}
-
-/// Relabels to dense `0..k` in order of first appearance.
-pub(crate) fn densify(labels: &[usize]) -> Vec<usize> {
-    let mut map = std::collections::HashMap::new();
-    labels
-        .iter()
-        .map(|&l| {
-            let next = map.len();
-            *map.entry(l).or_insert(next)
-        })
-        .collect()
 }
 
 /// Seeded spherical k-means reduction of the paragraphs into `m` micro-clusters.

@@ -17,7 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::build::{fit_keywords, member_indices};
+use super::members::{fit_keywords, member_indices};
 use super::vecmath::{dot, normalize};
 use super::{Keyword, ThemeInput, ThemesError, ThemesResult};
 

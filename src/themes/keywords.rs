@@ -188,6 +188,13 @@ impl KeywordModel {
         model
     }
 
+    /// Bans every word flagged in `words` (same indexing as the corpus vocabulary).
+    pub fn ban(&mut self, words: &[bool]) {
+        for (b, &w) in self.banned.iter_mut().zip(words) {
+            *b |= w;
+        }
+    }
+
     fn ranked(&self, counts: &[u32], top: usize) -> Vec<(usize, f64)> {
         let total: f64 = counts.iter().map(|&c| c as f64).sum();
         if total <= 0.0 || top == 0 {
@@ -225,6 +232,37 @@ impl KeywordModel {
         }
         out
     }
+}
+
+/// Least number of dated groups (years) before words common across them are dropped from
+/// labels: with fewer, "common to most years" says nothing.
+pub const COMMON_MIN_GROUPS: usize = 8;
+/// A word found in at least this share of the groups (years) is common to the whole corpus
+/// and never labels a theme.
+pub const COMMON_SHARE: f64 = 0.5;
+
+/// Flags the words of `corpus` that occur in at least [`COMMON_SHARE`] of `groups` (each a
+/// list of document indices, e.g. the paragraphs of one year); nothing is flagged when
+/// there are fewer than [`COMMON_MIN_GROUPS`] groups.
+pub(crate) fn common_words(corpus: &Corpus, groups: &[Vec<usize>]) -> Vec<bool> {
+    let v = corpus.words.len();
+    if groups.len() < COMMON_MIN_GROUPS {
+        return vec![false; v];
+    }
+    let mut df = vec![0usize; v];
+    let mut seen = vec![usize::MAX; v];
+    for (g, docs) in groups.iter().enumerate() {
+        for &doc in docs {
+            for &w in &corpus.docs[doc] {
+                if seen[w as usize] != g {
+                    seen[w as usize] = g;
+                    df[w as usize] += 1;
+                }
+            }
+        }
+    }
+    let min = (COMMON_SHARE * groups.len() as f64).ceil() as usize;
+    df.into_iter().map(|c| c >= min).collect()
 }
 
 /// Joins the first three keywords with " / " (empty string when there are none).

@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::cluster::{densify, Items};
+use super::items::{densify, Items};
 use super::vecmath::{add_into, dot, normalize};
 
 /// Index and cosine of the nearest centroid row of `cents` to `x`.

@@ -24,12 +24,15 @@ mod build;
 pub mod cluster;
 pub mod compare;
 pub mod keywords;
+mod items;
 mod kmeans;
+mod members;
 pub mod metrics;
 pub mod plot;
 mod silhouette;
 pub mod stopwords;
 pub mod time;
+pub mod tree;
 mod vecmath;
 
 use serde::{Deserialize, Serialize};
@@ -40,6 +43,7 @@ pub use compare::{compare_years, Trend, YearComparison, GROWTH_ABS, GROWTH_REL, 
 pub use metrics::{ari, nmi};
 pub use plot::plot_year_shares;
 pub use time::{themes_over_time, YearThemeKeywords};
+pub use tree::{theme_tree, ParagraphWeight, ThemeTree, TreeNode, TreeParams};
 
 /// Errors produced by the themes module.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
@@ -185,3 +189,5 @@ pub struct ThemesResult {
 
 #[cfg(test)]
 pub(crate) mod testutil;
+#[cfg(test)]
+mod tree_tests;

@@ -8,10 +8,12 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::cluster::{Items, SILHOUETTE_SAMPLE};
+use super::items::Items;
 use super::kmeans::sample_indices;
 use super::vecmath::dot;
 
+/// Maximum number of paragraphs on which the silhouette is evaluated.
+pub const SILHOUETTE_SAMPLE: usize = 1500;
 /// Precomputed dot products between a seeded sample of paragraphs and all items,
 /// used to evaluate the exact cosine silhouette of item partitions in O(sample × m).
 pub(crate) struct SilhouetteData {

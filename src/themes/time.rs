@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::build::{fit_keywords, member_indices};
+use super::members::{fit_keywords, member_indices};
 use super::{Keyword, ThemeInput, ThemesResult};
 
 /// Sort key for years: dated years ascending, undated (`None`) last.
@@ -79,7 +79,7 @@ pub fn themes_over_time(result: &ThemesResult, inputs: &[ThemeInput]) -> Vec<Yea
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::themes::build::index_of;
+    use crate::themes::members::index_of;
     use crate::themes::testutil::synthetic_inputs;
     use crate::themes::{cluster_themes, ThemeParams};
 
