@@ -1,7 +1,10 @@
 //! The `simtheme` binary: parses arguments (and `serve --config FILE`), sets up logging and
 //! hands over to the library.
 
-use simtheme::cli::{parse_cli, run_compare_years, run_embed, run_ingest, run_migrate, run_reuse, run_serve, run_similarity, run_themes, Command, MigrateTarget};
+use simtheme::cli::{
+    parse_cli, run_compare_years, run_embed, run_ingest, run_migrate, run_reuse, run_serve, run_similarity, run_theme_tree, run_themes, Command,
+    MigrateTarget,
+};
 use simtheme::config::LogFormat;
 
 fn main() -> anyhow::Result<()> {
@@ -23,6 +26,7 @@ fn main() -> anyhow::Result<()> {
     match &cli.command {
         Command::Serve(args) => run_serve(cli.config(), args.clone()),
         Command::Ingest { paths, args, .. } => run_ingest(cli.config(), paths, args),
+        Command::Themes { args, json, zoom, .. } if zoom.active() => run_theme_tree(cli.config(), args, zoom, *json),
         Command::Themes { args, json, plot, .. } => run_themes(cli.config(), args, *json, plot.clone()),
         Command::CompareYears { year_a, year_b, args, json, .. } => run_compare_years(cli.config(), args, *year_a, *year_b, *json),
         Command::Reuse { args, .. } => run_reuse(cli.config(), args),

@@ -11,6 +11,7 @@ mod queue_args;
 mod reuse_cmd;
 mod serve_cmd;
 mod themes_cmd;
+mod tree_cmd;
 
 use std::path::PathBuf;
 
@@ -29,6 +30,7 @@ pub use queue_args::QueueArgs;
 pub use reuse_cmd::{parse_period, run_reuse, ReuseArgs, ReuseFormat};
 pub use serve_cmd::{run_serve, ServeArgs};
 pub use themes_cmd::{run_compare_years, run_themes, ThemeArgs};
+pub use tree_cmd::{run_theme_tree, ZoomArgs};
 
 /// simtheme: semantic similarity and themes of paragraphs.
 #[derive(Debug, Parser)]
@@ -91,6 +93,9 @@ pub enum Command {
         /// Storage backend and its settings.
         #[command(flatten)]
         storage: BackendArgs,
+        /// Themes at every zoom: --tree, --level N, --subtree ID.
+        #[command(flatten)]
+        zoom: ZoomArgs,
     },
     /// Compare the themes of two years side by side.
     CompareYears {

@@ -31,7 +31,7 @@ pub struct ThemeArgs {
 }
 
 impl ThemeArgs {
-    fn query(&self) -> ThemeQuery {
+    pub(crate) fn query(&self) -> ThemeQuery {
         let years = (!self.years.is_empty()).then(|| YearFilter {
             years: self.years.clone(),
             include_undated: self.include_undated,

@@ -11,6 +11,7 @@ mod reuse;
 mod search;
 mod seeds;
 mod stats;
+mod theme_tree;
 mod themes;
 
 use std::sync::{Arc, Mutex};
@@ -26,6 +27,7 @@ pub use reuse::{ReuseQuery, ReuseScope};
 pub use search::{Provenance, QueryInput, SearchHit, SearchMode, SearchRequest, SearchResponse};
 pub use seeds::SEED_DOCUMENTS;
 pub use stats::EngineStats;
+pub use theme_tree::{ThemeTreeQuery, ThemeTreeRun, MAX_TREE_LEVELS};
 pub use themes::{ThemeQuery, ThemesCache, ThemesRun};
 
 /// The running state of one simtheme instance.

@@ -43,6 +43,34 @@ pub struct ThemesRun {
 pub struct ThemesCache {
     version: Option<u64>,
     runs: HashMap<String, Arc<ThemesRun>>,
+    trees: HashMap<String, Arc<super::theme_tree::ThemeTreeRun>>,
+}
+
+impl ThemesCache {
+    /// Empties the cache when the corpus moved on from the version it holds.
+    pub(crate) fn sync(&mut self, version: u64) {
+        if self.version != Some(version) {
+            self.version = Some(version);
+            self.runs.clear();
+            self.trees.clear();
+        }
+    }
+
+    /// The cached tree `id` of corpus `version`, if any.
+    pub(crate) fn tree(&mut self, version: u64, id: &str) -> Option<Arc<super::theme_tree::ThemeTreeRun>> {
+        self.sync(version);
+        self.trees.get(id).cloned()
+    }
+
+    /// Caches a tree computed on `version` (dropped when the corpus moved on meanwhile).
+    pub(crate) fn put_tree(&mut self, version: u64, id: String, run: Arc<super::theme_tree::ThemeTreeRun>) {
+        if self.version == Some(version) {
+            if self.trees.len() >= CACHE_CAPACITY {
+                self.trees.clear();
+            }
+            self.trees.insert(id, run);
+        }
+    }
 }
 
 /// Upper bound of cached results (oldest parameters are not tracked: the cache is simply
@@ -77,33 +105,20 @@ impl Engine {
         let id = result_id(version, query);
         {
             let mut c = self.themes_cache.lock().unwrap_or_else(|p| p.into_inner());
-            if c.version != Some(version) {
-                c.version = Some(version);
-                c.runs.clear();
-            }
+            c.sync(version);
             if let Some(run) = c.runs.get(&id) {
                 return Ok((Arc::clone(run), true));
             }
         }
         let started = Instant::now();
-        let limit = self.config().max_theme_paragraphs;
-        let paragraphs = self.backend().paragraph_vectors(query.filter.clone(), limit).await?;
-        if paragraphs.is_empty() {
-            return Err(EngineError::InvalidArgument("no stored paragraph matches the filter; ingest documents or widen the filter".into()));
-        }
+        let (inputs, records) = self.theme_inputs(&query.filter).await?;
         if let Some(k) = query.params.target_themes {
-            if k > paragraphs.len() {
+            if k > inputs.len() {
                 return Err(EngineError::InvalidArgument(format!(
                     "target_themes {k} is more than the {} paragraphs to cluster",
-                    paragraphs.len()
+                    inputs.len()
                 )));
             }
-        }
-        let mut inputs = Vec::with_capacity(paragraphs.len());
-        let mut records = HashMap::with_capacity(paragraphs.len());
-        for ParagraphVector { paragraph: p, vector } in paragraphs {
-            inputs.push(ThemeInput { id: p.id, year: p.year, text: p.text.clone(), simplified: p.simplified.clone(), vector });
-            records.insert(p.id, p);
         }
         let params = query.params.clone();
         let (result, inputs) = tokio::task::spawn_blocking(move || cluster_themes(&inputs, &params).map(|r| (r, inputs)))
@@ -125,5 +140,24 @@ impl Engine {
             c.runs.insert(id, Arc::clone(&run));
         }
         Ok((run, false))
+    }
+}
+
+impl Engine {
+    /// The stored paragraphs passing `filter` (at most `max_theme_paragraphs`, a fixed sample
+    /// above) as clustering inputs, with their records by id. `InvalidArgument` when none.
+    pub(crate) async fn theme_inputs(&self, filter: &ParagraphFilter) -> Result<(Vec<ThemeInput>, HashMap<i64, ParagraphRecord>), EngineError> {
+        let limit = self.config().max_theme_paragraphs;
+        let paragraphs = self.backend().paragraph_vectors(filter.clone(), limit).await?;
+        if paragraphs.is_empty() {
+            return Err(EngineError::InvalidArgument("no stored paragraph matches the filter; ingest documents or widen the filter".into()));
+        }
+        let mut inputs = Vec::with_capacity(paragraphs.len());
+        let mut records = HashMap::with_capacity(paragraphs.len());
+        for ParagraphVector { paragraph: p, vector } in paragraphs {
+            inputs.push(ThemeInput { id: p.id, year: p.year, text: p.text.clone(), simplified: p.simplified.clone(), vector });
+            records.insert(p.id, p);
+        }
+        Ok((inputs, records))
     }
 }

@@ -1,0 +1,108 @@
+//! `simtheme themes --tree | --level N | --subtree ID`: themes at every zoom, printed as an
+//! indented tree, one level as a table, or one theme with its descendants (or JSON).
+
+use crate::config::Config;
+use crate::engine::{Engine, ThemeTreeQuery, ThemeTreeRun};
+use crate::themes::{TreeNode, TreeParams};
+
+use super::themes_cmd::ThemeArgs;
+
+/// Zoom options of `simtheme themes`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ZoomArgs {
+    /// Print the whole theme tree (broad themes, each splitting into finer ones).
+    #[arg(long, conflicts_with_all = ["level", "subtree"])]
+    pub tree: bool,
+    /// Print the themes of one level of the tree (0 = broad; finest = levels - 1).
+    #[arg(long)]
+    pub level: Option<u32>,
+    /// Print one theme of the tree (its id in the tree) with all its descendants.
+    #[arg(long, conflicts_with = "level")]
+    pub subtree: Option<u32>,
+    /// Number of levels of the tree (1 to 6).
+    #[arg(long, default_value_t = 3)]
+    pub levels: usize,
+}
+
+impl ZoomArgs {
+    /// True when a tree view was asked for.
+    pub fn active(&self) -> bool {
+        self.tree || self.level.is_some() || self.subtree.is_some()
+    }
+}
+
+fn year_range(n: &TreeNode) -> String {
+    let dated: Vec<i32> = n.theme.years.iter().filter_map(|y| y.year).collect();
+    match (dated.first(), dated.last()) {
+        (Some(a), Some(b)) if a == b => a.to_string(),
+        (Some(a), Some(b)) => format!("{a}–{b}"),
+        _ => "undated".into(),
+    }
+}
+
+fn line(run: &ThemeTreeRun, n: &TreeNode, indent: usize) -> String {
+    let example = n
+        .theme
+        .representatives
+        .first()
+        .and_then(|id| run.records.get(id))
+        .map(|p| p.text.chars().take(30).collect::<String>())
+        .unwrap_or_default();
+    format!(
+        "{:indent$}[{}] {} — {} paragraphs, {}, parent {}: {}",
+        "",
+        n.theme.id,
+        n.theme.label,
+        n.theme.size,
+        year_range(n),
+        n.parent.map_or("-".to_string(), |p| p.to_string()),
+        example,
+        indent = indent
+    )
+}
+
+/// Prints the tree, a level or a subtree of the stored paragraphs' themes.
+pub fn run_theme_tree(config: Config, args: &ThemeArgs, zoom: &ZoomArgs, json: bool) -> anyhow::Result<()> {
+    let runtime = super::runtime()?;
+    let engine = runtime.block_on(Engine::open(config))?;
+    runtime.block_on(engine.seed_if_empty())?;
+    let flat = args.query();
+    let query = ThemeTreeQuery { params: TreeParams { themes: flat.params, levels: zoom.levels, ..TreeParams::default() }, filter: flat.filter };
+    let (run, _) = runtime.block_on(engine.theme_tree(&query))?;
+    let nodes: Vec<&TreeNode> = match (zoom.level, zoom.subtree) {
+        (Some(l), _) => run.level(l)?,
+        (_, Some(id)) => run.subtree(id)?,
+        _ => run.tree.nodes.iter().collect(),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&nodes)?);
+        return Ok(());
+    }
+    let t = &run.tree;
+    println!(
+        "{} paragraphs, {} themes on {} levels, {} outliers, {} boilerplate (result {}, {:.0} ms)",
+        t.input_count,
+        t.nodes.len(),
+        t.depth(),
+        t.outliers.len(),
+        t.boilerplate.len(),
+        run.result_id,
+        run.elapsed_ms
+    );
+    if zoom.level.is_some() {
+        for n in nodes {
+            println!("{}", line(&run, n, 0));
+        }
+        return Ok(());
+    }
+    // depth-first, children indented under their parent
+    let wanted: std::collections::HashSet<u32> = nodes.iter().map(|n| n.theme.id).collect();
+    let base = nodes.first().map_or(0, |n| n.level);
+    let mut stack: Vec<u32> = nodes.iter().filter(|n| n.level == base).map(|n| n.theme.id).rev().collect();
+    while let Some(id) = stack.pop() {
+        let n = &t.nodes[id as usize];
+        println!("{}", line(&run, n, 2 * (n.level - base) as usize));
+        stack.extend(n.children.iter().rev().filter(|c| wanted.contains(c)));
+    }
+    Ok(())
+}
