@@ -6,12 +6,16 @@
 //! Chinese text built from its centre's words. Sizes default to 1,000, 10,000 and
 //! 50,000; override with `SIMTHEME_BENCH_SIZES=1000,5000`.
 //! Prints wall time per size and the process' peak RSS (VmHWM).
+//!
+//! Then the theme tree (3 levels) over the same vectors taken as *chunks*, five per
+//! paragraph (`SIMTHEME_BENCH_TREE_SIZES`, default 100,000 chunks = 20,000 paragraphs), with
+//! paragraph weights: the scale of item 7 of issue 20.
 
 use std::time::Instant;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use simtheme::themes::{cluster_themes, ThemeInput, ThemeParams};
+use simtheme::themes::{cluster_themes, theme_tree, ThemeInput, ThemeParams, TreeParams};
 
 const DIM: usize = 384;
 const CENTRES: usize = 300;
@@ -148,6 +152,30 @@ fn main() {
                 peak_rss_mb()
             ),
             Err(e) => println!("N={n:>6}  error: {e}"),
+        }
+    }
+    let tree_sizes: Vec<usize> = std::env::var("SIMTHEME_BENCH_TREE_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![100_000]);
+    for n in tree_sizes {
+        let chunks = synthetic(n, 11);
+        let paragraph_of: Vec<i64> = (0..n as i64).map(|i| i / 5).collect();
+        let t = Instant::now();
+        // the synthetic texts are one template: boilerplate detection would keep them all out
+        let params = TreeParams { boilerplate_share: 0.0, ..Default::default() };
+        match theme_tree(&chunks, Some(&paragraph_of), &params) {
+            Ok(tree) => println!(
+                "chunks={n:>6} paragraphs={:>6}  theme_tree {:>8.3} s  nodes={:>4} levels={} level0={} finest={}  peak RSS {:.0} MB",
+                n / 5,
+                t.elapsed().as_secs_f64(),
+                tree.nodes.len(),
+                tree.depth(),
+                tree.level_nodes(0).len(),
+                tree.level_nodes(tree.depth().saturating_sub(1)).len(),
+                peak_rss_mb()
+            ),
+            Err(e) => println!("chunks={n:>6}  error: {e}"),
         }
     }
 }

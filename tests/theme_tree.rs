@@ -1,0 +1,96 @@
+//! Themes at every zoom on real text: a sample of six government work reports
+//! (`tests/fixtures/gov_reports_sample`, public domain) ingested with their years, then the
+//! theme tree through the engine (cached, levels, subtrees, errors) and the CLI.
+
+use std::path::Path;
+use std::process::Command;
+
+use simtheme::config::Config;
+use simtheme::corpus::DocumentMeta;
+use simtheme::engine::{Engine, EngineError, IngestInput, IngestStatus, ThemeTreeQuery};
+use simtheme::themes::TreeParams;
+
+const SAMPLE: &str = "tests/fixtures/gov_reports_sample";
+
+async fn ingest_sample(data: &Path) -> std::sync::Arc<Engine> {
+    let config = Config { data_dir: data.to_path_buf(), seed_when_empty: false, ..Config::default() };
+    let engine = Engine::open(config).await.unwrap();
+    let mut files: Vec<_> = std::fs::read_dir(SAMPLE).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "txt")).collect();
+    files.sort();
+    for f in files {
+        let year = f.file_stem().unwrap().to_string_lossy().into_owned();
+        let meta = DocumentMeta { date: Some(year.clone()), ..Default::default() };
+        let r = engine.ingest(vec![IngestInput { text: std::fs::read_to_string(&f).unwrap(), name: year, meta, ..Default::default() }]).await;
+        assert_eq!(r[0].status, IngestStatus::Inserted, "{r:?}");
+    }
+    engine
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tree_of_real_reports_nests_is_cached_and_keeps_the_salutation_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let engine = ingest_sample(tmp.path()).await;
+    let query = ThemeTreeQuery {
+        params: TreeParams { themes: simtheme::themes::ThemeParams { min_theme_size: 2, ..Default::default() }, min_split: 4, ..Default::default() },
+        ..Default::default()
+    };
+    let (run, cached) = engine.theme_tree(&query).await.unwrap();
+    assert!(!cached);
+    let tree = &run.tree;
+    // the salutation opens every report: boilerplate, in no theme
+    let salutations: Vec<i64> = run.records.values().filter(|p| p.text.trim() == "各位代表：").map(|p| p.id).collect();
+    assert_eq!(salutations.len(), 6, "one salutation per report");
+    for s in &salutations {
+        assert!(tree.boilerplate.contains(s), "salutation {s} not reported as boilerplate: {:?}", tree.boilerplate);
+        assert!(tree.nodes.iter().all(|n| !n.theme.members.contains(s)));
+    }
+    assert!(!tree.nodes.is_empty());
+    for n in &tree.nodes {
+        if let Some(p) = n.parent {
+            assert!(n.theme.members.iter().all(|m| tree.nodes[p as usize].theme.members.contains(m)));
+        }
+        assert!(!n.theme.label.is_empty() && n.theme.years.iter().all(|y| y.year.is_some()));
+    }
+    // same corpus, same parameters: the same run from the cache
+    let (again, cached) = engine.theme_tree(&query).await.unwrap();
+    assert!(cached && again.result_id == run.result_id);
+    // one level, one subtree; unknown ones are refused with the valid range
+    assert!(!run.level(0).unwrap().is_empty());
+    let depth = tree.depth();
+    match run.level(depth) {
+        Err(EngineError::InvalidArgument(m)) => assert!(m.contains("levels 0..="), "{m}"),
+        other => panic!("expected InvalidArgument, got {other:?}"),
+    }
+    let first = tree.nodes[0].theme.id;
+    assert_eq!(run.subtree(first).unwrap()[0].theme.id, first);
+    assert!(matches!(run.subtree(9_999), Err(EngineError::NotFound(_))));
+    let bad = ThemeTreeQuery { params: TreeParams { levels: 0, ..Default::default() }, ..Default::default() };
+    assert!(matches!(engine.theme_tree(&bad).await, Err(EngineError::InvalidArgument(_))));
+}
+
+#[test]
+fn cli_prints_the_tree_and_one_level() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    drop(rt.block_on(ingest_sample(tmp.path())));
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_simtheme"))
+            .args(["themes", "--data-dir"])
+            .arg(tmp.path())
+            .args(["--min-size", "2"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let tree = run(&["--tree"]);
+    assert!(tree.contains("themes on") && tree.contains("boilerplate"), "{tree}");
+    assert!(tree.lines().any(|l| l.starts_with("[0]")), "{tree}");
+    let level = run(&["--level", "0", "--json"]);
+    let nodes: serde_json::Value = serde_json::from_str(&level).unwrap();
+    assert!(nodes.as_array().is_some_and(|a| !a.is_empty() && a.iter().all(|n| n["level"] == 0)), "{level}");
+    let out = Command::new(env!("CARGO_BIN_EXE_simtheme")).args(["themes", "--data-dir"]).arg(tmp.path()).args(["--level", "9"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"), "{}", String::from_utf8_lossy(&out.stderr));
+}
