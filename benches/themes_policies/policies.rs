@@ -38,7 +38,7 @@ pub const CN: &[Policy] = &[
     p("疫情防控/新冠", &["新冠", "疫情防控"], 2020, 2022),
 ];
 
-/// Singapore budget speeches 1960–2025 (`sg`).
+/// Singapore budget speeches 1960–2025 (`sg`; eras valid for the every-third-year sample too).
 pub const SG: &[Policy] = &[
     p("pioneer status", &["pioneer status", "pioneer industr"], 1960, 1986),
     p("confrontation", &["confrontation"], 1963, 1970),
@@ -47,7 +47,6 @@ pub const SG: &[Policy] = &[
     p("goods and services tax", &["goods and services tax", "gst"], 1993, 2025),
     p("asian financial crisis", &["asian financial crisis", "regional crisis"], 1998, 2004),
     p("workfare", &["workfare"], 2006, 2025),
-    p("jobs credit", &["jobs credit"], 2009, 2011),
     p("productivity and innovation credit", &["productivity and innovation credit"], 2010, 2018),
     p("wage credit scheme", &["wage credit"], 2013, 2025),
     p("skillsfuture", &["skillsfuture"], 2015, 2025),
