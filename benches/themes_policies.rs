@@ -24,11 +24,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use simtheme::backend::ParagraphFilter;
+use simtheme::backend::{BackendConfig, ParagraphFilter};
 use simtheme::config::Config;
 use simtheme::corpus::DocumentMeta;
 use simtheme::engine::{Engine, IngestInput, IngestStatus};
-use simtheme::store::Store;
+use simtheme::backend::embedded::store::Store;
 use simtheme::themes::{cluster_themes, theme_tree, ThemeInput, ThemeParams, ThemeTree, TreeParams};
 
 use score::{report, score_flat, Corpus, Group};
@@ -88,7 +88,7 @@ async fn main() {
     };
     let data = PathBuf::from(std::env::var("SIMTHEME_EVAL_DATA").unwrap_or_else(|_| format!("target/themes_policies/{set}")));
     println!("CPU: {}; corpus {}; data {}", cpu_model(), dir.display(), data.display());
-    let mut config = Config { data_dir: data.clone(), seed_when_empty: false, ..Default::default() };
+    let mut config = Config { backend: BackendConfig::embedded(&data), seed_when_empty: false, ..Default::default() };
     // ingestion is the only work here: no SCHED_IDLE / nice for the bulk lane, which would
     // stall it behind any other process on a busy machine
     config.queue.bulk_idle = false;

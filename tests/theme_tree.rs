@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use simtheme::backend::BackendConfig;
 use simtheme::config::Config;
 use simtheme::corpus::DocumentMeta;
 use simtheme::engine::{Engine, EngineError, IngestInput, IngestStatus, ThemeTreeQuery};
@@ -13,7 +14,7 @@ use simtheme::themes::TreeParams;
 const SAMPLE: &str = "tests/fixtures/gov_reports_sample";
 
 async fn ingest_sample(data: &Path) -> std::sync::Arc<Engine> {
-    let config = Config { data_dir: data.to_path_buf(), seed_when_empty: false, ..Config::default() };
+    let config = Config { backend: BackendConfig::embedded(data), seed_when_empty: false, ..Config::default() };
     let engine = Engine::open(config).await.unwrap();
     let mut files: Vec<_> = std::fs::read_dir(SAMPLE).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "txt")).collect();
     files.sort();
