@@ -1,4 +1,5 @@
-//! API keys: a full-access key and a read-only key, sent as `authorization: Bearer KEY` or
+//! API keys: a full-access key and a read-only key (refused the RPCs that write, per the
+//! table of [`super::rpcs`]), sent as `authorization: Bearer KEY` or
 //! `api-key: KEY`, compared in constant time. Health is always open; reflection is open only
 //! with `--open-reflection` once keys are set.
 
@@ -7,10 +8,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tonic::Status;
 
+use super::rpcs;
 use crate::config::EdgeConfig;
-
-/// RPCs of `simtheme.v1.SimTheme` that change the corpus: refused to the read-only key.
-pub const WRITE_RPCS: [&str; 3] = ["AddDocuments", "StreamDocuments", "DeleteDocument"];
 
 /// Which part of the API a request addresses, as far as access control is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +81,7 @@ impl ApiKeys {
             return Err(Status::unauthenticated("the API key is not valid for this server"));
         };
         if let (Access::ReadOnly, Target::Rpc(rpc)) = (access, target) {
-            if WRITE_RPCS.contains(&rpc) {
+            if rpcs::writes(rpc) {
                 return Err(Status::permission_denied(format!(
                     "{rpc} changes the corpus and the read-only API key may not call it; use the full-access key"
                 )));

@@ -1,13 +1,11 @@
-//! The tower layer around every gRPC service: request id (`x-request-id`, echoed or made),
-//! API-key check, the request deadline, in-flight gauge, and — when the response body ends
-//! with its `grpc-status` trailer — request count and latency by RPC and code plus one access-log line.
+//! The tower layer putting the shared [`Edge`] around every gRPC service: labels the call by
+//! its path, checks the key, runs it within the deadline, echoes the request id, and finishes
+//! the call when the response body ends with its `grpc-status` trailer.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
-use std::time::Instant;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
@@ -15,26 +13,11 @@ use http_body::{Body, Frame, SizeHint};
 use tonic::transport::server::TcpConnectInfo;
 use tonic::Code;
 
-use super::access_log::{self, AccessRecord, REQUEST_ID};
-use super::auth::{grpc_target, ApiKeys, Target};
-use super::http_api::HTTP_RPCS;
+use super::access_log::REQUEST_ID;
+use super::auth::{grpc_target, Target};
+use super::edge::{Call, Edge, Transport};
 use super::instrument::CallFacts;
-use super::metrics::{InFlight, Metrics};
-
-/// What the layer needs: the keys, the metrics and the deadline.
-pub struct Edge {
-    /// API keys (possibly none).
-    pub keys: ApiKeys,
-    /// Metrics registry.
-    pub metrics: Arc<Metrics>,
-    /// Longest time a call may take to answer (`--request-timeout-secs`), except
-    /// `StreamDocuments`, whose handler bounds the wait for each message instead: a long
-    /// upload is not one slow answer. A client's own `grpc-timeout` applies to every call.
-    pub timeout: std::time::Duration,
-}
-
-/// The client-streaming RPC exempt from [`Edge::timeout`] as a whole.
-const PER_MESSAGE_DEADLINE_RPC: &str = "StreamDocuments";
+use super::rpcs;
 
 /// Tower layer adding the edge to a gRPC service.
 #[derive(Clone)]
@@ -55,26 +38,16 @@ pub struct EdgeService<S> {
     edge: Arc<Edge>,
 }
 
-/// Health and reflection methods, labelled `service/method`.
-const OTHER_METHODS: [&str; 4] = [
-    "grpc.health.v1.Health/Check",
-    "grpc.health.v1.Health/Watch",
-    "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-    "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-];
-
-/// The RPC label of a gRPC path: the method for SimTheme, `service/method` for health and
-/// reflection, `unknown` for anything else, so that clients cannot grow the label set.
-fn rpc_label(path: &str) -> String {
-    let known = match grpc_target(path) {
-        Some(Target::Rpc(m)) => HTTP_RPCS.contains(&m) || m == "StreamDocuments",
-        Some(_) => OTHER_METHODS.contains(&path.trim_start_matches('/')),
-        None => false,
-    };
-    match (known, grpc_target(path)) {
-        (true, Some(Target::Rpc(m))) => m.to_string(),
-        (true, _) => path.trim_start_matches('/').to_string(),
-        (false, _) => "unknown".into(),
+/// The label of a gRPC path: the method for SimTheme RPCs of the table, `service/method` for
+/// health and reflection, `unknown` for anything else.
+fn rpc_label(path: &str) -> &'static str {
+    match grpc_target(path) {
+        Some(Target::Rpc(m)) => rpcs::find(m).map_or("unknown", |r| r.name),
+        Some(_) => {
+            let method = path.trim_start_matches('/');
+            rpcs::OTHER_METHODS.iter().find(|m| **m == method).copied().unwrap_or("unknown")
+        }
+        None => "unknown",
     }
 }
 
@@ -104,45 +77,28 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let path = req.uri().path();
-        let decision = self.edge.keys.check(req.headers(), grpc_target(path).unwrap_or(Target::Rpc("")));
-        let mut call = Call {
-            edge: Arc::clone(&self.edge),
-            rpc: rpc_label(path),
-            request_id: access_log::request_id(req.headers()),
-            peer: req.extensions().get::<TcpConnectInfo>().and_then(|i| i.remote_addr),
-            started: Instant::now(),
-            in_flight: Some(self.edge.metrics.start("grpc")),
-            facts: CallFacts::default(),
-        };
+        let decision = self.edge.authorize(req.headers(), grpc_target(path).unwrap_or(Target::Rpc("")));
+        let peer = req.extensions().get::<TcpConnectInfo>().and_then(|i| i.remote_addr);
+        let mut call = self.edge.start(Transport::Grpc, rpc_label(path), req.headers(), peer);
+        let edge = Arc::clone(&self.edge);
         Box::pin(async move {
-            let id = HeaderValue::from_str(&call.request_id).ok();
+            let id = HeaderValue::from_str(call.request_id()).ok();
             if let Err(status) = decision {
                 return Ok(refusal(status, id, &mut call));
             }
-            let answer = if call.rpc == PER_MESSAGE_DEADLINE_RPC {
-                Ok(inner.call(req).await)
-            } else {
-                tokio::time::timeout(call.edge.timeout, inner.call(req)).await
-            };
-            let resp = match answer {
+            let resp = match edge.within_deadline(call.rpc(), inner.call(req)).await {
                 Ok(Ok(r)) => r,
                 Ok(Err(e)) => {
                     call.finish(Code::Internal);
                     return Err(e);
                 }
-                Err(_) => {
-                    let status = tonic::Status::deadline_exceeded(format!(
-                        "no answer within {} s (the server's --request-timeout-secs); send less per call or raise it",
-                        call.edge.timeout.as_secs()
-                    ));
-                    return Ok(refusal(status, id, &mut call));
-                }
+                Err(status) => return Ok(refusal(status, id, &mut call)),
             };
             let (mut parts, body) = resp.into_parts();
             if let Some(id) = id {
                 parts.headers.insert(REQUEST_ID, id);
             }
-            call.facts = parts.extensions.get::<CallFacts>().copied().unwrap_or_default();
+            call.set_facts(parts.extensions.get::<CallFacts>().copied().unwrap_or_default());
             let body = tonic::body::Body::new(body);
             let call = match grpc_status(&parts.headers) {
                 // Trailers-only response (an error): the status is already known.
@@ -167,41 +123,6 @@ fn refusal(status: tonic::Status, id: Option<HeaderValue>, call: &mut Call) -> h
     }
     call.finish(code);
     http::Response::from_parts(parts, EdgeBody { inner: None, call: None })
-}
-
-/// One request being answered; finished once with its status code (on drop: CANCELLED).
-struct Call {
-    edge: Arc<Edge>,
-    rpc: String,
-    request_id: String,
-    peer: Option<SocketAddr>,
-    started: Instant,
-    in_flight: Option<InFlight>,
-    facts: CallFacts,
-}
-
-impl Call {
-    fn finish(&mut self, code: Code) {
-        let Some(guard) = self.in_flight.take() else { return };
-        drop(guard);
-        let elapsed = self.started.elapsed();
-        self.edge.metrics.finish("grpc", &self.rpc, code, elapsed);
-        access_log::log(&AccessRecord {
-            transport: "grpc",
-            rpc: &self.rpc,
-            code,
-            elapsed,
-            peer: self.peer,
-            request_id: &self.request_id,
-            facts: self.facts,
-        });
-    }
-}
-
-impl Drop for Call {
-    fn drop(&mut self) {
-        self.finish(Code::Cancelled);
-    }
 }
 
 /// The response body, passed through; it finishes the [`Call`] at the `grpc-status` trailer.

@@ -11,13 +11,12 @@ use http::{header, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::net::TcpStream;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
 
+use super::handlers::EngineCell;
 use super::listener::Conn;
 use super::metrics::{EngineFigures, Metrics};
-use super::EngineCell;
 
 /// Serves every connection of `incoming` with `handler` until the stream ends (at shutdown).
 pub fn spawn<F, Fut>(mut incoming: ReceiverStream<std::io::Result<Conn>>, handler: F)
@@ -74,34 +73,4 @@ pub async fn metrics_endpoint(req: Request<Incoming>, metrics: Arc<Metrics>, eng
     };
     let text = metrics.render(figures.as_ref());
     response(StatusCode::OK, "text/plain; version=0.0.4; charset=utf-8", text)
-}
-
-/// What a plaintext client on a TLS port is told.
-const TLS_ONLY: &str = "this port speaks TLS: connect with TLS (grpcurl -cacert CA.pem ..., curl https://...)";
-
-/// Answers every request of a plaintext connection on a TLS port with an error naming the
-/// problem: gRPC calls get FAILED_PRECONDITION, other requests HTTP 400; then closes.
-pub async fn refuse_plaintext(stream: TcpStream) {
-    let service = hyper::service::service_fn(|req: Request<Incoming>| async move {
-        let grpc = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/grpc"));
-        let resp = if grpc {
-            let mut r = response(StatusCode::OK, "application/grpc", Bytes::new());
-            r.headers_mut().insert("grpc-status", header::HeaderValue::from_static("9"));
-            r.headers_mut().insert("grpc-message", header::HeaderValue::from_static(TLS_ONLY));
-            r
-        } else {
-            let body = serde_json::json!({ "code": "FAILED_PRECONDITION", "message": TLS_ONLY }).to_string();
-            let mut r = response(StatusCode::BAD_REQUEST, "application/json", body);
-            r.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
-            r
-        };
-        Ok::<_, Infallible>(resp)
-    });
-    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    let serve = builder.serve_connection(TokioIo::new(stream), service);
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), serve).await;
 }

@@ -139,7 +139,7 @@ pub fn accept(
                         match tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await {
                             Ok(Ok(1)) if first[0] != TLS_HANDSHAKE_RECORD => {
                                 tracing::info!("plaintext client {peer} on a TLS port: answered with an error");
-                                super::http_serve::refuse_plaintext(stream).await;
+                                super::plaintext::refuse_plaintext(stream).await;
                                 return;
                             }
                             Ok(Ok(1)) => {}

@@ -6,6 +6,7 @@
 mod access_log;
 mod auth;
 mod convert;
+mod edge;
 mod grpc_edge;
 mod handlers;
 mod health;
@@ -14,6 +15,8 @@ mod http_serve;
 mod instrument;
 mod listener;
 mod metrics;
+mod plaintext;
+mod rpcs;
 mod themes;
 mod tls;
 
@@ -28,10 +31,10 @@ use crate::config::Config;
 use crate::engine::{Engine, EngineStats};
 use crate::proto::sim_theme_server::SimThemeServer;
 
-pub use auth::WRITE_RPCS;
 pub use convert::status;
 pub use handlers::{EngineCell, Handlers};
-pub use http_api::{http_status, HTTP_RPCS};
+pub use http_api::http_status;
+pub use rpcs::{Deadline, Rpc, RPCS};
 pub use metrics::{code_name, EngineFigures};
 
 /// The name health checks use for the SimTheme service.
@@ -152,7 +155,8 @@ where
     let grpc_tls = tls.clone().map(|t| (t, tls::Alpn::Grpc));
     let incoming = listener::accept(grpc_listener, grpc_tls, stop_rx.clone());
     let mut stop = stop_rx.clone();
-    let edge_layer = grpc_edge::EdgeLayer(Arc::new(grpc_edge::Edge { keys: keys.clone(), metrics: Arc::clone(&metrics), timeout: config.request_timeout }));
+    let shared_edge = Arc::new(edge::Edge { keys, metrics: Arc::clone(&metrics), timeout: config.request_timeout });
+    let edge_layer = grpc_edge::EdgeLayer(Arc::clone(&shared_edge));
     let server = tonic::transport::Server::builder()
         .initial_stream_window_size(STREAM_WINDOW_BYTES)
         .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
@@ -171,10 +175,8 @@ where
         let api = Arc::new(http_api::HttpApi {
             handlers,
             engine: Arc::clone(&cell),
-            keys,
-            metrics: Arc::clone(&metrics),
+            edge: shared_edge,
             max_body_bytes: config.max_message_bytes,
-            timeout: config.request_timeout,
         });
         let incoming = listener::accept(l, tls.clone().map(|t| (t, tls::Alpn::Http)), stop_rx.clone());
         http_serve::spawn(incoming, move |req, peer| Arc::clone(&api).handle(req, peer));
