@@ -2,8 +2,8 @@
 //! hands over to the library.
 
 use simtheme::cli::{
-    parse_cli, run_compare_years, run_embed, run_ingest, run_migrate, run_reuse, run_serve, run_similarity, run_theme_tree, run_themes, Command,
-    MigrateTarget,
+    parse_cli, run_compare, run_embed, run_ingest, run_migrate, run_over_time, run_reuse, run_serve, run_similarity, run_theme_tree, run_themes,
+    Command, Format, MigrateTarget,
 };
 use simtheme::config::LogFormat;
 
@@ -26,9 +26,10 @@ fn main() -> anyhow::Result<()> {
     match &cli.command {
         Command::Serve(args) => run_serve(cli.config(), args.clone()),
         Command::Ingest { paths, args, .. } => run_ingest(cli.config(), paths, args),
-        Command::Themes { args, json, zoom, .. } if zoom.active() => run_theme_tree(cli.config(), args, zoom, *json),
-        Command::Themes { args, json, plot, .. } => run_themes(cli.config(), args, *json, plot.clone()),
-        Command::CompareYears { year_a, year_b, args, json, .. } => run_compare_years(cli.config(), args, *year_a, *year_b, *json),
+        Command::Themes { args, out, zoom, .. } if zoom.active() => run_theme_tree(cli.config(), args, zoom, out.format() == Format::Json),
+        Command::Themes { args, out, time, plot, chart, .. } => run_themes(cli.config(), args, out, time, plot.clone(), *chart),
+        Command::ThemesOverTime { args, out, time, plot, .. } => run_over_time(cli.config(), args, out, time, plot.clone()),
+        Command::CompareYears { period_a, period_b, args, out, .. } => run_compare(cli.config(), args, period_a, period_b, out),
         Command::Reuse { args, .. } => run_reuse(cli.config(), args),
         Command::Embed { query, json, texts } => run_embed(&cli.config().embedder, texts, *query, *json),
         Command::Migrate { to_qdrant, to_collection, to_data_dir, storage } => {

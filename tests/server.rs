@@ -276,7 +276,7 @@ async fn check_themes(c: &mut simtheme::proto::sim_theme_client::SimThemeClient<
     }
 
     let over = c
-        .themes_over_time(proto::ThemesOverTimeRequest { params: req.params.clone() })
+        .themes_over_time(proto::ThemesOverTimeRequest { params: req.params.clone(), ..Default::default() })
         .await
         .unwrap()
         .into_inner();
@@ -288,7 +288,7 @@ async fn check_themes(c: &mut simtheme::proto::sim_theme_client::SimThemeClient<
     }
 
     let cmp = c
-        .compare_years(proto::CompareYearsRequest { params: req.params.clone(), year_a: 2023, year_b: 2024 })
+        .compare_years(proto::CompareYearsRequest { params: req.params.clone(), year_a: 2023, year_b: 2024, ..Default::default() })
         .await
         .unwrap()
         .into_inner();
@@ -299,8 +299,54 @@ async fn check_themes(c: &mut simtheme::proto::sim_theme_client::SimThemeClient<
         .collect();
     assert!(!rising.is_empty(), "{cmp:?}");
     assert!(rising.iter().all(|t| t.representative_b.as_ref().is_some_and(|p| p.year == Some(2024) && !p.text.is_empty())));
-    let bad = proto::CompareYearsRequest { params: None, year_a: 2023, year_b: 2023 };
+    let bad = proto::CompareYearsRequest { params: None, year_a: 2023, year_b: 2023, ..Default::default() };
     assert_eq!(code(c.compare_years(bad).await), Code::InvalidArgument);
+
+    // Periods: the same comparison given as one-year ranges; bad periods name the fix.
+    let range = |from, to| Some(proto::YearRange { from, to });
+    let by_period = c
+        .compare_years(proto::CompareYearsRequest {
+            params: req.params.clone(),
+            period_a: range(2023, 2023),
+            period_b: range(2024, 2024),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(by_period.themes, cmp.themes);
+    assert_eq!((by_period.period_a, by_period.period_b), (range(2023, 2023), range(2024, 2024)));
+    let period = |a: (i32, i32), b: (i32, i32)| proto::CompareYearsRequest {
+        params: req.params.clone(),
+        period_a: range(a.0, a.1),
+        period_b: range(b.0, b.1),
+        ..Default::default()
+    };
+    let outside = c.compare_years(period((2023, 2023), (2030, 2034))).await.unwrap_err();
+    assert_eq!(outside.code(), Code::NotFound);
+    assert!(outside.message().contains("span 2023–2024"), "{}", outside.message());
+    let inverted = c.compare_years(period((2024, 2023), (2025, 2026))).await.unwrap_err();
+    assert!(inverted.code() == Code::InvalidArgument && inverted.message().contains("2023–2024"), "{}", inverted.message());
+    let overlap = c.compare_years(period((2020, 2023), (2023, 2024))).await.unwrap_err();
+    assert!(overlap.code() == Code::InvalidArgument && overlap.message().contains("overlap"), "{}", overlap.message());
+    let nothing = proto::CompareYearsRequest { params: req.params.clone(), ..Default::default() };
+    assert_eq!(code(c.compare_years(nothing).await), Code::InvalidArgument);
+
+    // Buckets of ten years: 2023 and 2024 fall into 2020–2029; one life cycle per theme.
+    let decade = c
+        .themes_over_time(proto::ThemesOverTimeRequest { params: req.params.clone(), bucket_years: 10, presence_share: 0.0 })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((decade.bucket_years, decade.presence_share), (10, 0.02));
+    assert!(decade.entries.iter().all(|e| e.year.is_none() || (e.year == Some(2020) && e.year_end == Some(2029))));
+    assert_eq!(decade.lifecycles.len(), first.themes.len());
+    assert!(decade.lifecycles.iter().all(|l| l.peak_year.is_none() || l.peak_year == Some(2020)));
+    assert!(over.lifecycles.iter().any(|l| l.first_year.is_some() && l.peak_share > 0.0));
+    let too_wide = proto::ThemesOverTimeRequest { params: req.params.clone(), bucket_years: 1000, presence_share: 0.0 };
+    assert_eq!(code(c.themes_over_time(too_wide).await), Code::InvalidArgument);
+    let bad_presence = proto::ThemesOverTimeRequest { params: req.params.clone(), bucket_years: 1, presence_share: 1.5 };
+    assert_eq!(code(c.themes_over_time(bad_presence).await), Code::InvalidArgument);
 
     let assigned = c
         .assign_theme(proto::AssignThemeRequest {

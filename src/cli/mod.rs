@@ -2,6 +2,7 @@
 //! goes through the same library calls as the gRPC service.
 
 mod backend_args;
+mod compare_cmd;
 mod config_file;
 mod embed_cmds;
 mod ingest_cmd;
@@ -29,7 +30,8 @@ pub use migrate_cmd::{run_migrate, MigrateTarget};
 pub use queue_args::QueueArgs;
 pub use reuse_cmd::{parse_period, run_reuse, ReuseArgs, ReuseFormat};
 pub use serve_cmd::{run_serve, ServeArgs};
-pub use themes_cmd::{run_compare_years, run_themes, ThemeArgs};
+pub use compare_cmd::run_compare;
+pub use themes_cmd::{run_over_time, run_themes, Chart, Format, OutputArgs, ThemeArgs, TimeArgs};
 pub use tree_cmd::{run_theme_tree, ZoomArgs};
 
 /// simtheme: semantic similarity and themes of paragraphs.
@@ -79,17 +81,25 @@ pub enum Command {
         #[command(flatten)]
         storage: BackendArgs,
     },
-    /// Cluster the stored paragraphs into labelled themes and print them as a table.
+    /// Cluster the stored paragraphs into labelled themes: one row per theme with when it
+    /// first appears, peaks and fades.
     Themes {
         /// Which paragraphs and how to cluster them.
         #[command(flatten)]
         args: ThemeArgs,
-        /// Print the full result as JSON.
-        #[arg(long)]
-        json: bool,
-        /// Also draw theme shares per year into this SVG file.
+        /// Output format.
+        #[command(flatten)]
+        out: OutputArgs,
+        /// Buckets and presence threshold of the life cycle (first, peak, fade).
+        #[command(flatten)]
+        time: TimeArgs,
+        /// Also draw theme shares over time into this SVG file.
         #[arg(long)]
         plot: Option<PathBuf>,
+        /// Chart drawn by --plot: lines (one per theme, the 10 largest), a heatmap (themes ×
+        /// years), or auto (lines up to 12 yearly columns, else the heatmap).
+        #[arg(long, value_enum, default_value_t = Chart::Auto)]
+        chart: Chart,
         /// Storage backend and its settings.
         #[command(flatten)]
         storage: BackendArgs,
@@ -97,18 +107,39 @@ pub enum Command {
         #[command(flatten)]
         zoom: ZoomArgs,
     },
-    /// Compare the themes of two years side by side.
-    CompareYears {
-        /// First year.
-        year_a: i32,
-        /// Second year.
-        year_b: i32,
+    /// Themes over time: per theme its first, peak and fade year (or bucket) and its share per
+    /// bucket; CSV/JSON give one row per theme and bucket.
+    ThemesOverTime {
         /// Which paragraphs and how to cluster them.
         #[command(flatten)]
         args: ThemeArgs,
-        /// Print JSON.
+        /// Output format.
+        #[command(flatten)]
+        out: OutputArgs,
+        /// Buckets and presence threshold.
+        #[command(flatten)]
+        time: TimeArgs,
+        /// Also draw the heatmap (themes ordered by peak × buckets) into this SVG file.
         #[arg(long)]
-        json: bool,
+        plot: Option<PathBuf>,
+        /// Storage backend and its settings.
+        #[command(flatten)]
+        storage: BackendArgs,
+    },
+    /// Compare the themes of two years or periods side by side: `2023 2024`, or
+    /// `2013-2017 2018-2024` (inclusive, disjoint). Shares are of each period's paragraphs.
+    #[command(visible_alias = "compare-periods")]
+    CompareYears {
+        /// First year or period, e.g. 2019 or 2013-2017.
+        period_a: String,
+        /// Second year or period.
+        period_b: String,
+        /// Which paragraphs and how to cluster them (default: all, as `simtheme themes`).
+        #[command(flatten)]
+        args: ThemeArgs,
+        /// Output format.
+        #[command(flatten)]
+        out: OutputArgs,
         /// Storage backend and its settings.
         #[command(flatten)]
         storage: BackendArgs,
@@ -186,6 +217,7 @@ impl Cli {
             Command::Serve(args) => Some(&args.storage),
             Command::Ingest { storage, .. }
             | Command::Themes { storage, .. }
+            | Command::ThemesOverTime { storage, .. }
             | Command::CompareYears { storage, .. }
             | Command::Migrate { storage, .. }
             | Command::Reuse { storage, .. } => Some(storage),

@@ -80,7 +80,8 @@ const CACHE_CAPACITY: usize = 32;
 impl From<ThemesError> for EngineError {
     fn from(e: ThemesError) -> Self {
         match e {
-            ThemesError::InvalidArgument(m) | ThemesError::NoData(m) => EngineError::InvalidArgument(m),
+            ThemesError::InvalidArgument(m) => EngineError::InvalidArgument(m),
+            ThemesError::NoData(m) => EngineError::NotFound(m),
             ThemesError::Output(m) => EngineError::Internal(m),
         }
     }

@@ -264,9 +264,11 @@ impl SimTheme for Handlers {
         request: Request<proto::ThemesOverTimeRequest>,
     ) -> Result<Response<proto::ThemesOverTimeResponse>, Status> {
         let engine = self.engine()?;
-        let q = themes::query(request.into_inner().params)?;
+        let r = request.into_inner();
+        let (bucket_years, presence) = themes::over_time_options(&r)?;
+        let q = themes::query(r.params)?;
         let (run, _) = themes::run(&engine, q).await?;
-        Ok(Response::new(themes::over_time_response(&run)))
+        Ok(Response::new(themes::over_time_response(&run, bucket_years, presence)?))
     }
 
     async fn compare_years(
@@ -275,9 +277,10 @@ impl SimTheme for Handlers {
     ) -> Result<Response<proto::CompareYearsResponse>, Status> {
         let engine = self.engine()?;
         let r = request.into_inner();
+        let (a, b) = themes::compare_periods(&r)?;
         let q = themes::query(r.params)?;
         let (run, _) = themes::run(&engine, q).await?;
-        Ok(Response::new(themes::compare_response(&run, r.year_a, r.year_b)?))
+        Ok(Response::new(themes::compare_response(&run, a, b)?))
     }
 
     async fn assign_theme(&self, request: Request<proto::AssignThemeRequest>) -> Result<Response<proto::AssignThemeResponse>, Status> {

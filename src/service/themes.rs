@@ -8,7 +8,8 @@ use super::convert::{self, status};
 use crate::embed::Mode;
 use crate::engine::{Engine, EngineError, ThemeQuery, ThemesRun};
 use crate::proto;
-use crate::themes::{self, Keyword, Method, ThemeParams, Trend};
+use crate::themes::grid::{bucket_size, presence_share};
+use crate::themes::{self, Keyword, Method, Period, ShareGrid, ThemeParams, Trend};
 
 /// Theme query from its protobuf form (defaults applied, limits checked).
 pub fn query(p: Option<proto::ThemeParams>) -> Result<ThemeQuery, Status> {
@@ -88,9 +89,20 @@ fn label(run: &ThemesRun, theme: u32) -> String {
     run.result.themes.iter().find(|t| t.id == theme).map(|t| t.label.clone()).unwrap_or_default()
 }
 
-/// ThemesOverTime response.
-pub fn over_time_response(run: &ThemesRun) -> proto::ThemesOverTimeResponse {
-    let entries = themes::themes_over_time(&run.result, &run.inputs)
+fn theme_status(e: themes::ThemesError) -> Status {
+    status(EngineError::from(e))
+}
+
+/// Bucket size and presence threshold of a ThemesOverTime request (defaults applied, limits
+/// checked), before any computation.
+pub fn over_time_options(r: &proto::ThemesOverTimeRequest) -> Result<(u32, f32), Status> {
+    Ok((bucket_size(r.bucket_years).map_err(theme_status)?, presence_share(r.presence_share).map_err(theme_status)?))
+}
+
+/// ThemesOverTime response: entries per theme and bucket, and each theme's life cycle.
+pub fn over_time_response(run: &ThemesRun, bucket_years: u32, presence: f32) -> Result<proto::ThemesOverTimeResponse, Status> {
+    let entries = themes::themes_over_time(&run.result, &run.inputs, bucket_years)
+        .map_err(theme_status)?
         .into_iter()
         .map(|e| proto::ThemeInYear {
             theme_id: e.theme_id,
@@ -99,17 +111,67 @@ pub fn over_time_response(run: &ThemesRun) -> proto::ThemesOverTimeResponse {
             count: e.count,
             share: e.share,
             keywords: keywords(&e.keywords),
+            year_end: e.year_end,
+            paragraphs: e.paragraphs,
         })
         .collect();
-    proto::ThemesOverTimeResponse { result_id: run.result_id.clone(), entries }
+    let themes = &run.result.themes;
+    let grid = ShareGrid::new(themes, &run.inputs, bucket_years).map_err(theme_status)?;
+    let lifecycles = grid
+        .order_by_peak(themes, presence)
+        .into_iter()
+        .map(|t| {
+            let lc = grid.lifecycle(t, themes[t].id, presence);
+            proto::ThemeLifecycle {
+                theme_id: lc.theme_id,
+                label: themes[t].label.clone(),
+                first_year: lc.first,
+                peak_year: lc.peak,
+                peak_share: lc.peak_share,
+                last_year: lc.last,
+                fade_year: lc.fade,
+                present_buckets: lc.present_buckets,
+            }
+        })
+        .collect();
+    Ok(proto::ThemesOverTimeResponse {
+        result_id: run.result_id.clone(),
+        entries,
+        lifecycles,
+        bucket_years: grid.bucket_years,
+        presence_share: presence,
+    })
 }
 
-/// CompareYears response.
-pub fn compare_response(run: &ThemesRun, a: i32, b: i32) -> Result<proto::CompareYearsResponse, Status> {
+/// The two periods of a CompareYears request: `period_a`/`period_b` when set, else the single
+/// years `year_a`/`year_b`. Checked for shape (not yet against the corpus).
+pub fn compare_periods(r: &proto::CompareYearsRequest) -> Result<(Period, Period), Status> {
+    let pick = |range: Option<proto::YearRange>, year: i32, name: &str| -> Result<Period, Status> {
+        let p = match range {
+            Some(r) => Period { from: r.from, to: r.to },
+            None if year == 0 => {
+                return Err(Status::invalid_argument(format!("set year_{name} (e.g. 2019) or period_{name} (e.g. from 2013 to 2017)")))
+            }
+            None => Period::year(year),
+        };
+        p.validate(&format!("period_{name}")).map_err(theme_status)?;
+        Ok(p)
+    };
+    let a = pick(r.period_a, r.year_a, "a")?;
+    let b = pick(r.period_b, r.year_b, "b")?;
     if a == b {
-        return Err(Status::invalid_argument("year_a and year_b are the same year; give two different years"));
+        let what = if a.from == a.to { "year_a and year_b are the same year" } else { "period_a and period_b are the same period" };
+        return Err(Status::invalid_argument(format!("{what} ({a}); give two different years or periods")));
     }
-    let comparisons = themes::compare_years(&run.result, &run.inputs, a, b).map_err(|e| status(EngineError::from(e)))?;
+    if a.overlaps(&b) {
+        return Err(Status::invalid_argument(format!("periods {a} and {b} overlap; give disjoint periods")));
+    }
+    Ok((a, b))
+}
+
+/// CompareYears response for years or periods `a` and `b`.
+pub fn compare_response(run: &ThemesRun, a: Period, b: Period) -> Result<proto::CompareYearsResponse, Status> {
+    let comparisons = themes::compare_periods(&run.result, &run.inputs, a, b).map_err(theme_status)?;
     let centroid = |id: u32| run.result.themes.iter().find(|t| t.id == id).map(|t| t.centroid.as_slice()).unwrap_or(&[]);
     let themes = comparisons
         .into_iter()
@@ -131,10 +193,22 @@ pub fn compare_response(run: &ThemesRun, a: i32, b: i32) -> Result<proto::Compar
             keywords_a: keywords(&c.keywords_a),
             keywords_b: keywords(&c.keywords_b),
             centroid_similarity: c.centroid_similarity,
+            count_a: c.count_a,
+            count_b: c.count_b,
+            years_a: c.years_a,
+            years_b: c.years_b,
         })
         .collect();
-    let count = |y: i32| run.inputs.iter().filter(|i| i.year == Some(y)).count() as u32;
-    Ok(proto::CompareYearsResponse { result_id: run.result_id.clone(), themes, paragraphs_a: count(a), paragraphs_b: count(b) })
+    let count = |p: &Period| run.inputs.iter().filter(|i| p.contains(i.year)).count() as u32;
+    let range = |p: &Period| Some(proto::YearRange { from: p.from, to: p.to });
+    Ok(proto::CompareYearsResponse {
+        result_id: run.result_id.clone(),
+        themes,
+        paragraphs_a: count(&a),
+        paragraphs_b: count(&b),
+        period_a: range(&a),
+        period_b: range(&b),
+    })
 }
 
 /// AssignTheme: embeds the text (or fetches the paragraph vector) and ranks theme centres.

@@ -1,4 +1,5 @@
-//! Year-to-year comparison of themes.
+//! Comparison of themes between two years or two periods (inclusive year ranges such as
+//! 2013–2017 against 2018–2024).
 //!
 //! Design choice: themes come from one clustering of all years together, so a theme
 //! present in both years is aligned by construction (the same centroid region).
@@ -8,7 +9,11 @@
 //! mode of clustering each year separately and matching centroids (splits/merges
 //! between years have no one-to-one match).
 //!
-//! Trend rules (shares are of each year's paragraph count, outliers included):
+//! Shares are normalised per period: a theme's members dated in the period divided by all
+//! clustered paragraphs dated in the period (outliers included), so periods of different
+//! lengths or paragraph counts compare directly.
+//!
+//! Trend rules (shares of each period's paragraphs):
 //! * `Emerging`: share in A < [`PRESENCE_MIN`] and share in B ≥ [`PRESENCE_MIN`];
 //! * `Faded`: the reverse;
 //! * `Grown`: change ≥ [`GROWTH_ABS`] and change ≥ [`GROWTH_REL`] × share in A;
@@ -18,6 +23,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::members::{fit_keywords, member_indices};
+use super::period::{validate_pair, Period};
 use super::vecmath::{dot, normalize};
 use super::{Keyword, ThemeInput, ThemesError, ThemesResult};
 
@@ -43,7 +49,7 @@ pub enum Trend {
     Stable,
 }
 
-/// Comparison of one theme between two years.
+/// Comparison of one theme between two years or periods (A and B).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct YearComparison {
     /// Theme id.
@@ -52,23 +58,39 @@ pub struct YearComparison {
     pub label: String,
     /// Classified change.
     pub trend: Trend,
-    /// Share of year A's paragraphs.
+    /// Share of A's paragraphs.
     pub share_a: f32,
-    /// Share of year B's paragraphs.
+    /// Share of B's paragraphs.
     pub share_b: f32,
     /// `share_b - share_a`.
     pub change: f32,
-    /// Year-A member nearest the theme centroid.
+    /// Members dated in A.
+    pub count_a: u32,
+    /// Members dated in B.
+    pub count_b: u32,
+    /// Distinct years of A with at least one member.
+    pub years_a: u32,
+    /// Distinct years of B with at least one member.
+    pub years_b: u32,
+    /// A's member nearest the theme centroid.
     pub representative_a: Option<i64>,
-    /// Year-B member nearest the theme centroid.
+    /// B's member nearest the theme centroid.
     pub representative_b: Option<i64>,
-    /// Keywords of the year-A members only.
+    /// Keywords of A's members only.
     pub keywords_a: Vec<Keyword>,
-    /// Keywords of the year-B members only.
+    /// Keywords of B's members only.
     pub keywords_b: Vec<Keyword>,
-    /// Cosine between the centroid of the year-A members and of the year-B members
-    /// (`None` unless the theme has members in both years); low values mean drift.
+    /// Cosine between the centroid of A's members and of B's members
+    /// (`None` unless the theme has members in both); low values mean drift.
     pub centroid_similarity: Option<f32>,
+}
+
+/// Distinct years among `rows`.
+fn distinct_years(rows: &[usize], inputs: &[ThemeInput]) -> u32 {
+    let mut y: Vec<i32> = rows.iter().filter_map(|&i| inputs[i].year).collect();
+    y.sort_unstable();
+    y.dedup();
+    y.len() as u32
 }
 
 fn classify(a: f32, b: f32) -> Trend {
@@ -86,28 +108,30 @@ fn classify(a: f32, b: f32) -> Trend {
     }
 }
 
-/// Compares theme shares between `year_a` and `year_b`.
-///
-/// Themes with no member in either year are omitted. Output is ordered by
-/// |change| descending, then theme id. Errors when the years are equal or a year
-/// has no paragraph in `inputs`.
+/// Compares theme shares between `year_a` and `year_b` (see [`compare_periods`]).
 pub fn compare_years(
     result: &ThemesResult,
     inputs: &[ThemeInput],
     year_a: i32,
     year_b: i32,
 ) -> Result<Vec<YearComparison>, ThemesError> {
-    if year_a == year_b {
-        return Err(ThemesError::InvalidArgument(
-            "year_a and year_b must differ".into(),
-        ));
-    }
-    let total_a = inputs.iter().filter(|i| i.year == Some(year_a)).count();
-    let total_b = inputs.iter().filter(|i| i.year == Some(year_b)).count();
-    if total_a == 0 || total_b == 0 {
-        let y = if total_a == 0 { year_a } else { year_b };
-        return Err(ThemesError::NoData(format!("no paragraphs from {y}")));
-    }
+    compare_periods(result, inputs, Period::year(year_a), Period::year(year_b))
+}
+
+/// Compares theme shares between periods `a` and `b`.
+///
+/// Themes with no member in either period are omitted. Output is ordered by
+/// |change| descending, then theme id. Errors ([`validate_pair`]) when a period is
+/// inverted, the periods are equal or overlap ([`ThemesError::InvalidArgument`]), or a
+/// period has no paragraph in `inputs` ([`ThemesError::NoData`], naming the years the
+/// inputs span).
+pub fn compare_periods(
+    result: &ThemesResult,
+    inputs: &[ThemeInput],
+    a: Period,
+    b: Period,
+) -> Result<Vec<YearComparison>, ThemesError> {
+    let (total_a, total_b) = validate_pair(&a, &b, inputs)?;
     let members = member_indices(result, inputs);
     let texts: Vec<&str> = inputs.iter().map(|i| i.simplified.as_str()).collect();
     let top = result.params.keywords_per_theme;
@@ -118,12 +142,12 @@ pub fn compare_years(
         let in_a: Vec<usize> = mem
             .iter()
             .copied()
-            .filter(|&i| inputs[i].year == Some(year_a))
+            .filter(|&i| a.contains(inputs[i].year))
             .collect();
         let in_b: Vec<usize> = mem
             .iter()
             .copied()
-            .filter(|&i| inputs[i].year == Some(year_b))
+            .filter(|&i| b.contains(inputs[i].year))
             .collect();
         if in_a.is_empty() && in_b.is_empty() {
             continue;
@@ -158,6 +182,10 @@ pub fn compare_years(
             share_a,
             share_b,
             change: share_b - share_a,
+            count_a: in_a.len() as u32,
+            count_b: in_b.len() as u32,
+            years_a: distinct_years(&in_a, inputs),
+            years_b: distinct_years(&in_b, inputs),
             representative_a: nearest(&in_a),
             representative_b: nearest(&in_b),
             keywords_a: model.keywords(&corpus, &corpus.counts(&in_a), top),
@@ -215,6 +243,57 @@ mod tests {
             }
         }
         assert!(compare_years(&r, &inputs, 2023, 2023).is_err());
-        assert!(compare_years(&r, &inputs, 2023, 1999).is_err());
+        assert!(matches!(compare_years(&r, &inputs, 2023, 1999), Err(ThemesError::NoData(_))));
+    }
+
+    /// 4 topics over 2010–2019: topic 3 only from 2015, topic 2 only until 2014, topic 0
+    /// three times as frequent in the later period, topic 1 in both. Period B (2015–2019)
+    /// has 1.5 times as many paragraphs as A, so shares must be of each period's count.
+    #[test]
+    fn compares_periods_with_per_period_shares() {
+        let (mut inputs, truth) = synthetic_inputs(30, 41);
+        let mut seen = [0usize; 4];
+        let mut keep = Vec::new();
+        for (inp, &t) in inputs.iter_mut().zip(&truth) {
+            let k = seen[t];
+            seen[t] += 1;
+            let late = match t {
+                3 => true,
+                2 => false,
+                0 => k % 4 != 0,
+                _ => k % 3 != 0,
+            };
+            inp.year = Some(if late { 2015 + (k % 5) as i32 } else { 2010 + (k % 5) as i32 });
+            keep.push(t);
+        }
+        let r = cluster_themes(&inputs, &ThemeParams { target_themes: Some(4), ..ThemeParams::default() }).unwrap();
+        let a = Period { from: 2010, to: 2014 };
+        let b = Period { from: 2015, to: 2019 };
+        let cmp = compare_periods(&r, &inputs, a, b).unwrap();
+        let na = inputs.iter().filter(|i| a.contains(i.year)).count() as f32;
+        let nb = inputs.iter().filter(|i| b.contains(i.year)).count() as f32;
+        let idx = crate::themes::members::index_of(&inputs);
+        let topic_of = |id: u32| {
+            let t = &r.themes[id as usize];
+            let mut c = [0usize; 4];
+            for m in &t.members {
+                c[keep[idx[m]]] += 1;
+            }
+            (0..4).max_by_key(|&i| c[i]).unwrap()
+        };
+        let by_topic = |topic: usize| cmp.iter().find(|c| topic_of(c.theme_id) == topic).unwrap();
+        assert_eq!(by_topic(3).trend, Trend::Emerging);
+        assert_eq!(by_topic(2).trend, Trend::Faded);
+        assert_eq!(by_topic(0).trend, Trend::Grown);
+        assert_eq!(by_topic(3).years_a, 0);
+        assert_eq!(by_topic(3).years_b, 5);
+        for c in &cmp {
+            assert!((c.share_a - c.count_a as f32 / na).abs() < 1e-6);
+            assert!((c.share_b - c.count_b as f32 / nb).abs() < 1e-6);
+        }
+        let outside = compare_periods(&r, &inputs, a, Period { from: 2030, to: 2034 }).unwrap_err();
+        assert!(outside.to_string().contains("2010–2019"), "{outside}");
+        let overlap = compare_periods(&r, &inputs, a, Period { from: 2014, to: 2019 }).unwrap_err();
+        assert!(matches!(overlap, ThemesError::InvalidArgument(_)));
     }
 }

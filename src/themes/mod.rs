@@ -23,11 +23,15 @@ pub mod assign;
 mod build;
 pub mod cluster;
 pub mod compare;
+pub mod export;
+pub mod grid;
+mod heatmap;
 pub mod keywords;
 mod items;
 mod kmeans;
 mod members;
 pub mod metrics;
+pub mod period;
 pub mod plot;
 mod silhouette;
 pub mod stopwords;
@@ -39,8 +43,10 @@ use serde::{Deserialize, Serialize};
 
 pub use assign::assign_theme;
 pub use build::{cluster_themes, evaluate_labelled, LabelledScores};
-pub use compare::{compare_years, Trend, YearComparison, GROWTH_ABS, GROWTH_REL, PRESENCE_MIN};
+pub use compare::{compare_periods, compare_years, Trend, YearComparison, GROWTH_ABS, GROWTH_REL, PRESENCE_MIN};
+pub use grid::{Lifecycle, ShareGrid};
 pub use metrics::{ari, nmi};
+pub use period::Period;
 pub use plot::plot_year_shares;
 pub use time::{themes_over_time, YearThemeKeywords};
 pub use tree::{theme_tree, ParagraphWeight, ThemeTree, TreeNode, TreeParams};
@@ -52,7 +58,7 @@ pub enum ThemesError {
     /// non-finite vector, inconsistent dimensions, k larger than n, …).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
-    /// A year requested for comparison has no paragraphs.
+    /// A year or period requested has no paragraphs (the message names the years there are).
     #[error("no data: {0}")]
     NoData(String),
     /// Writing an output file (e.g. the SVG chart) failed.

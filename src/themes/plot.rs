@@ -1,11 +1,54 @@
-//! SVG chart of theme shares per year (plotters, SVG backend: text is emitted as
-//! SVG `<text>`, so no system fonts are needed).
+//! SVG charts of theme shares over time (plotters, SVG backend: text is emitted as
+//! SVG `<text>`, so no system fonts are needed): lines per theme for short spans, a heatmap
+//! ([`super::heatmap`]) for long ones.
 
+use std::fmt;
 use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::{ThemesError, ThemesResult};
+use super::grid::ShareGrid;
+use super::{Theme, ThemesError, ThemesResult};
+
+/// Most yearly columns [`ChartKind::Auto`] draws as lines; longer spans get the heatmap.
+pub const LINES_MAX_YEARS: usize = 12;
+
+/// Which chart [`plot_themes`] draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChartKind {
+    /// Lines for yearly buckets spanning at most [`LINES_MAX_YEARS`] years, else the heatmap.
+    #[default]
+    Auto,
+    /// [`plot_year_shares`]: one line per theme (yearly shares, whatever the buckets).
+    Lines,
+    /// [`super::heatmap::plot_heatmap`]: themes × buckets.
+    Heatmap,
+}
+
+impl fmt::Display for ChartKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ChartKind::Auto => "auto",
+            ChartKind::Lines => "line",
+            ChartKind::Heatmap => "heatmap",
+        })
+    }
+}
+
+/// Draws `themes` over `grid` into `path` as `kind` says; returns the chart drawn (lines or
+/// heatmap). `presence` orders the heatmap's rows by peak (see [`super::grid`]).
+pub fn plot_themes(themes: &[Theme], grid: &ShareGrid, kind: ChartKind, presence: f32, path: &Path) -> Result<ChartKind, ThemesError> {
+    let kind = match kind {
+        ChartKind::Auto if grid.bucket_years == 1 && grid.buckets.len() <= LINES_MAX_YEARS => ChartKind::Lines,
+        ChartKind::Auto => ChartKind::Heatmap,
+        k => k,
+    };
+    match kind {
+        ChartKind::Lines => line_chart(themes, path)?,
+        _ => super::heatmap::plot_heatmap(grid, themes, presence, path)?,
+    }
+    Ok(kind)
+}
 
 /// Maximum number of themes drawn (largest first).
 pub const MAX_PLOTTED_THEMES: usize = 10;
@@ -15,21 +58,24 @@ pub const MAX_PLOTTED_THEMES: usize = 10;
 /// not plotted. Errors when there are no themes or no dated paragraphs, or when the
 /// file cannot be written.
 pub fn plot_year_shares(result: &ThemesResult, path: &Path) -> Result<(), ThemesError> {
-    let mut years: Vec<i32> = result
-        .themes
+    line_chart(&result.themes, path)
+}
+
+fn line_chart(all: &[Theme], path: &Path) -> Result<(), ThemesError> {
+    let mut years: Vec<i32> = all
         .iter()
         .flat_map(|t| t.years.iter().filter_map(|y| y.year))
         .collect();
     years.sort_unstable();
     years.dedup();
-    if result.themes.is_empty() || years.is_empty() {
+    if all.is_empty() || years.is_empty() {
         return Err(ThemesError::InvalidArgument(
             "nothing to plot: no themes with dated paragraphs".into(),
         ));
     }
     let (y0, y1) = (years[0], *years.last().unwrap_or(&years[0]));
     let (x0, x1) = if y0 == y1 { (y0 - 1, y1 + 1) } else { (y0, y1) };
-    let themes: Vec<_> = result.themes.iter().take(MAX_PLOTTED_THEMES).collect();
+    let themes: Vec<_> = all.iter().take(MAX_PLOTTED_THEMES).collect();
     let max_share = themes
         .iter()
         .flat_map(|t| t.years.iter().filter(|y| y.year.is_some()).map(|y| y.share))
@@ -111,5 +157,11 @@ mod tests {
             params: ThemeParams::default(),
         };
         assert!(plot_year_shares(&empty, &p).is_err());
+        // two years: auto draws lines; a heatmap on request
+        let grid = ShareGrid::new(&r.themes, &inputs, 1).unwrap();
+        assert_eq!(plot_themes(&r.themes, &grid, ChartKind::Auto, 0.02, &p).unwrap(), ChartKind::Lines);
+        assert_eq!(plot_themes(&r.themes, &grid, ChartKind::Heatmap, 0.02, &p).unwrap(), ChartKind::Heatmap);
+        let s = std::fs::read_to_string(&p).unwrap();
+        assert!(s.contains("ordered by peak") && s.contains(&r.themes[0].label));
     }
 }
