@@ -203,18 +203,7 @@ mod tests {
     use super::*;
 
     fn theme(id: u32, members: Vec<i64>) -> Theme {
-        Theme {
-            id,
-            label: format!("t{id}"),
-            keywords: vec![],
-            size: members.len() as u32,
-            share: 0.0,
-            representatives: vec![],
-            members,
-            centroid: vec![1.0],
-            years: vec![],
-            cohesion: 1.0,
-        }
+        crate::themes::testutil::member_theme(id, format!("t{id}"), members)
     }
 
     /// 10 paragraphs a year in 1950..=1969 except 1957 (a gap year), ids year*100 + k.

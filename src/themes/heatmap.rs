@@ -167,18 +167,7 @@ mod tests {
     use crate::themes::{Theme, ThemeInput};
 
     fn theme(id: u32, members: Vec<i64>) -> Theme {
-        Theme {
-            id,
-            label: format!("theme {id} / words"),
-            keywords: vec![],
-            size: members.len() as u32,
-            share: 0.0,
-            representatives: vec![],
-            members,
-            centroid: vec![1.0],
-            years: vec![],
-            cohesion: 1.0,
-        }
+        crate::themes::testutil::member_theme(id, format!("theme {id} / words"), members)
     }
 
     /// 70 years × 30 themes: theme t peaks around year 1955 + 2t; 1960 is a gap.

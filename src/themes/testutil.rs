@@ -77,3 +77,20 @@ pub(crate) fn synthetic_inputs(per: usize, seed: u64) -> (Vec<ThemeInput>, Vec<u
     }
     (out, labels)
 }
+
+/// A theme with the given members and label and neutral other fields, for tests of the
+/// over-time and chart code.
+pub(crate) fn member_theme(id: u32, label: String, members: Vec<i64>) -> super::Theme {
+    super::Theme {
+        id,
+        label,
+        keywords: vec![],
+        size: members.len() as u32,
+        share: 0.0,
+        representatives: vec![],
+        members,
+        centroid: vec![1.0],
+        years: vec![],
+        cohesion: 1.0,
+    }
+}
