@@ -8,6 +8,20 @@ use crate::backend::BackendConfig;
 use crate::corpus::SegmentConfig;
 use crate::embed::{EmbedderConfig, QueueOptions};
 
+/// How NearestParagraphs ranks (the type of [`Config::default_search_mode`]; requests name
+/// one through [`crate::engine::SearchRequest::mode`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum SearchMode {
+    /// Cosine similarity of embeddings (the library default; the server's default for text
+    /// queries is [`Config::default_search_mode`]).
+    #[default]
+    Dense,
+    /// BM25 over jieba words.
+    Keyword,
+    /// Reciprocal-rank fusion of both.
+    Hybrid,
+}
+
 /// Every setting of a simtheme instance. `Config::default()` is what `simtheme serve` runs with.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -48,12 +62,14 @@ pub struct Config {
     pub max_embed_texts: usize,
     /// Characters of a query or Similarity text. Default 8,000.
     pub max_query_chars: usize,
+    /// Characters of one Embed text. Default 20,000.
+    pub max_embed_chars: usize,
     /// Largest `k` of NearestParagraphs. Default 100.
     pub max_k: usize,
     /// Mode of NearestParagraphs text queries that name none. Default HYBRID: on the retrieval
     /// fixture it ranks the expected paragraph first for 83% of queries against DENSE's 71%,
     /// for ~2 ms more per query (README, "Search modes").
-    pub default_search_mode: crate::engine::SearchMode,
+    pub default_search_mode: SearchMode,
     /// The production surface of `serve`: TLS, API keys, metrics and HTTP/JSON listeners.
     pub edge: EdgeConfig,
 }
@@ -76,8 +92,9 @@ impl Default for Config {
             max_documents_per_request: 100,
             max_embed_texts: 64,
             max_query_chars: 8_000,
+            max_embed_chars: 20_000,
             max_k: 100,
-            default_search_mode: crate::engine::SearchMode::Hybrid,
+            default_search_mode: SearchMode::Hybrid,
             edge: EdgeConfig::default(),
         }
     }

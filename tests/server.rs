@@ -249,7 +249,7 @@ async fn concurrent_clients_share_forward_passes_and_hnsw_agrees_with_exact() {
 
 /// Theme RPCs on the seed corpus: determinism and caching, accounting, keywords, years.
 async fn check_themes(c: &mut simtheme::proto::sim_theme_client::SimThemeClient<tonic::transport::Channel>, paragraphs: u32) {
-    let req = proto::ClusterThemesRequest { params: Some(proto::ThemeParams { seed: 7, ..Default::default() }) };
+    let req = proto::ClusterThemesRequest { params: Some(proto::ThemeParams { seed: Some(7), ..Default::default() }) };
     let first = c.cluster_themes(req.clone()).await.unwrap().into_inner();
     let second = c.cluster_themes(req.clone()).await.unwrap().into_inner();
     assert!(!first.cached && second.cached);

@@ -8,8 +8,7 @@ use std::process::Command;
 use simtheme::backend::BackendConfig;
 use simtheme::config::Config;
 use simtheme::corpus::DocumentMeta;
-use simtheme::engine::{Engine, EngineError, IngestInput, IngestStatus, ThemeTreeQuery};
-use simtheme::themes::TreeParams;
+use simtheme::engine::{Engine, EngineError, IngestInput, IngestStatus, ThemeRequest, ThemeTreeQuery};
 
 const SAMPLE: &str = "tests/fixtures/gov_reports_sample";
 
@@ -32,7 +31,8 @@ async fn tree_of_real_reports_nests_is_cached_and_keeps_boilerplate_out() {
     let tmp = tempfile::tempdir().unwrap();
     let engine = ingest_sample(tmp.path()).await;
     let query = ThemeTreeQuery {
-        params: TreeParams { themes: simtheme::themes::ThemeParams { min_theme_size: 2, ..Default::default() }, min_split: 4, ..Default::default() },
+        themes: ThemeRequest { min_theme_size: Some(2), ..Default::default() },
+        min_split: Some(4),
         ..Default::default()
     };
     let (run, cached) = engine.theme_tree(&query).await.unwrap();
@@ -62,7 +62,7 @@ async fn tree_of_real_reports_nests_is_cached_and_keeps_boilerplate_out() {
     let first = tree.nodes[0].theme.id;
     assert_eq!(run.subtree(first).unwrap()[0].theme.id, first);
     assert!(matches!(run.subtree(9_999), Err(EngineError::NotFound(_))));
-    let bad = ThemeTreeQuery { params: TreeParams { levels: 0, ..Default::default() }, ..Default::default() };
+    let bad = ThemeTreeQuery { levels: Some(0), ..Default::default() };
     assert!(matches!(engine.theme_tree(&bad).await, Err(EngineError::InvalidArgument(_))));
 }
 

@@ -80,7 +80,7 @@ pub fn run(embedder: Arc<simtheme::embed::Embedder>, queries: &[Query]) {
         queries.len()
     );
     let search = |text: &str, mode: SearchMode, k: usize| {
-        let req = SearchRequest { query: QueryInput::Text(text.to_string()), k, mode, ..Default::default() };
+        let req = SearchRequest { query: QueryInput::Text(text.to_string()), k, mode: Some(mode), ..Default::default() };
         let started = Instant::now();
         let out = rt.block_on(engine.search(req));
         let ms = started.elapsed().as_secs_f64() * 1e3;

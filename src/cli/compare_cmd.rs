@@ -2,7 +2,8 @@
 //! (`2019`, `2013-2017`) side by side, as a table, CSV or JSON.
 
 use crate::config::Config;
-use crate::themes::{self, export, Period, Trend};
+use crate::themes::period::check_distinct;
+use crate::themes::{export, Period, Trend};
 
 use super::themes_cmd::{open, print_rows, short, Format, OutputArgs, ThemeArgs};
 
@@ -11,12 +12,10 @@ use super::themes_cmd::{open, print_rows, short, Format, OutputArgs, ThemeArgs};
 /// match `simtheme themes` with the same options).
 pub fn run_compare(config: Config, args: &ThemeArgs, a: &str, b: &str, out: &OutputArgs) -> anyhow::Result<()> {
     let (a, b) = (Period::parse(a)?, Period::parse(b)?);
-    if a == b || a.overlaps(&b) {
-        anyhow::bail!("{a} and {b} overlap; give two different, disjoint years or periods (e.g. 2013-2017 2018-2024)");
-    }
+    // checked before the model loads; the engine checks again
+    check_distinct(&a, &b, ["period A", "period B"])?;
     let (runtime, engine) = open(config)?;
-    let (run, _) = runtime.block_on(engine.themes(&args.query()))?;
-    let cmp = themes::compare_periods(&run.result, &run.inputs, a, b)?;
+    let (run, cmp) = runtime.block_on(engine.compare_periods(&args.request(), a, b))?;
     if out.format() != Format::Table {
         return print_rows(&export::comparison_rows(&cmp, a, b, &run.inputs), out.format());
     }

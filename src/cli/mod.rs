@@ -7,6 +7,7 @@ mod config_file;
 mod embed_cmds;
 mod ingest_cmd;
 mod ingest_rows;
+mod limit_args;
 mod migrate_cmd;
 mod queue_args;
 mod reuse_cmd;
@@ -26,6 +27,7 @@ pub use config_file::{parse_cli, parse_cli_from};
 pub use embed_cmds::{run_embed, run_similarity};
 pub use ingest_cmd::{run_ingest, IngestTotals};
 pub use ingest_rows::{read_csv, read_jsonl, IngestArgs, RowDocument, Rows};
+pub use limit_args::LimitArgs;
 pub use migrate_cmd::{run_migrate, MigrateTarget};
 pub use queue_args::QueueArgs;
 pub use reuse_cmd::{parse_period, run_reuse, ReuseArgs, ReuseFormat};
@@ -43,20 +45,23 @@ pub struct Cli {
     #[arg(long, global = true, env = "SIMTHEME_MODEL")]
     pub model: Option<String>,
     /// Inference threads (0 = all cores).
-    #[arg(long, global = true, default_value_t = 0, env = "SIMTHEME_THREADS")]
+    #[arg(long, global = true, default_value_t = Config::default().embedder.threads, env = "SIMTHEME_THREADS")]
     pub threads: usize,
     /// Run a GGUF model's weights expanded to f32 (candle-transformers' BERT) instead of
     /// the quantised encoder: slower and ~420 MB larger; for comparison.
     #[arg(long, global = true, env = "SIMTHEME_DEQUANTIZE")]
     pub dequantize: bool,
     /// Data directory (SQLite store and index dump).
-    #[arg(long, global = true, default_value = "data", env = "SIMTHEME_DATA_DIR")]
+    #[arg(long, global = true, default_value_os_t = crate::backend::EmbeddedConfig::default().data_dir, env = "SIMTHEME_DATA_DIR")]
     pub data_dir: PathBuf,
     /// Extra user dictionary for jieba (keyword search and theme labels), added to the shipped
     /// policy terms: one `word [frequency [tag]]` per line, `#` comments. Changing it makes
     /// the keyword index rebuild itself at the next start.
     #[arg(long, global = true, env = "SIMTHEME_USER_DICT")]
     pub user_dict: Option<PathBuf>,
+    /// Request limits (`--max-k`, `--max-document-bytes`, ...).
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -233,6 +238,7 @@ impl Cli {
             None => BackendConfig::embedded(&self.data_dir),
         };
         let mut c = Config { backend, ..Config::default() };
+        self.limits.apply(&mut c);
         c.embedder.threads = self.threads;
         c.embedder.dequantize = self.dequantize;
         if let Some(m) = &self.model {

@@ -1,4 +1,5 @@
-//! `serve` options of the embedding queue (`--queue-*`, or `queue_*` keys of the config file),
+//! `serve` options of the embedding queue (`--queue-*`, `SIMTHEME_QUEUE_*`, or `queue_*` keys of
+//! the config file; defaults: [`QueueOptions::default`]),
 //! checked against their ranges before the server starts.
 
 use std::fmt::Display;
@@ -10,32 +11,32 @@ use crate::embed::QueueOptions;
 pub struct QueueArgs {
     /// Embedding requests that may wait in each lane (queries, ingestion) before new ones are
     /// refused (RESOURCE_EXHAUSTED).
-    #[arg(long, default_value_t = QueueOptions::default().capacity)]
+    #[arg(long, default_value_t = QueueOptions::default().capacity, env = "SIMTHEME_QUEUE_CAPACITY")]
     pub queue_capacity: usize,
     /// Tokens of waiting embedding requests merged into one round (special tokens and prefixes
     /// included; a larger request runs alone).
-    #[arg(long, default_value_t = QueueOptions::default().batch_tokens)]
+    #[arg(long, default_value_t = QueueOptions::default().batch_tokens, env = "SIMTHEME_QUEUE_BATCH_TOKENS")]
     pub queue_batch_tokens: usize,
     /// Padded tokens (longest window x windows) of one forward pass of the ingestion lane.
-    #[arg(long, default_value_t = QueueOptions::default().sub_batch_tokens)]
+    #[arg(long, default_value_t = QueueOptions::default().sub_batch_tokens, env = "SIMTHEME_QUEUE_SUB_BATCH_TOKENS")]
     pub queue_sub_batch_tokens: usize,
     /// Requests with at most this many bytes of text take the query lane whatever their mode
     /// (0: queries only).
-    #[arg(long, default_value_t = QueueOptions::default().interactive_bytes)]
+    #[arg(long, default_value_t = QueueOptions::default().interactive_bytes, env = "SIMTHEME_QUEUE_INTERACTIVE_BYTES")]
     pub queue_interactive_bytes: usize,
     /// Nice value, 0-19, of the ingestion lane's threads (Linux), their only lowering with
     /// `--queue-bulk-scheduling nice`: 10 gives a running query ~90% of the cores it shares
     /// with ingestion; 0 the same priority.
-    #[arg(long, default_value_t = QueueOptions::default().bulk_nice, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = QueueOptions::default().bulk_nice, allow_negative_numbers = true, env = "SIMTHEME_QUEUE_BULK_NICE")]
     pub queue_bulk_nice: i32,
     /// How the ingestion lane's threads yield to queries (Linux): `idle` runs them under
     /// SCHED_IDLE, on cores no query wants, preempted at once when one does; `nice` only by
     /// their nice value (--queue-bulk-nice).
-    #[arg(long, value_enum, default_value_t = BulkScheduling::Idle)]
+    #[arg(long, value_enum, default_value_t = BulkScheduling::Idle, env = "SIMTHEME_QUEUE_BULK_SCHEDULING")]
     pub queue_bulk_scheduling: BulkScheduling,
     /// Longest pause, milliseconds, of the ingestion lane after each encoder layer while a
     /// query round runs (0: never pause).
-    #[arg(long, default_value_t = QueueOptions::default().bulk_pause_ms)]
+    #[arg(long, default_value_t = QueueOptions::default().bulk_pause_ms, env = "SIMTHEME_QUEUE_BULK_PAUSE_MS")]
     pub queue_bulk_pause_ms: u64,
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::config::{Config, EdgeConfig, LogFormat, Secret, TlsFiles};
+use crate::config::{Config, EdgeConfig, LogFormat, SearchMode, Secret, TlsFiles};
 use crate::engine::{Engine, IngestStatus};
 use crate::service;
 
@@ -14,7 +14,7 @@ use crate::service;
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (printed in the ready line).
-    #[arg(long, default_value = "127.0.0.1:50051", env = "SIMTHEME_LISTEN")]
+    #[arg(long, default_value_t = Config::default().listen, env = "SIMTHEME_LISTEN")]
     pub listen: SocketAddr,
     /// Do not ingest the shipped seed documents into an empty data directory.
     #[arg(long)]
@@ -22,23 +22,23 @@ pub struct ServeArgs {
     /// Storage backend, its connection settings and the embedded index's settings.
     #[command(flatten)]
     pub storage: super::BackendArgs,
-    /// Largest gRPC message, bytes.
-    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    /// Largest gRPC message (and HTTP/JSON body), bytes.
+    #[arg(long, default_value_t = Config::default().max_message_bytes, env = "SIMTHEME_MAX_MESSAGE_BYTES")]
     pub max_message_bytes: usize,
     /// Deadline of a call, seconds; for StreamDocuments, of the wait for each next document
     /// (a stream may last as long as documents keep coming).
-    #[arg(long, default_value_t = 120)]
+    #[arg(long, default_value_t = Config::default().request_timeout.as_secs(), env = "SIMTHEME_REQUEST_TIMEOUT_SECS")]
     pub request_timeout_secs: u64,
     /// Requests handled at once per connection.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = Config::default().concurrency_limit, env = "SIMTHEME_CONCURRENCY_LIMIT")]
     pub concurrency_limit: usize,
     /// Embedding queue: lane capacity, round and forward-pass sizes, the ingestion lane's priority.
     #[command(flatten)]
     pub queue: super::QueueArgs,
     /// Mode of NearestParagraphs text queries that do not set one: hybrid (BM25 fused with
     /// dense; `score` is the fused score), dense (`score` is the cosine) or keyword.
-    #[arg(long, value_enum, default_value = "hybrid", env = "SIMTHEME_DEFAULT_SEARCH_MODE")]
-    pub default_search_mode: crate::engine::SearchMode,
+    #[arg(long, value_enum, default_value_t = Config::default().default_search_mode, env = "SIMTHEME_DEFAULT_SEARCH_MODE")]
+    pub default_search_mode: SearchMode,
     /// TOML file with serve settings: keys are the long option names (`listen`, `tls_cert`,
     /// `api_key_file`, `data_dir`, ...). Precedence: flag > environment > file > default.
     #[arg(long, env = "SIMTHEME_CONFIG")]

@@ -6,11 +6,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
-use crate::engine::{Engine, ParagraphFilter, ThemeQuery, ThemesRun, YearFilter};
+use crate::engine::{Engine, ParagraphFilter, ThemeRequest, ThemesRun, YearFilter};
 use crate::themes::export::{self, Columns};
 use crate::themes::grid::{bucket_size, presence_share};
 use crate::themes::plot::ChartKind;
-use crate::themes::{self, Method, ShareGrid, ThemeParams};
+use crate::themes::{self, Method, ShareGrid};
 
 /// Options shared by the theme commands.
 #[derive(Debug, Clone, clap::Args)]
@@ -24,32 +24,31 @@ pub struct ThemeArgs {
     /// Number of themes (default: automatic).
     #[arg(long)]
     pub k: Option<usize>,
-    /// Themes smaller than this become outliers.
-    #[arg(long, default_value_t = 3)]
-    pub min_size: usize,
-    /// Random seed.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// Themes smaller than this become outliers (default: the engine's, 3).
+    #[arg(long)]
+    pub min_size: Option<usize>,
+    /// Random seed (default: the engine's, 42, as over gRPC).
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Use spherical k-means instead of agglomerative clustering.
     #[arg(long)]
     pub kmeans: bool,
 }
 
 impl ThemeArgs {
-    pub(crate) fn query(&self) -> ThemeQuery {
+    /// The engine request these options describe (unset options take the engine's defaults).
+    pub(crate) fn request(&self) -> ThemeRequest {
         let years = (!self.years.is_empty()).then(|| YearFilter {
             years: self.years.clone(),
             include_undated: self.include_undated,
             ..YearFilter::default()
         });
-        ThemeQuery {
-            params: ThemeParams {
-                target_themes: self.k,
-                min_theme_size: self.min_size.max(1),
-                seed: self.seed,
-                method: if self.kmeans { Method::KMeans } else { Method::Agglomerative },
-                ..ThemeParams::default()
-            },
+        ThemeRequest {
+            target_themes: self.k,
+            min_theme_size: self.min_size,
+            seed: self.seed,
+            method: if self.kmeans { Method::KMeans } else { Method::Agglomerative },
+            keywords: None,
             filter: ParagraphFilter { years, ..ParagraphFilter::default() },
         }
     }
@@ -184,7 +183,7 @@ pub fn run_themes(
 ) -> anyhow::Result<()> {
     let (bucket, presence) = time.checked()?;
     let (runtime, engine) = open(config)?;
-    let (run, _) = runtime.block_on(engine.themes(&args.query()))?;
+    let (run, _) = runtime.block_on(engine.themes(&args.request()))?;
     let grid = ShareGrid::new(&run.result.themes, &run.inputs, bucket)?;
     if let Some(path) = &plot {
         write_chart(&run, &grid, chart.into(), presence, path)?;
@@ -242,17 +241,14 @@ const SPARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█
 /// share per bucket (table), or one row per theme × bucket (CSV, JSON); writes the heatmap when
 /// `plot` is given.
 pub fn run_over_time(config: Config, args: &ThemeArgs, out: &OutputArgs, time: &TimeArgs, plot: Option<PathBuf>) -> anyhow::Result<()> {
-    let (bucket, presence) = time.checked()?;
     let (runtime, engine) = open(config)?;
-    let (run, _) = runtime.block_on(engine.themes(&args.query()))?;
-    let themes = &run.result.themes;
-    let grid = ShareGrid::new(themes, &run.inputs, bucket)?;
+    let (run, over) = runtime.block_on(engine.themes_over_time(&args.request(), time.bucket, time.presence))?;
+    let (themes, grid, presence, bucket) = (&run.result.themes, &over.grid, over.presence, over.grid.bucket_years);
     if let Some(path) = &plot {
-        write_chart(&run, &grid, ChartKind::Heatmap, presence, path)?;
+        write_chart(&run, grid, ChartKind::Heatmap, presence, path)?;
     }
     if out.format() != Format::Table {
-        let over = themes::themes_over_time(&run.result, &run.inputs, bucket)?;
-        return print_rows(&export::time_rows(themes, &grid, &over), out.format());
+        return print_rows(&export::time_rows(themes, grid, &over.entries), out.format());
     }
     let (Some(first), Some(last)) = (grid.buckets.first(), grid.buckets.last()) else {
         anyhow::bail!("no clustered paragraph is dated; ingest documents with dates");

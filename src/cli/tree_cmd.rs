@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::engine::{Engine, ThemeTreeQuery, ThemeTreeRun};
-use crate::themes::{TreeNode, TreeParams};
+use crate::themes::TreeNode;
 
 use super::themes_cmd::ThemeArgs;
 
@@ -19,9 +19,9 @@ pub struct ZoomArgs {
     /// Print one theme of the tree (its id in the tree) with all its descendants.
     #[arg(long, conflicts_with = "level")]
     pub subtree: Option<u32>,
-    /// Number of levels of the tree (1 to 6).
-    #[arg(long, default_value_t = 3)]
-    pub levels: usize,
+    /// Number of levels of the tree (1 to 6; default 3).
+    #[arg(long)]
+    pub levels: Option<usize>,
 }
 
 impl ZoomArgs {
@@ -66,8 +66,7 @@ pub fn run_theme_tree(config: Config, args: &ThemeArgs, zoom: &ZoomArgs, json: b
     let runtime = super::runtime()?;
     let engine = runtime.block_on(Engine::open(config))?;
     runtime.block_on(engine.seed_if_empty())?;
-    let flat = args.query();
-    let query = ThemeTreeQuery { params: TreeParams { themes: flat.params, levels: zoom.levels, ..TreeParams::default() }, filter: flat.filter };
+    let query = ThemeTreeQuery { themes: args.request(), levels: zoom.levels, min_split: None };
     let (run, _) = runtime.block_on(engine.theme_tree(&query))?;
     let nodes: Vec<&TreeNode> = match (zoom.level, zoom.subtree) {
         (Some(l), _) => run.level(l)?,

@@ -17,6 +17,7 @@ pub mod int8;
 pub mod qbert;
 pub mod source;
 pub mod queue;
+pub mod text_embedder;
 pub mod text_tokenizer;
 pub mod unigram;
 mod weights;
@@ -30,6 +31,7 @@ pub use batch::{plan_batches, windows, Window};
 pub use error::EmbedError;
 pub use queue::{EmbedQueue, QueueError, QueueOptions, QueueStats};
 pub use source::{ModelFiles, WeightFile};
+pub use text_embedder::{EmbedFuture, FakeEmbedder, TextEmbedder};
 pub use text_tokenizer::TextTokenizer;
 
 /// The model directory shipped in the repository, used when no model is given.

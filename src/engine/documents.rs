@@ -28,3 +28,35 @@ impl Engine {
         Ok(self.backend().delete_document(id).await?)
     }
 }
+
+/// Documents a page holds when the request names no size.
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+/// Most documents one page may hold.
+pub const MAX_PAGE_SIZE: usize = 500;
+
+/// One page of [`Engine::documents_page`].
+#[derive(Debug, Clone)]
+pub struct DocumentPage {
+    /// Documents ordered by id.
+    pub documents: Vec<DocumentRecord>,
+    /// True when documents follow the last one.
+    pub more: bool,
+}
+
+impl Engine {
+    /// The page of `size` documents (0: [`DEFAULT_PAGE_SIZE`]; at most [`MAX_PAGE_SIZE`])
+    /// ordered by id, strictly after `after`.
+    pub async fn documents_page(&self, after: Option<String>, size: usize) -> Result<DocumentPage, EngineError> {
+        let size = match size {
+            0 => DEFAULT_PAGE_SIZE,
+            n if n > MAX_PAGE_SIZE => {
+                return Err(EngineError::InvalidArgument(format!("page_size {n} is above the maximum of {MAX_PAGE_SIZE}")));
+            }
+            n => n,
+        };
+        let mut documents = self.list_documents(after, size + 1).await?;
+        let more = documents.len() > size;
+        documents.truncate(size);
+        Ok(DocumentPage { documents, more })
+    }
+}

@@ -208,7 +208,7 @@ impl Engine {
         let limit = self.config().max_document_bytes;
         if input.text.len() > limit {
             return Err(EngineError::InvalidArgument(format!(
-                "document is {} bytes, above the limit of {limit} bytes; split it or raise max_document_bytes",
+                "document is {} bytes, above the limit of {limit} bytes; split it or raise --max-document-bytes",
                 input.text.len()
             )));
         }
@@ -257,7 +257,7 @@ impl Engine {
             Err(e) => return IngestResult::failed(index, doc.id.clone(), &e.into()).with(0, t),
         }
         let texts: Vec<String> = doc.paragraphs.iter().flat_map(|p| p.chunks.iter().map(|c| c.text.clone())).collect();
-        let (vectors, tokens) = match timed(&mut t.embedding, self.queue().embed(texts, Mode::Passage)).await {
+        let (vectors, tokens) = match timed(&mut t.embedding, self.embedder().embed(texts, Mode::Passage)).await {
             Ok(v) => {
                 let tokens = v.iter().map(|e| e.tokens as u64).sum();
                 (Arc::new(v.into_iter().map(|e| e.vector).collect::<Vec<_>>()), tokens)
@@ -270,5 +270,35 @@ impl Engine {
             Err(e) => return IngestResult::failed(index, doc.id.clone(), &e.into()).with(tokens, t),
         };
         IngestResult::from_doc(index, status, &doc, date_source).with(tokens, t)
+    }
+}
+
+impl Engine {
+    /// Checks the size of a batch of documents: 1 to
+    /// [`crate::config::Config::max_documents_per_request`].
+    pub fn check_batch(&self, documents: usize) -> Result<(), EngineError> {
+        let max = self.config().max_documents_per_request;
+        if documents == 0 || documents > max {
+            return Err(EngineError::InvalidArgument(format!(
+                "send 1 to {max} documents per request (got {documents}; the server's --max-documents-per-request)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Most documents one stream may carry: 100 batches.
+    pub fn max_stream_documents(&self) -> usize {
+        self.config().max_documents_per_request.saturating_mul(100)
+    }
+
+    /// Checks that a stream that already carried `received` documents may carry one more.
+    pub fn check_stream_position(&self, received: usize) -> Result<(), EngineError> {
+        let max = self.max_stream_documents();
+        if received >= max {
+            return Err(EngineError::ResourceExhausted(format!(
+                "a stream may carry at most {max} documents (100 x the server's --max-documents-per-request); the first {max} were ingested, send the rest in a new stream"
+            )));
+        }
+        Ok(())
     }
 }

@@ -1,9 +1,13 @@
-//! The library core: one `Engine` owns the embedding queue and a storage [`Backend`], and
-//! offers every operation the gRPC service and the CLI expose. Embedding goes through the
-//! shared [`EmbedQueue`], which batches concurrent requests; storage and search go through the
-//! backend, which is the embedded SQLite + hnsw_rs pair unless the configuration names another.
+//! The library core: one `Engine` owns an embedder and a storage [`Backend`], and offers every
+//! operation the gRPC service and the CLI expose. It validates every request and applies every
+//! default (the callers only convert their types), so each limit and default has one home.
+//! Embedding goes through a [`TextEmbedder`]: in production the shared [`EmbedQueue`], which
+//! batches concurrent requests in front of the model; in tests possibly a
+//! [`crate::embed::FakeEmbedder`]. Storage and search go through the backend, which is the
+//! embedded SQLite + hnsw_rs pair unless the configuration names another.
 
 mod documents;
+mod embedding;
 mod error;
 mod hybrid;
 mod ingest;
@@ -18,22 +22,25 @@ use std::sync::{Arc, Mutex};
 
 use crate::backend::Backend;
 use crate::config::Config;
-use crate::embed::{EmbedQueue, Embedder};
+use crate::embed::{EmbedQueue, Embedder, TextEmbedder};
 
 pub use crate::backend::{Exclusions, ParagraphFilter, ParagraphHit, YearFilter};
+pub use documents::{DocumentPage, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use embedding::{EmbedOutput, Similarity, DEFAULT_EMBED_MODE};
 pub use error::EngineError;
 pub use ingest::{Format, IngestInput, IngestResult, IngestStatus, IngestTimings};
+pub use crate::config::SearchMode;
 pub use reuse::{ReuseQuery, ReuseScope};
-pub use search::{Provenance, QueryInput, SearchHit, SearchMode, SearchRequest, SearchResponse};
+pub use search::{Provenance, QueryInput, SearchHit, SearchRequest, SearchResponse, DEFAULT_K};
 pub use seeds::SEED_DOCUMENTS;
 pub use stats::EngineStats;
 pub use theme_tree::{ThemeTreeQuery, ThemeTreeRun, MAX_TREE_LEVELS};
-pub use themes::{ThemeQuery, ThemesCache, ThemesRun};
+pub use themes::{ThemeRequest, ThemesCache, ThemesOverTime, ThemesRun, DEFAULT_ASSIGN_TOP, MAX_ASSIGN_TOP, MAX_KEYWORDS};
 
 /// The running state of one simtheme instance.
 pub struct Engine {
     config: Config,
-    queue: EmbedQueue,
+    embedder: Arc<dyn TextEmbedder>,
     backend: Arc<dyn Backend>,
     /// Themes results of the current corpus version.
     themes_cache: Mutex<ThemesCache>,
@@ -63,10 +70,23 @@ impl Engine {
         Ok(Self::with_backend(config, embedder, backend))
     }
 
-    /// An engine over a backend the caller opened.
+    /// An engine over a backend the caller opened; the model runs behind a new
+    /// [`EmbedQueue`] configured by `config.queue`.
     pub fn with_backend(config: Config, embedder: Arc<Embedder>, backend: Arc<dyn Backend>) -> Arc<Engine> {
         let queue = EmbedQueue::start_with(embedder, config.queue.clone());
-        Arc::new(Engine { config, queue, backend, themes_cache: Mutex::new(ThemesCache::default()) })
+        Self::new(config, Arc::new(queue), backend)
+    }
+
+    /// An engine over any [`TextEmbedder`] (e.g. [`crate::embed::FakeEmbedder`]), opening the
+    /// configured backend for its model name and dimension.
+    pub async fn with_text_embedder(config: Config, embedder: Arc<dyn TextEmbedder>) -> Result<Arc<Engine>, EngineError> {
+        let backend = crate::backend::open(&config.backend, embedder.name(), embedder.dim()).await?;
+        Ok(Self::new(config, embedder, backend))
+    }
+
+    /// An engine over an embedder and a backend the caller made.
+    pub fn new(config: Config, embedder: Arc<dyn TextEmbedder>, backend: Arc<dyn Backend>) -> Arc<Engine> {
+        Arc::new(Engine { config, embedder, backend, themes_cache: Mutex::new(ThemesCache::default()) })
     }
 
     /// The configuration the engine runs with.
@@ -74,9 +94,9 @@ impl Engine {
         &self.config
     }
 
-    /// The shared embedding queue.
-    pub fn queue(&self) -> &EmbedQueue {
-        &self.queue
+    /// The embedder (in production the shared embedding queue; its counters in `stats()`).
+    pub fn embedder(&self) -> &dyn TextEmbedder {
+        self.embedder.as_ref()
     }
 
     /// The storage backend.
@@ -86,12 +106,12 @@ impl Engine {
 
     /// Model name.
     pub fn model_name(&self) -> &str {
-        self.queue.embedder().name()
+        self.embedder.name()
     }
 
     /// Vector dimension.
     pub fn dim(&self) -> usize {
-        self.queue.embedder().dim()
+        self.embedder.dim()
     }
 
     /// Makes the backend's derived state durable (the index dump) so the next start is fast.
@@ -118,3 +138,6 @@ impl Engine {
         Ok(results)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -6,13 +6,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::backend::{DenseQuery, Exclusions, ParagraphFilter, ParagraphHit};
+use crate::config::SearchMode;
 use crate::embed::Mode;
 use crate::keyword::{KeywordError, KeywordQuery, MustContain, RrfParams, Span};
 
 use super::{Engine, EngineError};
 
 /// Most document ids a filter may name.
-const MAX_FILTER_DOCUMENTS: usize = 1_000;
+pub const MAX_FILTER_DOCUMENTS: usize = 1_000;
+/// Results of a search that names no `k`.
+pub const DEFAULT_K: usize = 10;
 /// Most candidates HYBRID takes from each ranking.
 pub const MAX_HYBRID_CANDIDATES: usize = 1_000;
 
@@ -25,36 +28,25 @@ pub enum QueryInput {
     Paragraph(i64),
 }
 
-/// How to rank.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum SearchMode {
-    /// Cosine similarity of embeddings (the library default; the server's default for text
-    /// queries is [`crate::config::Config::default_search_mode`]).
-    #[default]
-    Dense,
-    /// BM25 over jieba words.
-    Keyword,
-    /// Reciprocal-rank fusion of both.
-    Hybrid,
-}
-
 /// A nearest-paragraph request.
 #[derive(Debug, Clone, Default)]
 pub struct SearchRequest {
     /// The query.
     pub query: QueryInput,
-    /// Results wanted; 0 means 10.
+    /// Results wanted; 0 means [`DEFAULT_K`]; at most [`crate::config::Config::max_k`].
     pub k: usize,
     /// Candidate restrictions.
     pub filter: ParagraphFilter,
     /// Minimum cosine; results below are dropped (0 or <= -1: none).
     pub min_score: f32,
-    /// For paragraph queries: skip the query paragraph's document entirely.
+    /// For paragraph queries (refused with text queries): skip the query paragraph's document
+    /// entirely.
     pub exclude_same_document: bool,
     /// Force exact search.
     pub exact: bool,
-    /// Ranking mode.
-    pub mode: SearchMode,
+    /// Ranking mode; `None`: [`crate::config::Config::default_search_mode`] for text queries,
+    /// DENSE (their only mode) for paragraph queries.
+    pub mode: Option<SearchMode>,
     /// Fusion parameters (HYBRID).
     pub rrf: RrfParams,
     /// Candidates per ranking for HYBRID; 0 means max(50, 2k).
@@ -115,8 +107,9 @@ pub struct SearchResponse {
     pub keyword_weight: f64,
 }
 
-/// A request after validation.
+/// A request after validation, defaults applied.
 pub(super) struct Validated {
+    pub mode: SearchMode,
     pub k: usize,
     pub keyword: Option<KeywordQuery>,
     pub must_contain: MustContain,
@@ -130,27 +123,32 @@ pub(super) fn has_threshold(min_score: f32) -> bool {
 
 impl Engine {
     async fn validate_search(&self, req: &SearchRequest) -> Result<Validated, EngineError> {
-        let k = if req.k == 0 { 10 } else { req.k };
-        if k > self.config().max_k {
-            return Err(EngineError::InvalidArgument(format!("k = {k} is above the maximum of {}", self.config().max_k)));
+        let cfg = self.config();
+        let k = if req.k == 0 { DEFAULT_K } else { req.k };
+        if k > cfg.max_k {
+            return Err(EngineError::InvalidArgument(format!(
+                "k = {k} is above the maximum of {} (the server's --max-k)",
+                cfg.max_k
+            )));
         }
         if req.min_score.is_nan() || req.min_score > 1.0 {
             return Err(EngineError::InvalidArgument(format!("min_score {} is outside [-1, 1]", req.min_score)));
         }
         match &req.query {
-            QueryInput::Text(t) if t.trim().is_empty() => {
-                return Err(EngineError::InvalidArgument("query text is empty".into()));
+            QueryInput::Text(t) => {
+                check_text("query text", t, cfg.max_query_chars, "--max-query-chars")?;
+                if req.exclude_same_document {
+                    return Err(EngineError::InvalidArgument("exclude_same_document needs a paragraph_id query".into()));
+                }
             }
-            QueryInput::Text(t) if t.chars().count() > self.config().max_query_chars => {
-                return Err(EngineError::InvalidArgument(format!(
-                    "query text has {} characters, above the limit of {}",
-                    t.chars().count(),
-                    self.config().max_query_chars
-                )));
-            }
-            _ => {}
+            QueryInput::Paragraph(_) => {}
         }
-        let keyword = match (&req.query, req.mode) {
+        let mode = match (&req.query, req.mode) {
+            (_, Some(mode)) => mode,
+            (QueryInput::Text(_), None) => cfg.default_search_mode,
+            (QueryInput::Paragraph(_), None) => SearchMode::Dense,
+        };
+        let keyword = match (&req.query, mode) {
             (_, SearchMode::Dense) => None,
             // HYBRID degrades to the dense ranking when the text has no searchable term.
             (QueryInput::Text(t), SearchMode::Hybrid) => match self.parse_keyword_query(t) {
@@ -167,7 +165,7 @@ impl Engine {
         };
         req.rrf.validate()?;
         let candidates = if req.candidates == 0 { (2 * k).max(50) } else { req.candidates };
-        if req.mode == SearchMode::Hybrid && !(k..=MAX_HYBRID_CANDIDATES).contains(&candidates) {
+        if mode == SearchMode::Hybrid && !(k..=MAX_HYBRID_CANDIDATES).contains(&candidates) {
             return Err(EngineError::InvalidArgument(format!(
                 "rrf candidates = {candidates} is outside [k = {k}, {MAX_HYBRID_CANDIDATES}]"
             )));
@@ -185,21 +183,20 @@ impl Engine {
                 return Err(EngineError::NotFound(format!("document '{d}' is not stored")));
             }
         }
-        Ok(Validated { k, keyword, must_contain, candidates })
+        Ok(Validated { mode, k, keyword, must_contain, candidates })
     }
 
-    /// Embeds a query text through the shared queue: (vector, tokens, milliseconds).
     /// Embeds a query text: `(vector, tokens, ms in total, ms of it spent waiting in the queue)`.
     pub(super) async fn embed_query(&self, text: &str) -> Result<(Vec<f32>, usize, f64, f64), EngineError> {
         let started = Instant::now();
-        let e = self.queue().embed(vec![text.to_string()], Mode::Query).await?.remove(0);
+        let e = self.embedder().embed(vec![text.to_string()], Mode::Query).await?.remove(0);
         Ok((e.vector, e.tokens, started.elapsed().as_secs_f64() * 1e3, e.queue_ms))
     }
 
     /// Runs a search end to end (embedding through the shared queue).
     pub async fn search(self: &Arc<Self>, req: SearchRequest) -> Result<SearchResponse, EngineError> {
         let v = self.validate_search(&req).await?;
-        match req.mode {
+        match v.mode {
             SearchMode::Dense => self.search_dense(req, v).await,
             SearchMode::Keyword => self.search_keyword(req, v).await,
             SearchMode::Hybrid => self.search_hybrid(req, v).await,
@@ -252,4 +249,18 @@ impl Engine {
             keyword_weight: 0.0,
         })
     }
+}
+
+/// Checks a request text: not blank, at most `max_chars` characters (the limit set by `flag`).
+pub(super) fn check_text(name: &str, text: &str, max_chars: usize, flag: &str) -> Result<(), EngineError> {
+    if text.trim().is_empty() {
+        return Err(EngineError::InvalidArgument(format!("{name} is empty")));
+    }
+    let n = text.chars().count();
+    if n > max_chars {
+        return Err(EngineError::InvalidArgument(format!(
+            "{name} has {n} characters, above the limit of {max_chars} (the server's {flag})"
+        )));
+    }
+    Ok(())
 }

@@ -40,8 +40,8 @@ impl Engine {
             dim: self.dim(),
             index: s.index,
             backend: self.backend().info(),
-            embed_requests: self.queue().stats().jobs.load(Ordering::Relaxed),
-            embed_batches: self.queue().stats().batches.load(Ordering::Relaxed),
+            embed_requests: self.embedder().stats().jobs.load(Ordering::Relaxed),
+            embed_batches: self.embedder().stats().batches.load(Ordering::Relaxed),
             keyword: self.backend().keyword_stats().await?,
         })
     }

@@ -10,18 +10,35 @@ use sha2::{Digest, Sha256};
 use crate::backend::ParagraphRecord;
 use crate::themes::{theme_tree, ThemeTree, TreeNode, TreeParams};
 
-use super::{Engine, EngineError, ParagraphFilter};
+use super::{Engine, EngineError, ParagraphFilter, ThemeRequest};
 
 /// Most levels a tree may have.
 pub const MAX_TREE_LEVELS: usize = 6;
 
-/// What to build a theme tree of, and how.
+/// What to build a theme tree of, and how; `None` takes the default of [`TreeParams`].
 #[derive(Debug, Clone, Default)]
 pub struct ThemeTreeQuery {
-    /// Tree parameters (level 0 = the flat themes' parameters).
-    pub params: TreeParams,
-    /// Which paragraphs take part.
-    pub filter: ParagraphFilter,
+    /// Level 0, the flat themes: method, number or automatic choice, minimum size, seed,
+    /// keywords, and which paragraphs take part.
+    pub themes: ThemeRequest,
+    /// Number of levels, 1 to [`MAX_TREE_LEVELS`]; `None`: 3.
+    pub levels: Option<usize>,
+    /// A theme with fewer paragraphs is not split further; `None`: 12.
+    pub min_split: Option<usize>,
+}
+
+impl ThemeTreeQuery {
+    /// The tree parameters and filter with defaults applied and limits checked.
+    fn resolve(&self) -> Result<(TreeParams, ParagraphFilter), EngineError> {
+        let flat = self.themes.resolve()?;
+        let d = TreeParams::default();
+        let levels = self.levels.unwrap_or(d.levels);
+        if levels == 0 || levels > MAX_TREE_LEVELS {
+            return Err(EngineError::InvalidArgument(format!("levels must be in 1..={MAX_TREE_LEVELS}, not {levels}")));
+        }
+        let params = TreeParams { themes: flat.params, levels, min_split: self.min_split.unwrap_or(d.min_split).max(1), ..d };
+        Ok((params, flat.filter))
+    }
 }
 
 /// A computed theme tree with the records of its paragraphs.
@@ -64,8 +81,8 @@ impl ThemeTreeRun {
     }
 }
 
-fn tree_id(version: u64, q: &ThemeTreeQuery) -> String {
-    let key = format!("tree|v{version}|{:?}|{:?}", q.params, q.filter);
+fn tree_id(version: u64, params: &TreeParams, filter: &ParagraphFilter) -> String {
+    let key = format!("tree|v{version}|{params:?}|{filter:?}");
     let mut id = hex::encode(Sha256::digest(key.as_bytes()));
     id.truncate(16);
     id
@@ -75,30 +92,14 @@ impl Engine {
     /// The theme tree for `query`, from the cache when the corpus has not changed. Runs on the
     /// blocking pool. Returns the run and whether it came from the cache.
     pub async fn theme_tree(&self, query: &ThemeTreeQuery) -> Result<(Arc<ThemeTreeRun>, bool), EngineError> {
-        query.filter.validate()?;
-        let p = &query.params;
-        if p.themes.keywords_per_theme > 50 {
-            return Err(EngineError::InvalidArgument("keywords must be at most 50".into()));
-        }
-        if p.levels == 0 || p.levels > MAX_TREE_LEVELS {
-            return Err(EngineError::InvalidArgument(format!("levels must be in 1..={MAX_TREE_LEVELS}, not {}", p.levels)));
-        }
+        let (params, filter) = query.resolve()?;
         let version = self.backend().corpus_version().await?;
-        let id = tree_id(version, query);
+        let id = tree_id(version, &params, &filter);
         if let Some(run) = self.themes_cache.lock().unwrap_or_else(|e| e.into_inner()).tree(version, &id) {
             return Ok((run, true));
         }
         let started = Instant::now();
-        let (inputs, records) = self.theme_inputs(&query.filter).await?;
-        if let Some(k) = p.themes.target_themes {
-            if k > inputs.len() {
-                return Err(EngineError::InvalidArgument(format!(
-                    "target_themes {k} is more than the {} paragraphs to cluster",
-                    inputs.len()
-                )));
-            }
-        }
-        let params = p.clone();
+        let (inputs, records) = self.theme_inputs(&filter, params.themes.target_themes).await?;
         let tree = tokio::task::spawn_blocking(move || theme_tree(&inputs, None, &params))
             .await
             .map_err(|e| EngineError::Internal(format!("theme tree task failed: {e}")))??;

@@ -4,10 +4,14 @@
 use tonic::Status;
 
 use crate::corpus::DocumentMeta;
-use crate::engine::{EngineError, Format, IngestInput, IngestResult, IngestStatus, ParagraphFilter, SearchHit, SearchMode, YearFilter};
+use crate::engine::{
+    EngineError, Format, IngestInput, IngestResult, IngestStatus, ParagraphFilter, QueryInput, SearchHit, SearchMode, SearchRequest, SearchResponse,
+    ThemeRequest, YearFilter,
+};
 use crate::keyword::RrfParams;
-use crate::proto;
 use crate::backend::{DocumentRecord, ParagraphRecord};
+use crate::proto;
+use crate::themes::{Method, Period};
 
 /// Maps an engine error to the gRPC status a client can act on.
 pub fn status(e: EngineError) -> Status {
@@ -114,11 +118,12 @@ pub fn document(d: DocumentRecord) -> proto::Document {
     }
 }
 
-/// Embedding mode from its protobuf form (unspecified = query).
-pub fn mode(m: i32) -> Result<crate::embed::Mode, EngineError> {
+/// Embedding mode from its protobuf form (unspecified: `None`, the engine's default).
+pub fn mode(m: i32) -> Result<Option<crate::embed::Mode>, EngineError> {
     match proto::EmbedMode::try_from(m) {
-        Ok(proto::EmbedMode::Passage) => Ok(crate::embed::Mode::Passage),
-        Ok(proto::EmbedMode::Query | proto::EmbedMode::Unspecified) => Ok(crate::embed::Mode::Query),
+        Ok(proto::EmbedMode::Unspecified) => Ok(None),
+        Ok(proto::EmbedMode::Passage) => Ok(Some(crate::embed::Mode::Passage)),
+        Ok(proto::EmbedMode::Query) => Ok(Some(crate::embed::Mode::Query)),
         Err(_) => Err(EngineError::InvalidArgument(format!("unknown embed mode {m}"))),
     }
 }
@@ -168,16 +173,13 @@ pub fn stats(s: crate::engine::EngineStats) -> proto::StatsResponse {
     }
 }
 
-/// Search mode from its protobuf value (unspecified = DENSE).
-///
-/// An unspecified mode is `default` for text queries and DENSE for paragraph queries (the
-/// only mode they have).
-pub fn search_mode(m: i32, default: SearchMode, text_query: bool) -> Result<SearchMode, EngineError> {
+/// Search mode from its protobuf value (unspecified: `None`, the engine's default).
+pub fn search_mode(m: i32) -> Result<Option<SearchMode>, EngineError> {
     match proto::SearchMode::try_from(m) {
-        Ok(proto::SearchMode::Unspecified) => Ok(if text_query { default } else { SearchMode::Dense }),
-        Ok(proto::SearchMode::Dense) => Ok(SearchMode::Dense),
-        Ok(proto::SearchMode::Keyword) => Ok(SearchMode::Keyword),
-        Ok(proto::SearchMode::Hybrid) => Ok(SearchMode::Hybrid),
+        Ok(proto::SearchMode::Unspecified) => Ok(None),
+        Ok(proto::SearchMode::Dense) => Ok(Some(SearchMode::Dense)),
+        Ok(proto::SearchMode::Keyword) => Ok(Some(SearchMode::Keyword)),
+        Ok(proto::SearchMode::Hybrid) => Ok(Some(SearchMode::Hybrid)),
         Err(_) => Err(EngineError::InvalidArgument(format!("unknown search mode {m}"))),
     }
 }
@@ -212,4 +214,70 @@ pub fn hit(h: SearchHit, rank: u32) -> proto::ParagraphHit {
         }),
         highlights: h.highlights.iter().map(|s| proto::ChunkSpan { start: s.start, end: s.end }).collect(),
     }
+}
+
+/// Search request from its protobuf form (`k` 0, no mode, no candidates: the engine's defaults).
+pub fn search_request(r: proto::NearestParagraphsRequest) -> Result<SearchRequest, EngineError> {
+    let query = match r.query {
+        Some(proto::nearest_paragraphs_request::Query::Text(t)) => QueryInput::Text(t),
+        Some(proto::nearest_paragraphs_request::Query::ParagraphId(id)) => QueryInput::Paragraph(id),
+        None => return Err(EngineError::InvalidArgument("set exactly one of text or paragraph_id".into())),
+    };
+    Ok(SearchRequest {
+        query,
+        k: r.k as usize,
+        filter: filter(r.filter),
+        min_score: r.min_score,
+        exclude_same_document: r.exclude_same_document,
+        exact: r.exact,
+        mode: search_mode(r.mode)?,
+        rrf: rrf(r.rrf.as_ref()),
+        candidates: r.rrf.as_ref().map_or(0, |p| p.candidates as usize),
+        must_contain: r.must_contain,
+    })
+}
+
+/// Protobuf search response, hits ranked from 1.
+pub fn search_response(out: SearchResponse) -> proto::NearestParagraphsResponse {
+    proto::NearestParagraphsResponse {
+        hits: out.hits.into_iter().enumerate().map(|(i, h)| hit(h, i as u32 + 1)).collect(),
+        query_tokens: out.query_tokens as u32,
+        embed_ms: out.embed_ms,
+        search_ms: out.search_ms,
+        search_path: out.path,
+        queue_ms: out.queue_ms,
+        keyword_weight: out.keyword_weight,
+    }
+}
+
+/// Theme request from its protobuf form (0 and unset fields: the engine's defaults).
+pub fn theme_request(p: Option<proto::ThemeParams>) -> Result<ThemeRequest, EngineError> {
+    let p = p.unwrap_or_default();
+    let method = match proto::ClusterMethod::try_from(p.method) {
+        Ok(proto::ClusterMethod::Unspecified | proto::ClusterMethod::Agglomerative) => Method::Agglomerative,
+        Ok(proto::ClusterMethod::Kmeans) => Method::KMeans,
+        Err(_) => return Err(EngineError::InvalidArgument(format!("unknown cluster method {}", p.method))),
+    };
+    let positive = |n: u32| (n > 0).then_some(n as usize);
+    Ok(ThemeRequest {
+        target_themes: positive(p.target_themes),
+        min_theme_size: positive(p.min_theme_size),
+        seed: p.seed,
+        method,
+        keywords: positive(p.keywords),
+        filter: filter(p.filter),
+    })
+}
+
+/// The two periods of a CompareYears request: `period_a`/`period_b` when set, else the single
+/// years `year_a`/`year_b` (the engine checks that they are valid and disjoint).
+pub fn compare_periods(r: &proto::CompareYearsRequest) -> Result<(Period, Period), EngineError> {
+    let pick = |range: Option<proto::YearRange>, year: i32, name: &str| match range {
+        Some(r) => Ok(Period { from: r.from, to: r.to }),
+        None if year == 0 => Err(EngineError::InvalidArgument(format!(
+            "set year_{name} (e.g. 2019) or period_{name} (e.g. from 2013 to 2017)"
+        ))),
+        None => Ok(Period::year(year)),
+    };
+    Ok((pick(r.period_a, r.year_a, "a")?, pick(r.period_b, r.year_b, "b")?))
 }

@@ -1,17 +1,18 @@
-//! The `simtheme.v1.SimTheme` handlers: validate, call the engine, convert. Model and storage
-//! work never runs on the async runtime's threads: embeddings go through the engine's queue
-//! worker, searches and reads through `spawn_blocking`, ingestion's cleaning and storing
-//! through the lowered background pool ([`crate::priority::in_background`]).
+//! The `simtheme.v1.SimTheme` handlers: convert the request, call the engine (which validates
+//! it and applies the defaults), convert the answer; engine errors become statuses in
+//! [`convert::status`]. Model and storage work never runs on the async runtime's threads:
+//! embeddings go through the engine's queue worker, searches and reads through
+//! `spawn_blocking`, ingestion's cleaning and storing through the lowered background pool
+//! ([`crate::priority::in_background`]).
 
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
 
 use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::convert::{self, status};
 use super::themes;
-use crate::engine::{Engine, QueryInput, SearchRequest};
+use crate::engine::{Engine, QueryInput};
 use crate::proto::{self, sim_theme_server::SimTheme};
 
 /// Where the handlers find the engine once it is loaded.
@@ -35,17 +36,6 @@ impl Handlers {
             .cloned()
             .ok_or_else(|| Status::unavailable("simtheme is still loading its model and index; retry in a few seconds"))
     }
-}
-
-fn check_text(name: &str, text: &str, max_chars: usize) -> Result<(), Status> {
-    if text.trim().is_empty() {
-        return Err(Status::invalid_argument(format!("{name} is empty")));
-    }
-    let n = text.chars().count();
-    if n > max_chars {
-        return Err(Status::invalid_argument(format!("{name} has {n} characters, above the limit of {max_chars}")));
-    }
-    Ok(())
 }
 
 const PAGE_TOKEN_PREFIX: &str = "doc:";
@@ -72,80 +62,30 @@ impl SimTheme for Handlers {
         request: Request<proto::NearestParagraphsRequest>,
     ) -> Result<Response<proto::NearestParagraphsResponse>, Status> {
         let engine = self.engine()?;
-        let r = request.into_inner();
-        let query = match r.query {
-            Some(proto::nearest_paragraphs_request::Query::Text(t)) => QueryInput::Text(t),
-            Some(proto::nearest_paragraphs_request::Query::ParagraphId(id)) => QueryInput::Paragraph(id),
-            None => return Err(Status::invalid_argument("set exactly one of text or paragraph_id")),
-        };
-        if r.exclude_same_document && matches!(query, QueryInput::Text(_)) {
-            return Err(Status::invalid_argument("exclude_same_document needs a paragraph_id query"));
-        }
-        let text_query = matches!(query, QueryInput::Text(_));
-        let req = SearchRequest {
-            query,
-            k: r.k as usize,
-            filter: convert::filter(r.filter),
-            min_score: r.min_score,
-            exclude_same_document: r.exclude_same_document,
-            exact: r.exact,
-            mode: convert::search_mode(r.mode, engine.config().default_search_mode, text_query).map_err(status)?,
-            rrf: convert::rrf(r.rrf.as_ref()),
-            candidates: r.rrf.as_ref().map_or(0, |p| p.candidates as usize),
-            must_contain: r.must_contain,
-        };
+        let req = convert::search_request(request.into_inner()).map_err(status)?;
         let out = engine.search(req).await.map_err(status)?;
-        let hits = out.hits.into_iter().enumerate().map(|(i, h)| convert::hit(h, i as u32 + 1)).collect();
-        Ok(Response::new(proto::NearestParagraphsResponse {
-            hits,
-            query_tokens: out.query_tokens as u32,
-            embed_ms: out.embed_ms,
-            search_ms: out.search_ms,
-            search_path: out.path,
-            queue_ms: out.queue_ms,
-            keyword_weight: out.keyword_weight,
-        }))
+        Ok(Response::new(convert::search_response(out)))
     }
 
     async fn similarity(&self, request: Request<proto::SimilarityRequest>) -> Result<Response<proto::SimilarityResponse>, Status> {
         let engine = self.engine()?;
         let r = request.into_inner();
-        let max = engine.config().max_query_chars;
-        check_text("text_a", &r.text_a, max)?;
-        check_text("text_b", &r.text_b, max)?;
         let mode = convert::mode(r.mode).map_err(status)?;
-        let out = engine.queue().embed(vec![r.text_a, r.text_b], mode).await.map_err(|e| status(e.into()))?;
-        Ok(Response::new(proto::SimilarityResponse {
-            cosine: crate::embed::cosine(&out[0].vector, &out[1].vector),
-            tokens_a: out[0].tokens as u32,
-            tokens_b: out[1].tokens as u32,
-        }))
+        let s = engine.similarity(r.text_a, r.text_b, mode).await.map_err(status)?;
+        Ok(Response::new(proto::SimilarityResponse { cosine: s.cosine, tokens_a: s.tokens_a as u32, tokens_b: s.tokens_b as u32 }))
     }
 
     async fn embed(&self, request: Request<proto::EmbedRequest>) -> Result<Response<proto::EmbedResponse>, Status> {
         let engine = self.engine()?;
         let r = request.into_inner();
-        let cfg = engine.config();
-        if r.texts.is_empty() || r.texts.len() > cfg.max_embed_texts {
-            return Err(Status::invalid_argument(format!(
-                "send 1 to {} texts (got {})",
-                cfg.max_embed_texts,
-                r.texts.len()
-            )));
-        }
-        for (i, t) in r.texts.iter().enumerate() {
-            check_text(&format!("texts[{i}]"), t, 20_000)?;
-        }
         let mode = convert::mode(r.mode).map_err(status)?;
-        let started = Instant::now();
-        let out = engine.queue().embed(r.texts, mode).await.map_err(|e| status(e.into()))?;
-        let queue_ms = out.first().map_or(0.0, |e| e.queue_ms);
+        let out = engine.embed(r.texts, mode).await.map_err(status)?;
         Ok(Response::new(proto::EmbedResponse {
-            queue_ms,
-            vectors: out.into_iter().map(|e| proto::Vector { values: e.vector, tokens: e.tokens as u32 }).collect(),
+            queue_ms: out.queue_ms,
+            vectors: out.embeddings.into_iter().map(|e| proto::Vector { values: e.vector, tokens: e.tokens as u32 }).collect(),
             dimension: engine.dim() as u32,
             model: engine.model_name().to_string(),
-            embed_ms: started.elapsed().as_secs_f64() * 1e3,
+            embed_ms: out.embed_ms,
         }))
     }
 
@@ -160,18 +100,11 @@ impl SimTheme for Handlers {
         request: Request<proto::ListDocumentsRequest>,
     ) -> Result<Response<proto::ListDocumentsResponse>, Status> {
         let r = request.into_inner();
-        let size = match r.page_size {
-            0 => 50,
-            n if n > 500 => return Err(Status::invalid_argument(format!("page_size {n} is above the maximum of 500"))),
-            n => n as usize,
-        };
         let after = decode_page_token(&r.page_token)?;
-        let mut docs = self.engine()?.list_documents(after, size + 1).await.map_err(status)?;
-        let more = docs.len() > size;
-        docs.truncate(size);
-        let next_page_token = if more { docs.last().map(|d| encode_page_token(&d.id)).unwrap_or_default() } else { String::new() };
+        let page = self.engine()?.documents_page(after, r.page_size as usize).await.map_err(status)?;
+        let next_page_token = if page.more { page.documents.last().map(|d| encode_page_token(&d.id)).unwrap_or_default() } else { String::new() };
         Ok(Response::new(proto::ListDocumentsResponse {
-            documents: docs.into_iter().map(convert::document).collect(),
+            documents: page.documents.into_iter().map(convert::document).collect(),
             next_page_token,
         }))
     }
@@ -200,10 +133,7 @@ impl SimTheme for Handlers {
     ) -> Result<Response<proto::AddDocumentsResponse>, Status> {
         let engine = self.engine()?;
         let docs = request.into_inner().documents;
-        let max = engine.config().max_documents_per_request;
-        if docs.is_empty() || docs.len() > max {
-            return Err(Status::invalid_argument(format!("send 1 to {max} documents per request (got {})", docs.len())));
-        }
+        engine.check_batch(docs.len()).map_err(status)?;
         let mut results = Vec::with_capacity(docs.len());
         for (i, d) in docs.into_iter().enumerate() {
             results.push(ingest_proto(&engine, i, d).await);
@@ -218,7 +148,6 @@ impl SimTheme for Handlers {
     ) -> Result<Response<proto::AddDocumentsResponse>, Status> {
         let engine = self.engine()?;
         let mut stream = request.into_inner();
-        let max = engine.config().max_documents_per_request.saturating_mul(100);
         let mut results = Vec::new();
         // The deadline is per message: a stream may run as long as documents keep coming.
         let idle = engine.config().request_timeout;
@@ -236,11 +165,9 @@ impl SimTheme for Handlers {
             };
             let Some(item) = next else { break };
             let d = item?;
-            if results.len() >= max {
+            if let Err(e) = engine.check_stream_position(results.len()) {
                 persist(&engine).await;
-                return Err(Status::resource_exhausted(format!(
-                    "a stream may carry at most {max} documents; the first {max} were ingested, send the rest in a new stream"
-                )));
+                return Err(status(e));
             }
             let i = results.len();
             results.push(ingest_proto(&engine, i, d).await);
@@ -254,8 +181,8 @@ impl SimTheme for Handlers {
         request: Request<proto::ClusterThemesRequest>,
     ) -> Result<Response<proto::ClusterThemesResponse>, Status> {
         let engine = self.engine()?;
-        let q = themes::query(request.into_inner().params)?;
-        let (run, cached) = themes::run(&engine, q).await?;
+        let q = convert::theme_request(request.into_inner().params).map_err(status)?;
+        let (run, cached) = engine.themes(&q).await.map_err(status)?;
         Ok(Response::new(themes::cluster_response(&run, cached)))
     }
 
@@ -265,10 +192,9 @@ impl SimTheme for Handlers {
     ) -> Result<Response<proto::ThemesOverTimeResponse>, Status> {
         let engine = self.engine()?;
         let r = request.into_inner();
-        let (bucket_years, presence) = themes::over_time_options(&r)?;
-        let q = themes::query(r.params)?;
-        let (run, _) = themes::run(&engine, q).await?;
-        Ok(Response::new(themes::over_time_response(&run, bucket_years, presence)?))
+        let q = convert::theme_request(r.params).map_err(status)?;
+        let (run, over) = engine.themes_over_time(&q, r.bucket_years, r.presence_share).await.map_err(status)?;
+        Ok(Response::new(themes::over_time_response(&run, &over)))
     }
 
     async fn compare_years(
@@ -277,15 +203,23 @@ impl SimTheme for Handlers {
     ) -> Result<Response<proto::CompareYearsResponse>, Status> {
         let engine = self.engine()?;
         let r = request.into_inner();
-        let (a, b) = themes::compare_periods(&r)?;
-        let q = themes::query(r.params)?;
-        let (run, _) = themes::run(&engine, q).await?;
-        Ok(Response::new(themes::compare_response(&run, a, b)?))
+        let (a, b) = convert::compare_periods(&r).map_err(status)?;
+        let q = convert::theme_request(r.params).map_err(status)?;
+        let (run, comparisons) = engine.compare_periods(&q, a, b).await.map_err(status)?;
+        Ok(Response::new(themes::compare_response(&run, comparisons, a, b)))
     }
 
     async fn assign_theme(&self, request: Request<proto::AssignThemeRequest>) -> Result<Response<proto::AssignThemeResponse>, Status> {
         let engine = self.engine()?;
-        Ok(Response::new(themes::assign(&engine, request.into_inner()).await?))
+        let r = request.into_inner();
+        let q = convert::theme_request(r.params).map_err(status)?;
+        let query = match r.query {
+            Some(proto::assign_theme_request::Query::Text(t)) => QueryInput::Text(t),
+            Some(proto::assign_theme_request::Query::ParagraphId(id)) => QueryInput::Paragraph(id),
+            None => return Err(Status::invalid_argument("set exactly one of text or paragraph_id")),
+        };
+        let (run, scores) = engine.assign_theme(&q, query, r.top as usize).await.map_err(status)?;
+        Ok(Response::new(themes::assign_response(&run, scores)))
     }
 }
 

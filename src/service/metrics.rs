@@ -60,7 +60,7 @@ impl EngineFigures {
     /// Reads the figures from the engine's public stats.
     pub async fn read(engine: &Engine) -> anyhow::Result<Self> {
         let s = engine.stats().await?;
-        let q = engine.queue().stats();
+        let q = engine.embedder().stats();
         use std::sync::atomic::Ordering::Relaxed;
         Ok(Self {
             queue_jobs: s.embed_requests,

@@ -1,44 +1,9 @@
-//! Theme RPCs: ClusterThemes, ThemesOverTime, CompareYears, AssignTheme.
+//! Protobuf responses of the theme RPCs (ClusterThemes, ThemesOverTime, CompareYears,
+//! AssignTheme) from the engine's themes runs.
 
-use std::sync::Arc;
-
-use tonic::Status;
-
-use super::convert::{self, status};
-use crate::embed::Mode;
-use crate::engine::{Engine, EngineError, ThemeQuery, ThemesRun};
+use crate::engine::{ThemesOverTime, ThemesRun};
 use crate::proto;
-use crate::themes::grid::{bucket_size, presence_share};
-use crate::themes::{self, Keyword, Method, Period, ShareGrid, ThemeParams, Trend};
-
-/// Theme query from its protobuf form (defaults applied, limits checked).
-pub fn query(p: Option<proto::ThemeParams>) -> Result<ThemeQuery, Status> {
-    let p = p.unwrap_or_default();
-    let method = match proto::ClusterMethod::try_from(p.method) {
-        Ok(proto::ClusterMethod::Unspecified | proto::ClusterMethod::Agglomerative) => Method::Agglomerative,
-        Ok(proto::ClusterMethod::Kmeans) => Method::KMeans,
-        Err(_) => return Err(Status::invalid_argument(format!("unknown cluster method {}", p.method))),
-    };
-    if p.keywords > 50 {
-        return Err(Status::invalid_argument(format!("keywords = {} is above the maximum of 50", p.keywords)));
-    }
-    Ok(ThemeQuery {
-        params: ThemeParams {
-            target_themes: (p.target_themes > 0).then_some(p.target_themes as usize),
-            min_theme_size: if p.min_theme_size == 0 { 3 } else { p.min_theme_size as usize },
-            seed: p.seed,
-            method,
-            keywords_per_theme: if p.keywords == 0 { 10 } else { p.keywords as usize },
-            ..ThemeParams::default()
-        },
-        filter: convert::filter(p.filter),
-    })
-}
-
-/// Computes (or fetches) the themes off the async runtime.
-pub async fn run(engine: &Arc<Engine>, q: ThemeQuery) -> Result<(Arc<ThemesRun>, bool), Status> {
-    engine.themes(&q).await.map_err(status)
-}
+use crate::themes::{Keyword, Period, Trend, YearComparison};
 
 fn keywords(k: &[Keyword]) -> Vec<proto::Keyword> {
     k.iter().map(|k| proto::Keyword { word: k.word.clone(), weight: k.weight }).collect()
@@ -89,21 +54,11 @@ fn label(run: &ThemesRun, theme: u32) -> String {
     run.result.themes.iter().find(|t| t.id == theme).map(|t| t.label.clone()).unwrap_or_default()
 }
 
-fn theme_status(e: themes::ThemesError) -> Status {
-    status(EngineError::from(e))
-}
-
-/// Bucket size and presence threshold of a ThemesOverTime request (defaults applied, limits
-/// checked), before any computation.
-pub fn over_time_options(r: &proto::ThemesOverTimeRequest) -> Result<(u32, f32), Status> {
-    Ok((bucket_size(r.bucket_years).map_err(theme_status)?, presence_share(r.presence_share).map_err(theme_status)?))
-}
-
 /// ThemesOverTime response: entries per theme and bucket, and each theme's life cycle.
-pub fn over_time_response(run: &ThemesRun, bucket_years: u32, presence: f32) -> Result<proto::ThemesOverTimeResponse, Status> {
-    let entries = themes::themes_over_time(&run.result, &run.inputs, bucket_years)
-        .map_err(theme_status)?
-        .into_iter()
+pub fn over_time_response(run: &ThemesRun, over: &ThemesOverTime) -> proto::ThemesOverTimeResponse {
+    let entries = over
+        .entries
+        .iter()
         .map(|e| proto::ThemeInYear {
             theme_id: e.theme_id,
             label: label(run, e.theme_id),
@@ -116,7 +71,7 @@ pub fn over_time_response(run: &ThemesRun, bucket_years: u32, presence: f32) -> 
         })
         .collect();
     let themes = &run.result.themes;
-    let grid = ShareGrid::new(themes, &run.inputs, bucket_years).map_err(theme_status)?;
+    let (grid, presence) = (&over.grid, over.presence);
     let lifecycles = grid
         .order_by_peak(themes, presence)
         .into_iter()
@@ -134,44 +89,17 @@ pub fn over_time_response(run: &ThemesRun, bucket_years: u32, presence: f32) -> 
             }
         })
         .collect();
-    Ok(proto::ThemesOverTimeResponse {
+    proto::ThemesOverTimeResponse {
         result_id: run.result_id.clone(),
         entries,
         lifecycles,
         bucket_years: grid.bucket_years,
         presence_share: presence,
-    })
-}
-
-/// The two periods of a CompareYears request: `period_a`/`period_b` when set, else the single
-/// years `year_a`/`year_b`. Checked for shape (not yet against the corpus).
-pub fn compare_periods(r: &proto::CompareYearsRequest) -> Result<(Period, Period), Status> {
-    let pick = |range: Option<proto::YearRange>, year: i32, name: &str| -> Result<Period, Status> {
-        let p = match range {
-            Some(r) => Period { from: r.from, to: r.to },
-            None if year == 0 => {
-                return Err(Status::invalid_argument(format!("set year_{name} (e.g. 2019) or period_{name} (e.g. from 2013 to 2017)")))
-            }
-            None => Period::year(year),
-        };
-        p.validate(&format!("period_{name}")).map_err(theme_status)?;
-        Ok(p)
-    };
-    let a = pick(r.period_a, r.year_a, "a")?;
-    let b = pick(r.period_b, r.year_b, "b")?;
-    if a == b {
-        let what = if a.from == a.to { "year_a and year_b are the same year" } else { "period_a and period_b are the same period" };
-        return Err(Status::invalid_argument(format!("{what} ({a}); give two different years or periods")));
     }
-    if a.overlaps(&b) {
-        return Err(Status::invalid_argument(format!("periods {a} and {b} overlap; give disjoint periods")));
-    }
-    Ok((a, b))
 }
 
 /// CompareYears response for years or periods `a` and `b`.
-pub fn compare_response(run: &ThemesRun, a: Period, b: Period) -> Result<proto::CompareYearsResponse, Status> {
-    let comparisons = themes::compare_periods(&run.result, &run.inputs, a, b).map_err(theme_status)?;
+pub fn compare_response(run: &ThemesRun, comparisons: Vec<YearComparison>, a: Period, b: Period) -> proto::CompareYearsResponse {
     let centroid = |id: u32| run.result.themes.iter().find(|t| t.id == id).map(|t| t.centroid.as_slice()).unwrap_or(&[]);
     let themes = comparisons
         .into_iter()
@@ -201,41 +129,18 @@ pub fn compare_response(run: &ThemesRun, a: Period, b: Period) -> Result<proto::
         .collect();
     let count = |p: &Period| run.inputs.iter().filter(|i| p.contains(i.year)).count() as u32;
     let range = |p: &Period| Some(proto::YearRange { from: p.from, to: p.to });
-    Ok(proto::CompareYearsResponse {
+    proto::CompareYearsResponse {
         result_id: run.result_id.clone(),
         themes,
         paragraphs_a: count(&a),
         paragraphs_b: count(&b),
         period_a: range(&a),
         period_b: range(&b),
-    })
+    }
 }
 
-/// AssignTheme: embeds the text (or fetches the paragraph vector) and ranks theme centres.
-pub async fn assign(engine: &Arc<Engine>, r: proto::AssignThemeRequest) -> Result<proto::AssignThemeResponse, Status> {
-    let top = match r.top {
-        0 => 3,
-        n if n > 50 => return Err(Status::invalid_argument(format!("top = {n} is above the maximum of 50"))),
-        n => n as usize,
-    };
-    let q = query(r.params)?;
-    let vector = match r.query {
-        Some(proto::assign_theme_request::Query::Text(t)) => {
-            let max = engine.config().max_query_chars;
-            if t.trim().is_empty() || t.chars().count() > max {
-                return Err(Status::invalid_argument(format!("text must be non-empty and at most {max} characters")));
-            }
-            engine.queue().embed(vec![t], Mode::Passage).await.map_err(|e| status(e.into()))?.remove(0).vector
-        }
-        Some(proto::assign_theme_request::Query::ParagraphId(id)) => {
-            engine.paragraph_vector(id).await.map_err(status)?.vector
-        }
-        None => return Err(Status::invalid_argument("set exactly one of text or paragraph_id")),
-    };
-    let (run, _) = run(engine, q).await?;
-    let themes = themes::assign_theme(&run.result, &vector, top)
-        .into_iter()
-        .map(|(id, score)| proto::ThemeScore { theme_id: id, label: label(&run, id), score })
-        .collect();
-    Ok(proto::AssignThemeResponse { result_id: run.result_id.clone(), themes })
+/// AssignTheme response from `(theme id, score)` pairs, best first.
+pub fn assign_response(run: &ThemesRun, scores: Vec<(u32, f32)>) -> proto::AssignThemeResponse {
+    let themes = scores.into_iter().map(|(id, score)| proto::ThemeScore { theme_id: id, label: label(run, id), score }).collect();
+    proto::AssignThemeResponse { result_id: run.result_id.clone(), themes }
 }

@@ -114,15 +114,16 @@ pub fn span_phrase(inputs: &[ThemeInput]) -> String {
     }
 }
 
-/// Checks two periods for comparison: each valid, disjoint, and each holding at least one
-/// paragraph of `inputs` ([`ThemesError::NoData`] otherwise, naming the corpus span).
-/// Returns the number of paragraphs in each.
-pub fn validate_pair(a: &Period, b: &Period, inputs: &[ThemeInput]) -> Result<(usize, usize), ThemesError> {
-    a.validate("period A")?;
-    b.validate("period B")?;
+/// Checks two periods for comparison without data: each valid (named `names`), different
+/// and disjoint.
+pub fn check_distinct(a: &Period, b: &Period, names: [&str; 2]) -> Result<(), ThemesError> {
+    a.validate(names[0])?;
+    b.validate(names[1])?;
     if a == b {
+        let what = if a.from == a.to { "the same year" } else { "the same period" };
         return Err(ThemesError::InvalidArgument(format!(
-            "period A and period B are both {a}; give two different years or periods"
+            "{} and {} are both {a} ({what}); give two different years or periods",
+            names[0], names[1]
         )));
     }
     if a.overlaps(b) {
@@ -134,6 +135,14 @@ pub fn validate_pair(a: &Period, b: &Period, inputs: &[ThemeInput]) -> Result<(u
             a.to.max(b.to)
         )));
     }
+    Ok(())
+}
+
+/// Checks two periods for comparison: [`check_distinct`], and each holding at least one
+/// paragraph of `inputs` ([`ThemesError::NoData`] otherwise, naming the corpus span).
+/// Returns the number of paragraphs in each.
+pub fn validate_pair(a: &Period, b: &Period, inputs: &[ThemeInput]) -> Result<(usize, usize), ThemesError> {
+    check_distinct(a, b, ["period A", "period B"])?;
     let count = |p: &Period| inputs.iter().filter(|i| p.contains(i.year)).count();
     let (na, nb) = (count(a), count(b));
     for (n, p, name) in [(na, a, "period A"), (nb, b, "period B")] {
