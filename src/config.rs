@@ -22,14 +22,17 @@ pub enum SearchMode {
     Hybrid,
 }
 
-/// Every setting of a simtheme instance. `Config::default()` is what `simtheme serve` runs with.
+/// Every setting of a simtheme instance. `Config::default()` is what `simtheme serve` runs with,
+/// and every flag's default is read from it. Each limit can be set by a flag, an environment
+/// variable (`SIMTHEME_` + the flag in capitals) and a key of the `serve --config` file.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Storage backend and its settings (for the embedded one: data directory, HNSW
     /// parameters, exact-search threshold). Default: embedded in `./data`.
     pub backend: BackendConfig,
     /// Most paragraphs a themes computation clusters; above, a fixed deterministic sample of
-    /// this many (the same on every call and replica). Default 50,000 (~2 s on 2 cores).
+    /// this many (the same on every call and replica). Default 50,000 (~2 s on 2 cores);
+    /// `--max-theme-paragraphs`.
     pub max_theme_paragraphs: usize,
     /// Most paragraphs one side of a text-reuse comparison may hold (a document, year or
     /// period); more is refused with RESOURCE_EXHAUSTED naming a shorter period. Default 10,000.
@@ -42,29 +45,31 @@ pub struct Config {
     pub seed_when_empty: bool,
     /// gRPC listen address. Default `127.0.0.1:50051`.
     pub listen: SocketAddr,
-    /// Largest gRPC message accepted or sent, bytes. Default 16 MiB.
+    /// Largest gRPC message accepted or sent (and HTTP/JSON body), bytes. Default 16 MiB;
+    /// `--max-message-bytes`.
     pub max_message_bytes: usize,
     /// Deadline of one request (ingestion of a batch included; for `StreamDocuments`, of the
-    /// wait for each next document). Default 120 s.
+    /// wait for each next document). Default 120 s; `--request-timeout-secs`.
     pub request_timeout: Duration,
-    /// Requests handled at once per connection. Default 64.
+    /// Requests handled at once per connection. Default 64; `--concurrency-limit`.
     pub concurrency_limit: usize,
     /// The embedding queue: waiting requests per lane before new ones get RESOURCE_EXHAUSTED
     /// (default 256), tokens merged into one round (default 4,096: 32 concurrent short
     /// queries share one call), the bulk lane's forward-pass size, priority and pauses, and
     /// which requests take the interactive lane. See [`QueueOptions`].
     pub queue: QueueOptions,
-    /// Largest document accepted, bytes of UTF-8. Default 5 MB.
+    /// Largest document accepted, bytes of UTF-8. Default 5 MB; `--max-document-bytes`.
     pub max_document_bytes: usize,
-    /// Documents per AddDocuments request (and per stream). Default 100 (stream: 10,000).
+    /// Documents per AddDocuments request (a stream: 100 times as many). Default 100 (stream:
+    /// 10,000); `--max-documents-per-request`.
     pub max_documents_per_request: usize,
-    /// Texts per Embed request. Default 64.
+    /// Texts per Embed request. Default 64; `--max-embed-texts`.
     pub max_embed_texts: usize,
-    /// Characters of a query or Similarity text. Default 8,000.
+    /// Characters of a query, Similarity or AssignTheme text. Default 8,000; `--max-query-chars`.
     pub max_query_chars: usize,
-    /// Characters of one Embed text. Default 20,000.
+    /// Characters of one Embed text. Default 20,000; `--max-embed-chars`.
     pub max_embed_chars: usize,
-    /// Largest `k` of NearestParagraphs. Default 100.
+    /// Largest `k` of NearestParagraphs. Default 100; `--max-k`.
     pub max_k: usize,
     /// Mode of NearestParagraphs text queries that name none. Default HYBRID: on the retrieval
     /// fixture it ranks the expected paragraph first for 83% of queries against DENSE's 71%,
