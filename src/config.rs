@@ -35,7 +35,8 @@ pub struct Config {
     /// `--max-theme-paragraphs`.
     pub max_theme_paragraphs: usize,
     /// Most paragraphs one side of a text-reuse comparison may hold (a document, year or
-    /// period); more is refused with RESOURCE_EXHAUSTED naming a shorter period. Default 10,000.
+    /// period); more is refused with RESOURCE_EXHAUSTED naming a shorter period. Default 10,000;
+    /// `--max-reuse-paragraphs`.
     pub max_reuse_paragraphs: usize,
     /// Model, threads and batch size of the embedder.
     pub embedder: EmbedderConfig,

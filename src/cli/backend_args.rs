@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::backend::embedded::index::{IndexParams, DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH, DEFAULT_M};
-use crate::backend::qdrant::QdrantSettings;
+use crate::backend::qdrant::{self, QdrantSettings};
 use crate::backend::{BackendConfig, EmbeddedConfig, DEFAULT_EXACT_SEARCH_BELOW};
 
 /// Which backend holds the corpus.
@@ -24,22 +24,22 @@ pub struct BackendArgs {
     #[arg(long, value_enum, default_value = "embedded", env = "SIMTHEME_BACKEND")]
     pub backend: BackendKind,
     /// Qdrant gRPC URL (port 6334), with --backend qdrant.
-    #[arg(long, default_value = "http://127.0.0.1:6334", env = "SIMTHEME_QDRANT_URL")]
+    #[arg(long, default_value = qdrant::DEFAULT_URL, env = "SIMTHEME_QDRANT_URL")]
     pub qdrant_url: String,
     /// API key of the Qdrant server, if it needs one (prefer the environment variable).
     #[arg(long, env = "SIMTHEME_QDRANT_API_KEY", hide_env_values = true)]
     pub qdrant_api_key: Option<String>,
     /// Qdrant collection holding the corpus (created on first start).
-    #[arg(long, default_value = "simtheme", env = "SIMTHEME_COLLECTION")]
+    #[arg(long, default_value = qdrant::DEFAULT_COLLECTION, env = "SIMTHEME_COLLECTION")]
     pub collection: String,
     /// Shards of a new Qdrant collection (ignored when it exists).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = qdrant::DEFAULT_SHARDS)]
     pub shards: u32,
     /// Copies of each shard of a new Qdrant collection (ignored when it exists).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = qdrant::DEFAULT_REPLICATION_FACTOR)]
     pub replication_factor: u32,
     /// Deadline of one Qdrant call, seconds.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = qdrant::DEFAULT_TIMEOUT_SECS)]
     pub qdrant_timeout_secs: u64,
     /// HNSW (embedded backend): max links per node.
     #[arg(long, default_value_t = DEFAULT_M)]

@@ -37,6 +37,9 @@ pub struct LimitArgs {
     /// this many.
     #[arg(long, global = true, env = "SIMTHEME_MAX_THEME_PARAGRAPHS", value_parser = at_least_one, default_value_t = Config::default().max_theme_paragraphs)]
     pub max_theme_paragraphs: usize,
+    /// Most paragraphs one side of a reuse comparison may hold (`simtheme reuse`).
+    #[arg(long, global = true, env = "SIMTHEME_MAX_REUSE_PARAGRAPHS", value_parser = at_least_one, default_value_t = Config::default().max_reuse_paragraphs)]
+    pub max_reuse_paragraphs: usize,
 }
 
 impl LimitArgs {
@@ -49,6 +52,7 @@ impl LimitArgs {
         config.max_embed_chars = self.max_embed_chars;
         config.max_query_chars = self.max_query_chars;
         config.max_theme_paragraphs = self.max_theme_paragraphs;
+        config.max_reuse_paragraphs = self.max_reuse_paragraphs;
     }
 }
 
@@ -87,8 +91,10 @@ mod tests {
             "--max-embed-chars=40",
             "--max-query-chars=50",
             "--max-theme-paragraphs=60",
+            "--max-reuse-paragraphs=70",
         ])
         .unwrap();
+        assert_eq!((config(&[]).unwrap().max_reuse_paragraphs, c.max_reuse_paragraphs), (d.max_reuse_paragraphs, 70));
         assert_eq!(
             (c.max_k, c.max_document_bytes, c.max_documents_per_request, c.max_embed_texts, c.max_embed_chars, c.max_query_chars, c.max_theme_paragraphs),
             (7, 1000, 2, 3, 40, 50, 60)

@@ -101,7 +101,7 @@ impl Engine {
         let found = self.backend().paragraph_vectors(filter, limit.saturating_add(1)).await?;
         if found.len() > limit {
             return Err(EngineError::ResourceExhausted(format!(
-                "{} holds more than {limit} paragraphs, the most one side of a reuse comparison may hold; compare shorter periods or single documents",
+                "{} holds more than {limit} paragraphs, the most one side of a reuse comparison may hold; compare shorter periods or single documents, or raise --max-reuse-paragraphs",
                 scope.label()
             )));
         }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::embed::{FakeEmbedder, Mode};
+use crate::themes::Period;
 
 const DIM: usize = 32;
 
@@ -184,8 +185,12 @@ async fn validation_errors_name_the_fix() {
     assert!(m.contains("page_size 501"), "{m}");
     let m = message(e.themes(&ThemeRequest { keywords: Some(51), ..Default::default() }).await);
     assert!(m.contains("keywords = 51"), "{m}");
-    let m = message(e.compare_years(&ThemeRequest::default(), 2024, 2024).await);
+    let m = message(e.compare_periods(&ThemeRequest::default(), Period::year(2024), Period::year(2024)).await);
     assert!(m.contains("same year"), "{m}");
+    let m = message(e.compare_periods(&ThemeRequest::default(), Period { from: 2010, to: 2015 }, Period { from: 2015, to: 2020 }).await);
+    assert!(m.contains("overlap"), "{m}");
+    let m = message(e.themes_over_time(&ThemeRequest::default(), 101, 0.0).await);
+    assert!(m.contains("101 years"), "{m}");
     let m = message(e.assign_theme(&ThemeRequest::default(), QueryInput::Text("x".into()), MAX_ASSIGN_TOP + 1).await);
     assert!(m.contains("top = 51"), "{m}");
     let m = message(e.themes(&ThemeRequest::default()).await);

@@ -47,16 +47,27 @@ pub struct QdrantSettings {
     pub timeout: Duration,
 }
 
+/// Qdrant gRPC URL used when none is given (a local server's gRPC port).
+pub const DEFAULT_URL: &str = "http://127.0.0.1:6334";
+/// Collection used when none is given.
+pub const DEFAULT_COLLECTION: &str = "simtheme";
+/// Shards of a new collection when not told otherwise.
+pub const DEFAULT_SHARDS: u32 = 1;
+/// Copies of each shard of a new collection when not told otherwise.
+pub const DEFAULT_REPLICATION_FACTOR: u32 = 1;
+/// Deadline of one Qdrant call when not told otherwise, seconds.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
+
 impl QdrantSettings {
     /// Settings for `url` with every other field at its default.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
             api_key: None,
-            collection: "simtheme".into(),
-            shards: 1,
-            replication_factor: 1,
-            timeout: Duration::from_secs(30),
+            collection: DEFAULT_COLLECTION.into(),
+            shards: DEFAULT_SHARDS,
+            replication_factor: DEFAULT_REPLICATION_FACTOR,
+            timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
         }
     }
 }
