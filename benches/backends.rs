@@ -17,12 +17,12 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use simtheme::backend::embedded::index::IndexParams;
 use simtheme::backend::embedded::{EmbeddedBackend, EmbeddedSettings};
 use simtheme::backend::qdrant::{QdrantBackend, QdrantSettings};
 use simtheme::backend::{Backend, DenseQuery, ParagraphFilter};
 use simtheme::corpus::{prepare_document, DocumentMeta, PreparedChunk, PreparedDocument, PreparedParagraph, SegmentConfig};
 use simtheme::embed::{Embedder, EmbedderConfig, Mode};
-use simtheme::backend::embedded::index::IndexParams;
 use simtheme::proto::nearest_paragraphs_request::Query;
 use simtheme::proto::sim_theme_client::SimThemeClient;
 use simtheme::proto::NearestParagraphsRequest;
@@ -87,15 +87,35 @@ async fn fill(name: &str, backend: &Arc<dyn Backend>, docs: &[(PreparedDocument,
     backend.checkpoint().await.expect("checkpoint");
     let s = started.elapsed().as_secs_f64();
     let chunks: usize = docs.iter().map(|(_, v)| v.len()).sum();
-    println!("{name:>9} ingest: {} documents, {chunks} chunks in {s:.1} s = {:.1} documents/s, {:.0} chunks/s", docs.len(), docs.len() as f64 / s, chunks as f64 / s);
+    println!(
+        "{name:>9} ingest: {} documents, {chunks} chunks in {s:.1} s = {:.1} documents/s, {:.0} chunks/s",
+        docs.len(),
+        docs.len() as f64 / s,
+        chunks as f64 / s
+    );
 }
 
-async fn recall(name: &str, backend: &Arc<dyn Backend>, data: &[Vec<f32>], queries: &[Vec<f32>], docs: &[(PreparedDocument, Vec<Vec<f32>>)]) {
+async fn recall(
+    name: &str,
+    backend: &Arc<dyn Backend>,
+    data: &[Vec<f32>],
+    queries: &[Vec<f32>],
+    docs: &[(PreparedDocument, Vec<Vec<f32>>)],
+) {
     let (mut hit, mut total) = (0usize, 0usize);
     let started = Instant::now();
     for q in queries {
-        let want: Vec<(String, u32)> = exact_top(data, q, 10).into_iter().map(|i| (docs[i / PER_DOC].0.id.clone(), (i % PER_DOC) as u32)).collect();
-        let query = DenseQuery { vector: q.clone(), k: 10, filter: ParagraphFilter::default(), exclude: Default::default(), min_score: -1.0, exact: false, must_contain: Default::default() };
+        let want: Vec<(String, u32)> =
+            exact_top(data, q, 10).into_iter().map(|i| (docs[i / PER_DOC].0.id.clone(), (i % PER_DOC) as u32)).collect();
+        let query = DenseQuery {
+            vector: q.clone(),
+            k: 10,
+            filter: ParagraphFilter::default(),
+            exclude: Default::default(),
+            min_score: -1.0,
+            exact: false,
+            must_contain: Default::default(),
+        };
         let got = backend.nearest(query).await.expect("search");
         total += want.len();
         hit += got.hits.iter().filter(|h| want.contains(&(h.paragraph.document_id.clone(), h.paragraph.position))).count();
@@ -134,7 +154,12 @@ async fn load(name: &str, addr: &str, ids: &[i64], clients: usize, secs: u64) {
     }
     lat.sort_by(|a, b| a.total_cmp(b));
     let p = |q: f64| lat[((lat.len() - 1) as f64 * q) as usize];
-    println!("{name:>9} gRPC {clients} clients: {:.0} queries/s, p50 {:.1} ms, p99 {:.1} ms", lat.len() as f64 / secs as f64, p(0.5), p(0.99));
+    println!(
+        "{name:>9} gRPC {clients} clients: {:.0} queries/s, p50 {:.1} ms, p99 {:.1} ms",
+        lat.len() as f64 / secs as f64,
+        p(0.5),
+        p(0.99)
+    );
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -152,18 +177,27 @@ async fn main() {
     let base: Vec<Vec<f32>> = e.embed(&texts, Mode::Passage).unwrap().into_iter().map(|x| x.vector).collect();
     println!("embedding: {} seed chunks in {:.1} s (not part of the ingestion figures below)", base.len(), t.elapsed().as_secs_f64());
     let mut rng = StdRng::seed_from_u64(0x0BAC_2026);
-    let data: Vec<Vec<f32>> = (0..n).map(|i| normalize(base[i % base.len()].iter().map(|&x| x + 0.02 * gaussian(&mut rng)).collect())).collect();
-    let queries: Vec<Vec<f32>> =
-        (0..QUERIES).map(|_| normalize(base[rng.random_range(0..base.len())].iter().map(|&x| x + 0.03 * gaussian(&mut rng)).collect())).collect();
+    let data: Vec<Vec<f32>> =
+        (0..n).map(|i| normalize(base[i % base.len()].iter().map(|&x| x + 0.02 * gaussian(&mut rng)).collect())).collect();
+    let queries: Vec<Vec<f32>> = (0..QUERIES)
+        .map(|_| normalize(base[rng.random_range(0..base.len())].iter().map(|&x| x + 0.03 * gaussian(&mut rng)).collect()))
+        .collect();
     let docs = docs(&data);
     println!("backends: N={n} vectors (seed chunks + noise), {} documents, dim {}", docs.len(), e.dim());
 
     let tmp = tempfile::tempdir().unwrap();
-    let settings = EmbeddedSettings { data_dir: tmp.path().join("embedded"), model: e.name().into(), dim: e.dim(), index: IndexParams::default(), exact_search_below: 0 };
+    let settings = EmbeddedSettings {
+        data_dir: tmp.path().join("embedded"),
+        model: e.name().into(),
+        dim: e.dim(),
+        index: IndexParams::default(),
+        exact_search_below: 0,
+    };
     let embedded: Arc<dyn Backend> = Arc::new(EmbeddedBackend::open(settings).unwrap());
     fill("embedded", &embedded, &docs).await;
     recall("embedded", &embedded, &data, &queries, &docs).await;
-    let ids: Vec<i64> = embedded.paragraph_vectors(ParagraphFilter::default(), 2_000).await.unwrap().iter().map(|p| p.paragraph.id).collect();
+    let ids: Vec<i64> =
+        embedded.paragraph_vectors(ParagraphFilter::default(), 2_000).await.unwrap().iter().map(|p| p.paragraph.id).collect();
     drop(embedded);
     let dir = tmp.path().join("embedded").display().to_string();
     let (mut server, addr) = start_server(&["--data-dir", &dir, "--exact-search-below", "0"]);

@@ -176,7 +176,8 @@ async fn main() {
 
     let plain_grpc = SimThemeClient::connect(format!("http://{}", grpc_addr(&plain_line))).await.unwrap();
     let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca.pem())).domain_name("localhost");
-    let channel = Channel::from_shared(format!("https://{}", grpc_addr(&edge_line))).unwrap().tls_config(tls).unwrap().connect().await.unwrap();
+    let channel =
+        Channel::from_shared(format!("https://{}", grpc_addr(&edge_line))).unwrap().tls_config(tls).unwrap().connect().await.unwrap();
     let setups = [
         ("grpc plaintext", Target::Grpc(plain_grpc, false)),
         ("grpc tls+keys+metrics", Target::Grpc(SimThemeClient::new(channel), true)),
@@ -189,8 +190,13 @@ async fn main() {
     let Target::Grpc(probe, _) = &setups[0].1 else { unreachable!() };
     let hit = probe.clone().nearest_paragraphs(request(0)).await.unwrap().into_inner().hits;
     let id = hit[0].paragraph.as_ref().unwrap().id;
-    println!("{:<18} {:>7} {:<22} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7}", "rpc", "clients", "setup", "requests", "req/s", "mean ms", "p50 ms", "p95 ms", "errors");
-    for (rpc_name, rpc, clients) in [("NearestParagraphs", Rpc::Nearest, 1usize), ("NearestParagraphs", Rpc::Nearest, 8), ("GetParagraph", Rpc::Get(id), 1)] {
+    println!(
+        "{:<18} {:>7} {:<22} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7}",
+        "rpc", "clients", "setup", "requests", "req/s", "mean ms", "p50 ms", "p95 ms", "errors"
+    );
+    for (rpc_name, rpc, clients) in
+        [("NearestParagraphs", Rpc::Nearest, 1usize), ("NearestParagraphs", Rpc::Nearest, 8), ("GetParagraph", Rpc::Get(id), 1)]
+    {
         let mut results: Vec<(Vec<f64>, u64)> = vec![(Vec::new(), 0); setups.len()];
         for _ in 0..rounds {
             for (i, (_, t)) in setups.iter().enumerate() {

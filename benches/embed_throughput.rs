@@ -30,11 +30,8 @@ fn median(mut xs: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let threads: Vec<usize> = std::env::var("SIMTHEME_BENCH_THREADS")
-        .unwrap_or_else(|_| "1,2".into())
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
+    let threads: Vec<usize> =
+        std::env::var("SIMTHEME_BENCH_THREADS").unwrap_or_else(|_| "1,2".into()).split(',').filter_map(|s| s.trim().parse().ok()).collect();
     let repeats: usize = std::env::var("SIMTHEME_BENCH_REPEATS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
     let lines = common::seed_lines(1);
     for &t in &threads {

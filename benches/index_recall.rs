@@ -166,11 +166,8 @@ fn make_data(mode: &str, n: usize) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
         return seed_data();
     }
     let mut rng = StdRng::seed_from_u64(0x5EED_2026);
-    let data: Vec<Vec<f32>> = if mode == "clustered" {
-        clustered(&mut rng, n, (n / 100).max(1))
-    } else {
-        (0..n).map(|_| unit(&mut rng)).collect()
-    };
+    let data: Vec<Vec<f32>> =
+        if mode == "clustered" { clustered(&mut rng, n, (n / 100).max(1)) } else { (0..n).map(|_| unit(&mut rng)).collect() };
     // Half random queries, half stored vectors plus small noise.
     let queries: Vec<Vec<f32>> = (0..QUERIES)
         .map(|i| {
@@ -196,7 +193,10 @@ fn main() {
     let configs = configs();
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     println!("index_recall: N={n} dim={DIM} queries={QUERIES} k={K} threads={threads} default params={:?}", IndexParams::default());
-    println!("configs (M:ef_construction): {:?}; ef_search sweep {efs:?} (0 = index default)", configs.iter().map(|p| format!("{}:{}", p.m, p.ef_construction)).collect::<Vec<_>>());
+    println!(
+        "configs (M:ef_construction): {:?}; ef_search sweep {efs:?} (0 = index default)",
+        configs.iter().map(|p| format!("{}:{}", p.m, p.ef_construction)).collect::<Vec<_>>()
+    );
     let mut rows: Vec<String> = Vec::new();
     for mode in modes {
         let t = Instant::now();
@@ -248,7 +248,10 @@ fn main() {
             }
         }
     }
-    println!("\n{:<9} {:>3} {:>4} {:>8} {:>8} {:>5} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9}", "data", "M", "efc", "build_s", "vec/s", "ef", "recall", "rec_rndq", "hnsw_q/s", "hnsw_all", "exact_q/s", "exact_all");
+    println!(
+        "\n{:<9} {:>3} {:>4} {:>8} {:>8} {:>5} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9}",
+        "data", "M", "efc", "build_s", "vec/s", "ef", "recall", "rec_rndq", "hnsw_q/s", "hnsw_all", "exact_q/s", "exact_all"
+    );
     for r in &rows {
         println!("{r}");
     }
@@ -263,9 +266,9 @@ fn extras(idx: &mut ChunkIndex, queries: &[Vec<f32>], exact: &[Vec<Hit>], n: usi
     println!("  hnsw + 50% filter: recall@{K}={:.4}, median {:.3} ms/query", recall(&fa, &fe), fmed.as_secs_f64() * 1e3);
 
     // Persistence.
-    let tmp = std::env::var("SIMTHEME_BENCH_DIR").map(std::path::PathBuf::from).unwrap_or_else(|_| {
-        std::env::temp_dir().join(format!("simtheme-index-bench-{}", std::process::id()))
-    });
+    let tmp = std::env::var("SIMTHEME_BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::env::temp_dir().join(format!("simtheme-index-bench-{}", std::process::id())));
     let t = Instant::now();
     idx.save(&tmp, "bench").expect("save");
     println!("  save: {}", secs(t.elapsed()));

@@ -131,7 +131,8 @@ async fn main() {
     let idle_lat: Vec<f64> = idle_parts.iter().map(|p| p[0]).collect();
 
     let sentences = common::seed_lines(20);
-    let docs: Vec<DocumentInput> = (0..pages).map(|p| DocumentInput { text: page(p, &sentences), name: format!("page-{p}"), ..Default::default() }).collect();
+    let docs: Vec<DocumentInput> =
+        (0..pages).map(|p| DocumentInput { text: page(p, &sentences), name: format!("page-{p}"), ..Default::default() }).collect();
     let chars: usize = docs.iter().map(|d| d.text.chars().count()).sum();
     let chunks_before = client.clone().stats(StatsRequest::default()).await.unwrap().into_inner().chunks;
     let stop = Arc::new(AtomicBool::new(false));
@@ -157,7 +158,13 @@ async fn main() {
 
     println!("{:>22} {:>8} {:>8} {:>8} {:>8} {:>7}", "phase", "queries", "q/s", "p50 ms", "p99 ms", "errors");
     let phase = |name: &str, lat: &[f64], errors: u64, s: f64| {
-        println!("{name:>22} {:>8} {:>8.1} {:>8.1} {:>8.1} {errors:>7}", lat.len(), lat.len() as f64 / s, common::pct(lat, 0.5), common::pct(lat, 0.99));
+        println!(
+            "{name:>22} {:>8} {:>8.1} {:>8.1} {:>8.1} {errors:>7}",
+            lat.len(),
+            lat.len() as f64 / s,
+            common::pct(lat, 0.5),
+            common::pct(lat, 0.99)
+        );
     };
     phase("idle", &idle_lat, idle_err, secs as f64);
     phase("while ingesting", &busy_lat, busy_err, ingest_s);

@@ -31,7 +31,8 @@ fn q4_0_bytes(rows: usize, cols: usize, seed: &mut u64) -> Vec<u8> {
 fn main() {
     let repeats: usize = std::env::var("SIMTHEME_BENCH_REPEATS").ok().and_then(|s| s.parse().ok()).unwrap_or(20).max(3);
     // (name, rows = outputs, cols = inputs) of one BERT-small layer.
-    let shapes = [("qkv 384→1152", 1152, 384), ("attn out 384→384", 384, 384), ("ffn up 384→1536", 1536, 384), ("ffn down 1536→384", 384, 1536)];
+    let shapes =
+        [("qkv 384→1152", 1152, 384), ("attn out 384→384", 384, 384), ("ffn up 384→1536", 1536, 384), ("ffn down 1536→384", 384, 1536)];
     let kernels = Kernel::supported();
     println!("kernels on this CPU, best first: {}", kernels.iter().map(|k| k.name()).collect::<Vec<_>>().join(", "));
     println!("{:<20} {:>6} {:<9} {:>11} {:>9} {:>12}", "shape", "tokens", "kernel", "median ms", "GMAC/s", "x best");

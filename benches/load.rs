@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use simtheme::proto::sim_theme_client::SimThemeClient;
 use simtheme::proto::SearchMode;
 
-
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let secs: u64 = std::env::var("SIMTHEME_LOAD_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
@@ -40,7 +39,8 @@ async fn main() {
                 tasks.push(tokio::spawn(async move {
                     let (mut lat, mut errors, mut i) = (Vec::new(), 0u64, c);
                     while Instant::now() < deadline {
-                        common::timed_search(&mut client, common::QUERIES[i % common::QUERIES.len()], mode as i32, &mut lat, &mut errors).await;
+                        common::timed_search(&mut client, common::QUERIES[i % common::QUERIES.len()], mode as i32, &mut lat, &mut errors)
+                            .await;
                         i += 1;
                     }
                     (lat, errors)

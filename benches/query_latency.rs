@@ -15,12 +15,7 @@ use std::time::Instant;
 use simtheme::embed::{Embedder, EmbedderConfig, Mode};
 
 fn main() {
-    let queries = [
-        "how do SMEs become specialised",
-        "中小企业如何走专精特新之路",
-        "digital transformation of manufacturing",
-        "新质生产力",
-    ];
+    let queries = ["how do SMEs become specialised", "中小企业如何走专精特新之路", "digital transformation of manufacturing", "新质生产力"];
     let only = std::env::var("SIMTHEME_BENCH_ENCODER").unwrap_or_default(); // "quantised" | "f32" | "" (both)
     for (label, dequantize) in [("quantised (default)", false), ("dequantised f32", true)] {
         let wanted = only.is_empty() || label.starts_with(only.as_str()) || (only == "f32" && dequantize);

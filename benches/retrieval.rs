@@ -99,9 +99,7 @@ fn evaluate(e: &Embedder, units: &[Unit], queries: &[Query], qv: &[Vec<f32>]) ->
         }
         let mut order: Vec<usize> = (0..units.len()).collect();
         order.sort_by(|a, b| best[*b].total_cmp(&best[*a]).then(a.cmp(b)));
-        let rank = order
-            .iter()
-            .position(|&i| units[i].doc == q.expected_doc && units[i].text.contains(&q.expected_substring));
+        let rank = order.iter().position(|&i| units[i].doc == q.expected_doc && units[i].text.contains(&q.expected_substring));
         let hit5 = matches!(rank, Some(r) if r < 5);
         r1 += f64::from(u8::from(rank == Some(0)));
         r5 += f64::from(u8::from(hit5));
@@ -133,7 +131,11 @@ fn main() {
     let mut runs: Vec<(String, Vec<Unit>)> = vec![("raw lines, no cleaning/chunking".into(), raw_units())];
     for target in [60, 100, 150, 220] {
         let cfg = SegmentConfig { chunk_target_chars: target, ..SegmentConfig::default() };
-        let label = if cfg == SegmentConfig::default() { format!("pipeline, chunks ~{target} (default)") } else { format!("pipeline, chunks ~{target}") };
+        let label = if cfg == SegmentConfig::default() {
+            format!("pipeline, chunks ~{target} (default)")
+        } else {
+            format!("pipeline, chunks ~{target}")
+        };
         runs.push((label, pipeline_units(&cfg)));
     }
     for (label, units) in &runs {

@@ -77,40 +77,14 @@ fn unit(mut v: Vec<f32>) -> Vec<f32> {
 fn synthetic(n: usize, seed: u64) -> Vec<ThemeInput> {
     let mut rng = StdRng::seed_from_u64(seed);
     let common = unit((0..DIM).map(|_| gauss(&mut rng)).collect());
-    let centres: Vec<Vec<f32>> = (0..CENTRES)
-        .map(|_| {
-            unit(
-                common
-                    .iter()
-                    .map(|&g| g + 0.0255 * gauss(&mut rng))
-                    .collect(),
-            )
-        })
-        .collect();
+    let centres: Vec<Vec<f32>> = (0..CENTRES).map(|_| unit(common.iter().map(|&g| g + 0.0255 * gauss(&mut rng)).collect())).collect();
     (0..n)
         .map(|i| {
             let c = rng.random_range(0..CENTRES);
-            let v = unit(
-                centres[c]
-                    .iter()
-                    .map(|&x| x + 0.02 * gauss(&mut rng))
-                    .collect(),
-            );
+            let v = unit(centres[c].iter().map(|&x| x + 0.02 * gauss(&mut rng)).collect());
             let w = |k: usize| WORDS[(c * 7 + k * 13 + c / 40) % WORDS.len()];
-            let text = format!(
-                "要加快推进{}和{}建设，推动{}发展，第{}项。",
-                w(0),
-                w(1),
-                w(2),
-                i % 97
-            );
-            ThemeInput {
-                id: i as i64,
-                year: Some(2020 + (i % 5) as i32),
-                text: text.clone(),
-                simplified: text,
-                vector: v,
-            }
+            let text = format!("要加快推进{}和{}建设，推动{}发展，第{}项。", w(0), w(1), w(2), i % 97);
+            ThemeInput { id: i as i64, year: Some(2020 + (i % 5) as i32), text: text.clone(), simplified: text, vector: v }
         })
         .collect()
 }
@@ -119,11 +93,7 @@ fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|k| k.parse::<f64>().ok())
-            })
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
         })
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }

@@ -24,11 +24,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use simtheme::backend::embedded::store::Store;
 use simtheme::backend::{BackendConfig, ParagraphFilter};
 use simtheme::config::Config;
 use simtheme::corpus::DocumentMeta;
 use simtheme::engine::{Engine, IngestInput, IngestStatus};
-use simtheme::backend::embedded::store::Store;
 use simtheme::themes::{cluster_themes, theme_tree, ThemeInput, ThemeParams, ThemeTree, TreeParams};
 
 use score::{report, score_flat, Corpus, Group};
@@ -37,9 +37,7 @@ fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
         })
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
@@ -101,7 +99,13 @@ async fn main() {
     let stored = engine.backend().paragraph_vectors(ParagraphFilter::default(), usize::MAX).await.unwrap();
     let inputs: Vec<ThemeInput> = stored
         .into_iter()
-        .map(|p| ThemeInput { id: p.paragraph.id, year: p.paragraph.year, text: p.paragraph.text, simplified: p.paragraph.simplified, vector: p.vector })
+        .map(|p| ThemeInput {
+            id: p.paragraph.id,
+            year: p.paragraph.year,
+            text: p.paragraph.text,
+            simplified: p.paragraph.simplified,
+            vector: p.vector,
+        })
         .collect();
     println!("{} paragraphs read in {:.2} s", inputs.len(), t.elapsed().as_secs_f64());
     let corpus = Corpus::new(&inputs);
@@ -138,7 +142,7 @@ async fn main() {
 }
 
 /// Every stored chunk as a unit, with its paragraph (paragraphs of `inputs` only).
-fn chunk_units(data: &PathBuf, inputs: &[ThemeInput]) -> (Vec<ThemeInput>, Vec<i64>) {
+fn chunk_units(data: &std::path::Path, inputs: &[ThemeInput]) -> (Vec<ThemeInput>, Vec<i64>) {
     let store = Store::open_reader(data).expect("open store");
     let model = store.stats().expect("stats").models.first().expect("a model").model_id.clone();
     let vectors: std::collections::HashMap<i64, Vec<f32>> = store.all_chunk_vectors(&model).expect("vectors").into_iter().collect();
@@ -156,12 +160,21 @@ fn chunk_units(data: &PathBuf, inputs: &[ThemeInput]) -> (Vec<ThemeInput>, Vec<i
 
 /// Scores every level of a tree; a paragraph belongs to every node holding part of it.
 fn score_tree(name: &str, corpus: &Corpus, tree: &ThemeTree, policies: &[policies::Policy], secs: f64) {
-    println!("\n#### {name}: {} nodes, {} levels, {} boilerplate units, {} outliers, built in {secs:.2} s", tree.nodes.len(), tree.depth(), tree.boilerplate.len(), tree.outliers.len());
+    println!(
+        "\n#### {name}: {} nodes, {} levels, {} boilerplate units, {} outliers, built in {secs:.2} s",
+        tree.nodes.len(),
+        tree.depth(),
+        tree.boilerplate.len(),
+        tree.outliers.len()
+    );
     for level in 0..tree.depth() {
         let groups: Vec<Group> = tree
             .level_nodes(level)
             .into_iter()
-            .map(|n| Group { label: n.theme.keywords.iter().take(3).map(|k| k.word.clone()).collect(), members: n.paragraphs.iter().map(|w| w.id).collect() })
+            .map(|n| Group {
+                label: n.theme.keywords.iter().take(3).map(|k| k.word.clone()).collect(),
+                members: n.paragraphs.iter().map(|w| w.id).collect(),
+            })
             .collect();
         report(&format!("{name}, level {level}"), corpus, &groups, 0, policies, secs);
     }

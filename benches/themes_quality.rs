@@ -30,7 +30,8 @@ fn main() {
     files.sort();
     for f in &files {
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
-        let doc = prepare_document(&std::fs::read_to_string(f).unwrap(), &name, &DocumentMeta::default(), &SegmentConfig::default()).unwrap();
+        let doc =
+            prepare_document(&std::fs::read_to_string(f).unwrap(), &name, &DocumentMeta::default(), &SegmentConfig::default()).unwrap();
         for p in doc.paragraphs {
             let chunks: Vec<&str> = p.chunks.iter().map(|c| c.text.as_str()).collect();
             let mut v = vec![0f32; e.dim()];
@@ -58,8 +59,12 @@ fn main() {
         }
     }
     let n_labels: HashSet<&String> = truth.iter().collect();
-    println!("{} labelled paragraphs located ({} labels; {missing} substrings not found, {} shared a paragraph)",
-             inputs.len(), n_labels.len(), labels.len() - inputs.len() - missing);
+    println!(
+        "{} labelled paragraphs located ({} labels; {missing} substrings not found, {} shared a paragraph)",
+        inputs.len(),
+        n_labels.len(),
+        labels.len() - inputs.len() - missing
+    );
     println!("{:<44} {:>6} {:>6} {:>7} {:>9}", "method", "NMI", "ARI", "themes", "outliers");
     let configs: Vec<(String, ThemeParams)> = vec![
         ("agglomerative, relative cut, min 3 (default)".into(), ThemeParams::default()),

@@ -2,8 +2,8 @@
 //! hands over to the library.
 
 use simtheme::cli::{
-    parse_cli, run_compare, run_embed, run_ingest, run_migrate, run_over_time, run_reuse, run_serve, run_similarity, run_theme_tree, run_themes,
-    Command, Format, MigrateTarget,
+    parse_cli, run_compare, run_embed, run_ingest, run_migrate, run_over_time, run_reuse, run_serve, run_similarity, run_theme_tree,
+    run_themes, Command, Format, MigrateTarget,
 };
 use simtheme::config::LogFormat;
 
@@ -16,7 +16,9 @@ fn main() -> anyhow::Result<()> {
         _ => ("warn", LogFormat::Text),
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SIMTHEME_LOG").unwrap_or_else(|_| default_filter.into());
-    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr)
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match format {
         LogFormat::Json => logs.json().init(),
@@ -33,7 +35,8 @@ fn main() -> anyhow::Result<()> {
         Command::Reuse { args, .. } => run_reuse(cli.config(), args),
         Command::Embed { query, json, texts } => run_embed(&cli.config().embedder, texts, *query, *json),
         Command::Migrate { to_qdrant, to_collection, to_data_dir, storage } => {
-            let target = MigrateTarget { qdrant_url: to_qdrant.as_deref(), collection: to_collection.as_deref(), data_dir: to_data_dir.as_deref() };
+            let target =
+                MigrateTarget { qdrant_url: to_qdrant.as_deref(), collection: to_collection.as_deref(), data_dir: to_data_dir.as_deref() };
             run_migrate(cli.config(), storage, target)
         }
         Command::Similarity { text_a, text_b, passage } => run_similarity(&cli.config().embedder, text_a, text_b, *passage),

@@ -114,7 +114,8 @@ mod tests {
     fn threads_started_from_a_lowered_thread_inherit_its_priority() {
         let base = priority_of_current_thread();
         let lowering = Lowering { nice: 7, idle: true };
-        let (own, child) = spawn_lowered(lowering, || (priority_of_current_thread(), std::thread::spawn(priority_of_current_thread).join().unwrap()));
+        let (own, child) =
+            spawn_lowered(lowering, || (priority_of_current_thread(), std::thread::spawn(priority_of_current_thread).join().unwrap()));
         assert_eq!(own, (base.0.clamp(7, 19), libc::SCHED_IDLE));
         assert_eq!(child, own);
         assert_eq!(priority_of_current_thread(), base, "the caller's priority is unchanged");

@@ -28,7 +28,7 @@ const C: &str = "c000000000000003";
 /// The unit vector of the corpus' `g`-th chunk: e_g + 0.1 e_(g+1), normalised. Two different
 /// chunks have a cosine of at most ~0.1.
 fn chunk_vector(g: usize) -> Vec<f32> {
-    let mut v = vec![0f32; DIM];
+    let mut v = [0f32; DIM];
     v[g % DIM] = 1.0;
     v[(g + 1) % DIM] = 0.1;
     let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
@@ -36,7 +36,7 @@ fn chunk_vector(g: usize) -> Vec<f32> {
 }
 
 fn mean_unit(vs: &[Vec<f32>]) -> Vec<f32> {
-    let mut m = vec![0f32; DIM];
+    let mut m = [0f32; DIM];
     for v in vs {
         m.iter_mut().zip(v).for_each(|(a, b)| *a += b);
     }
@@ -63,25 +63,38 @@ fn paragraph(position: u32, heading: Option<&str>, sentences: &[&str]) -> Prepar
 /// Three documents: A (2020, 2 paragraphs, 3 chunks, 1 duplicate), B (2021, 2 paragraphs), C
 /// (undated, 1 paragraph); chunk vectors 0..3, 3..5 and 5 in that order.
 fn corpus() -> Vec<(PreparedDocument, Vec<Vec<f32>>)> {
-    let doc = |id: &str, year: Option<i32>, tags: &[&str], paragraphs: Vec<PreparedParagraph>, duplicates: Vec<DuplicateOccurrence>| PreparedDocument {
-        id: id.into(),
-        origin: format!("contract/{id}.txt"),
-        title: Some(format!("Title {id}")),
-        source: year.map(|_| "国务院".to_string()),
-        date: year.map(|y| format!("{y}-05-01")),
-        year,
-        tags: tags.iter().map(|t| t.to_string()).collect(),
-        paragraphs,
-        duplicates,
+    let doc = |id: &str, year: Option<i32>, tags: &[&str], paragraphs: Vec<PreparedParagraph>, duplicates: Vec<DuplicateOccurrence>| {
+        PreparedDocument {
+            id: id.into(),
+            origin: format!("contract/{id}.txt"),
+            title: Some(format!("Title {id}")),
+            source: year.map(|_| "国务院".to_string()),
+            date: year.map(|y| format!("{y}-05-01")),
+            year,
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            paragraphs,
+            duplicates,
+        }
     };
     let a = doc(
         A,
         Some(2020),
         &["alpha"],
-        vec![paragraph(0, None, &["推动制造业高质量发展。", "加快建设现代化产业体系。"]), paragraph(1, Some("第二部分"), &["稳步推进新能源汽车产业。"])],
-        vec![DuplicateOccurrence { of_position: 0, block_index: 2, text: "推动制造业高质量发展。加快建设现代化产业体系。".into() }],
+        vec![
+            paragraph(0, None, &["推动制造业高质量发展。", "加快建设现代化产业体系。"]),
+            paragraph(1, Some("第二部分"), &["稳步推进新能源汽车产业。"]),
+        ],
+        vec![DuplicateOccurrence {
+            of_position: 0, block_index: 2, text: "推动制造业高质量发展。加快建设现代化产业体系。".into()
+        }],
     );
-    let b = doc(B, Some(2021), &["beta", "alpha"], vec![paragraph(0, None, &["扩大内需战略。"]), paragraph(1, None, &["深化科技体制改革。"])], vec![]);
+    let b = doc(
+        B,
+        Some(2021),
+        &["beta", "alpha"],
+        vec![paragraph(0, None, &["扩大内需战略。"]), paragraph(1, None, &["深化科技体制改革。"])],
+        vec![],
+    );
     let c = doc(C, None, &[], vec![paragraph(0, Some("附件"), &["加强生态环境保护。"])], vec![]);
     let mut g = 0;
     [a, b, c]
@@ -164,15 +177,24 @@ async fn contract(name: &str, b: &dyn Backend) -> Vec<ExportedDocument> {
     assert_eq!(rest.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), [C]);
     assert!(b.list_documents(Some(C.into()), 2).await.unwrap().is_empty());
     let a = &first[0];
-    assert_eq!((a.origin.as_str(), a.title.as_deref(), a.year, a.tags.clone()), ("contract/a000000000000001.txt", Some("Title a000000000000001"), Some(2020), vec!["alpha".to_string()]));
+    assert_eq!(
+        (a.origin.as_str(), a.title.as_deref(), a.year, a.tags.clone()),
+        ("contract/a000000000000001.txt", Some("Title a000000000000001"), Some(2020), vec!["alpha".to_string()])
+    );
     assert_eq!((a.paragraphs, a.chunks, a.duplicates), (2, 3, 1));
     assert!(a.created_at > 0);
     assert_eq!((first[1].tags.clone(), rest[0].year, rest[0].date.clone()), (vec!["beta".to_string(), "alpha".to_string()], None, None));
 
     // One paragraph, with and without its vector.
     let p = b.paragraph(ids[0][1]).await.unwrap();
-    assert_eq!((p.document_id.as_str(), p.position, p.heading.as_deref(), p.text.as_str()), (A, 1, Some("第二部分"), "稳步推进新能源汽车产业。"));
-    assert_eq!((p.year, p.doc_title.as_deref(), p.doc_source.as_deref(), p.doc_date.as_deref()), (Some(2020), Some("Title a000000000000001"), Some("国务院"), Some("2020-05-01")));
+    assert_eq!(
+        (p.document_id.as_str(), p.position, p.heading.as_deref(), p.text.as_str()),
+        (A, 1, Some("第二部分"), "稳步推进新能源汽车产业。")
+    );
+    assert_eq!(
+        (p.year, p.doc_title.as_deref(), p.doc_source.as_deref(), p.doc_date.as_deref()),
+        (Some(2020), Some("Title a000000000000001"), Some("国务院"), Some("2020-05-01"))
+    );
     let pv = b.paragraph_vector(ids[0][0]).await.unwrap();
     assert_eq!(pv.paragraph.id, ids[0][0]);
     assert!(close(&pv.vector, &mean_unit(&docs[0].1[0..2])), "{name}: a paragraph's vector is the normalised mean of its chunks");
@@ -191,20 +213,31 @@ async fn contract(name: &str, b: &dyn Backend) -> Vec<ExportedDocument> {
     assert_eq!(everything.len(), 5, "{name}: k above the corpus returns every paragraph once");
     assert_eq!(everything[0].paragraph.id, ids[1][1]);
     // Exclusions and min_score apply before ranking.
-    let hits = b.nearest(DenseQuery { exclude: Exclusions { paragraph: Some(ids[0][0]), document: None }, ..query(1, 10) }).await.unwrap().hits;
+    let hits =
+        b.nearest(DenseQuery { exclude: Exclusions { paragraph: Some(ids[0][0]), document: None }, ..query(1, 10) }).await.unwrap().hits;
     assert_eq!(hits.len(), 4);
     assert!(hits.iter().all(|h| h.paragraph.id != ids[0][0]));
-    assert!(!hit_docs(b, DenseQuery { exclude: Exclusions { paragraph: None, document: Some(A.into()) }, ..query(1, 10) }).await.contains(&A.to_string()));
+    assert!(!hit_docs(b, DenseQuery { exclude: Exclusions { paragraph: None, document: Some(A.into()) }, ..query(1, 10) })
+        .await
+        .contains(&A.to_string()));
     assert_eq!(b.nearest(DenseQuery { min_score: 0.5, ..query(1, 10) }).await.unwrap().hits.len(), 1);
     // Filters: years, undated, tags, documents.
     assert_eq!(hit_docs(b, DenseQuery { filter: years(&[2020], None, false), ..query(3, 10) }).await, [A, A]);
     let mut later = hit_docs(b, DenseQuery { filter: years(&[], Some(2021), true), ..query(0, 10) }).await;
     later.sort();
     assert_eq!(later, [B, B, C]);
-    let mut tagged = hit_docs(b, DenseQuery { filter: ParagraphFilter { tags: vec!["alpha".into()], ..Default::default() }, ..query(5, 10) }).await;
+    let mut tagged =
+        hit_docs(b, DenseQuery { filter: ParagraphFilter { tags: vec!["alpha".into()], ..Default::default() }, ..query(5, 10) }).await;
     tagged.sort();
     assert_eq!(tagged, [A, A, B, B]);
-    assert_eq!(hit_docs(b, DenseQuery { filter: ParagraphFilter { document_ids: vec![C.into()], ..Default::default() }, exact: false, ..query(0, 10) }).await, [C]);
+    assert_eq!(
+        hit_docs(
+            b,
+            DenseQuery { filter: ParagraphFilter { document_ids: vec![C.into()], ..Default::default() }, exact: false, ..query(0, 10) }
+        )
+        .await,
+        [C]
+    );
 
     // Paragraph vectors for themes: paragraph-id order, filtered, deterministic sample.
     let pvs = b.paragraph_vectors(ParagraphFilter::default(), 100).await.unwrap();
@@ -219,7 +252,11 @@ async fn contract(name: &str, b: &dyn Backend) -> Vec<ExportedDocument> {
     by_key.sort_by_key(|&id| simtheme::backend::embedded::sample_key(id));
     let mut smallest = by_key[..3].to_vec();
     smallest.sort_unstable();
-    assert_eq!(sample.iter().map(|p| p.paragraph.id).collect::<Vec<_>>(), smallest, "{name}: the paragraphs with the smallest sampling keys");
+    assert_eq!(
+        sample.iter().map(|p| p.paragraph.id).collect::<Vec<_>>(),
+        smallest,
+        "{name}: the paragraphs with the smallest sampling keys"
+    );
     let again = b.paragraph_vectors(ParagraphFilter::default(), 3).await.unwrap();
     assert_eq!(sample.iter().map(|p| p.paragraph.id).collect::<Vec<_>>(), again.iter().map(|p| p.paragraph.id).collect::<Vec<_>>());
 
@@ -265,7 +302,10 @@ async fn contract(name: &str, b: &dyn Backend) -> Vec<ExportedDocument> {
     assert_eq!((s.store.documents, s.store.paragraphs, s.store.chunks), (2, 3, 4));
     assert_eq!(b.paragraph_vectors(ParagraphFilter::default(), 100).await.unwrap().len(), 3);
     // Stored again: found again.
-    assert!(matches!(b.put_document(Arc::new(docs[1].0.clone()), Arc::new(docs[1].1.clone())).await.unwrap(), InsertOutcome::Inserted { .. }));
+    assert!(matches!(
+        b.put_document(Arc::new(docs[1].0.clone()), Arc::new(docs[1].1.clone())).await.unwrap(),
+        InsertOutcome::Inserted { .. }
+    ));
     assert_eq!(hit_docs(b, query(3, 1)).await, [B]);
     exported
 }
@@ -361,7 +401,10 @@ async fn migrate_command_copies_between_backends() {
     let copy = backend::open(&BackendConfig::embedded(&dst), MODEL, DIM).await.unwrap().export_documents(None, 10).await.unwrap();
     assert_eq!(copy.iter().map(|e| &e.document).collect::<Vec<_>>(), exported.iter().map(|e| &e.document).collect::<Vec<_>>());
     // The same place twice is refused.
-    let same = std::process::Command::new(env!("CARGO_BIN_EXE_simtheme")).args(["migrate", "--data-dir", src_arg, "--to-data-dir", src_arg]).output().unwrap();
+    let same = std::process::Command::new(env!("CARGO_BIN_EXE_simtheme"))
+        .args(["migrate", "--data-dir", src_arg, "--to-data-dir", src_arg])
+        .output()
+        .unwrap();
     assert!(!same.status.success() && String::from_utf8_lossy(&same.stderr).contains("the same"));
 
     let Some(bin) = qdrant::qdrant_binary("backend_contract::migrate_command_copies_between_backends (Qdrant part)") else { return };
@@ -377,7 +420,8 @@ async fn migrate_command_copies_between_backends() {
         exported.iter().map(|e| (&e.document, &e.paragraph_ids)).collect::<Vec<_>>()
     );
     // Qdrant -> Qdrant and Qdrant -> embedded, the source named by the backend options.
-    let out = migrate(&["--backend", "qdrant", "--qdrant-url", &url, "--collection", "moved", "--to-qdrant", &url, "--to-collection", "again"]);
+    let out =
+        migrate(&["--backend", "qdrant", "--qdrant-url", &url, "--collection", "moved", "--to-qdrant", &url, "--to-collection", "again"]);
     assert!(out.contains("3 documents copied"), "{out}");
     let back = tmp.path().join("back");
     let out = migrate(&["--backend", "qdrant", "--qdrant-url", &url, "--collection", "again", "--to-data-dir", back.to_str().unwrap()]);

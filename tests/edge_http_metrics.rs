@@ -34,8 +34,16 @@ async fn http_json_matches_grpc_and_metrics_count_every_call() {
 
     let docs = proto::AddDocumentsRequest {
         documents: vec![
-            proto::DocumentInput { name: "a.txt".into(), text: "推動製造業數字化轉型，建設智能工廠和工業互聯網平臺。\n加快綠色低碳轉型，推進節能降碳和清潔能源替代。".into(), ..Default::default() },
-            proto::DocumentInput { name: "b.txt".into(), text: "高新區要發揮創新策源作用，培育戰略性新興產業集群。\n共建一帶一路，推動產能和裝備製造國際合作。".into(), ..Default::default() },
+            proto::DocumentInput {
+                name: "a.txt".into(),
+                text: "推動製造業數字化轉型，建設智能工廠和工業互聯網平臺。\n加快綠色低碳轉型，推進節能降碳和清潔能源替代。".into(),
+                ..Default::default()
+            },
+            proto::DocumentInput {
+                name: "b.txt".into(),
+                text: "高新區要發揮創新策源作用，培育戰略性新興產業集群。\n共建一帶一路，推動產能和裝備製造國際合作。".into(),
+                ..Default::default()
+            },
         ],
     };
     let added = grpc.add_documents(with_key(FULL_KEY, docs)).await.expect("add with the full key from the flag").into_inner();
@@ -88,7 +96,15 @@ async fn http_json_matches_grpc_and_metrics_count_every_call() {
     assert!(body["queryTokens"].as_u64().unwrap() > 0 && body.get("query_tokens").is_none(), "{body}");
     // Exactly what grpcurl prints for the same call.
     let key_header = format!("api-key: {READ_ONLY_KEY}");
-    let (ok, out, err) = common::grpcurl_raw(&["-plaintext", "-H", &key_header, "-d", r#"{"text":"smart factories","k":3}"#, &server.addr, "simtheme.v1.SimTheme/NearestParagraphs"]);
+    let (ok, out, err) = common::grpcurl_raw(&[
+        "-plaintext",
+        "-H",
+        &key_header,
+        "-d",
+        r#"{"text":"smart factories","k":3}"#,
+        &server.addr,
+        "simtheme.v1.SimTheme/NearestParagraphs",
+    ]);
     assert!(ok, "{err}");
     let printed: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(printed["hits"], body["hits"], "HTTP/JSON hits differ from grpcurl's");
@@ -141,7 +157,10 @@ async fn http_json_matches_grpc_and_metrics_count_every_call() {
     assert_eq!(line["fields"]["rpc"], "NearestParagraphs");
     assert_eq!(line["fields"]["status"], "OK");
     assert_eq!(line["fields"]["hits"], 3);
-    assert!(line["fields"]["elapsed_ms"].as_f64().is_some() && line["fields"]["peer"].as_str().unwrap().starts_with("127.0.0.1:"), "{line}");
+    assert!(
+        line["fields"]["elapsed_ms"].as_f64().is_some() && line["fields"]["peer"].as_str().unwrap().starts_with("127.0.0.1:"),
+        "{line}"
+    );
     assert!(lines.iter().any(|l| l["fields"]["request_id"] == "http-req-7" && l["fields"]["transport"] == "http"), "{log}");
     assert!(!log.contains(FULL_KEY) && !log.contains(READ_ONLY_KEY), "keys must never be logged");
 }

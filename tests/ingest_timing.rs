@@ -11,7 +11,8 @@ use simtheme::engine::{Engine, IngestInput, IngestStatus};
 
 /// A page of the first seed document, made unique by `marker`.
 fn page(marker: &str) -> String {
-    let seed = std::fs::read_dir("seeds").unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "txt")).min().unwrap();
+    let seed =
+        std::fs::read_dir("seeds").unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "txt")).min().unwrap();
     format!("{}\n{marker}\n", std::fs::read_to_string(seed).unwrap())
 }
 

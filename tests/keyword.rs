@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use common::{code, Server};
 use simtheme::corpus::to_simplified;
-use simtheme::proto::{self, nearest_paragraphs_request::Query, SearchMode};
 use simtheme::proto::sim_theme_client::SimThemeClient;
+use simtheme::proto::{self, nearest_paragraphs_request::Query, SearchMode};
 use tonic::transport::Channel;
 use tonic::Code;
 
@@ -122,7 +122,8 @@ async fn modes_suite(server: &Server) {
     // HYBRID: ranks match the separate rankings, a paragraph both rank first stays first,
     // answers are deterministic.
     let mut agreed = 0;
-    for q in ["专精特新中小企业 小巨人", "缺基少核", "低空经济", "工业母机 新能源汽车", "How do central SOEs push digital transformation?"] {
+    for q in ["专精特新中小企业 小巨人", "缺基少核", "低空经济", "工业母机 新能源汽车", "How do central SOEs push digital transformation?"]
+    {
         let dense = search(&mut c, req(q, 50, SearchMode::Dense)).await;
         let keyword = search(&mut c, req(q, 50, SearchMode::Keyword)).await;
         let hybrid = search(&mut c, req(q, 10, SearchMode::Hybrid)).await;
@@ -161,7 +162,8 @@ async fn modes_suite(server: &Server) {
     }
     let exact_term = c.nearest_paragraphs(unset("缺基少核")).await.unwrap().into_inner();
     assert_eq!(exact_term.keyword_weight, 1.5, "every term of the query is in its best keyword hit");
-    let question = c.nearest_paragraphs(unset("中央企业如何通过数字化转型和智能制造提升竞争力并带动产业链上下游协同发展")).await.unwrap().into_inner();
+    let question =
+        c.nearest_paragraphs(unset("中央企业如何通过数字化转型和智能制造提升竞争力并带动产业链上下游协同发展")).await.unwrap().into_inner();
     assert!(question.keyword_weight < 1.0, "a long question: {}", question.keyword_weight);
     let mut fixed = req("缺基少核", 10, SearchMode::Hybrid);
     fixed.rrf = Some(proto::RrfParams { keyword_weight: Some(0.25), ..Default::default() });

@@ -84,7 +84,8 @@ async fn qdrant_gives_the_same_top_ten_as_the_embedded_exact_path() {
                     let p = h.paragraph.as_ref().unwrap();
                     (&p.document_id, p.position) == (&py.document_id, py.position)
                 });
-                let other = other.unwrap_or_else(|| panic!("{} rank {rank}: Qdrant returned a paragraph outside the exact top 10", fq.query));
+                let other =
+                    other.unwrap_or_else(|| panic!("{} rank {rank}: Qdrant returned a paragraph outside the exact top 10", fq.query));
                 assert!((other.score - y.score).abs() <= 1e-4, "{} rank {rank}: not a tie", fq.query);
             }
             assert_eq!(px.text, py.text);
@@ -120,7 +121,8 @@ async fn qdrant_gives_the_same_top_ten_as_the_embedded_exact_path() {
         assert!(first >= 0.9 && mean_overlap >= 0.9, "{mode:?}: first {first:.3}, overlap {mean_overlap:.3}");
     }
     // Stats agree on the corpus.
-    let (sa, sb) = (e.stats(proto::StatsRequest {}).await.unwrap().into_inner(), q.stats(proto::StatsRequest {}).await.unwrap().into_inner());
+    let (sa, sb) =
+        (e.stats(proto::StatsRequest {}).await.unwrap().into_inner(), q.stats(proto::StatsRequest {}).await.unwrap().into_inner());
     assert_eq!((sa.documents, sa.paragraphs, sa.chunks, sa.duplicates), (sb.documents, sb.paragraphs, sb.chunks, sb.duplicates));
     assert_eq!(sa.years, sb.years);
 }

@@ -14,7 +14,12 @@ use simtheme::reuse::ReuseParams;
 
 fn simtheme(data: &Path, args: &[&str]) -> Output {
     let out = Command::new(env!("CARGO_BIN_EXE_simtheme")).arg("--data-dir").arg(data).args(args).output().unwrap();
-    assert!(out.status.success(), "simtheme {args:?} failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "simtheme {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
@@ -93,7 +98,10 @@ async fn known_edits_of_a_real_report_are_classified() {
         Err(EngineError::InvalidArgument(m)) => assert!(m.contains("inverted"), "{m}"),
         other => panic!("{other:?}"),
     }
-    let bad = ReuseQuery { params: ReuseParams { edited_min_similarity: 0.0, ..ReuseParams::default() }, ..query(ReuseScope::Years { from: 2017, to: 2017 }, ReuseScope::Years { from: 2018, to: 2018 }) };
+    let bad = ReuseQuery {
+        params: ReuseParams { edited_min_similarity: 0.0, ..ReuseParams::default() },
+        ..query(ReuseScope::Years { from: 2017, to: 2017 }, ReuseScope::Years { from: 2018, to: 2018 })
+    };
     assert!(matches!(engine.reuse(&bad).await, Err(EngineError::InvalidArgument(_))));
 }
 
@@ -105,7 +113,11 @@ fn ingest_dates_front_matter_tables_and_warns_when_most_are_undated() {
     let body = "推进生态保护和建设。抓紧划定并严守生态保护红线。积极应对气候变化。";
     std::fs::write(pages.join("notes.md"), format!("---\ntitle: 生态\ndate: 2016-05-04\ntags: [eco]\n---\n{body}\n")).unwrap();
     std::fs::write(pages.join("rows.csv"), format!("text,date,title\n\"{body}一\",2015,行一\n\"{body}二\",,行二\n,2014,空行\n")).unwrap();
-    std::fs::write(pages.join("rows_2019.jsonl"), format!("{{\"text\": \"{body}三\", \"date\": \"2013-02\"}}\n{{\"text\": \"{body}四\"}}\n")).unwrap();
+    std::fs::write(
+        pages.join("rows_2019.jsonl"),
+        format!("{{\"text\": \"{body}三\", \"date\": \"2013-02\"}}\n{{\"text\": \"{body}四\"}}\n"),
+    )
+    .unwrap();
     std::fs::write(pages.join("v2.txt"), format!("{body}五\n")).unwrap();
     std::fs::write(pages.join("chapter-1999.txt"), format!("{body}六\n")).unwrap();
     let data = tmp.path().join("data");

@@ -14,10 +14,7 @@ fn nearest(text: &str, k: u32) -> proto::NearestParagraphsRequest {
 }
 
 fn years(from: Option<i32>, to: Option<i32>, list: Vec<i32>) -> Option<proto::ParagraphFilter> {
-    Some(proto::ParagraphFilter {
-        years: Some(proto::YearFilter { years: list, from, to, include_undated: false }),
-        ..Default::default()
-    })
+    Some(proto::ParagraphFilter { years: Some(proto::YearFilter { years: list, from, to, include_undated: false }), ..Default::default() })
 }
 
 const NEW_DOC: &str = "發布時間:2025-03-02\n低空經濟試點\n多地出臺低空經濟發展行動方案，推動無人機物流、城市空中交通和通用航空製造協同發展，建設低空飛行服務保障體系。\n各地加快完善起降場地和空域管理規則，支持企業開展無人機配送商業化運營。";
@@ -51,11 +48,7 @@ async fn every_rpc_and_restart(extra: &[&str], backend: Backend) {
     // Health is SERVING once the ready line is printed.
     let channel = tonic::transport::Channel::from_shared(server.url()).unwrap().connect().await.unwrap();
     let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
-    let h = health
-        .check(tonic_health::pb::HealthCheckRequest { service: "simtheme.v1.SimTheme".into() })
-        .await
-        .unwrap()
-        .into_inner();
+    let h = health.check(tonic_health::pb::HealthCheckRequest { service: "simtheme.v1.SimTheme".into() }).await.unwrap().into_inner();
     assert_eq!(h.status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
 
     // Seeds were ingested at first start.
@@ -67,7 +60,11 @@ async fn every_rpc_and_restart(extra: &[&str], backend: Backend) {
     assert_eq!(years_present, vec![Some(2023), Some(2024), None]);
 
     // English and Chinese queries find the relevant passages, with metadata and spans.
-    let r = c.nearest_paragraphs(nearest("How do central SOEs push digital transformation and smart factories?", 5)).await.unwrap().into_inner();
+    let r = c
+        .nearest_paragraphs(nearest("How do central SOEs push digital transformation and smart factories?", 5))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(r.hits.len(), 5);
     let top = &r.hits[0];
     let p = top.paragraph.as_ref().unwrap();
@@ -89,7 +86,8 @@ async fn every_rpc_and_restart(extra: &[&str], backend: Backend) {
     // Paragraph-id queries exclude the paragraph itself, and optionally its document.
     let pid = top.paragraph.as_ref().unwrap().id;
     let doc = top.paragraph.as_ref().unwrap().document_id.clone();
-    let req = proto::NearestParagraphsRequest { query: Some(Query::ParagraphId(pid)), k: 5, exclude_same_document: true, ..Default::default() };
+    let req =
+        proto::NearestParagraphsRequest { query: Some(Query::ParagraphId(pid)), k: 5, exclude_same_document: true, ..Default::default() };
     let similar = c.nearest_paragraphs(req).await.unwrap().into_inner();
     assert!(similar.hits.iter().all(|h| h.paragraph.as_ref().unwrap().document_id != doc));
 
@@ -129,7 +127,11 @@ async fn every_rpc_and_restart(extra: &[&str], backend: Backend) {
     assert_eq!(seen.len(), 5);
 
     // Similarity and Embed.
-    let s = c.similarity(proto::SimilarityRequest { text_a: "綠色低碳".into(), text_b: "green and low-carbon".into(), mode: 0 }).await.unwrap().into_inner();
+    let s = c
+        .similarity(proto::SimilarityRequest { text_a: "綠色低碳".into(), text_b: "green and low-carbon".into(), mode: 0 })
+        .await
+        .unwrap()
+        .into_inner();
     assert!(s.cosine > 0.8 && s.tokens_a > 2, "{s:?}");
     let e = c.embed(proto::EmbedRequest { texts: vec!["a".into(), "b".into()], mode: 2 }).await.unwrap().into_inner();
     assert_eq!(e.vectors.len(), 2);
@@ -163,19 +165,38 @@ async fn every_rpc_and_restart(extra: &[&str], backend: Backend) {
     // Dates from the name and from front matter (which is stripped); the request's date wins.
     let body = "多地出臺低空經濟發展行動方案，推動無人機物流、城市空中交通和通用航空製造協同發展。";
     let named = proto::DocumentInput { text: body.into(), name: "reports/report_2019.txt".into(), ..Default::default() };
-    let front = proto::DocumentInput { text: format!("---\ntitle: 低空經濟\ndate: 2018-06\ntags: [fm]\n---\n{body}"), name: "2010.md".into(), ..Default::default() };
+    let front = proto::DocumentInput {
+        text: format!("---\ntitle: 低空經濟\ndate: 2018-06\ntags: [fm]\n---\n{body}"),
+        name: "2010.md".into(),
+        ..Default::default()
+    };
     let given = proto::DocumentInput { date: "2001".into(), ..front.clone() };
-    let versioned = proto::DocumentInput { text: format!("{body}\n第二段。各地加快完善起降場地和空域管理規則。"), name: "plan_2013-2017.txt".into(), ..Default::default() };
+    let versioned = proto::DocumentInput {
+        text: format!("{body}\n第二段。各地加快完善起降場地和空域管理規則。"),
+        name: "plan_2013-2017.txt".into(),
+        ..Default::default()
+    };
     let r = c.add_documents(proto::AddDocumentsRequest { documents: vec![named, front, versioned] }).await.unwrap().into_inner();
     let got: Vec<(&str, Option<i32>, &str)> = r.results.iter().map(|d| (d.date.as_str(), d.year, d.date_source.as_str())).collect();
     assert_eq!(got, vec![("2019", Some(2019), "file_name"), ("2018-06", Some(2018), "front_matter"), ("", None, "")], "{r:?}");
     assert_eq!(r.results[1].title, "低空經濟");
     let fm_doc = r.results[1].document_id.clone();
-    let p = c.nearest_paragraphs(proto::NearestParagraphsRequest {
-        filter: Some(proto::ParagraphFilter { document_ids: vec![fm_doc.clone()], ..Default::default() }),
-        ..nearest("低空經濟", 5)
-    }).await.unwrap().into_inner();
-    assert!(!p.hits.is_empty() && p.hits.iter().all(|h| { let para = h.paragraph.as_ref().unwrap(); !para.text.contains("title:") && para.tags == vec!["fm".to_string()] }), "{p:?}");
+    let p = c
+        .nearest_paragraphs(proto::NearestParagraphsRequest {
+            filter: Some(proto::ParagraphFilter { document_ids: vec![fm_doc.clone()], ..Default::default() }),
+            ..nearest("低空經濟", 5)
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        !p.hits.is_empty()
+            && p.hits.iter().all(|h| {
+                let para = h.paragraph.as_ref().unwrap();
+                !para.text.contains("title:") && para.tags == vec!["fm".to_string()]
+            }),
+        "{p:?}"
+    );
     for d in &r.results {
         c.delete_document(proto::DeleteDocumentRequest { document_id: d.document_id.clone() }).await.unwrap();
     }
@@ -275,11 +296,8 @@ async fn check_themes(c: &mut simtheme::proto::sim_theme_client::SimThemeClient<
         }
     }
 
-    let over = c
-        .themes_over_time(proto::ThemesOverTimeRequest { params: req.params.clone(), ..Default::default() })
-        .await
-        .unwrap()
-        .into_inner();
+    let over =
+        c.themes_over_time(proto::ThemesOverTimeRequest { params: req.params.clone(), ..Default::default() }).await.unwrap().into_inner();
     assert_eq!(over.result_id, first.result_id);
     for year in [Some(2023), Some(2024)] {
         let share: f32 = over.entries.iter().filter(|e| e.year == year).map(|e| e.share).sum();
@@ -292,11 +310,8 @@ async fn check_themes(c: &mut simtheme::proto::sim_theme_client::SimThemeClient<
         .await
         .unwrap()
         .into_inner();
-    let rising: Vec<&proto::ThemeComparison> = cmp
-        .themes
-        .iter()
-        .filter(|t| t.trend == proto::Trend::Emerging as i32 || t.trend == proto::Trend::Grown as i32)
-        .collect();
+    let rising: Vec<&proto::ThemeComparison> =
+        cmp.themes.iter().filter(|t| t.trend == proto::Trend::Emerging as i32 || t.trend == proto::Trend::Grown as i32).collect();
     assert!(!rising.is_empty(), "{cmp:?}");
     assert!(rising.iter().all(|t| t.representative_b.as_ref().is_some_and(|p| p.year == Some(2024) && !p.text.is_empty())));
     let bad = proto::CompareYearsRequest { params: None, year_a: 2023, year_b: 2023, ..Default::default() };
@@ -374,7 +389,8 @@ async fn check_reflection_v1(server: &common::Server) {
     let channel = tonic::transport::Channel::from_shared(server.url()).unwrap().connect().await.unwrap();
     let mut client = ServerReflectionClient::new(channel);
     let ask = |m: MessageRequest| ServerReflectionRequest { host: String::new(), message_request: Some(m) };
-    let requests = vec![ask(MessageRequest::ListServices(String::new())), ask(MessageRequest::FileContainingSymbol("simtheme.v1.SimTheme".into()))];
+    let requests =
+        vec![ask(MessageRequest::ListServices(String::new())), ask(MessageRequest::FileContainingSymbol("simtheme.v1.SimTheme".into()))];
     let mut answers = client.server_reflection_info(tokio_stream::iter(requests)).await.unwrap().into_inner();
     match answers.message().await.unwrap().and_then(|r| r.message_response) {
         Some(MessageResponse::ListServicesResponse(list)) => {
@@ -397,7 +413,8 @@ async fn full_embedding_queue_answers_resource_exhausted_and_recovers() {
     // One request may wait while another is embedded; the rest are refused at once.
     let server = Server::start(tmp.path(), &["--no-seed", "--queue-capacity", "1"]);
     let c = server.client().await;
-    let texts: Vec<String> = (0..16).map(|i| format!("第{i}段：{}", "推动制造业高端化、智能化、绿色化发展，培育新质生产力。".repeat(4))).collect();
+    let texts: Vec<String> =
+        (0..16).map(|i| format!("第{i}段：{}", "推动制造业高端化、智能化、绿色化发展，培育新质生产力。".repeat(4))).collect();
     let mut tasks = Vec::new();
     for _ in 0..24 {
         let mut c = c.clone();

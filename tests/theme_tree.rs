@@ -15,12 +15,14 @@ const SAMPLE: &str = "tests/fixtures/gov_reports_sample";
 async fn ingest_sample(data: &Path) -> std::sync::Arc<Engine> {
     let config = Config { backend: BackendConfig::embedded(data), seed_when_empty: false, ..Config::default() };
     let engine = Engine::open(config).await.unwrap();
-    let mut files: Vec<_> = std::fs::read_dir(SAMPLE).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "txt")).collect();
+    let mut files: Vec<_> =
+        std::fs::read_dir(SAMPLE).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "txt")).collect();
     files.sort();
     for f in files {
         let year = f.file_stem().unwrap().to_string_lossy().into_owned();
         let meta = DocumentMeta { date: Some(year.clone()), ..Default::default() };
-        let r = engine.ingest(vec![IngestInput { text: std::fs::read_to_string(&f).unwrap(), name: year, meta, ..Default::default() }]).await;
+        let r =
+            engine.ingest(vec![IngestInput { text: std::fs::read_to_string(&f).unwrap(), name: year, meta, ..Default::default() }]).await;
         assert_eq!(r[0].status, IngestStatus::Inserted, "{r:?}");
     }
     engine
@@ -30,11 +32,8 @@ async fn ingest_sample(data: &Path) -> std::sync::Arc<Engine> {
 async fn tree_of_real_reports_nests_is_cached_and_keeps_boilerplate_out() {
     let tmp = tempfile::tempdir().unwrap();
     let engine = ingest_sample(tmp.path()).await;
-    let query = ThemeTreeQuery {
-        themes: ThemeRequest { min_theme_size: Some(2), ..Default::default() },
-        min_split: Some(4),
-        ..Default::default()
-    };
+    let query =
+        ThemeTreeQuery { themes: ThemeRequest { min_theme_size: Some(2), ..Default::default() }, min_split: Some(4), ..Default::default() };
     let (run, cached) = engine.theme_tree(&query).await.unwrap();
     assert!(!cached);
     let tree = &run.tree;
@@ -88,7 +87,12 @@ fn cli_prints_the_tree_and_one_level() {
     let level = run(&["--level", "0", "--json"]);
     let nodes: serde_json::Value = serde_json::from_str(&level).unwrap();
     assert!(nodes.as_array().is_some_and(|a| !a.is_empty() && a.iter().all(|n| n["level"] == 0)), "{level}");
-    let out = Command::new(env!("CARGO_BIN_EXE_simtheme")).args(["themes", "--data-dir"]).arg(tmp.path()).args(["--level", "9"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_simtheme"))
+        .args(["themes", "--data-dir"])
+        .arg(tmp.path())
+        .args(["--level", "9"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -184,7 +184,11 @@ struct Tallies {
 impl Tallies {
     fn add(&mut self, q: &Query, rank: Option<usize>) {
         self.all.add(rank);
-        if q.lang == "en" { self.en.add(rank) } else { self.zh.add(rank) }
+        if q.lang == "en" {
+            self.en.add(rank)
+        } else {
+            self.zh.add(rank)
+        }
         if q.kind.as_deref() == Some("exact") {
             self.exact.add(rank);
         }
@@ -192,7 +196,13 @@ impl Tallies {
 }
 
 /// Rank of the expected paragraph in the top 10 of the two rankings fused with `params`.
-fn fused_rank(dense: &Ranked, keyword: &Ranked, params: &RrfParams, q: &Query, doc_ids: &std::collections::HashMap<String, String>) -> Option<usize> {
+fn fused_rank(
+    dense: &Ranked,
+    keyword: &Ranked,
+    params: &RrfParams,
+    q: &Query,
+    doc_ids: &std::collections::HashMap<String, String>,
+) -> Option<usize> {
     let key = |h: &(String, String)| format!("{}\u{1}{}", h.0, h.1);
     let d: Vec<String> = dense.iter().map(key).collect();
     let w: Vec<String> = keyword.iter().map(key).collect();
@@ -210,7 +220,11 @@ fn fused_rank(dense: &Ranked, keyword: &Ranked, params: &RrfParams, q: &Query, d
 /// RRF parameters side by side: both rankings (50 candidates each) fetched once per query, then
 /// fused offline with each `k` and keyword weight (dense weight 1), fixed and adapted to the
 /// query's coverage by its best keyword hit.
-fn sweep(queries: &[Query], doc_ids: &std::collections::HashMap<String, String>, search: &dyn Fn(&str, SearchMode, usize) -> (Ranked, f64)) {
+fn sweep(
+    queries: &[Query],
+    doc_ids: &std::collections::HashMap<String, String>,
+    search: &dyn Fn(&str, SearchMode, usize) -> (Ranked, f64),
+) {
     let lists: Vec<(Ranked, Ranked)> =
         queries.iter().map(|q| (search(&q.query, SearchMode::Dense, 50).0, search(&q.query, SearchMode::Keyword, 50).0)).collect();
     println!("RRF sweep (dense weight 1; all queries recall@1/recall@5/MRR@10 | en | zh | exact-term):");
@@ -309,7 +323,8 @@ fn synthetic(dir: &Path, engine: &Arc<Engine>, rt: &tokio::runtime::Runtime) {
     let n = index.chunk_count();
     let size = index.size_on_disk();
     let mut times = Vec::new();
-    for q in ["缺基少核", "专精特新 小巨人", "产业链 供应链 韧性", "中央企业 数字化转型 智能工厂", "\"新能源汽车\" 工业母机"] {
+    for q in ["缺基少核", "专精特新 小巨人", "产业链 供应链 韧性", "中央企业 数字化转型 智能工厂", "\"新能源汽车\" 工业母机"]
+    {
         let parsed = index.parse_query(q).unwrap();
         for _ in 0..5 {
             let t = Instant::now();

@@ -74,7 +74,11 @@ pub fn median_span(corpus: &Corpus, groups: &[Group]) -> f64 {
     }
     spans.sort_unstable();
     let n = spans.len();
-    if n % 2 == 1 { spans[n / 2] as f64 } else { (spans[n / 2 - 1] + spans[n / 2]) as f64 / 2.0 }
+    if n % 2 == 1 {
+        spans[n / 2] as f64
+    } else {
+        (spans[n / 2 - 1] + spans[n / 2]) as f64 / 2.0
+    }
 }
 
 /// (vacuous share, share found in >= 50% of the years) over all groups' label words.
@@ -117,11 +121,8 @@ pub fn isolation(corpus: &Corpus, groups: &[Group], policies: &[Policy], verbose
         };
         let g = &groups[gi];
         let coverage = n as f64 / hits.len() as f64;
-        let in_era = g
-            .members
-            .iter()
-            .filter(|m| corpus.years.get(m).copied().flatten().is_some_and(|y| y >= p.from && y <= p.to))
-            .count() as f64
+        let in_era = g.members.iter().filter(|m| corpus.years.get(m).copied().flatten().is_some_and(|y| y >= p.from && y <= p.to)).count()
+            as f64
             / g.members.len() as f64;
         let ok = coverage >= 0.5 && in_era >= 0.6;
         isolated += ok as usize;

@@ -22,9 +22,7 @@ impl YearFilter {
         match year {
             None => self.include_undated,
             Some(y) => {
-                (self.years.is_empty() || self.years.contains(&y))
-                    && self.from.is_none_or(|f| y >= f)
-                    && self.to.is_none_or(|t| y <= t)
+                (self.years.is_empty() || self.years.contains(&y)) && self.from.is_none_or(|f| y >= f) && self.to.is_none_or(|t| y <= t)
             }
         }
     }
@@ -52,9 +50,7 @@ impl ParagraphFilter {
         if let Some(y) = &self.years {
             if let (Some(f), Some(t)) = (y.from, y.to) {
                 if f > t {
-                    return Err(BackendError::InvalidArgument(format!(
-                        "year filter is inverted: from {f} is after to {t}; swap them"
-                    )));
+                    return Err(BackendError::InvalidArgument(format!("year filter is inverted: from {f} is after to {t}; swap them")));
                 }
             }
             for year in y.years.iter().chain(y.from.iter()).chain(y.to.iter()) {
@@ -93,10 +89,8 @@ mod tests {
 
     #[test]
     fn inverted_range_is_rejected() {
-        let f = ParagraphFilter {
-            years: Some(YearFilter { from: Some(2024), to: Some(2023), ..Default::default() }),
-            ..Default::default()
-        };
+        let f =
+            ParagraphFilter { years: Some(YearFilter { from: Some(2024), to: Some(2023), ..Default::default() }), ..Default::default() };
         let err = f.validate().unwrap_err().to_string();
         assert!(err.contains("inverted"), "{err}");
     }

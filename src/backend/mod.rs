@@ -26,8 +26,8 @@ pub use error::BackendError;
 pub use filter::{ParagraphFilter, YearFilter};
 pub use keyword_search::{KeywordHits, KeywordIndexStats, KeywordParagraphHit, KeywordSearch};
 pub use types::{
-    BackendInfo, BackendStats, DeletedDocument, DenseHits, DenseQuery, DocumentRecord, Exclusions, ExportedDocument, HnswStats,
-    IndexStats, InsertOutcome, ModelStats, ParagraphHit, ParagraphRecord, ParagraphVector, StoreStats, YearCount,
+    BackendInfo, BackendStats, DeletedDocument, DenseHits, DenseQuery, DocumentRecord, Exclusions, ExportedDocument, HnswStats, IndexStats,
+    InsertOutcome, ModelStats, ParagraphHit, ParagraphRecord, ParagraphVector, StoreStats, YearCount,
 };
 
 /// The embedding model and dimension of the vectors the backend `config` names holds, read
@@ -141,10 +141,7 @@ pub trait Backend: Send + Sync {
     /// exclusions and `must_contain`. Backends without a keyword index answer `Incompatible`.
     async fn keyword(&self, query: KeywordSearch) -> Result<KeywordHits, BackendError> {
         let _ = query;
-        Err(BackendError::Incompatible(format!(
-            "the {} backend has no keyword index; use mode DENSE",
-            self.info().kind
-        )))
+        Err(BackendError::Incompatible(format!("the {} backend has no keyword index; use mode DENSE", self.info().kind)))
     }
 
     /// Figures of the keyword index; `None` when the backend has none.

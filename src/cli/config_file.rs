@@ -113,7 +113,11 @@ mod tests {
     fn queue_settings_come_from_the_file_and_are_range_checked() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("queue.toml");
-        std::fs::write(&file, "queue_sub_batch_tokens = 512\nqueue-bulk-nice = 3\nqueue_bulk_pause_ms = 0\nqueue_interactive_bytes = 100\n").unwrap();
+        std::fs::write(
+            &file,
+            "queue_sub_batch_tokens = 512\nqueue-bulk-nice = 3\nqueue_bulk_pause_ms = 0\nqueue_interactive_bytes = 100\n",
+        )
+        .unwrap();
         let f = file.to_str().unwrap();
         let cli = parse_cli_from(argv(&["simtheme", "serve", "--config", f, "--queue-bulk-pause-ms", "7"])).unwrap();
         let Command::Serve(a) = &cli.command else { panic!() };

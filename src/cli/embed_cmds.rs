@@ -14,11 +14,8 @@ pub fn run_embed(cfg: &EmbedderConfig, texts: &[String], query: bool, json: bool
     let mode = if query { Mode::Query } else { Mode::Passage };
     let out = embedder.embed(texts, mode)?;
     if json {
-        let items: Vec<serde_json::Value> = texts
-            .iter()
-            .zip(&out)
-            .map(|(t, e)| serde_json::json!({"text": t, "tokens": e.tokens, "vector": e.vector}))
-            .collect();
+        let items: Vec<serde_json::Value> =
+            texts.iter().zip(&out).map(|(t, e)| serde_json::json!({"text": t, "tokens": e.tokens, "vector": e.vector})).collect();
         let doc = serde_json::json!({"model": embedder.name(), "dimension": embedder.dim(),
                                      "mode": if query {"query"} else {"passage"}, "embeddings": items});
         println!("{}", serde_json::to_string_pretty(&doc)?);

@@ -202,7 +202,10 @@ pub fn run_ingest(mut config: Config, paths: &[PathBuf], args: &IngestArgs) -> a
         totals.stages += r.timings;
     }
 
-    println!("{:<40} {:<16} {:<15} {:>5} {:>6} {:>4} {:<10} {:<12}", "file", "document", "status", "paras", "chunks", "dups", "date", "date from");
+    println!(
+        "{:<40} {:<16} {:<15} {:>5} {:>6} {:>4} {:<10} {:<12}",
+        "file", "document", "status", "paras", "chunks", "dups", "date", "date from"
+    );
     let mut failures = 0;
     for (label, r) in &rows {
         let status = match &r.status {
@@ -278,7 +281,10 @@ mod tests {
         let (line, warning) = dating_summary(&undated.iter().collect::<Vec<_>>());
         assert_eq!(line, "1 dated (given 1), 2 undated");
         let w = warning.unwrap();
-        assert!(w.contains("2 of 3 documents are UNDATED") && w.contains("--date") && w.contains("front matter") && w.contains("file name"), "{w}");
+        assert!(
+            w.contains("2 of 3 documents are UNDATED") && w.contains("--date") && w.contains("front matter") && w.contains("file name"),
+            "{w}"
+        );
     }
 
     #[test]
@@ -297,7 +303,11 @@ mod tests {
             pages: 4,
             tokens: 1000,
             wall: Duration::from_secs(2),
-            stages: IngestTimings { cleaning: Duration::from_millis(100), embedding: Duration::from_millis(1500), storage: Duration::from_millis(200) },
+            stages: IngestTimings {
+                cleaning: Duration::from_millis(100),
+                embedding: Duration::from_millis(1500),
+                storage: Duration::from_millis(200),
+            },
         };
         assert_eq!(
             totals.line(),

@@ -179,10 +179,8 @@ impl RowCells for CsvRow<'_> {
 
 /// Reads a CSV file (header line first) as one document per row.
 pub fn read_csv(path: &Path, args: &IngestArgs) -> anyhow::Result<Rows> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
+    let mut reader =
+        csv::ReaderBuilder::new().flexible(true).from_path(path).map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
     let headers: Vec<String> = reader
         .headers()
         .map_err(|e| anyhow::anyhow!("{}: cannot read the header line: {e}", path.display()))?

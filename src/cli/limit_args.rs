@@ -80,8 +80,24 @@ mod tests {
     fn defaults_are_the_config_defaults_and_every_flag_reaches_its_limit() {
         let (c, d) = (config(&[]).unwrap(), Config::default());
         assert_eq!(
-            (c.max_k, c.max_document_bytes, c.max_documents_per_request, c.max_embed_texts, c.max_embed_chars, c.max_query_chars, c.max_theme_paragraphs),
-            (d.max_k, d.max_document_bytes, d.max_documents_per_request, d.max_embed_texts, d.max_embed_chars, d.max_query_chars, d.max_theme_paragraphs)
+            (
+                c.max_k,
+                c.max_document_bytes,
+                c.max_documents_per_request,
+                c.max_embed_texts,
+                c.max_embed_chars,
+                c.max_query_chars,
+                c.max_theme_paragraphs
+            ),
+            (
+                d.max_k,
+                d.max_document_bytes,
+                d.max_documents_per_request,
+                d.max_embed_texts,
+                d.max_embed_chars,
+                d.max_query_chars,
+                d.max_theme_paragraphs
+            )
         );
         let c = config(&[
             "--max-k=7",
@@ -96,7 +112,15 @@ mod tests {
         .unwrap();
         assert_eq!((config(&[]).unwrap().max_reuse_paragraphs, c.max_reuse_paragraphs), (d.max_reuse_paragraphs, 70));
         assert_eq!(
-            (c.max_k, c.max_document_bytes, c.max_documents_per_request, c.max_embed_texts, c.max_embed_chars, c.max_query_chars, c.max_theme_paragraphs),
+            (
+                c.max_k,
+                c.max_document_bytes,
+                c.max_documents_per_request,
+                c.max_embed_texts,
+                c.max_embed_chars,
+                c.max_query_chars,
+                c.max_theme_paragraphs
+            ),
             (7, 1000, 2, 3, 40, 50, 60)
         );
         let err = config(&["--max-k=0"]).unwrap_err();

@@ -23,6 +23,7 @@ use crate::backend::BackendConfig;
 use crate::config::Config;
 
 pub use backend_args::{BackendArgs, BackendKind};
+pub use compare_cmd::run_compare;
 pub use config_file::{parse_cli, parse_cli_from};
 pub use embed_cmds::{run_embed, run_similarity};
 pub use ingest_cmd::{run_ingest, IngestTotals};
@@ -32,7 +33,6 @@ pub use migrate_cmd::{run_migrate, MigrateTarget};
 pub use queue_args::QueueArgs;
 pub use reuse_cmd::{parse_period, run_reuse, ReuseArgs, ReuseFormat};
 pub use serve_cmd::{run_serve, ServeArgs};
-pub use compare_cmd::run_compare;
 pub use themes_cmd::{run_over_time, run_themes, Chart, Format, OutputArgs, ThemeArgs, TimeArgs};
 pub use tree_cmd::{run_theme_tree, ZoomArgs};
 

@@ -78,7 +78,11 @@ impl ReuseArgs {
         Ok(ReuseQuery {
             from: side(&self.from_doc, &self.from, "from")?,
             to: side(&self.to_doc, &self.to, "to")?,
-            params: ReuseParams { edited_min_similarity: self.min_similarity, rewritten_min_cosine: self.min_cosine, ..ReuseParams::default() },
+            params: ReuseParams {
+                edited_min_similarity: self.min_similarity,
+                rewritten_min_cosine: self.min_cosine,
+                ..ReuseParams::default()
+            },
         })
     }
 }
@@ -86,7 +90,11 @@ impl ReuseArgs {
 fn short(text: &str, n: usize) -> String {
     let flat = text.replace(['\n', '\r'], " ");
     let t: String = flat.chars().take(n).collect();
-    if flat.chars().count() > n { format!("{t}…") } else { t }
+    if flat.chars().count() > n {
+        format!("{t}…")
+    } else {
+        t
+    }
 }
 
 /// The counts block of a report (also printed before the table).
@@ -109,7 +117,10 @@ pub fn summary(r: &ReuseReport) -> String {
 /// The table: the summary, then one line per entry (edited pairs show their diff).
 pub fn table(r: &ReuseReport) -> String {
     let mut out = summary(r);
-    out.push_str(&format!("\n\n{:<9} {:>5} {:>5} {:>8} {:>8}  text (edited: [-deleted-] {{+inserted+}})\n", "kind", "sim", "cos", "from", "to"));
+    out.push_str(&format!(
+        "\n\n{:<9} {:>5} {:>5} {:>8} {:>8}  text (edited: [-deleted-] {{+inserted+}})\n",
+        "kind", "sim", "cos", "from", "to"
+    ));
     for e in &r.entries {
         let id = |p: &Option<crate::reuse::ReuseParagraph>| p.as_ref().map(|p| format!("#{}", p.id)).unwrap_or_else(|| "-".into());
         let text = match e.kind {

@@ -260,7 +260,10 @@ pub fn run_over_time(config: Config, args: &ThemeArgs, out: &OutputArgs, time: &
         last.period.to,
         presence * 100.0
     );
-    println!("{:>3}  {:<30} {:>5} {:>5} {:>6} {:>5} {:>5}  share per bucket (▁ low … █ peak, · no data)", "id", "label", "first", "peak", "peak%", "last", "fade");
+    println!(
+        "{:>3}  {:<30} {:>5} {:>5} {:>6} {:>5} {:>5}  share per bucket (▁ low … █ peak, · no data)",
+        "id", "label", "first", "peak", "peak%", "last", "fade"
+    );
     for t in grid.order_by_peak(themes, presence) {
         let th = &themes[t];
         let lc = grid.lifecycle(t, th.id, presence);

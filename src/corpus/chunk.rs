@@ -16,10 +16,7 @@ pub(crate) fn sentence_spans(chars: &[char]) -> Vec<(usize, usize)> {
     let mut i = 0;
     while i < n {
         let c = chars[i];
-        let latin_stop = c == '.'
-            && i > 0
-            && chars[i - 1].is_alphabetic()
-            && chars.get(i + 1).is_none_or(|n| n.is_whitespace());
+        let latin_stop = c == '.' && i > 0 && chars[i - 1].is_alphabetic() && chars.get(i + 1).is_none_or(|n| n.is_whitespace());
         if is_sentence_end(c) || latin_stop {
             let mut end = i + 1;
             while end < n && (is_sentence_end(chars[end]) || is_closer(chars[end])) {

@@ -37,9 +37,7 @@ fn drop_space(before_prev: Option<char>, prev: char, next: char) -> bool {
         || (punct(next) && (wide(prev) || prev.is_alphanumeric()))
         || (han(prev) && next.is_ascii_digit())
         || (prev.is_ascii_digit() && han(next))
-        || (matches!(prev, ',' | ';' | ':' | '!' | '?')
-            && han(next)
-            && before_prev.is_some_and(|b| han(b) || b.is_ascii_digit()))
+        || (matches!(prev, ',' | ';' | ':' | '!' | '?') && han(next) && before_prev.is_some_and(|b| han(b) || b.is_ascii_digit()))
 }
 
 /// Normalises whitespace inside one line: odd spaces become ASCII spaces, runs collapse to one,
@@ -73,10 +71,8 @@ fn strip_inline_noise(s: &str) -> String {
     if let Some(re) = cached(&HASHES, r"^\s*#{1,6}\s+") {
         t = re.replace(&t, "").into_owned();
     }
-    if let Some(re) = cached(
-        &PROMO,
-        r"(?:\p{Han}{2})?(?:线上|線上|在线|在線|网上|網上)配[资資](?:股票|炒股|平台|平臺|开户|開戶)",
-    ) {
+    if let Some(re) = cached(&PROMO, r"(?:\p{Han}{2})?(?:线上|線上|在线|在線|网上|網上)配[资資](?:股票|炒股|平台|平臺|开户|開戶)")
+    {
         t = re.replace_all(&t, "").into_owned();
     }
     t

@@ -45,10 +45,10 @@ pub const NAME_YEARS: std::ops::RangeInclusive<i32> = 1800..=2100;
 
 /// Words that make the number after them a counter, not a year (compared in lower case).
 const COUNTER_WORDS: &[&str] = &[
-    "chapter", "chap", "ch", "part", "pt", "page", "pg", "p", "pp", "vol", "volume", "no", "nr", "num", "number",
-    "issue", "item", "id", "section", "sec", "episode", "ep", "tel", "phone", "fax", "room", "case", "ticket",
-    "order", "invoice", "ref", "version", "ver", "rev", "release", "build", "step", "lesson", "unit", "figure",
-    "fig", "table", "tab", "appendix", "annex", "file", "img", "image", "scan", "dsc", "photo",
+    "chapter", "chap", "ch", "part", "pt", "page", "pg", "p", "pp", "vol", "volume", "no", "nr", "num", "number", "issue", "item", "id",
+    "section", "sec", "episode", "ep", "tel", "phone", "fax", "room", "case", "ticket", "order", "invoice", "ref", "version", "ver", "rev",
+    "release", "build", "step", "lesson", "unit", "figure", "fig", "table", "tab", "appendix", "annex", "file", "img", "image", "scan",
+    "dsc", "photo",
 ];
 
 /// Signs right before a number that make it a counter.

@@ -6,11 +6,7 @@ use super::script::to_simplified;
 
 /// Normalised comparison key: simplified, lowercase, letters and digits only.
 pub(crate) fn normal_form(text: &str) -> String {
-    to_simplified(text)
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect()
+    to_simplified(text).chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
 }
 
 /// Character trigram set of a normalised string (whole string when shorter than 3).
@@ -26,7 +22,11 @@ fn shingles(norm: &str) -> HashSet<String> {
 fn jaccard(a: &HashSet<String>, b: &HashSet<String>) -> f64 {
     let inter = a.intersection(b).count();
     let union = a.len() + b.len() - inter;
-    if union == 0 { 1.0 } else { inter as f64 / union as f64 }
+    if union == 0 {
+        1.0
+    } else {
+        inter as f64 / union as f64
+    }
 }
 
 /// Remembers stored paragraphs and finds earlier (near-)duplicates.
@@ -81,7 +81,8 @@ mod tests {
 
     #[test]
     fn near_duplicates() {
-        let base = "我國工業發展雖然取得長足進步,但總體上講,仍處在由大變強、爬坡過坎的重要關口,關鍵核心技術、產業基礎能力等方面還存在突出短板。";
+        let base =
+            "我國工業發展雖然取得長足進步,但總體上講,仍處在由大變強、爬坡過坎的重要關口,關鍵核心技術、產業基礎能力等方面還存在突出短板。";
         let mut idx = DupIndex::default();
         idx.insert(base, 3);
         let variant = base.replace("長足", "長");

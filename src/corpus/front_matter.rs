@@ -59,8 +59,7 @@ fn inline_list(v: &str) -> Vec<String> {
 fn key_value(line: &str) -> Option<(String, &str)> {
     let (key, value) = line.split_once(':')?;
     let mut chars = key.chars();
-    let ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     ok.then(|| (key.to_ascii_lowercase(), value))
 }
 
@@ -133,7 +132,8 @@ mod tests {
 
     #[test]
     fn reads_and_strips_a_block() {
-        let raw = "---\ntitle: \"Budget 2019\"\nDate: 2019-02-18T10:00:00Z\nsource: MOF\ntags: [budget, fiscal]\nauthor: x\n---\nBody text.\n";
+        let raw =
+            "---\ntitle: \"Budget 2019\"\nDate: 2019-02-18T10:00:00Z\nsource: MOF\ntags: [budget, fiscal]\nauthor: x\n---\nBody text.\n";
         let (fm, at) = split_front_matter(raw).unwrap();
         assert_eq!(fm.title.as_deref(), Some("Budget 2019"));
         assert_eq!(fm.date.as_deref().map(date_part), Some("2019-02-18"));
@@ -144,7 +144,8 @@ mod tests {
 
     #[test]
     fn block_lists_comments_bom_and_dots() {
-        let raw = "\u{feff}---\r\n# note\r\ntags:\r\n  - 预算\r\n  - fiscal\r\ndate: '2019'\r\nnotes: |\r\n  free text: here\r\n...\r\n正文。";
+        let raw =
+            "\u{feff}---\r\n# note\r\ntags:\r\n  - 预算\r\n  - fiscal\r\ndate: '2019'\r\nnotes: |\r\n  free text: here\r\n...\r\n正文。";
         let (fm, at) = split_front_matter(raw).unwrap();
         assert_eq!(fm.tags, vec!["预算".to_string(), "fiscal".to_string()]);
         assert_eq!(fm.date.as_deref(), Some("2019"));

@@ -72,9 +72,7 @@ fn is_credit(simp: &str, len: usize) -> bool {
 }
 
 fn is_share(simp: &str, len: usize) -> bool {
-    const MARKERS: &[&str] = &[
-        "分享到", "分享至", "扫一扫", "打印本页", "关闭窗口", "收藏本文", "【打印】", "【关闭】", "字号：", "字号:",
-    ];
+    const MARKERS: &[&str] = &["分享到", "分享至", "扫一扫", "打印本页", "关闭窗口", "收藏本文", "【打印】", "【关闭】", "字号：", "字号:"];
     len <= 60 && MARKERS.iter().any(|m| simp.contains(m))
 }
 
@@ -90,34 +88,51 @@ fn is_breadcrumb(simp: &str, len: usize) -> bool {
         return true;
     }
     let seps = simp.chars().filter(|c| matches!(c, '>' | '›' | '»')).count();
-    seps >= 2
-        && simp
-            .split(['>', '›', '»'])
-            .all(|seg| seg.trim().chars().count() <= 15)
+    seps >= 2 && simp.split(['>', '›', '»']).all(|seg| seg.trim().chars().count() <= 15)
 }
 
 fn is_nav(line: &str) -> bool {
-    let tokens: Vec<&str> = line
-        .split_whitespace()
-        .filter(|t| !matches!(*t, "|" | "｜" | "/" | "·"))
-        .collect();
+    let tokens: Vec<&str> = line.split_whitespace().filter(|t| !matches!(*t, "|" | "｜" | "/" | "·")).collect();
     if tokens.len() < 5 {
         return false;
     }
     let total: usize = tokens.iter().map(|t| t.chars().count()).sum();
     let short = tokens.iter().all(|t| t.chars().count() <= 5);
-    let no_punct = !line
-        .chars()
-        .any(|c| matches!(c, '。' | '，' | ',' | '、' | '；' | ';' | '！' | '？' | '!' | '?'));
+    let no_punct = !line.chars().any(|c| matches!(c, '。' | '，' | ',' | '、' | '；' | ';' | '！' | '？' | '!' | '?'));
     let han = line.chars().any(super::script::is_cjk_ideograph);
     short && no_punct && han && (total as f64 / tokens.len() as f64) <= 3.5
 }
 
 fn is_spam(simp: &str) -> bool {
     const TERMS: &[&str] = &[
-        "无码", "成人", "视频", "免费", "人妻", "一区", "二区", "三区", "少妇", "内射", "精品",
-        "日本", "欧美", "亚洲", "国产", "在线观看", "色情", "av", "www", "黄色", "激情", "porn",
-        "人人爽", "人人澡", "蜜桃", "福利", "午夜", "久久",
+        "无码",
+        "成人",
+        "视频",
+        "免费",
+        "人妻",
+        "一区",
+        "二区",
+        "三区",
+        "少妇",
+        "内射",
+        "精品",
+        "日本",
+        "欧美",
+        "亚洲",
+        "国产",
+        "在线观看",
+        "色情",
+        "av",
+        "www",
+        "黄色",
+        "激情",
+        "porn",
+        "人人爽",
+        "人人澡",
+        "蜜桃",
+        "福利",
+        "午夜",
+        "久久",
     ];
     let lower = simp.to_lowercase();
     let hits = TERMS.iter().filter(|t| lower.contains(*t)).count();

@@ -4,16 +4,13 @@ use super::script::is_cjk_ideograph;
 
 /// Pinyin finals (with `ü` written as `v`); combined with an optional initial.
 const FINALS: &[&str] = &[
-    "a", "o", "e", "i", "u", "v", "ai", "ei", "ao", "ou", "an", "en", "ang", "eng", "ong", "er",
-    "ia", "ie", "iao", "iu", "ian", "in", "iang", "ing", "iong", "ua", "uo", "uai", "ui", "uan",
-    "un", "uang", "ue", "ueng", "ve", "van", "vn",
+    "a", "o", "e", "i", "u", "v", "ai", "ei", "ao", "ou", "an", "en", "ang", "eng", "ong", "er", "ia", "ie", "iao", "iu", "ian", "in",
+    "iang", "ing", "iong", "ua", "uo", "uai", "ui", "uan", "un", "uang", "ue", "ueng", "ve", "van", "vn",
 ];
 
 /// Pinyin initials, two-letter ones first so that `zh`/`ch`/`sh` win over `z`/`c`/`s`.
-const INITIALS: &[&str] = &[
-    "zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r",
-    "z", "c", "s", "y", "w",
-];
+const INITIALS: &[&str] =
+    &["zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c", "s", "y", "w"];
 
 /// Maps a (possibly tone-marked) lowercase pinyin letter to its bare ASCII form.
 fn strip_tone(c: char) -> Option<char> {
@@ -45,10 +42,7 @@ pub(crate) fn is_pinyin_syllable(word: &str) -> bool {
     if FINALS.contains(&bare.as_str()) {
         return true;
     }
-    INITIALS.iter().any(|ini| {
-        bare.strip_prefix(ini)
-            .is_some_and(|rest| FINALS.contains(&rest))
-    })
+    INITIALS.iter().any(|ini| bare.strip_prefix(ini).is_some_and(|rest| FINALS.contains(&rest)))
 }
 
 /// If `chars[start]` opens a parenthesised pinyin syllable, returns the index just past it.

@@ -9,8 +9,7 @@ use super::furniture::cached;
 /// True when the input looks like an HTML document or fragment.
 pub(crate) fn looks_like_html(s: &str) -> bool {
     static TAG: OnceLock<Option<Regex>> = OnceLock::new();
-    cached(&TAG, r"(?i)<(html|body|head|p|div|br|h[1-6]|title|span|table|article)\b[^>]*>")
-        .is_some_and(|re| re.is_match(s))
+    cached(&TAG, r"(?i)<(html|body|head|p|div|br|h[1-6]|title|span|table|article)\b[^>]*>").is_some_and(|re| re.is_match(s))
 }
 
 /// Decodes one entity body (without `&` and `;`).
@@ -68,10 +67,9 @@ pub fn strip_html(html: &str) -> String {
     static BLOCK: OnceLock<Option<Regex>> = OnceLock::new();
     static TAG: OnceLock<Option<Regex>> = OnceLock::new();
     let mut t = html.to_string();
-    if let Some(re) = cached(
-        &DROP,
-        r"(?is)<!--.*?-->|<script\b.*?</script\s*>|<style\b.*?</style\s*>|<noscript\b.*?</noscript\s*>|<head\b.*?</head\s*>",
-    ) {
+    if let Some(re) =
+        cached(&DROP, r"(?is)<!--.*?-->|<script\b.*?</script\s*>|<style\b.*?</style\s*>|<noscript\b.*?</noscript\s*>|<head\b.*?</head\s*>")
+    {
         t = re.replace_all(&t, "\n").into_owned();
     }
     if let Some(re) = cached(

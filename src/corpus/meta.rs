@@ -18,10 +18,7 @@ fn classified_lines(raw: &str) -> Vec<(LineKind, String)> {
 
 /// Header-ish lines: furniture that can carry metadata (not body, spam or blank).
 fn is_header_kind(kind: LineKind) -> bool {
-    matches!(
-        kind,
-        LineKind::Meta | LineKind::Share | LineKind::Breadcrumb | LineKind::Nav | LineKind::Credit
-    )
+    matches!(kind, LineKind::Meta | LineKind::Share | LineKind::Breadcrumb | LineKind::Nav | LineKind::Credit)
 }
 
 /// Builds `YYYY-MM-DD` from parts when they form a real calendar date (years 1800–2100).
@@ -50,16 +47,10 @@ const DATE: &str = r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})";
 pub fn detect_date(raw: &str) -> Option<String> {
     static LABELLED: OnceLock<Option<Regex>> = OnceLock::new();
     static ANY: OnceLock<Option<Regex>> = OnceLock::new();
-    let labelled = cached(
-        &LABELLED,
-        &format!(r"(发布时间|发布日期|发表时间|更新时间|日期|时间)\s*[:：]\s*{DATE}"),
-    )?;
+    let labelled = cached(&LABELLED, &format!(r"(发布时间|发布日期|发表时间|更新时间|日期|时间)\s*[:：]\s*{DATE}"))?;
     let any = cached(&ANY, DATE)?;
-    let header: Vec<String> = classified_lines(raw)
-        .into_iter()
-        .filter(|(k, _)| is_header_kind(*k))
-        .map(|(_, t)| to_simplified(&t))
-        .collect();
+    let header: Vec<String> =
+        classified_lines(raw).into_iter().filter(|(k, _)| is_header_kind(*k)).map(|(_, t)| to_simplified(&t)).collect();
     for re in [labelled, any] {
         for line in &header {
             for caps in re.captures_iter(line) {
@@ -80,10 +71,7 @@ pub fn detect_date(raw: &str) -> Option<String> {
 pub fn detect_source(raw: &str) -> Option<String> {
     static LABEL: OnceLock<Option<Regex>> = OnceLock::new();
     static LEAD: OnceLock<Option<Regex>> = OnceLock::new();
-    let label = cached(
-        &LABEL,
-        r"(?:文章|信息|新聞|新闻)?(?:來源|来源|稿源|出處|出处)\s*[:：]\s*([^\s|｜,，;；:：]+)",
-    )?;
+    let label = cached(&LABEL, r"(?:文章|信息|新聞|新闻)?(?:來源|来源|稿源|出處|出处)\s*[:：]\s*([^\s|｜,，;；:：]+)")?;
     let lines = classified_lines(raw);
     for (kind, text) in &lines {
         if is_header_kind(*kind) {
@@ -129,11 +117,7 @@ pub fn detect_title(raw: &str) -> Option<String> {
     let raw_lines = split_lines(&text);
     let lines: Vec<(LineKind, String)> = raw_lines.iter().map(|l| clean_and_classify(l)).collect();
     let next_body = |from: usize| {
-        lines[from..]
-            .iter()
-            .find(|(k, _)| *k != LineKind::Empty)
-            .filter(|(k, _)| *k == LineKind::Body)
-            .map(|(_, t)| t.clone())
+        lines[from..].iter().find(|(k, _)| *k != LineKind::Empty).filter(|(k, _)| *k == LineKind::Body).map(|(_, t)| t.clone())
     };
     for (i, l) in raw_lines.iter().enumerate().take(40) {
         if l.trim_start().starts_with('#') && lines[i].0 == LineKind::Body {
@@ -144,9 +128,10 @@ pub fn detect_title(raw: &str) -> Option<String> {
             return Some(title);
         }
     }
-    let header_at = lines.iter().take(30).position(|(k, t)| {
-        matches!(k, LineKind::Meta | LineKind::Share) && t.chars().any(|c| c.is_ascii_digit() || is_cjk_ideograph(c))
-    });
+    let header_at = lines
+        .iter()
+        .take(30)
+        .position(|(k, t)| matches!(k, LineKind::Meta | LineKind::Share) && t.chars().any(|c| c.is_ascii_digit() || is_cjk_ideograph(c)));
     if let Some(h) = header_at {
         let prev = lines[..h].iter().rev().find(|(k, _)| *k == LineKind::Body);
         if let Some((_, t)) = prev.filter(|(_, t)| title_like(t)) {
@@ -162,9 +147,7 @@ pub fn validate_date(s: &str) -> Result<String, CorpusError> {
     static SHAPE: OnceLock<Option<Regex>> = OnceLock::new();
     let bad = || CorpusError::InvalidDate(s.to_string());
     let t = s.trim();
-    let caps = cached(&SHAPE, r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
-        .and_then(|re| re.captures(t))
-        .ok_or_else(bad)?;
+    let caps = cached(&SHAPE, r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$").and_then(|re| re.captures(t)).ok_or_else(bad)?;
     let year: i32 = caps[1].parse().map_err(|_| bad())?;
     if !(1800..=2100).contains(&year) {
         return Err(bad());
@@ -173,7 +156,11 @@ pub fn validate_date(s: &str) -> Result<String, CorpusError> {
         (None, _) => Ok(t.to_string()),
         (Some(m), None) => {
             let m: u32 = m.as_str().parse().map_err(|_| bad())?;
-            if (1..=12).contains(&m) { Ok(t.to_string()) } else { Err(bad()) }
+            if (1..=12).contains(&m) {
+                Ok(t.to_string())
+            } else {
+                Err(bad())
+            }
         }
         (Some(m), Some(d)) => valid_ymd(&caps[1], m.as_str(), d.as_str()).ok_or_else(bad),
     }
@@ -215,8 +202,10 @@ mod tests {
     #[test]
     fn titles() {
         assert_eq!(detect_title("# 國資委 增強核心\n\n功能\n\n正文。").as_deref(), Some("國資委 增強核心功能"));
-        assert_eq!(detect_title("首頁>經濟\n\n聚焦產業鏈行動在京啟動\n\n2023年09月15日 | 來源:網").as_deref(),
-            Some("聚焦產業鏈行動在京啟動"));
+        assert_eq!(
+            detect_title("首頁>經濟\n\n聚焦產業鏈行動在京啟動\n\n2023年09月15日 | 來源:網").as_deref(),
+            Some("聚焦產業鏈行動在京啟動")
+        );
         assert_eq!(detect_title("2024年7月22日,中央企業負責人研討班在京召開。"), None);
     }
 

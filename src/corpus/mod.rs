@@ -27,8 +27,8 @@ pub use front_matter::{date_part, split_front_matter, FrontMatter};
 pub use gloss::remove_pinyin_glosses;
 pub use html::strip_html;
 pub use meta::{detect_date, detect_source, detect_title, validate_date};
-pub use script::to_simplified;
 pub(crate) use script::is_cjk_ideograph;
+pub use script::to_simplified;
 pub use types::*;
 
 /// Segmentation settings.
@@ -70,10 +70,7 @@ pub enum CorpusError {
 /// True when the input contains NUL bytes or is dominated by control characters.
 fn is_binary(raw: &str) -> bool {
     let total = raw.chars().count().max(1);
-    let control = raw
-        .chars()
-        .filter(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\u{0B}' | '\u{0C}'))
-        .count();
+    let control = raw.chars().filter(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\u{0B}' | '\u{0C}')).count();
     raw.contains('\0') || control * 10 > total
 }
 
@@ -87,12 +84,7 @@ fn document_id(raw: &str) -> String {
 /// Cleans, segments, de-duplicates and chunks one raw page.
 ///
 /// Same as [`prepare_document_dated`] with the date of `origin`'s file name as the last resort.
-pub fn prepare_document(
-    raw: &str,
-    origin: &str,
-    meta: &DocumentMeta,
-    cfg: &SegmentConfig,
-) -> Result<PreparedDocument, CorpusError> {
+pub fn prepare_document(raw: &str, origin: &str, meta: &DocumentMeta, cfg: &SegmentConfig) -> Result<PreparedDocument, CorpusError> {
     prepare_document_dated(raw, origin, meta, date_from_name(origin), cfg).map(|(doc, _)| doc)
 }
 
@@ -122,10 +114,9 @@ pub fn prepare_document_dated(
         None => (FrontMatter::default(), raw),
     };
     let front_date = match (&given_date, &front.date) {
-        (None, Some(d)) => Some(
-            meta::validate_date(front_matter::date_part(d))
-                .map_err(|_| CorpusError::FrontMatterDate(origin.to_string(), d.clone()))?,
-        ),
+        (None, Some(d)) => {
+            Some(meta::validate_date(front_matter::date_part(d)).map_err(|_| CorpusError::FrontMatterDate(origin.to_string(), d.clone()))?)
+        }
         _ => None,
     };
     let text = if html::looks_like_html(body) { strip_html(body) } else { body.to_string() };
@@ -186,17 +177,8 @@ pub fn prepare_document_dated(
     if paragraphs.is_empty() {
         return Err(CorpusError::NoBody(origin.to_string()));
     }
-    let doc = PreparedDocument {
-        id: document_id(raw),
-        origin: origin.to_string(),
-        title,
-        source,
-        date,
-        year,
-        tags,
-        paragraphs,
-        duplicates,
-    };
+    let doc =
+        PreparedDocument { id: document_id(raw), origin: origin.to_string(), title, source, date, year, tags, paragraphs, duplicates };
     Ok((doc, date_source))
 }
 
@@ -218,12 +200,7 @@ mod tests {
     #[test]
     fn meta_overrides_detection() {
         let raw = format!("文章來源:經濟網 發布時間:2024-08-01\n{BODY}");
-        let meta = DocumentMeta {
-            title: Some("T".into()),
-            source: Some("S".into()),
-            date: Some("2020-05".into()),
-            tags: vec!["x".into()],
-        };
+        let meta = DocumentMeta { title: Some("T".into()), source: Some("S".into()), date: Some("2020-05".into()), tags: vec!["x".into()] };
         let doc = prepare_document(&raw, "t", &meta, &SegmentConfig::default()).unwrap();
         assert_eq!((doc.title.as_deref(), doc.source.as_deref()), (Some("T"), Some("S")));
         assert_eq!((doc.date.as_deref(), doc.year), (Some("2020-05"), Some(2020)));
@@ -289,7 +266,8 @@ mod tests {
 
     #[test]
     fn html_input() {
-        let html = format!("<html><head><title>頁</title></head><body><h1>文章標題在此</h1><p>{BODY}</p><script>x()</script></body></html>");
+        let html =
+            format!("<html><head><title>頁</title></head><body><h1>文章標題在此</h1><p>{BODY}</p><script>x()</script></body></html>");
         let doc = prepare_document(&html, "h", &DocumentMeta::default(), &SegmentConfig::default()).unwrap();
         assert_eq!(doc.title.as_deref(), Some("文章標題在此"));
         assert_eq!(doc.paragraphs.len(), 1);

@@ -7,9 +7,7 @@ use ferrous_opencc::{config::BuiltinConfig, OpenCC};
 /// Lazily built phrase-aware converter; `None` when the embedded dictionaries fail to load.
 fn converter() -> Option<&'static OpenCC> {
     static CONVERTER: OnceLock<Option<OpenCC>> = OnceLock::new();
-    CONVERTER
-        .get_or_init(|| OpenCC::from_config(BuiltinConfig::T2s).ok())
-        .as_ref()
+    CONVERTER.get_or_init(|| OpenCC::from_config(BuiltinConfig::T2s).ok()).as_ref()
 }
 
 /// Converts traditional Chinese characters and phrases to simplified Chinese.

@@ -55,9 +55,7 @@ fn is_numbered(s: &str) -> bool {
         s,
     );
     let n = char_len(s);
-    numbered
-        && n <= 80
-        && (s.ends_with(['?', '？']) || !has_sentence_end(s))
+    numbered && n <= 80 && (s.ends_with(['?', '？']) || !has_sentence_end(s))
 }
 
 fn is_bracket_heading(s: &str) -> bool {
@@ -73,8 +71,8 @@ fn is_heading_candidate(s: &str) -> bool {
 
 /// Joins two pieces of text without inventing spaces between CJK characters.
 pub(crate) fn join_text(a: &str, b: &str) -> String {
-    let need_space = a.chars().last().is_some_and(|c| c.is_ascii_alphanumeric())
-        && b.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+    let need_space =
+        a.chars().last().is_some_and(|c| c.is_ascii_alphanumeric()) && b.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
     if a.is_empty() {
         b.to_string()
     } else if need_space {
@@ -202,9 +200,8 @@ mod tests {
 
     #[test]
     fn toc_is_dropped_and_questions_become_headings() {
-        let page = format!(
-            "本文將回答2個問題:\n1.如何看待形勢?\n2.如何推動轉型\n{BODY1}\n\n1.如何看待形勢?\n{BODY2}\n2.如何推動轉型\n{BODY1}"
-        );
+        let page =
+            format!("本文將回答2個問題:\n1.如何看待形勢?\n2.如何推動轉型\n{BODY1}\n\n1.如何看待形勢?\n{BODY2}\n2.如何推動轉型\n{BODY1}");
         let blocks = body_blocks(&page, None);
         assert_eq!(blocks.len(), 3, "{blocks:?}");
         assert_eq!(blocks[0].heading, None);

@@ -31,7 +31,9 @@ pub struct NormParams {
 fn has_avx2() -> bool {
     use std::sync::OnceLock;
     static AVX2: OnceLock<bool> = OnceLock::new();
-    *AVX2.get_or_init(|| std::env::var_os("SIMTHEME_NO_SIMD").is_none() && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
+    *AVX2.get_or_init(|| {
+        std::env::var_os("SIMTHEME_NO_SIMD").is_none() && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+    })
 }
 
 /// Runs `$generic(args)` through an AVX2 + FMA compiled copy when the CPU has it.
@@ -126,7 +128,15 @@ fn attend(qkv: &[f32], at: usize, n: usize, head: usize, hd: usize, hidden: usiz
         #[cfg(target_arch = "x86_64")]
         {
             #[target_feature(enable = "avx2,fma,avx512f")]
-            unsafe fn avx512(qkv: &[f32], at: usize, n: usize, head: usize, hidden: usize, queries: std::ops::Range<usize>, out: &mut [f32]) {
+            unsafe fn avx512(
+                qkv: &[f32],
+                at: usize,
+                n: usize,
+                head: usize,
+                hidden: usize,
+                queries: std::ops::Range<usize>,
+                out: &mut [f32],
+            ) {
                 attend_fixed::<32, 4, true>(qkv, at, n, head, hidden, queries, out)
             }
             #[target_feature(enable = "avx2,fma")]
@@ -186,7 +196,15 @@ fn head_keys_values(qkv: &[f32], at: usize, n: usize, head: usize, hd: usize, hi
 /// keys at a time in registers, softmax, then the weighted values of `PR` rows at a time
 /// (their `PR × HD` sums stay in registers while the values stream by).
 #[inline(always)]
-fn attend_fixed<const HD: usize, const PR: usize, const FMA: bool>(qkv: &[f32], at: usize, n: usize, head: usize, hidden: usize, queries: std::ops::Range<usize>, out: &mut [f32]) {
+fn attend_fixed<const HD: usize, const PR: usize, const FMA: bool>(
+    qkv: &[f32],
+    at: usize,
+    n: usize,
+    head: usize,
+    hidden: usize,
+    queries: std::ops::Range<usize>,
+    out: &mut [f32],
+) {
     let stride = 3 * hidden;
     let (kt, v, padded) = head_keys_values(qkv, at, n, head, HD, hidden);
     let scale = 1.0 / (HD as f32).sqrt();
@@ -251,7 +269,16 @@ multiversion!(attend_any, attend_any_generic, (qkv: &[f32], at: usize, n: usize,
 /// The attention of [`attend`] for any head size.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn attend_any_generic(qkv: &[f32], at: usize, n: usize, head: usize, hd: usize, hidden: usize, queries: std::ops::Range<usize>, out: &mut [f32]) {
+fn attend_any_generic(
+    qkv: &[f32],
+    at: usize,
+    n: usize,
+    head: usize,
+    hd: usize,
+    hidden: usize,
+    queries: std::ops::Range<usize>,
+    out: &mut [f32],
+) {
     let stride = 3 * hidden;
     let (kt, v, padded) = head_keys_values(qkv, at, n, head, hd, hidden);
     let scale = 1.0 / (hd as f32).sqrt();

@@ -363,7 +363,15 @@ impl Kernel {
     ///
     /// # Safety
     /// `out` must point to `x.rows × w.rows` floats with no other access to this tile.
-    unsafe fn tile(self, w: &LaneMatrix, x: &QuantizedRows, rows: std::ops::Range<usize>, acts: std::ops::Range<usize>, bias: &[f32], out: &SyncPtr) {
+    unsafe fn tile(
+        self,
+        w: &LaneMatrix,
+        x: &QuantizedRows,
+        rows: std::ops::Range<usize>,
+        acts: std::ops::Range<usize>,
+        bias: &[f32],
+        out: &SyncPtr,
+    ) {
         debug_assert!(rows.end <= w.rows && acts.end <= x.rows && w.sgs == x.sgs);
         match self {
             // SAFETY: the variant is only chosen after its CPU features were detected.
@@ -380,7 +388,14 @@ impl Kernel {
 
 /// # Safety
 /// As [`Kernel::tile`].
-unsafe fn tile_scalar(w: &LaneMatrix, x: &QuantizedRows, rows: std::ops::Range<usize>, acts: std::ops::Range<usize>, bias: &[f32], out: *mut f32) {
+unsafe fn tile_scalar(
+    w: &LaneMatrix,
+    x: &QuantizedRows,
+    rows: std::ops::Range<usize>,
+    acts: std::ops::Range<usize>,
+    bias: &[f32],
+    out: *mut f32,
+) {
     let sgs = w.sgs;
     for i in acts {
         for r in rows.clone() {

@@ -8,15 +8,15 @@
 //! the whole text.
 
 mod activation;
-mod batch;
-mod error;
 mod attention;
 #[cfg(target_arch = "x86_64")]
 mod attention_avx512;
+mod batch;
+mod error;
 pub mod int8;
 pub mod qbert;
-pub mod source;
 pub mod queue;
+pub mod source;
 pub mod text_embedder;
 pub mod text_tokenizer;
 pub mod unigram;
@@ -156,10 +156,8 @@ impl Embedder {
     /// Loads a model from resolved files.
     pub fn from_files(files: &ModelFiles, config: &EmbedderConfig) -> Result<Self, EmbedError> {
         let device = Device::Cpu;
-        let load_err = |path: &std::path::Path, e: &dyn std::fmt::Display| EmbedError::Load {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        };
+        let load_err =
+            |path: &std::path::Path, e: &dyn std::fmt::Display| EmbedError::Load { path: path.to_path_buf(), reason: e.to_string() };
         let cfg_text = std::fs::read_to_string(&files.config).map_err(|e| load_err(&files.config, &e))?;
         let bert_cfg: BertConfig = serde_json::from_str(&cfg_text).map_err(|e| load_err(&files.config, &e))?;
         let raw_cfg: serde_json::Value = serde_json::from_str(&cfg_text).map_err(|e| load_err(&files.config, &e))?;
@@ -189,11 +187,7 @@ impl Embedder {
             }
         };
 
-        let threads = if config.threads == 0 {
-            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-        } else {
-            config.threads
-        };
+        let threads = if config.threads == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { config.threads };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("simtheme-embed-{i}"))
@@ -320,7 +314,12 @@ impl Embedder {
 
     /// [`Embedder::means_of`] on another thread pool (the queue's bulk lane has its own),
     /// calling `between_layers` after each layer of the quantised encoder.
-    pub(crate) fn means_on(&self, pool: &rayon::ThreadPool, rows: &[&[u32]], between_layers: &(dyn Fn() + Sync)) -> Result<Vec<Vec<f32>>, EmbedError> {
+    pub(crate) fn means_on(
+        &self,
+        pool: &rayon::ThreadPool,
+        rows: &[&[u32]],
+        between_layers: &(dyn Fn() + Sync),
+    ) -> Result<Vec<Vec<f32>>, EmbedError> {
         if let Some(r) = rows.iter().find(|r| r.len() > self.max_content + 2) {
             return Err(EmbedError::InvalidInput(format!(
                 "window of {} tokens exceeds the model's {} positions",

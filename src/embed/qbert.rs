@@ -54,7 +54,11 @@ enum WordTable {
 /// when the file cannot be read that way.
 enum TableBytes {
     #[cfg(unix)]
-    File { file: std::fs::File, path: std::path::PathBuf, start: u64 },
+    File {
+        file: std::fs::File,
+        path: std::path::PathBuf,
+        start: u64,
+    },
     Owned(Vec<u8>),
 }
 
@@ -265,11 +269,7 @@ impl QuantBert {
             max_positions: need("bert.context_length")?,
         };
         let ffn = need("bert.feed_forward_length")?;
-        let eps = content
-            .metadata
-            .get("bert.attention.layer_norm_epsilon")
-            .and_then(|v| v.to_f32().ok())
-            .unwrap_or(1e-12);
+        let eps = content.metadata.get("bert.attention.layer_norm_epsilon").and_then(|v| v.to_f32().ok()).unwrap_or(1e-12);
         if shape.heads == 0 || !shape.hidden.is_multiple_of(shape.heads) {
             return Err(fail(format!("hidden size {} is not a multiple of {} heads", shape.hidden, shape.heads)));
         }

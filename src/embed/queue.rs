@@ -89,7 +89,15 @@ pub struct QueueOptions {
 
 impl Default for QueueOptions {
     fn default() -> Self {
-        Self { capacity: 256, batch_tokens: 4_096, sub_batch_tokens: 2_048, bulk_nice: 10, bulk_idle: true, interactive_bytes: 2_048, bulk_pause_ms: 20 }
+        Self {
+            capacity: 256,
+            batch_tokens: 4_096,
+            sub_batch_tokens: 2_048,
+            bulk_nice: 10,
+            bulk_idle: true,
+            interactive_bytes: 2_048,
+            bulk_pause_ms: 20,
+        }
     }
 }
 
@@ -180,7 +188,8 @@ impl EmbedQueue {
             .start_handler(move |_| crate::priority::lower_current_thread(lowering))
             .build()
             .map(Arc::new);
-        for (lane, rx, name) in [(Lane::Interactive, interactive_rx, "simtheme-embed-queue"), (Lane::Bulk, bulk_rx, "simtheme-embed-bulk")] {
+        for (lane, rx, name) in [(Lane::Interactive, interactive_rx, "simtheme-embed-queue"), (Lane::Bulk, bulk_rx, "simtheme-embed-bulk")]
+        {
             let (embedder, stats, options) = (Arc::clone(&embedder), Arc::clone(&stats), Arc::clone(&options));
             // Without a pool of its own (thread creation failed) the bulk lane shares the embedder's.
             let pool = match (&bulk_pool, lane) {
@@ -264,7 +273,14 @@ struct Ready {
 /// Milliseconds the bulk lane waits without work after a round before it releases free memory.
 const TRIM_AFTER_IDLE_MS: u64 = 200;
 
-fn worker(lane: Lane, rx: Receiver<Job>, embedder: &Embedder, pool: Option<&rayon::ThreadPool>, options: &QueueOptions, stats: &QueueStats) {
+fn worker(
+    lane: Lane,
+    rx: Receiver<Job>,
+    embedder: &Embedder,
+    pool: Option<&rayon::ThreadPool>,
+    options: &QueueOptions,
+    stats: &QueueStats,
+) {
     // A prepared request that did not fit the previous round opens the next one.
     let mut carried: Option<Ready> = None;
     // The bulk lane hands freed activation memory back when it runs out of work.
@@ -355,7 +371,13 @@ fn worker(lane: Lane, rx: Receiver<Job>, embedder: &Embedder, pool: Option<&rayo
 
 /// Embeds a bulk round as a sequence of forward passes of at most `sub_batch_tokens`
 /// padded tokens (windows of similar length together), counting each.
-fn run_sub_batches(embedder: &Embedder, pool: Option<&rayon::ThreadPool>, round: &[Ready], options: &QueueOptions, stats: &QueueStats) -> Result<Vec<Vec<Embedding>>, EmbedError> {
+fn run_sub_batches(
+    embedder: &Embedder,
+    pool: Option<&rayon::ThreadPool>,
+    round: &[Ready],
+    options: &QueueOptions,
+    stats: &QueueStats,
+) -> Result<Vec<Vec<Embedding>>, EmbedError> {
     let rows: Vec<&[u32]> = round.iter().flat_map(|r| r.prepared.windows.iter().map(|w| w.ids.as_slice())).collect();
     let lens: Vec<usize> = rows.iter().map(|r| r.len()).collect();
     let mut means = vec![Vec::new(); rows.len()];

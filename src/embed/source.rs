@@ -67,28 +67,18 @@ pub fn from_dir(dir: &Path) -> Result<ModelFiles, EmbedError> {
 
 /// True when `HF_HUB_OFFLINE` is set to a true value (`1`, `true`, `yes`, `on`).
 pub fn hub_offline() -> bool {
-    std::env::var("HF_HUB_OFFLINE")
-        .map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
-        .unwrap_or(false)
+    std::env::var("HF_HUB_OFFLINE").map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")).unwrap_or(false)
 }
 
 fn looks_like_repo_id(spec: &str) -> bool {
     let parts: Vec<&str> = spec.split('/').collect();
-    parts.len() == 2
-        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
+    parts.len() == 2 && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
 }
 
 /// Resolves a hub repo through the local cache first, then (unless offline) by download.
 pub fn from_hub(repo_id: &str, cache: &hf_hub::Cache, offline: bool) -> Result<ModelFiles, EmbedError> {
     let cached = cache.model(repo_id.to_string());
-    let api = if offline {
-        None
-    } else {
-        hf_hub::api::sync::ApiBuilder::from_cache(cache.clone())
-            .with_progress(false)
-            .build()
-            .ok()
-    };
+    let api = if offline { None } else { hf_hub::api::sync::ApiBuilder::from_cache(cache.clone()).with_progress(false).build().ok() };
     let fetch = |file: &str| -> Result<PathBuf, String> {
         if let Some(p) = cached.get(file) {
             return Ok(p);

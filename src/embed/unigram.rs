@@ -147,7 +147,11 @@ pub enum UnigramError {
 
 impl CompactUnigram {
     /// The model of `(piece, score)` pairs in id order (as `Unigram::from`).
-    pub fn new<S: AsRef<str>>(vocab: impl IntoIterator<Item = (S, f64)>, unk_id: Option<usize>, byte_fallback: bool) -> Result<Self, UnigramError> {
+    pub fn new<S: AsRef<str>>(
+        vocab: impl IntoIterator<Item = (S, f64)>,
+        unk_id: Option<usize>,
+        byte_fallback: bool,
+    ) -> Result<Self, UnigramError> {
         let mut b = Builder::default();
         for (piece, score) in vocab {
             b.push(piece.as_ref(), score);
@@ -241,7 +245,11 @@ impl CompactUnigram {
 
 impl fmt::Debug for CompactUnigram {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CompactUnigram").field("vocab", &self.len()).field("unk_id", &self.unk_id).field("byte_fallback", &self.byte_fallback).finish()
+        f.debug_struct("CompactUnigram")
+            .field("vocab", &self.len())
+            .field("unk_id", &self.unk_id)
+            .field("byte_fallback", &self.byte_fallback)
+            .finish()
     }
 }
 

@@ -34,7 +34,11 @@ fn assert_same(reference: &Unigram, compact: &CompactUnigram, texts: &[String]) 
 
 #[test]
 fn the_documented_example_segments_the_same() {
-    let (r, c) = both(&[("<unk>", 0.0), ("a", 0.0), ("b", 0.0), ("c", 0.0), ("d", 0.0), ("cd", 1.0), ("ab", 2.0), ("abc", 5.0), ("abcd", 10.0)], Some(0), false);
+    let (r, c) = both(
+        &[("<unk>", 0.0), ("a", 0.0), ("b", 0.0), ("c", 0.0), ("d", 0.0), ("cd", 1.0), ("ab", 2.0), ("abc", 5.0), ("abcd", 10.0)],
+        Some(0),
+        false,
+    );
     let tokens = c.tokenize("abcdacdxx").unwrap();
     assert_eq!(tokens.iter().map(|t| t.value.as_str()).collect::<Vec<_>>(), ["abcd", "a", "cd", "xx"]);
     assert_same(&r, &c, &["abcdacdxx".to_string()]);

@@ -14,10 +14,8 @@ pub fn var_builder(weights: &WeightFile, device: &Device) -> Result<VarBuilder<'
     match weights {
         WeightFile::Safetensors(paths) => {
             // SAFETY: the files are memory-mapped read-only; simtheme never writes model files.
-            unsafe { VarBuilder::from_mmaped_safetensors(paths, DType::F32, device) }.map_err(|e| EmbedError::Load {
-                path: paths.first().cloned().unwrap_or_default(),
-                reason: e.to_string(),
-            })
+            unsafe { VarBuilder::from_mmaped_safetensors(paths, DType::F32, device) }
+                .map_err(|e| EmbedError::Load { path: paths.first().cloned().unwrap_or_default(), reason: e.to_string() })
         }
         WeightFile::Gguf(path) => {
             let tensors = dequantized_gguf(path, device)?;

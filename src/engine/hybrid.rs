@@ -5,7 +5,10 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use crate::backend::{DenseQuery, Exclusions, KeywordParagraphHit, KeywordSearch, ParagraphHit, ParagraphRecord};
-use crate::keyword::{adaptive_keyword_weight, fuse_rrf, highlight::merge_spans, shared_segmenter, JiebaTokenizer, KeywordError, KeywordQuery, MustContain, Span};
+use crate::keyword::{
+    adaptive_keyword_weight, fuse_rrf, highlight::merge_spans, shared_segmenter, JiebaTokenizer, KeywordError, KeywordQuery, MustContain,
+    Span,
+};
 
 use super::search::{has_threshold, Provenance, QueryInput, SearchHit, SearchRequest, SearchResponse, Validated};
 use super::{Engine, EngineError};
@@ -134,8 +137,7 @@ impl Engine {
         let dense_ids: Vec<i64> = dense.hits.iter().map(|h| h.paragraph.id).collect();
         let keyword_ids: Vec<i64> = keyword.hits.iter().map(|h| h.paragraph.id).collect();
         let mut dense_hits: HashMap<i64, ParagraphHit> = dense.hits.into_iter().map(|h| (h.paragraph.id, h)).collect();
-        let mut keyword_hits: HashMap<i64, KeywordParagraphHit> =
-            keyword.hits.into_iter().map(|h| (h.paragraph.id, h)).collect();
+        let mut keyword_hits: HashMap<i64, KeywordParagraphHit> = keyword.hits.into_iter().map(|h| (h.paragraph.id, h)).collect();
         let mut rrf = req.rrf;
         if rrf.adaptive_keyword_weight {
             // Weight the keyword ranking by how much of the query its best hit covers.

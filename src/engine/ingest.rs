@@ -5,9 +5,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::backend::InsertOutcome;
 use crate::corpus::{date_from_name, prepare_document_dated, strip_html, DateSource, DocumentMeta, PreparedDocument};
 use crate::embed::Mode;
-use crate::backend::InsertOutcome;
 
 use super::{Engine, EngineError};
 
@@ -30,9 +30,7 @@ impl Format {
             "" | "txt" | "text" | "plain" => Ok(Format::Text),
             "md" | "markdown" => Ok(Format::Markdown),
             "html" | "htm" => Ok(Format::Html),
-            other => Err(EngineError::InvalidArgument(format!(
-                "unknown format '{other}': use txt, md or html"
-            ))),
+            other => Err(EngineError::InvalidArgument(format!("unknown format '{other}': use txt, md or html"))),
         }
     }
 

@@ -25,11 +25,11 @@ use crate::config::Config;
 use crate::embed::{EmbedQueue, Embedder, TextEmbedder};
 
 pub use crate::backend::{Exclusions, ParagraphFilter, ParagraphHit, YearFilter};
+pub use crate::config::SearchMode;
 pub use documents::{DocumentPage, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use embedding::{EmbedOutput, Similarity, DEFAULT_EMBED_MODE};
 pub use error::EngineError;
 pub use ingest::{Format, IngestInput, IngestResult, IngestStatus, IngestTimings};
-pub use crate::config::SearchMode;
 pub use reuse::{ReuseQuery, ReuseScope};
 pub use search::{Provenance, QueryInput, SearchHit, SearchRequest, SearchResponse, DEFAULT_K};
 pub use seeds::SEED_DOCUMENTS;

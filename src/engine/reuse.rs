@@ -88,7 +88,9 @@ impl Engine {
     async fn reuse_side(&self, scope: &ReuseScope) -> Result<Vec<(ReuseParagraph, AlignInput)>, EngineError> {
         match scope {
             ReuseScope::Document(id) if id.trim().is_empty() => {
-                return Err(EngineError::InvalidArgument("document id is empty; give a document id as returned by AddDocuments or ListDocuments".into()));
+                return Err(EngineError::InvalidArgument(
+                    "document id is empty; give a document id as returned by AddDocuments or ListDocuments".into(),
+                ));
             }
             ReuseScope::Years { from, to } if from > to => {
                 return Err(EngineError::InvalidArgument(format!("period {from}–{to} is inverted; write the earlier year first")));
@@ -110,7 +112,8 @@ impl Engine {
                 ReuseScope::Document(id) => EngineError::NotFound(format!("document {id} is not stored; ListDocuments gives the ids")),
                 ReuseScope::Years { .. } => {
                     let years = self.backend().stats().await?.store.years;
-                    let have = if years.is_empty() { "no dated documents at all".to_string() } else { format!("years {}", year_ranges(&years)) };
+                    let have =
+                        if years.is_empty() { "no dated documents at all".to_string() } else { format!("years {}", year_ranges(&years)) };
                     EngineError::InvalidArgument(format!(
                         "no stored paragraph is dated {}; the corpus has {have} (undated documents take no part: date them when ingesting)",
                         scope.label()

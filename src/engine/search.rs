@@ -126,10 +126,7 @@ impl Engine {
         let cfg = self.config();
         let k = if req.k == 0 { DEFAULT_K } else { req.k };
         if k > cfg.max_k {
-            return Err(EngineError::InvalidArgument(format!(
-                "k = {k} is above the maximum of {} (the server's --max-k)",
-                cfg.max_k
-            )));
+            return Err(EngineError::InvalidArgument(format!("k = {k} is above the maximum of {} (the server's --max-k)", cfg.max_k)));
         }
         if req.min_score.is_nan() || req.min_score > 1.0 {
             return Err(EngineError::InvalidArgument(format!("min_score {} is outside [-1, 1]", req.min_score)));
@@ -233,8 +230,7 @@ impl Engine {
             .into_iter()
             .enumerate()
             .map(|(i, hit)| {
-                let provenance =
-                    Provenance { dense_rank: Some(i as u32 + 1), dense_score: Some(hit.score), ..Default::default() };
+                let provenance = Provenance { dense_rank: Some(i as u32 + 1), dense_score: Some(hit.score), ..Default::default() };
                 let highlights = self.highlights(None, &v.must_contain, &hit.paragraph);
                 SearchHit { hit, provenance, highlights }
             })

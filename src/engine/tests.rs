@@ -41,7 +41,8 @@ async fn fixture(tweak: impl FnOnce(&mut Config)) -> Fixture {
 }
 
 async fn ingest_docs(engine: &Arc<Engine>) -> Vec<IngestResult> {
-    let inputs = DOCS.iter().map(|(name, text)| IngestInput { text: text.to_string(), name: name.to_string(), ..Default::default() }).collect();
+    let inputs =
+        DOCS.iter().map(|(name, text)| IngestInput { text: text.to_string(), name: name.to_string(), ..Default::default() }).collect();
     let results = engine.ingest(inputs).await;
     for r in &results {
         assert_eq!(r.status, IngestStatus::Inserted, "{r:?}");
@@ -129,7 +130,8 @@ async fn themes_default_to_seed_42_everywhere() {
     ingest_docs(&f.engine).await;
     let (default, cached) = f.engine.themes(&ThemeRequest::default()).await.unwrap();
     assert!(!cached);
-    let (explicit, cached) = f.engine.themes(&ThemeRequest { seed: Some(42), min_theme_size: Some(3), keywords: Some(10), ..Default::default() }).await.unwrap();
+    let (explicit, cached) =
+        f.engine.themes(&ThemeRequest { seed: Some(42), min_theme_size: Some(3), keywords: Some(10), ..Default::default() }).await.unwrap();
     assert!(cached, "seed 42, themes of 3 and 10 keywords are the defaults: the same run");
     assert_eq!(default.result_id, explicit.result_id);
     let (zero, _) = f.engine.themes(&ThemeRequest { seed: Some(0), ..Default::default() }).await.unwrap();
@@ -159,7 +161,8 @@ async fn validation_errors_name_the_fix() {
     assert!(message(e.search(text("  ")).await).contains("empty"));
     let m = message(e.search(SearchRequest { exclude_same_document: true, ..text("x") }).await);
     assert!(m.contains("paragraph_id"), "{m}");
-    let m = message(e.search(SearchRequest { query: QueryInput::Paragraph(1), mode: Some(SearchMode::Keyword), ..Default::default() }).await);
+    let m =
+        message(e.search(SearchRequest { query: QueryInput::Paragraph(1), mode: Some(SearchMode::Keyword), ..Default::default() }).await);
     assert!(m.contains("DENSE"), "{m}");
 
     let m = message(e.embed(vec!["a".into(); 3], None).await);

@@ -73,10 +73,7 @@ impl ThemeTreeRun {
     /// Node `id` and its descendants; `NotFound` naming the valid ids otherwise.
     pub fn subtree(&self, id: u32) -> Result<Vec<&TreeNode>, EngineError> {
         self.tree.subtree(id).ok_or_else(|| {
-            EngineError::NotFound(format!(
-                "theme {id} is not in this tree (ids 0..{}); list the tree first",
-                self.tree.nodes.len()
-            ))
+            EngineError::NotFound(format!("theme {id} is not in this tree (ids 0..{}); list the tree first", self.tree.nodes.len()))
         })
     }
 }

@@ -128,7 +128,6 @@ impl ThemesCache {
     }
 }
 
-
 /// Theme shares over time: one entry per theme and bucket, and the grid the life cycles
 /// and charts are read from.
 #[derive(Debug)]
@@ -204,7 +203,12 @@ impl Engine {
 impl Engine {
     /// Compares periods `a` and `b` (single years or year ranges; disjoint, each inside the
     /// corpus) in the themes of `request`. The periods are checked before any clustering.
-    pub async fn compare_periods(&self, request: &ThemeRequest, a: Period, b: Period) -> Result<(Arc<ThemesRun>, Vec<YearComparison>), EngineError> {
+    pub async fn compare_periods(
+        &self,
+        request: &ThemeRequest,
+        a: Period,
+        b: Period,
+    ) -> Result<(Arc<ThemesRun>, Vec<YearComparison>), EngineError> {
         check_distinct(&a, &b, ["period_a", "period_b"])?;
         let (run, _) = self.themes(request).await?;
         let comparisons = themes::compare_periods(&run.result, &run.inputs, a, b)?;
@@ -214,7 +218,12 @@ impl Engine {
     /// The shares of the themes of `request` per bucket of `bucket_years` years (0: 1; at
     /// most [`themes::grid::MAX_BUCKET_YEARS`]) and each theme's life cycle, a theme being
     /// present in a bucket from `presence` of its paragraphs (0: the default share).
-    pub async fn themes_over_time(&self, request: &ThemeRequest, bucket_years: u32, presence: f32) -> Result<(Arc<ThemesRun>, ThemesOverTime), EngineError> {
+    pub async fn themes_over_time(
+        &self,
+        request: &ThemeRequest,
+        bucket_years: u32,
+        presence: f32,
+    ) -> Result<(Arc<ThemesRun>, ThemesOverTime), EngineError> {
         let bucket_years = bucket_size(bucket_years)?;
         let presence = presence_share(presence)?;
         let (run, _) = self.themes(request).await?;
@@ -226,7 +235,12 @@ impl Engine {
     /// The themes of `request` closest to a text (embedded as a passage) or a stored
     /// paragraph, best first: up to `top` (0: [`DEFAULT_ASSIGN_TOP`]; at most
     /// [`MAX_ASSIGN_TOP`]) `(theme id, cosine to its centre)`.
-    pub async fn assign_theme(&self, request: &ThemeRequest, query: QueryInput, top: usize) -> Result<(Arc<ThemesRun>, Vec<(u32, f32)>), EngineError> {
+    pub async fn assign_theme(
+        &self,
+        request: &ThemeRequest,
+        query: QueryInput,
+        top: usize,
+    ) -> Result<(Arc<ThemesRun>, Vec<(u32, f32)>), EngineError> {
         let top = match top {
             0 => DEFAULT_ASSIGN_TOP,
             n if n > MAX_ASSIGN_TOP => {
@@ -252,11 +266,17 @@ impl Engine {
     /// The stored paragraphs passing `filter` (at most `max_theme_paragraphs`, a fixed sample
     /// above) as clustering inputs, with their records by id. `InvalidArgument` when none, or
     /// when `target_themes` asks for more themes than there are paragraphs.
-    pub(crate) async fn theme_inputs(&self, filter: &ParagraphFilter, target_themes: Option<usize>) -> Result<(Vec<ThemeInput>, HashMap<i64, ParagraphRecord>), EngineError> {
+    pub(crate) async fn theme_inputs(
+        &self,
+        filter: &ParagraphFilter,
+        target_themes: Option<usize>,
+    ) -> Result<(Vec<ThemeInput>, HashMap<i64, ParagraphRecord>), EngineError> {
         let limit = self.config().max_theme_paragraphs;
         let paragraphs = self.backend().paragraph_vectors(filter.clone(), limit).await?;
         if paragraphs.is_empty() {
-            return Err(EngineError::InvalidArgument("no stored paragraph matches the filter; ingest documents or widen the filter".into()));
+            return Err(EngineError::InvalidArgument(
+                "no stored paragraph matches the filter; ingest documents or widen the filter".into(),
+            ));
         }
         if let Some(k) = target_themes {
             if k > paragraphs.len() {

@@ -265,13 +265,7 @@ impl Tokenizer for JiebaTokenizer {
         let tokens: Vec<Token> = self
             .analyze(text)
             .into_iter()
-            .map(|t| Token {
-                offset_from: t.byte_start,
-                offset_to: t.byte_end,
-                position: t.position,
-                text: t.term,
-                position_length: 1,
-            })
+            .map(|t| Token { offset_from: t.byte_start, offset_to: t.byte_end, position: t.position, text: t.term, position_length: 1 })
             .collect();
         WordTokenStream { tokens: tokens.into_iter(), current: Token::default() }
     }

@@ -37,10 +37,7 @@ pub struct Segmenter {
 
 impl std::fmt::Debug for Segmenter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Segmenter")
-            .field("fingerprint", &self.fingerprint)
-            .field("user_words", &self.user_words.len())
-            .finish()
+        f.debug_struct("Segmenter").field("fingerprint", &self.fingerprint).field("user_words", &self.user_words.len()).finish()
     }
 }
 
@@ -77,9 +74,10 @@ pub fn parse_dictionary(origin: &str, text: &str) -> Result<Vec<DictionaryEntry>
         }
         let frequency = match fields.next() {
             None => None,
-            Some(f) => Some(f.parse::<usize>().map_err(|_| {
-                fail(format!("frequency `{f}` is not a non-negative integer (format: word [frequency [tag]])"))
-            })?),
+            Some(f) => Some(
+                f.parse::<usize>()
+                    .map_err(|_| fail(format!("frequency `{f}` is not a non-negative integer (format: word [frequency [tag]])")))?,
+            ),
         };
         let tag = fields.next().map(str::to_string);
         if let Some(extra) = fields.next() {
@@ -143,10 +141,8 @@ pub fn shared_segmenter() -> Arc<Segmenter> {
 /// one after first use is an error (already indexed text would be segmented differently).
 pub fn install_user_dictionary(path: &Path) -> Result<Arc<Segmenter>, KeywordError> {
     let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| KeywordError::UserDictionary {
-        origin: origin.clone(),
-        message: format!("cannot read: {e}"),
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| KeywordError::UserDictionary { origin: origin.clone(), message: format!("cannot read: {e}") })?;
     let wanted = Arc::new(Segmenter::new(Some((&origin, &text)))?);
     let installed = SHARED.get_or_init(|| Arc::clone(&wanted));
     if installed.fingerprint() != wanted.fingerprint() {
@@ -191,12 +187,9 @@ mod tests {
 
     #[test]
     fn malformed_dictionaries_name_the_line() {
-        for (text, needle) in [
-            ("好词\n坏词 x\n", "line 2"),
-            ("词 1 n extra\n", "fourth field"),
-            ("，，\n", "no letter"),
-            (&"长".repeat(40), "longer than"),
-        ] {
+        for (text, needle) in
+            [("好词\n坏词 x\n", "line 2"), ("词 1 n extra\n", "fourth field"), ("，，\n", "no letter"), (&"长".repeat(40), "longer than")]
+        {
             let err = Segmenter::new(Some(("user.txt", text))).unwrap_err().to_string();
             assert!(err.contains("user.txt") && err.contains(needle), "{err}");
         }

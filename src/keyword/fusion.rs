@@ -101,9 +101,8 @@ pub fn fuse_rrf<T: Clone + Eq + Hash + Ord>(dense: &[T], keyword: &[T], params: 
     for (list, weight, is_dense) in [(dense, params.dense_weight, true), (keyword, params.keyword_weight, false)] {
         for (i, id) in list.iter().enumerate() {
             let rank = u32::try_from(i + 1).unwrap_or(u32::MAX);
-            let entry = items
-                .entry(id.clone())
-                .or_insert_with(|| Fused { id: id.clone(), score: 0.0, dense_rank: None, keyword_rank: None });
+            let entry =
+                items.entry(id.clone()).or_insert_with(|| Fused { id: id.clone(), score: 0.0, dense_rank: None, keyword_rank: None });
             let slot = if is_dense { &mut entry.dense_rank } else { &mut entry.keyword_rank };
             if slot.is_none() {
                 *slot = Some(rank);
@@ -112,9 +111,7 @@ pub fn fuse_rrf<T: Clone + Eq + Hash + Ord>(dense: &[T], keyword: &[T], params: 
         }
     }
     let mut out: Vec<Fused<T>> = items.into_values().collect();
-    out.sort_by(|a, b| {
-        b.score.total_cmp(&a.score).then(a.best_rank().cmp(&b.best_rank())).then_with(|| a.id.cmp(&b.id))
-    });
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.best_rank().cmp(&b.best_rank())).then_with(|| a.id.cmp(&b.id)));
     out
 }
 

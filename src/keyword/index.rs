@@ -14,9 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tantivy::directory::MmapDirectory;
 use tantivy::indexer::IndexWriterOptions;
-use tantivy::schema::{
-    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, STRING,
-};
+use tantivy::schema::{Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, STRING};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{doc, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Term, TERMINATED};
 
@@ -72,9 +70,7 @@ fn schema() -> (Schema, Fields) {
     let chunk_id = b.add_u64_field(CHUNK_ID_FIELD, NumericOptions::default().set_fast());
     let paragraph_id = b.add_i64_field(PARAGRAPH_ID_FIELD, NumericOptions::default().set_fast());
     let document_id = b.add_text_field(DOCUMENT_ID_FIELD, STRING);
-    let indexing = TextFieldIndexing::default()
-        .set_tokenizer(TOKENIZER_NAME)
-        .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+    let indexing = TextFieldIndexing::default().set_tokenizer(TOKENIZER_NAME).set_index_option(IndexRecordOption::WithFreqsAndPositions);
     let text = b.add_text_field(TEXT_FIELD, TextOptions::default().set_indexing_options(indexing));
     (b.build(), Fields { chunk_id, paragraph_id, document_id, text })
 }
@@ -105,10 +101,7 @@ fn open_existing(dir: &Path, expected: &Schema, marker: &str) -> Result<Index, S
     }
     let payload = index.load_metas().map_err(|e| format!("cannot read its metadata: {e}"))?.payload;
     if payload.as_deref() != Some(marker) {
-        return Err(format!(
-            "it was written with other analysis rules ({}, now {marker})",
-            payload.as_deref().unwrap_or("unrecorded")
-        ));
+        return Err(format!("it was written with other analysis rules ({}, now {marker})", payload.as_deref().unwrap_or("unrecorded")));
     }
     Ok(index)
 }
@@ -136,11 +129,8 @@ impl KeywordIndex {
         };
         let tokenizer = JiebaTokenizer::new(segmenter);
         index.tokenizers().register(TOKENIZER_NAME, TextAnalyzer::from(tokenizer.clone()));
-        let options = IndexWriterOptions::builder()
-            .num_worker_threads(1)
-            .num_merge_threads(1)
-            .memory_budget_per_thread(WRITER_MEMORY_BYTES)
-            .build();
+        let options =
+            IndexWriterOptions::builder().num_worker_threads(1).num_merge_threads(1).memory_budget_per_thread(WRITER_MEMORY_BYTES).build();
         // The writer's threads analyse stored chunks and merge segments: started from a
         // lowered thread, they inherit its priority and give way to searches.
         let writer: IndexWriter = crate::priority::spawn_lowered(crate::priority::BACKGROUND, || index.writer_with_options(options))?;
@@ -157,16 +147,7 @@ impl KeywordIndex {
             }
             Err(e) => return Err(e.into()),
         };
-        let this = KeywordIndex {
-            dir: dir.to_path_buf(),
-            index,
-            reader,
-            writer: Mutex::new(writer),
-            fields,
-            tokenizer,
-            marker,
-            state,
-        };
+        let this = KeywordIndex { dir: dir.to_path_buf(), index, reader, writer: Mutex::new(writer), fields, tokenizer, marker, state };
         if this.state != OpenState::Opened {
             this.commit()?; // records the marker right away
         }
@@ -266,12 +247,7 @@ impl KeywordIndex {
 
     /// The best `limit` committed chunks for `query` among those `accept` lets through, by
     /// BM25 score then chunk id. Exact: every match is scored before filtering.
-    pub fn search(
-        &self,
-        query: &KeywordQuery,
-        limit: usize,
-        accept: &dyn Fn(u64) -> bool,
-    ) -> Result<Vec<KeywordHit>, KeywordError> {
+    pub fn search(&self, query: &KeywordQuery, limit: usize, accept: &dyn Fn(u64) -> bool) -> Result<Vec<KeywordHit>, KeywordError> {
         let searcher = self.reader.searcher();
         let hits = searcher.search(&*query.to_tantivy(self.fields.text), &AllMatches)?;
         Ok(rank_hits(hits, limit, accept))

@@ -48,8 +48,7 @@ fn add_all(index: &KeywordIndex, docs: &[PreparedDocument]) -> (Vec<Para>, BTree
                 chunks.push((cid, pid, c.text.clone()));
             }
         }
-        let kc: Vec<KeywordChunk<'_>> =
-            chunks.iter().map(|(c, p, t)| KeywordChunk { chunk_id: *c, paragraph_id: *p, text: t }).collect();
+        let kc: Vec<KeywordChunk<'_>> = chunks.iter().map(|(c, p, t)| KeywordChunk { chunk_id: *c, paragraph_id: *p, text: t }).collect();
         index.add_document(&d.id, &kc).unwrap();
     }
     (paragraphs, chunk_doc)
@@ -76,7 +75,23 @@ fn rare_terms_rank_their_paragraphs_first() {
     let f = fixture();
     // Terms that occur in one or two seed paragraphs: names jieba cuts into single characters
     // (张玉卓), user-dictionary terms, plain words, numbers, traditional script.
-    for term in ["缺基少核", "首台套", "能耗双控", "学习时报", "粮食饭碗", "燈塔工廠", "低空经济", "单项冠军", "上云用数赋智", "工业母机", "算力网络", "张玉卓", "脑机接口", "压舱石", "5700家"] {
+    for term in [
+        "缺基少核",
+        "首台套",
+        "能耗双控",
+        "学习时报",
+        "粮食饭碗",
+        "燈塔工廠",
+        "低空经济",
+        "单项冠军",
+        "上云用数赋智",
+        "工业母机",
+        "算力网络",
+        "张玉卓",
+        "脑机接口",
+        "压舱石",
+        "5700家",
+    ] {
         let needle = crate::corpus::to_simplified(term);
         let expected: BTreeSet<i64> = f.paragraphs.iter().filter(|p| p.simplified.contains(&needle)).map(|p| p.id).collect();
         assert!((1..=2).contains(&expected.len()), "{term} occurs in {} paragraphs", expected.len());
@@ -89,8 +104,7 @@ fn rare_terms_rank_their_paragraphs_first() {
 #[test]
 fn latin_terms_are_case_insensitive() {
     let f = fixture();
-    let expected: BTreeSet<i64> =
-        f.paragraphs.iter().filter(|p| p.simplified.to_lowercase().contains("gdp")).map(|p| p.id).collect();
+    let expected: BTreeSet<i64> = f.paragraphs.iter().filter(|p| p.simplified.to_lowercase().contains("gdp")).map(|p| p.id).collect();
     assert!(!expected.is_empty());
     let got: BTreeSet<i64> = ranked(&f.index, "gdp", &|_| true).into_iter().collect();
     assert_eq!(got, expected);

@@ -57,10 +57,7 @@ mod tests {
 
     #[test]
     fn words_and_phrases() {
-        assert_eq!(
-            split_pieces(r#"专精特新  "小巨人 企业" 6G"#),
-            vec![p("专精特新", false), p("小巨人 企业", true), p("6G", false)]
-        );
+        assert_eq!(split_pieces(r#"专精特新  "小巨人 企业" 6G"#), vec![p("专精特新", false), p("小巨人 企业", true), p("6G", false)]);
         assert_eq!(split_pieces("“两业融合”发展"), vec![p("两业融合", true), p("发展", false)]);
         assert_eq!(split_pieces("「數實融合」"), vec![p("數實融合", true)]);
     }

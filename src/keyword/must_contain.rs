@@ -31,9 +31,7 @@ impl MustContain {
         for (i, item) in items.iter().enumerate() {
             let pieces = split_pieces(&to_simplified(item));
             if pieces.is_empty() {
-                return Err(KeywordError::InvalidArgument(format!(
-                    "must_contain[{i}] is empty; give a term or a quoted phrase"
-                )));
+                return Err(KeywordError::InvalidArgument(format!("must_contain[{i}] is empty; give a term or a quoted phrase")));
             }
             for p in pieces {
                 if p.text.chars().count() > MAX_NEEDLE_CHARS {

@@ -138,9 +138,8 @@ impl KeywordQuery {
 
     /// The tantivy query over `field`.
     pub fn to_tantivy(&self, field: Field) -> Box<dyn Query> {
-        let term_query = |t: &str| -> Box<dyn Query> {
-            Box::new(TermQuery::new(Term::from_field_text(field, t), IndexRecordOption::WithFreqs))
-        };
+        let term_query =
+            |t: &str| -> Box<dyn Query> { Box::new(TermQuery::new(Term::from_field_text(field, t), IndexRecordOption::WithFreqs)) };
         let phrase_query = |p: &Phrase| -> Box<dyn Query> {
             if p.len() == 1 {
                 term_query(&p[0].1)

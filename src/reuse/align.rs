@@ -179,11 +179,13 @@ pub fn align(from: &[AlignInput], to: &[AlignInput], params: &ReuseParams) -> Ve
         .enumerate()
         .map(|(j, p)| p.unwrap_or(Aligned { kind: ReuseKind::New, from: None, to: Some(j), similarity: 0.0, cosine: None }))
         .collect();
-    out.extend(
-        (0..from.len())
-            .filter(|&i| !from_used[i])
-            .map(|i| Aligned { kind: ReuseKind::Dropped, from: Some(i), to: None, similarity: 0.0, cosine: None }),
-    );
+    out.extend((0..from.len()).filter(|&i| !from_used[i]).map(|i| Aligned {
+        kind: ReuseKind::Dropped,
+        from: Some(i),
+        to: None,
+        similarity: 0.0,
+        cosine: None,
+    }));
     out
 }
 
@@ -210,7 +212,8 @@ mod tests {
             input("A wholly new scheme for skills upgrading.", &[0.8, 0.6, 0.0]),
         ];
         let params = ReuseParams { rewritten_min_cosine: 0.9, ..ReuseParams::default() };
-        let got: Vec<(ReuseKind, Option<usize>, Option<usize>)> = align(&from, &to, &params).into_iter().map(|a| (a.kind, a.from, a.to)).collect();
+        let got: Vec<(ReuseKind, Option<usize>, Option<usize>)> =
+            align(&from, &to, &params).into_iter().map(|a| (a.kind, a.from, a.to)).collect();
         assert_eq!(
             got,
             vec![
@@ -229,7 +232,10 @@ mod tests {
         let to = vec![input("同一段落。", &[]), input("同一段落!", &[]), input("同一段落。", &[])];
         let got: Vec<(ReuseKind, Option<usize>, Option<usize>)> =
             align(&from, &to, &ReuseParams::default()).into_iter().map(|a| (a.kind, a.from, a.to)).collect();
-        assert_eq!(got, vec![(ReuseKind::Verbatim, Some(0), Some(0)), (ReuseKind::Verbatim, Some(1), Some(1)), (ReuseKind::New, None, Some(2))]);
+        assert_eq!(
+            got,
+            vec![(ReuseKind::Verbatim, Some(0), Some(0)), (ReuseKind::Verbatim, Some(1), Some(1)), (ReuseKind::New, None, Some(2))]
+        );
     }
 
     #[test]

@@ -90,7 +90,10 @@ impl ReuseParams {
             return Err(format!("edited similarity threshold {} must be in (0, 1]", self.edited_min_similarity));
         }
         if !(-1.0..=2.0).contains(&self.rewritten_min_cosine) {
-            return Err(format!("rewritten cosine threshold {} must be in [-1, 2] (above 1 turns rewritten pairs off)", self.rewritten_min_cosine));
+            return Err(format!(
+                "rewritten cosine threshold {} must be in [-1, 2] (above 1 turns rewritten pairs off)",
+                self.rewritten_min_cosine
+            ));
         }
         if !(1..=100).contains(&self.candidates) {
             return Err(format!("candidates {} must be between 1 and 100", self.candidates));

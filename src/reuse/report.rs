@@ -208,12 +208,16 @@ mod tests {
 
     #[test]
     fn report_counts_diffs_and_csv_that_parses() {
-        let from = vec![para(100, "今年经济增长6%左右, \"稳中求进\"。"), para(101, "这一段被删去了,不再出现。"), para(102, "保持不变的一段。")];
+        let from =
+            vec![para(100, "今年经济增长6%左右, \"稳中求进\"。"), para(101, "这一段被删去了,不再出现。"), para(102, "保持不变的一段。")];
         let to = vec![para(200, "保持不变的一段。"), para(201, "今年经济增长5%左右, \"稳中求进\"。"), para(202, "全新的一段,\n跨两行。")];
         let r = compare("2019".into(), "2020".into(), from, to, &ReuseParams::default());
         let c = &r.counts;
         assert_eq!((c.verbatim, c.edited, c.rewritten, c.dropped, c.new), (1, 1, 0, 1, 1));
-        let total: usize = [200, 201, 202].iter().map(|i| r.entries.iter().find(|e| e.to.as_ref().map(|p| p.id) == Some(*i)).unwrap().to.as_ref().unwrap().text.chars().count()).sum();
+        let total: usize = [200, 201, 202]
+            .iter()
+            .map(|i| r.entries.iter().find(|e| e.to.as_ref().map(|p| p.id) == Some(*i)).unwrap().to.as_ref().unwrap().text.chars().count())
+            .sum();
         let reused = "保持不变的一段。".chars().count() + "今年经济增长5%左右, \"稳中求进\"。".chars().count();
         assert!((c.reused_share - reused as f64 / total as f64).abs() < 1e-9);
         let edited = r.entries.iter().find(|e| e.kind == ReuseKind::Edited).unwrap();

@@ -114,7 +114,11 @@ pub fn ratio(a: &[u64], b: &[u64]) -> f32 {
 /// Hashes of every window of `n` consecutive keys (the whole sequence when shorter), deduplicated.
 pub fn shingles(keys: &[u64], n: usize) -> Vec<u64> {
     let mut out: Vec<u64> = if keys.len() < n {
-        if keys.is_empty() { Vec::new() } else { vec![mix(keys)] }
+        if keys.is_empty() {
+            Vec::new()
+        } else {
+            vec![mix(keys)]
+        }
     } else {
         keys.windows(n).map(mix).collect()
     };

@@ -67,9 +67,7 @@ impl ApiKeys {
             return Ok(if self.enabled() { Access::Open } else { Access::Full });
         }
         let Some(sent) = presented_key(headers) else {
-            return Err(Status::unauthenticated(
-                "this server needs an API key: send `authorization: Bearer KEY` or `api-key: KEY`",
-            ));
+            return Err(Status::unauthenticated("this server needs an API key: send `authorization: Bearer KEY` or `api-key: KEY`"));
         };
         let sent = digest(sent);
         let matches = |k: &Option<[u8; 32]>| k.as_ref().is_some_and(|k| bool::from(k.ct_eq(&sent)));

@@ -3,13 +3,13 @@
 
 use tonic::Status;
 
+use crate::backend::{DocumentRecord, ParagraphRecord};
 use crate::corpus::DocumentMeta;
 use crate::engine::{
-    EngineError, Format, IngestInput, IngestResult, IngestStatus, ParagraphFilter, QueryInput, SearchHit, SearchMode, SearchRequest, SearchResponse,
-    ThemeRequest, YearFilter,
+    EngineError, Format, IngestInput, IngestResult, IngestStatus, ParagraphFilter, QueryInput, SearchHit, SearchMode, SearchRequest,
+    SearchResponse, ThemeRequest, YearFilter,
 };
 use crate::keyword::RrfParams;
-use crate::backend::{DocumentRecord, ParagraphRecord};
 use crate::proto;
 use crate::themes::{Method, Period};
 
@@ -274,9 +274,9 @@ pub fn theme_request(p: Option<proto::ThemeParams>) -> Result<ThemeRequest, Engi
 pub fn compare_periods(r: &proto::CompareYearsRequest) -> Result<(Period, Period), EngineError> {
     let pick = |range: Option<proto::YearRange>, year: i32, name: &str| match range {
         Some(r) => Ok(Period { from: r.from, to: r.to }),
-        None if year == 0 => Err(EngineError::InvalidArgument(format!(
-            "set year_{name} (e.g. 2019) or period_{name} (e.g. from 2013 to 2017)"
-        ))),
+        None if year == 0 => {
+            Err(EngineError::InvalidArgument(format!("set year_{name} (e.g. 2019) or period_{name} (e.g. from 2013 to 2017)")))
+        }
         None => Ok(Period::year(year)),
     };
     Ok((pick(r.period_a, r.year_a, "a")?, pick(r.period_b, r.year_b, "b")?))

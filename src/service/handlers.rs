@@ -102,7 +102,8 @@ impl SimTheme for Handlers {
         let r = request.into_inner();
         let after = decode_page_token(&r.page_token)?;
         let page = self.engine()?.documents_page(after, r.page_size as usize).await.map_err(status)?;
-        let next_page_token = if page.more { page.documents.last().map(|d| encode_page_token(&d.id)).unwrap_or_default() } else { String::new() };
+        let next_page_token =
+            if page.more { page.documents.last().map(|d| encode_page_token(&d.id)).unwrap_or_default() } else { String::new() };
         Ok(Response::new(proto::ListDocumentsResponse {
             documents: page.documents.into_iter().map(convert::document).collect(),
             next_page_token,
@@ -127,10 +128,7 @@ impl SimTheme for Handlers {
         Ok(Response::new(convert::stats(s)))
     }
 
-    async fn add_documents(
-        &self,
-        request: Request<proto::AddDocumentsRequest>,
-    ) -> Result<Response<proto::AddDocumentsResponse>, Status> {
+    async fn add_documents(&self, request: Request<proto::AddDocumentsRequest>) -> Result<Response<proto::AddDocumentsResponse>, Status> {
         let engine = self.engine()?;
         let docs = request.into_inner().documents;
         engine.check_batch(docs.len()).map_err(status)?;
@@ -197,10 +195,7 @@ impl SimTheme for Handlers {
         Ok(Response::new(themes::over_time_response(&run, &over)))
     }
 
-    async fn compare_years(
-        &self,
-        request: Request<proto::CompareYearsRequest>,
-    ) -> Result<Response<proto::CompareYearsResponse>, Status> {
+    async fn compare_years(&self, request: Request<proto::CompareYearsRequest>) -> Result<Response<proto::CompareYearsResponse>, Status> {
         let engine = self.engine()?;
         let r = request.into_inner();
         let (a, b) = convert::compare_periods(&r).map_err(status)?;

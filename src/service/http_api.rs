@@ -63,10 +63,7 @@ fn error_body(status: &Status) -> Vec<u8> {
 /// What a path that is no RPC route is told.
 fn no_route(path: &str) -> Status {
     if let Some(rpc) = path.strip_prefix("/v1/").and_then(rpcs::find) {
-        return Status::not_found(format!(
-            "{} is client streaming and gRPC only; POST the documents to /v1/AddDocuments",
-            rpc.name
-        ));
+        return Status::not_found(format!("{} is client streaming and gRPC only; POST the documents to /v1/AddDocuments", rpc.name));
     }
     let names: Vec<&str> = rpcs::http_rpcs().map(|r| r.name).collect();
     Status::not_found(format!("no route {path}: the API is POST /v1/<Rpc> for {}, and GET /healthz", names.join(", ")))

@@ -34,9 +34,8 @@ where
                     let handler = handler.clone();
                     async move { Ok::<_, Infallible>(handler(req, peer).await) }
                 });
-                if let Err(e) = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(conn), service)
-                    .await
+                if let Err(e) =
+                    hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(conn), service).await
                 {
                     tracing::debug!("HTTP connection from {peer:?} ended: {e}");
                 }

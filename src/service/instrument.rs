@@ -119,10 +119,7 @@ impl SimTheme for Instrumented {
         self.inner.stats(request).await
     }
 
-    async fn add_documents(
-        &self,
-        request: Request<proto::AddDocumentsRequest>,
-    ) -> Result<Response<proto::AddDocumentsResponse>, Status> {
+    async fn add_documents(&self, request: Request<proto::AddDocumentsRequest>) -> Result<Response<proto::AddDocumentsResponse>, Status> {
         let r = self.inner.add_documents(request).await;
         ingest_results(&self.metrics, &r);
         r
@@ -151,10 +148,7 @@ impl SimTheme for Instrumented {
         self.inner.themes_over_time(request).await
     }
 
-    async fn compare_years(
-        &self,
-        request: Request<proto::CompareYearsRequest>,
-    ) -> Result<Response<proto::CompareYearsResponse>, Status> {
+    async fn compare_years(&self, request: Request<proto::CompareYearsRequest>) -> Result<Response<proto::CompareYearsResponse>, Status> {
         self.inner.compare_years(request).await
     }
 

@@ -6,7 +6,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use prometheus::{Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 
 use crate::engine::Engine;
 
@@ -143,8 +145,9 @@ impl Metrics {
     pub fn new() -> Arc<Self> {
         let r = Registry::new();
         let latency_buckets = vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0];
-        let latency = HistogramOpts::new("simtheme_request_duration_seconds", "Time from request to the end of the response, by transport and RPC.")
-            .buckets(latency_buckets);
+        let latency =
+            HistogramOpts::new("simtheme_request_duration_seconds", "Time from request to the end of the response, by transport and RPC.")
+                .buckets(latency_buckets);
         let hits = HistogramOpts::new("simtheme_search_hits", "Hits returned per NearestParagraphs call.")
             .buckets(vec![0.0, 1.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0]);
         let engine = EngineGauges {
@@ -165,14 +168,33 @@ impl Metrics {
             build: reg(&r, IntGaugeVec::new(Opts::new("simtheme_build_info", "Always 1; labels: version, model, dimension, integer kernel in use, storage backend."), &["version", "model", "dim", "kernel", "backend"]).unwrap()),
         };
         Arc::new(Self {
-            requests: counter_vec(&r, "simtheme_requests_total", "Finished requests by transport (grpc, http), RPC and status code.", &["transport", "rpc", "code"]),
+            requests: counter_vec(
+                &r,
+                "simtheme_requests_total",
+                "Finished requests by transport (grpc, http), RPC and status code.",
+                &["transport", "rpc", "code"],
+            ),
             latency: reg(&r, HistogramVec::new(latency, &["transport", "rpc"]).unwrap()),
-            in_flight: reg(&r, IntGaugeVec::new(Opts::new("simtheme_requests_in_flight", "Requests being handled, by transport."), &["transport"]).unwrap()),
-            tokens: counter_vec(&r, "simtheme_embedded_tokens_total", "Tokens of request texts embedded (queries, Embed and Similarity texts), by RPC.", &["rpc"]),
+            in_flight: reg(
+                &r,
+                IntGaugeVec::new(Opts::new("simtheme_requests_in_flight", "Requests being handled, by transport."), &["transport"])
+                    .unwrap(),
+            ),
+            tokens: counter_vec(
+                &r,
+                "simtheme_embedded_tokens_total",
+                "Tokens of request texts embedded (queries, Embed and Similarity texts), by RPC.",
+                &["rpc"],
+            ),
             texts: counter_vec(&r, "simtheme_embedded_texts_total", "Request texts embedded, by RPC.", &["rpc"]),
             search_path: counter_vec(&r, "simtheme_search_path_total", "NearestParagraphs searches by path (exact, hnsw, ...).", &["path"]),
             hits: reg(&r, Histogram::with_opts(hits).unwrap()),
-            ingest: counter_vec(&r, "simtheme_ingest_documents_total", "Documents sent to AddDocuments/StreamDocuments, by result status.", &["status"]),
+            ingest: counter_vec(
+                &r,
+                "simtheme_ingest_documents_total",
+                "Documents sent to AddDocuments/StreamDocuments, by result status.",
+                &["status"],
+            ),
             engine,
             registry: r,
             scrape: Mutex::new(()),
@@ -227,7 +249,8 @@ impl Metrics {
             g.bulk_passes.inc_by(f.bulk_passes.saturating_sub(g.bulk_passes.get()));
             g.index.with_label_values(&["live"]).set(f.index_vectors as i64);
             g.index.with_label_values(&["tombstoned"]).set(f.index_tombstones as i64);
-            for (kind, n) in [("documents", f.documents), ("paragraphs", f.paragraphs), ("chunks", f.chunks), ("duplicates", f.duplicates)] {
+            for (kind, n) in [("documents", f.documents), ("paragraphs", f.paragraphs), ("chunks", f.chunks), ("duplicates", f.duplicates)]
+            {
                 g.store.with_label_values(&[kind]).set(n as i64);
             }
             g.corpus_version.set(f.corpus_version as i64);

@@ -34,8 +34,8 @@ use crate::proto::sim_theme_server::SimThemeServer;
 pub use convert::status;
 pub use handlers::{EngineCell, Handlers};
 pub use http_api::http_status;
-pub use rpcs::{Deadline, Rpc, RPCS};
 pub use metrics::{code_name, EngineFigures};
+pub use rpcs::{Deadline, Rpc, RPCS};
 
 /// The name health checks use for the SimTheme service.
 pub const SERVICE_NAME: &str = "simtheme.v1.SimTheme";
@@ -89,7 +89,12 @@ fn warn_if_exposed(addr: SocketAddr, what: &str, keys: bool, tls: bool) {
 /// Binds the listen addresses, starts answering (health NOT_SERVING, SimTheme UNAVAILABLE)
 /// while the engine loads, flips health to SERVING once it is ready, and runs until `shutdown`
 /// completes. `on_ready` is called with the bound addresses once the engine is ready.
-pub async fn serve<F, L, R>(config: Config, load: F, shutdown: impl std::future::Future<Output = ()> + Send + 'static, on_ready: R) -> anyhow::Result<()>
+pub async fn serve<F, L, R>(
+    config: Config,
+    load: F,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    on_ready: R,
+) -> anyhow::Result<()>
 where
     F: FnOnce(Config) -> L + Send + 'static,
     L: std::future::Future<Output = anyhow::Result<Arc<Engine>>> + Send + 'static,

@@ -25,11 +25,7 @@ const TLS_ONLY: &str = "this port speaks TLS: connect with TLS (grpcurl -cacert 
 /// problem: gRPC calls get FAILED_PRECONDITION, other requests HTTP 400; then closes.
 pub async fn refuse_plaintext(stream: TcpStream) {
     let service = hyper::service::service_fn(|req: Request<Incoming>| async move {
-        let grpc = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/grpc"));
+        let grpc = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/grpc"));
         let resp = if grpc {
             let mut r = response(StatusCode::OK, "application/grpc", Bytes::new());
             r.headers_mut().insert("grpc-status", header::HeaderValue::from_static("9"));

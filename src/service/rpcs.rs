@@ -56,7 +56,11 @@ pub struct Rpc {
 /// Builds the [`HttpCall`] of a unary handler method of [`SimTheme`].
 macro_rules! http {
     ($method:ident) => {{
-        fn call<'a>(h: &'a Instrumented, rpc: &'static str, body: Bytes) -> Pin<Box<dyn Future<Output = Result<Answer, Status>> + Send + 'a>> {
+        fn call<'a>(
+            h: &'a Instrumented,
+            rpc: &'static str,
+            body: Bytes,
+        ) -> Pin<Box<dyn Future<Output = Result<Answer, Status>> + Send + 'a>> {
             Box::pin(async move {
                 let message = decode(rpc, &body)?;
                 answer(h.$method(tonic::Request::new(message)).await?)

@@ -13,12 +13,8 @@ pub fn assign_theme(result: &ThemesResult, vector: &[f32], top: usize) -> Vec<(u
     if v.is_empty() || v.iter().any(|x| !x.is_finite()) || !normalize(&mut v) {
         return Vec::new();
     }
-    let mut out: Vec<(u32, f32)> = result
-        .themes
-        .iter()
-        .filter(|t| t.centroid.len() == v.len())
-        .map(|t| (t.id, dot(&t.centroid, &v)))
-        .collect();
+    let mut out: Vec<(u32, f32)> =
+        result.themes.iter().filter(|t| t.centroid.len() == v.len()).map(|t| (t.id, dot(&t.centroid, &v))).collect();
     out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     out.truncate(top);
     out

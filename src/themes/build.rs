@@ -21,14 +21,9 @@ pub const REPRESENTATIVES: usize = 3;
 /// inconsistent dimensions, `target_themes` of 0 or larger than the input.
 /// Clusters smaller than `min_theme_size` are reported as outliers, so
 /// `Σ theme.size + outliers.len() == input_count`.
-pub fn cluster_themes(
-    inputs: &[ThemeInput],
-    params: &ThemeParams,
-) -> Result<ThemesResult, ThemesError> {
+pub fn cluster_themes(inputs: &[ThemeInput], params: &ThemeParams) -> Result<ThemesResult, ThemesError> {
     if inputs.is_empty() {
-        return Err(ThemesError::InvalidArgument(
-            "no paragraphs to cluster".into(),
-        ));
+        return Err(ThemesError::InvalidArgument("no paragraphs to cluster".into()));
     }
     if inputs.len() > u32::MAX as usize {
         return Err(ThemesError::InvalidArgument("too many paragraphs".into()));
@@ -36,10 +31,7 @@ pub fn cluster_themes(
     let mut seen = HashSet::with_capacity(inputs.len());
     for inp in inputs {
         if !seen.insert(inp.id) {
-            return Err(ThemesError::InvalidArgument(format!(
-                "duplicate paragraph id {}",
-                inp.id
-            )));
+            return Err(ThemesError::InvalidArgument(format!("duplicate paragraph id {}", inp.id)));
         }
     }
     let vecs: Vec<&[f32]> = inputs.iter().map(|i| i.vector.as_slice()).collect();
@@ -49,15 +41,7 @@ pub fn cluster_themes(
     let mut centred = data.clone();
     center_rows(&mut centred, d);
     let min_size = params.min_theme_size.max(1);
-    let labels = cluster_points(
-        &centred,
-        d,
-        params.method,
-        params.selection,
-        params.target_themes,
-        min_size,
-        params.seed,
-    )?;
+    let labels = cluster_points(&centred, d, params.method, params.selection, params.target_themes, min_size, params.seed)?;
 
     // group, drop small clusters, order by size desc then first member
     let k = labels.iter().max().map_or(0, |x| x + 1);
@@ -112,23 +96,11 @@ pub(crate) fn assemble_theme(
     totals: &BTreeMap<(bool, i32), u32>,
 ) -> Theme {
     let centroid = centroid_of(data, d, members);
-    let sims: Vec<f32> = members
-        .iter()
-        .map(|&i| dot(&data[i * d..(i + 1) * d], &centroid))
-        .collect();
-    let cohesion =
-        (sims.iter().map(|&s| s as f64).sum::<f64>() / members.len() as f64) as f32;
+    let sims: Vec<f32> = members.iter().map(|&i| dot(&data[i * d..(i + 1) * d], &centroid)).collect();
+    let cohesion = (sims.iter().map(|&s| s as f64).sum::<f64>() / members.len() as f64) as f32;
     let mut order: Vec<usize> = (0..members.len()).collect();
-    order.sort_by(|&a, &b| {
-        sims[b]
-            .total_cmp(&sims[a])
-            .then(members[a].cmp(&members[b]))
-    });
-    let representatives = order
-        .iter()
-        .take(REPRESENTATIVES)
-        .map(|&j| inputs[members[j]].id)
-        .collect();
+    order.sort_by(|&a, &b| sims[b].total_cmp(&sims[a]).then(members[a].cmp(&members[b])));
+    let representatives = order.iter().take(REPRESENTATIVES).map(|&j| inputs[members[j]].id).collect();
     let mut label = label_of(&keywords);
     if label.is_empty() {
         label = format!("theme {tid}");
@@ -142,11 +114,7 @@ pub(crate) fn assemble_theme(
         .map(|(key, count)| {
             let year = if key.0 { None } else { Some(key.1) };
             let tot = totals.get(&key).copied().unwrap_or(count).max(1);
-            YearShare {
-                year,
-                count,
-                share: count as f32 / tot as f32,
-            }
+            YearShare { year, count, share: count as f32 / tot as f32 }
         })
         .collect();
     Theme {
@@ -199,17 +167,9 @@ pub struct LabelledScores {
 
 /// Clusters `inputs` with `params` and compares the result with the human `labels`
 /// (one per input, same order).
-pub fn evaluate_labelled(
-    inputs: &[ThemeInput],
-    labels: &[String],
-    params: &ThemeParams,
-) -> Result<LabelledScores, ThemesError> {
+pub fn evaluate_labelled(inputs: &[ThemeInput], labels: &[String], params: &ThemeParams) -> Result<LabelledScores, ThemesError> {
     if labels.len() != inputs.len() {
-        return Err(ThemesError::InvalidArgument(format!(
-            "{} labels for {} inputs",
-            labels.len(),
-            inputs.len()
-        )));
+        return Err(ThemesError::InvalidArgument(format!("{} labels for {} inputs", labels.len(), inputs.len())));
     }
     let result = cluster_themes(inputs, params)?;
     let mut names: HashMap<&str, usize> = HashMap::new();
@@ -227,39 +187,27 @@ pub fn evaluate_labelled(
         }
     }
     let outlier_label = result.themes.len();
-    let pred: Vec<usize> = inputs
-        .iter()
-        .map(|i| theme_of.get(&i.id).copied().unwrap_or(outlier_label))
-        .collect();
-    Ok(LabelledScores {
-        nmi: nmi(&truth, &pred),
-        ari: ari(&truth, &pred),
-        themes: result.themes.len(),
-        outliers: result.outliers.len(),
-    })
+    let pred: Vec<usize> = inputs.iter().map(|i| theme_of.get(&i.id).copied().unwrap_or(outlier_label)).collect();
+    Ok(LabelledScores { nmi: nmi(&truth, &pred), ari: ari(&truth, &pred), themes: result.themes.len(), outliers: result.outliers.len() })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::themes::members::index_of;
     use crate::themes::stopwords::is_stopword;
     use crate::themes::testutil::synthetic_inputs;
-    use crate::themes::members::index_of;
     use crate::themes::Method;
 
     #[test]
     fn sizes_and_outliers_add_up_and_deterministic() {
         let (inputs, _) = synthetic_inputs(12, 11);
         for method in [Method::Agglomerative, Method::KMeans] {
-            let p = ThemeParams {
-                method,
-                ..Default::default()
-            };
+            let p = ThemeParams { method, ..Default::default() };
             let r1 = cluster_themes(&inputs, &p).unwrap();
             let r2 = cluster_themes(&inputs, &p).unwrap();
             assert_eq!(r1, r2);
-            let total: u32 =
-                r1.themes.iter().map(|t| t.size).sum::<u32>() + r1.outliers.len() as u32;
+            let total: u32 = r1.themes.iter().map(|t| t.size).sum::<u32>() + r1.outliers.len() as u32;
             assert_eq!(total, r1.input_count);
             assert_eq!(r1.input_count as usize, inputs.len());
             for w in r1.themes.windows(2) {
@@ -277,20 +225,10 @@ mod tests {
         for t in &r.themes {
             assert!(!t.keywords.is_empty());
             for k in &t.keywords {
-                assert!(
-                    t.members
-                        .iter()
-                        .any(|m| inputs[by_id[m]].simplified.contains(&k.word)),
-                    "{}",
-                    k.word
-                );
+                assert!(t.members.iter().any(|m| inputs[by_id[m]].simplified.contains(&k.word)), "{}", k.word);
             }
             for part in t.label.split(" / ") {
-                assert!(
-                    part.chars().count() >= 2 && !is_stopword(part),
-                    "{}",
-                    t.label
-                );
+                assert!(part.chars().count() >= 2 && !is_stopword(part), "{}", t.label);
             }
             assert_eq!(t.representatives.len(), 3);
             assert!((t.cohesion > 0.0) && t.cohesion <= 1.0001);
@@ -318,15 +256,9 @@ mod tests {
         let p = ThemeParams::default();
         assert!(cluster_themes(&[], &p).is_err());
         let (mut inputs, _) = synthetic_inputs(3, 14);
-        let k_too_big = ThemeParams {
-            target_themes: Some(1000),
-            ..Default::default()
-        };
+        let k_too_big = ThemeParams { target_themes: Some(1000), ..Default::default() };
         assert!(cluster_themes(&inputs, &k_too_big).is_err());
-        let zero = ThemeParams {
-            target_themes: Some(0),
-            ..Default::default()
-        };
+        let zero = ThemeParams { target_themes: Some(0), ..Default::default() };
         assert!(cluster_themes(&inputs, &zero).is_err());
         inputs[2].vector[0] = f32::NAN;
         assert!(cluster_themes(&inputs, &p).is_err());
@@ -341,14 +273,7 @@ mod tests {
         assert!(r.themes.is_empty());
         assert_eq!(r.outliers.len(), 1);
         // min size 1 with one paragraph → one theme
-        let r = cluster_themes(
-            one,
-            &ThemeParams {
-                min_theme_size: 1,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let r = cluster_themes(one, &ThemeParams { min_theme_size: 1, ..Default::default() }).unwrap();
         assert_eq!(r.themes.len(), 1);
     }
 

@@ -49,21 +49,12 @@ pub(crate) fn cluster_points(
     }
     if let Some(k) = target {
         if k == 0 || k > n {
-            return Err(ThemesError::InvalidArgument(format!(
-                "target_themes {k} must be in 1..={n}"
-            )));
+            return Err(ThemesError::InvalidArgument(format!("target_themes {k} must be in 1..={n}")));
         }
     }
     // 1. reduction to items
     let (items, of_point) = if n <= EXACT_MAX {
-        (
-            Items {
-                sums: data.to_vec(),
-                counts: vec![1; n],
-                d,
-            },
-            (0..n).collect::<Vec<_>>(),
-        )
+        (Items { sums: data.to_vec(), counts: vec![1; n], d }, (0..n).collect::<Vec<_>>())
     } else {
         let m = MICRO_CLUSTERS.max(target.unwrap_or(0) * 2).min(n);
         micro_reduce(data, d, m, seed)
@@ -71,14 +62,10 @@ pub(crate) fn cluster_points(
     let m = items.len();
     if let Some(k) = target {
         if k > m {
-            return Err(ThemesError::InvalidArgument(format!(
-                "target_themes {k} exceeds {m} clusterable groups"
-            )));
+            return Err(ThemesError::InvalidArgument(format!("target_themes {k} exceeds {m} clusterable groups")));
         }
     }
-    let merges = if method == Method::Agglomerative
-        || (target.is_none() && selection == Selection::RelativeThreshold)
-    {
+    let merges = if method == Method::Agglomerative || (target.is_none() && selection == Selection::RelativeThreshold) {
         average_linkage(&items)
     } else {
         Vec::new()
@@ -86,16 +73,7 @@ pub(crate) fn cluster_points(
     let partition = |k: usize| -> Vec<usize> {
         match method {
             Method::Agglomerative => cut(&merges, m, k),
-            Method::KMeans => {
-                kmeans_items(
-                    &items,
-                    k,
-                    seed ^ (k as u64).wrapping_mul(0x9E37_79B9),
-                    4,
-                    50,
-                )
-                .0
-            }
+            Method::KMeans => kmeans_items(&items, k, seed ^ (k as u64).wrapping_mul(0x9E37_79B9), 4, 50).0,
         }
     };
     let item_labels: Vec<usize> = match (target, selection) {
@@ -131,10 +109,7 @@ pub(crate) fn cluster_points(
         // final exact k-means assignment of every paragraph to the nearest centroid
         let k = item_labels.iter().max().map_or(1, |x| x + 1);
         let cents = centroids_of(&items, &item_labels, k);
-        labels = data
-            .par_chunks(d)
-            .map(|x| nearest(&cents, d, x).0)
-            .collect();
+        labels = data.par_chunks(d).map(|x| nearest(&cents, d, x).0).collect();
         labels = densify(&labels);
     }
     Ok(labels)
@@ -149,16 +124,9 @@ fn micro_reduce(data: &[f32], d: usize, m: usize, seed: u64) -> (Items, Vec<usiz
     for &i in &fit_idx {
         fit.extend_from_slice(&data[i * d..(i + 1) * d]);
     }
-    let fit_items = Items {
-        counts: vec![1; fit_idx.len()],
-        sums: fit,
-        d,
-    };
+    let fit_items = Items { counts: vec![1; fit_idx.len()], sums: fit, d };
     let (_, _, cents) = kmeans_once(&fit_items, m, &mut rng, 12);
-    let of_point: Vec<usize> = data
-        .par_chunks(d)
-        .map(|x| nearest(&cents, d, x).0)
-        .collect();
+    let of_point: Vec<usize> = data.par_chunks(d).map(|x| nearest(&cents, d, x).0).collect();
     let of_point = densify(&of_point);
     let k = of_point.iter().max().map_or(0, |x| x + 1);
     let mut sums = vec![0f32; k * d];
@@ -206,11 +174,7 @@ pub(crate) fn average_linkage(items: &Items) -> Vec<Merge> {
         }
         loop {
             let a = chain[chain.len() - 1];
-            let prev = if chain.len() >= 2 {
-                Some(chain[chain.len() - 2])
-            } else {
-                None
-            };
+            let prev = if chain.len() >= 2 { Some(chain[chain.len() - 2]) } else { None };
             let mut best = prev;
             let mut best_d = prev.map_or(f32::INFINITY, |p| dist[a * m + p]);
             for j in 0..m {
@@ -233,8 +197,7 @@ pub(crate) fn average_linkage(items: &Items) -> Vec<Merge> {
                 let (wk, wd) = (size[keep], size[drop]);
                 for j in 0..m {
                     if active[j] && j != keep && j != drop {
-                        let nd = ((wk * dist[keep * m + j] as f64 + wd * dist[drop * m + j] as f64)
-                            / (wk + wd)) as f32;
+                        let nd = ((wk * dist[keep * m + j] as f64 + wd * dist[drop * m + j] as f64) / (wk + wd)) as f32;
                         dist[keep * m + j] = nd;
                         dist[j * m + keep] = nd;
                     }
@@ -242,11 +205,7 @@ pub(crate) fn average_linkage(items: &Items) -> Vec<Merge> {
                 active[drop] = false;
                 size[keep] = wk + wd;
                 remaining -= 1;
-                merges.push(Merge {
-                    keep,
-                    drop,
-                    dist: best_d,
-                });
+                merges.push(Merge { keep, drop, dist: best_d });
                 break;
             }
             chain.push(b);
@@ -303,10 +262,7 @@ pub(crate) fn cut(merges: &[Merge], m: usize, k: usize) -> Vec<usize> {
     }
     let apply = m.saturating_sub(k.max(1)).min(merges.len());
     for &oi in order.iter().take(apply) {
-        let (a, b) = (
-            find(&mut parent, merges[oi].keep),
-            find(&mut parent, merges[oi].drop),
-        );
+        let (a, b) = (find(&mut parent, merges[oi].keep), find(&mut parent, merges[oi].drop));
         if a != b {
             parent[b.max(a)] = a.min(b);
         }
@@ -323,32 +279,14 @@ mod tests {
     #[test]
     fn agglomerative_recovers_blobs() {
         let (data, d, truth) = blobs(4, 20, 16, 0.15, 1);
-        let labels = cluster_points(
-            &data,
-            d,
-            Method::Agglomerative,
-            Selection::default(),
-            None,
-            3,
-            7,
-        )
-        .unwrap();
+        let labels = cluster_points(&data, d, Method::Agglomerative, Selection::default(), None, 3, 7).unwrap();
         assert!(crate::themes::metrics::ari(&truth, &labels) > 0.95);
     }
 
     #[test]
     fn kmeans_recovers_blobs_with_target() {
         let (data, d, truth) = blobs(5, 15, 16, 0.15, 2);
-        let labels = cluster_points(
-            &data,
-            d,
-            Method::KMeans,
-            Selection::default(),
-            Some(5),
-            3,
-            7,
-        )
-        .unwrap();
+        let labels = cluster_points(&data, d, Method::KMeans, Selection::default(), Some(5), 3, 7).unwrap();
         assert!(crate::themes::metrics::ari(&truth, &labels) > 0.95);
     }
 
@@ -359,10 +297,7 @@ mod tests {
             let sels = [Selection::RelativeThreshold];
             for sel in sels {
                 let labels = cluster_points(&data, d, method, sel, None, 3, 7).unwrap();
-                assert!(
-                    crate::themes::metrics::nmi(&truth, &labels) > 0.9,
-                    "{method:?} {sel:?}"
-                );
+                assert!(crate::themes::metrics::nmi(&truth, &labels) > 0.9, "{method:?} {sel:?}");
                 let again = cluster_points(&data, d, method, sel, None, 3, 7).unwrap();
                 assert_eq!(labels, again, "determinism {method:?} {sel:?}");
             }
@@ -373,23 +308,15 @@ mod tests {
     fn silhouette_selection_recovers_blobs() {
         let (data, d, truth) = blobs(4, 20, 16, 0.15, 6);
         for method in [Method::Agglomerative, Method::KMeans] {
-            let labels =
-                cluster_points(&data, d, method, Selection::Silhouette, None, 3, 7).unwrap();
-            assert!(
-                crate::themes::metrics::ari(&truth, &labels) > 0.95,
-                "{method:?}"
-            );
+            let labels = cluster_points(&data, d, method, Selection::Silhouette, None, 3, 7).unwrap();
+            assert!(crate::themes::metrics::ari(&truth, &labels) > 0.95, "{method:?}");
         }
     }
 
     #[test]
     fn cut_counts() {
         let (data, d, _) = blobs(3, 5, 8, 0.1, 4);
-        let items = Items {
-            sums: data.clone(),
-            counts: vec![1; data.len() / d],
-            d,
-        };
+        let items = Items { sums: data.clone(), counts: vec![1; data.len() / d], d };
         let merges = average_linkage(&items);
         assert_eq!(merges.len(), 14);
         for k in 1..=15 {
@@ -401,25 +328,7 @@ mod tests {
     #[test]
     fn rejects_bad_k() {
         let (data, d, _) = blobs(2, 3, 8, 0.1, 5);
-        assert!(cluster_points(
-            &data,
-            d,
-            Method::KMeans,
-            Selection::default(),
-            Some(7),
-            1,
-            1
-        )
-        .is_err());
-        assert!(cluster_points(
-            &data,
-            d,
-            Method::KMeans,
-            Selection::default(),
-            Some(0),
-            1,
-            1
-        )
-        .is_err());
+        assert!(cluster_points(&data, d, Method::KMeans, Selection::default(), Some(7), 1, 1).is_err());
+        assert!(cluster_points(&data, d, Method::KMeans, Selection::default(), Some(0), 1, 1).is_err());
     }
 }

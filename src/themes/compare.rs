@@ -109,12 +109,7 @@ fn classify(a: f32, b: f32) -> Trend {
 }
 
 /// Compares theme shares between `year_a` and `year_b` (see [`compare_periods`]).
-pub fn compare_years(
-    result: &ThemesResult,
-    inputs: &[ThemeInput],
-    year_a: i32,
-    year_b: i32,
-) -> Result<Vec<YearComparison>, ThemesError> {
+pub fn compare_years(result: &ThemesResult, inputs: &[ThemeInput], year_a: i32, year_b: i32) -> Result<Vec<YearComparison>, ThemesError> {
     compare_periods(result, inputs, Period::year(year_a), Period::year(year_b))
 }
 
@@ -125,12 +120,7 @@ pub fn compare_years(
 /// inverted, the periods are equal or overlap ([`ThemesError::InvalidArgument`]), or a
 /// period has no paragraph in `inputs` ([`ThemesError::NoData`], naming the years the
 /// inputs span).
-pub fn compare_periods(
-    result: &ThemesResult,
-    inputs: &[ThemeInput],
-    a: Period,
-    b: Period,
-) -> Result<Vec<YearComparison>, ThemesError> {
+pub fn compare_periods(result: &ThemesResult, inputs: &[ThemeInput], a: Period, b: Period) -> Result<Vec<YearComparison>, ThemesError> {
     let (total_a, total_b) = validate_pair(&a, &b, inputs)?;
     let members = member_indices(result, inputs);
     let texts: Vec<&str> = inputs.iter().map(|i| i.simplified.as_str()).collect();
@@ -139,16 +129,8 @@ pub fn compare_periods(
     let d = result.themes.first().map_or(0, |t| t.centroid.len());
     let mut out = Vec::new();
     for (theme, mem) in result.themes.iter().zip(&members) {
-        let in_a: Vec<usize> = mem
-            .iter()
-            .copied()
-            .filter(|&i| a.contains(inputs[i].year))
-            .collect();
-        let in_b: Vec<usize> = mem
-            .iter()
-            .copied()
-            .filter(|&i| b.contains(inputs[i].year))
-            .collect();
+        let in_a: Vec<usize> = mem.iter().copied().filter(|&i| a.contains(inputs[i].year)).collect();
+        let in_b: Vec<usize> = mem.iter().copied().filter(|&i| b.contains(inputs[i].year)).collect();
         if in_a.is_empty() && in_b.is_empty() {
             continue;
         }
@@ -193,12 +175,7 @@ pub fn compare_periods(
             centroid_similarity,
         });
     }
-    out.sort_by(|a, b| {
-        b.change
-            .abs()
-            .total_cmp(&a.change.abs())
-            .then(a.theme_id.cmp(&b.theme_id))
-    });
+    out.sort_by(|a, b| b.change.abs().total_cmp(&a.change.abs()).then(a.theme_id.cmp(&b.theme_id)));
     Ok(out)
 }
 
@@ -233,9 +210,7 @@ mod tests {
         let r = cluster_themes(&inputs, &ThemeParams::default()).unwrap();
         let cmp = compare_years(&r, &inputs, 2023, 2024).unwrap();
         assert!(cmp.iter().any(|c| c.trend == Trend::Emerging));
-        assert!(cmp
-            .iter()
-            .any(|c| matches!(c.trend, Trend::Emerging | Trend::Grown)));
+        assert!(cmp.iter().any(|c| matches!(c.trend, Trend::Emerging | Trend::Grown)));
         for c in &cmp {
             if c.trend == Trend::Emerging {
                 assert!(c.representative_a.is_none() && c.representative_b.is_some());

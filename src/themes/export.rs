@@ -57,8 +57,20 @@ pub struct ThemeRow {
 
 impl Columns for ThemeRow {
     const COLUMNS: &'static [&'static str] = &[
-        "theme_id", "label", "size", "share", "cohesion", "keywords", "first_year", "peak_year", "peak_share",
-        "last_year", "fade_year", "bucket_years", "representative_id", "representative_text",
+        "theme_id",
+        "label",
+        "size",
+        "share",
+        "cohesion",
+        "keywords",
+        "first_year",
+        "peak_year",
+        "peak_share",
+        "last_year",
+        "fade_year",
+        "bucket_years",
+        "representative_id",
+        "representative_text",
     ];
 }
 
@@ -84,8 +96,7 @@ pub struct TimeRow {
 }
 
 impl Columns for TimeRow {
-    const COLUMNS: &'static [&'static str] =
-        &["theme_id", "label", "year", "year_end", "count", "paragraphs", "share", "keywords"];
+    const COLUMNS: &'static [&'static str] = &["theme_id", "label", "year", "year_end", "count", "paragraphs", "share", "keywords"];
 }
 
 /// One theme compared between periods A and B.
@@ -137,9 +148,27 @@ pub struct ComparisonRow {
 
 impl Columns for ComparisonRow {
     const COLUMNS: &'static [&'static str] = &[
-        "theme_id", "label", "trend", "a_from", "a_to", "b_from", "b_to", "share_a", "share_b", "change", "count_a",
-        "count_b", "years_a", "years_b", "centroid_similarity", "keywords_a", "keywords_b", "representative_a_id",
-        "representative_a_text", "representative_b_id", "representative_b_text",
+        "theme_id",
+        "label",
+        "trend",
+        "a_from",
+        "a_to",
+        "b_from",
+        "b_to",
+        "share_a",
+        "share_b",
+        "change",
+        "count_a",
+        "count_b",
+        "years_a",
+        "years_b",
+        "centroid_similarity",
+        "keywords_a",
+        "keywords_b",
+        "representative_a_id",
+        "representative_a_text",
+        "representative_b_id",
+        "representative_b_text",
     ];
 }
 
@@ -185,8 +214,7 @@ pub fn theme_rows(themes: &[Theme], inputs: &[ThemeInput], grid: &ShareGrid, pre
 /// then the undated bucket when there are undated paragraphs), keywords from `over_time`
 /// (the [`super::themes_over_time`] entries of the same bucket size).
 pub fn time_rows(themes: &[Theme], grid: &ShareGrid, over_time: &[YearThemeKeywords]) -> Vec<TimeRow> {
-    let kw: HashMap<(u32, Option<i32>), String> =
-        over_time.iter().map(|e| ((e.theme_id, e.year), joined(&e.keywords))).collect();
+    let kw: HashMap<(u32, Option<i32>), String> = over_time.iter().map(|e| ((e.theme_id, e.year), joined(&e.keywords))).collect();
     let mut rows = Vec::with_capacity(themes.len() * (grid.buckets.len() + 1));
     for (t, th) in themes.iter().enumerate() {
         let key = |y: Option<i32>| kw.get(&(th.id, y)).cloned().unwrap_or_default();

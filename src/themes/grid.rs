@@ -47,9 +47,7 @@ pub fn presence_share(requested: f32) -> Result<f32, ThemesError> {
     } else if requested.is_finite() && requested > 0.0 && requested <= 1.0 {
         Ok(requested)
     } else {
-        Err(ThemesError::InvalidArgument(format!(
-            "presence share {requested} is not in (0, 1]; give a fraction such as 0.02 for 2%"
-        )))
+        Err(ThemesError::InvalidArgument(format!("presence share {requested} is not in (0, 1]; give a fraction such as 0.02 for 2%")))
     }
 }
 
@@ -148,15 +146,7 @@ impl ShareGrid {
 
     /// Life cycle of theme `t` (id `theme_id`) with presence threshold `presence`.
     pub fn lifecycle(&self, t: usize, theme_id: u32, presence: f32) -> Lifecycle {
-        let mut lc = Lifecycle {
-            theme_id,
-            first: None,
-            peak: None,
-            peak_share: 0.0,
-            last: None,
-            fade: None,
-            present_buckets: 0,
-        };
+        let mut lc = Lifecycle { theme_id, first: None, peak: None, peak_share: 0.0, last: None, fade: None, present_buckets: 0 };
         let mut last_idx = None;
         for (b, bucket) in self.buckets.iter().enumerate() {
             let Some(s) = self.share(t, b) else { continue };
@@ -173,9 +163,7 @@ impl ShareGrid {
             }
         }
         if let Some(l) = last_idx {
-            lc.fade = (l + 1..self.buckets.len())
-                .find(|&b| self.buckets[b].paragraphs > 0)
-                .map(|b| self.buckets[b].period.from);
+            lc.fade = (l + 1..self.buckets.len()).find(|&b| self.buckets[b].paragraphs > 0).map(|b| self.buckets[b].period.from);
         }
         lc
     }
@@ -238,7 +226,7 @@ mod tests {
         assert!(presence_share(1.5).is_err() && presence_share(f32::NAN).is_err());
         let inputs = corpus();
         let t = theme(0, inputs.iter().map(|i| i.id).filter(|&id| id > 1 && id % 100 < 3).collect());
-        let g = ShareGrid::new(&[t.clone()], &inputs, 5).unwrap();
+        let g = ShareGrid::new(std::slice::from_ref(&t), &inputs, 5).unwrap();
         let spans: Vec<(i32, i32, u32)> = g.buckets.iter().map(|b| (b.period.from, b.period.to, b.paragraphs)).collect();
         assert_eq!(spans, vec![(1950, 1954, 50), (1955, 1959, 40), (1960, 1964, 50), (1965, 1969, 50)]);
         assert_eq!(g.counts[0], vec![15, 12, 15, 15]);
@@ -264,7 +252,15 @@ mod tests {
         let lc = g.lifecycles(&themes, 0.15);
         assert_eq!(
             lc[0],
-            Lifecycle { theme_id: 0, first: Some(1955), peak: Some(1955), peak_share: 0.4, last: Some(1958), fade: Some(1959), present_buckets: 2 }
+            Lifecycle {
+                theme_id: 0,
+                first: Some(1955),
+                peak: Some(1955),
+                peak_share: 0.4,
+                last: Some(1958),
+                fade: Some(1959),
+                present_buckets: 2
+            }
         );
         assert_eq!((lc[1].first, lc[1].peak, lc[1].last, lc[1].fade), (Some(1960), Some(1960), Some(1969), None));
         assert_eq!((lc[2].first, lc[2].peak, lc[2].last, lc[2].fade, lc[2].present_buckets), (None, Some(1961), None, None, 0));

@@ -46,11 +46,8 @@ fn short(s: &str, n: usize) -> String {
 /// cell does not wash out the rest; cells above it take the darkest colour), rounded up to
 /// a whole percent.
 fn scale_max(grid: &ShareGrid, rows: &[usize]) -> f32 {
-    let mut v: Vec<f32> = rows
-        .iter()
-        .flat_map(|&t| (0..grid.buckets.len()).filter_map(move |b| grid.share(t, b)))
-        .filter(|&s| s > 0.0)
-        .collect();
+    let mut v: Vec<f32> =
+        rows.iter().flat_map(|&t| (0..grid.buckets.len()).filter_map(move |b| grid.share(t, b))).filter(|&s| s > 0.0).collect();
     if v.is_empty() {
         return 0.01;
     }
@@ -128,7 +125,7 @@ pub fn plot_heatmap(grid: &ShareGrid, themes: &[Theme], presence: f32, path: &Pa
     let step = [1usize, 2, 5, 10, 20, 50].into_iter().find(|&s| s >= step).unwrap_or(step);
     for (b, bucket) in grid.buckets.iter().enumerate() {
         let from = bucket.period.from;
-        if (from / grid.bucket_years as i32) as usize % step != 0 {
+        if !((from / grid.bucket_years as i32) as usize).is_multiple_of(step) {
             continue;
         }
         let cx = x0 + b as i32 * cell_w;

@@ -31,4 +31,3 @@ pub(crate) fn densify(labels: &[usize]) -> Vec<usize> {
         })
         .collect()
 }
-

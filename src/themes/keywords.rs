@@ -52,17 +52,10 @@ pub fn is_keyword_token(tok: &str) -> bool {
     if has_digit && has_cjk {
         return false; // "2027年", "14万家"
     }
-    if tok
-        .chars()
-        .all(|c| "〇零一二三四五六七八九十百千万亿两几第".contains(c))
-    {
+    if tok.chars().all(|c| "〇零一二三四五六七八九十百千万亿两几第".contains(c)) {
         return false; // Chinese numerals such as "二十", "第三"
     }
-    if has_alpha
-        && !has_cjk
-        && tok.chars().filter(|c| c.is_ascii_alphabetic()).count() < 2
-        && !has_digit
-    {
+    if has_alpha && !has_cjk && tok.chars().filter(|c| c.is_ascii_alphabetic()).count() < 2 && !has_digit {
         return false;
     }
     true
@@ -71,13 +64,7 @@ pub fn is_keyword_token(tok: &str) -> bool {
 /// Segments simplified Chinese / English text into candidate keyword tokens
 /// (lowercased, filtered by [`is_keyword_token`]), in text order.
 pub fn tokenize(text: &str) -> Vec<String> {
-    segmenter()
-        .jieba()
-        .cut(text, true)
-        .into_iter()
-        .map(|t| t.trim().to_lowercase())
-        .filter(|t| is_keyword_token(t))
-        .collect()
+    segmenter().jieba().cut(text, true).into_iter().map(|t| t.trim().to_lowercase()).filter(|t| is_keyword_token(t)).collect()
 }
 
 /// Tokenised documents with interned word ids (ids assigned in first-occurrence order).
@@ -140,32 +127,17 @@ impl KeywordModel {
             }
         }
         let avg = totals.iter().sum::<f64>() / k.max(1) as f64;
-        let idf: Vec<f64> = f
-            .iter()
-            .map(|&ft| if ft > 0.0 { (1.0 + avg / ft).ln() } else { 0.0 })
-            .collect();
+        let idf: Vec<f64> = f.iter().map(|&ft| if ft > 0.0 { (1.0 + avg / ft).ln() } else { 0.0 }).collect();
         let mut banned = vec![false; v];
         if k >= 3 {
             for (w, b) in banned.iter_mut().enumerate() {
-                let rel: Vec<f64> = (0..k)
-                    .map(|c| {
-                        if totals[c] > 0.0 {
-                            class_counts[c][w] as f64 / totals[c]
-                        } else {
-                            0.0
-                        }
-                    })
-                    .collect();
+                let rel: Vec<f64> = (0..k).map(|c| if totals[c] > 0.0 { class_counts[c][w] as f64 / totals[c] } else { 0.0 }).collect();
                 let present = rel.iter().filter(|&&x| x > 0.0).count();
                 let s: f64 = rel.iter().sum();
                 if s <= 0.0 || present * 3 < k * 2 {
                     continue;
                 }
-                let h: f64 = rel
-                    .iter()
-                    .filter(|&&x| x > 0.0)
-                    .map(|&x| -(x / s) * (x / s).ln())
-                    .sum();
+                let h: f64 = rel.iter().filter(|&&x| x > 0.0).map(|&x| -(x / s) * (x / s).ln()).sum();
                 if h / (k as f64).ln() >= UNIFORM_ENTROPY {
                     *b = true;
                 }
@@ -219,16 +191,10 @@ impl KeywordModel {
                 break;
             }
             let word = &corpus.words[w];
-            if out
-                .iter()
-                .any(|k| k.word.contains(word.as_str()) || word.contains(k.word.as_str()))
-            {
+            if out.iter().any(|k| k.word.contains(word.as_str()) || word.contains(k.word.as_str())) {
                 continue;
             }
-            out.push(Keyword {
-                word: word.clone(),
-                weight: s as f32,
-            });
+            out.push(Keyword { word: word.clone(), weight: s as f32 });
         }
         out
     }
@@ -267,12 +233,7 @@ pub(crate) fn common_words(corpus: &Corpus, groups: &[Vec<usize>]) -> Vec<bool> 
 
 /// Joins the first three keywords with " / " (empty string when there are none).
 pub fn label_of(keywords: &[Keyword]) -> String {
-    keywords
-        .iter()
-        .take(3)
-        .map(|k| k.word.as_str())
-        .collect::<Vec<_>>()
-        .join(" / ")
+    keywords.iter().take(3).map(|k| k.word.as_str()).collect::<Vec<_>>().join(" / ")
 }
 
 #[cfg(test)]
@@ -283,9 +244,7 @@ mod tests {
     fn tokenizer_filters_noise() {
         let t = tokenize("要加快推进制造业数字化转型，2027年建成200个数字园区。AI and 5G robots!");
         assert!(t.iter().all(|w| w.chars().count() >= 2));
-        assert!(!t
-            .iter()
-            .any(|w| w == "加快" || w == "推进" || w == "2027" || w == "and"));
+        assert!(!t.iter().any(|w| w == "加快" || w == "推进" || w == "2027" || w == "and"));
         assert!(t.iter().any(|w| w.contains("数字")));
         assert!(t.iter().any(|w| w == "robots"));
         assert!(t.iter().any(|w| w == "5g"));

@@ -52,13 +52,7 @@ pub(crate) fn sample_indices(n: usize, k: usize, rng: &mut ChaCha8Rng) -> Vec<us
 
 /// Weighted spherical k-means with `restarts` seeded k-means++ starts; returns the
 /// labels and objective (Σ member cosine to centroid) of the best run.
-pub(crate) fn kmeans_items(
-    items: &Items,
-    k: usize,
-    seed: u64,
-    restarts: usize,
-    max_iter: usize,
-) -> (Vec<usize>, f64) {
+pub(crate) fn kmeans_items(items: &Items, k: usize, seed: u64, restarts: usize, max_iter: usize) -> (Vec<usize>, f64) {
     let mut best: Option<(Vec<usize>, f64)> = None;
     for r in 0..restarts.max(1) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(r as u64 * 7919));
@@ -71,12 +65,7 @@ pub(crate) fn kmeans_items(
     (densify(&labels), obj)
 }
 
-pub(crate) fn kmeans_once(
-    items: &Items,
-    k: usize,
-    rng: &mut ChaCha8Rng,
-    max_iter: usize,
-) -> (Vec<usize>, f64, Vec<f32>) {
+pub(crate) fn kmeans_once(items: &Items, k: usize, rng: &mut ChaCha8Rng, max_iter: usize) -> (Vec<usize>, f64, Vec<f32>) {
     let (m, d) = (items.len(), items.d);
     let k = k.clamp(1, m.max(1));
     let dirs: Vec<f32> = {
@@ -89,36 +78,21 @@ pub(crate) fn kmeans_once(
     // k-means++ seeding weighted by count × cosine distance
     let mut cents = Vec::with_capacity(k * d);
     let total: f64 = items.counts.iter().map(|&c| c as f64).sum();
-    let first = pick_weighted(
-        &items.counts.iter().map(|&c| c as f64).collect::<Vec<_>>(),
-        total,
-        rng,
-    );
+    let first = pick_weighted(&items.counts.iter().map(|&c| c as f64).collect::<Vec<_>>(), total, rng);
     cents.extend_from_slice(&dirs[first * d..(first + 1) * d]);
     let mut best_sim: Vec<f32> = dirs.par_chunks(d).map(|x| dot(x, &cents[0..d])).collect();
     for c in 1..k {
-        let w: Vec<f64> = best_sim
-            .iter()
-            .zip(&items.counts)
-            .map(|(&s, &n)| n as f64 * (1.0 - s as f64).max(0.0))
-            .collect();
+        let w: Vec<f64> = best_sim.iter().zip(&items.counts).map(|(&s, &n)| n as f64 * (1.0 - s as f64).max(0.0)).collect();
         let tot: f64 = w.iter().sum();
-        let pick = if tot > 0.0 {
-            pick_weighted(&w, tot, rng)
-        } else {
-            c % m
-        };
+        let pick = if tot > 0.0 { pick_weighted(&w, tot, rng) } else { c % m };
         cents.extend_from_slice(&dirs[pick * d..(pick + 1) * d]);
         let new_c = &cents[c * d..(c + 1) * d];
-        best_sim
-            .par_iter_mut()
-            .zip(dirs.par_chunks(d))
-            .for_each(|(b, x)| {
-                let s = dot(x, new_c);
-                if s > *b {
-                    *b = s;
-                }
-            });
+        best_sim.par_iter_mut().zip(dirs.par_chunks(d)).for_each(|(b, x)| {
+            let s = dot(x, new_c);
+            if s > *b {
+                *b = s;
+            }
+        });
     }
     let mut labels = vec![usize::MAX; m];
     let mut obj = 0f64;
@@ -126,11 +100,7 @@ pub(crate) fn kmeans_once(
         let assign: Vec<(usize, f32)> = dirs.par_chunks(d).map(|x| nearest(&cents, d, x)).collect();
         let changed = assign.iter().zip(&labels).any(|(a, &l)| a.0 != l);
         labels = assign.iter().map(|a| a.0).collect();
-        obj = assign
-            .iter()
-            .zip(&items.counts)
-            .map(|(a, &n)| a.1 as f64 * n as f64)
-            .sum();
+        obj = assign.iter().zip(&items.counts).map(|(a, &n)| a.1 as f64 * n as f64).sum();
         if !changed {
             break;
         }
@@ -143,9 +113,7 @@ pub(crate) fn kmeans_once(
         }
         for c in 0..k {
             if sizes[c] == 0 {
-                let worst = (0..m)
-                    .filter(|&i| sizes[labels[i]] > 1)
-                    .min_by(|&a, &b| assign[a].1.total_cmp(&assign[b].1).then(a.cmp(&b)));
+                let worst = (0..m).filter(|&i| sizes[labels[i]] > 1).min_by(|&a, &b| assign[a].1.total_cmp(&assign[b].1).then(a.cmp(&b)));
                 if let Some(w) = worst {
                     let old = labels[w];
                     sizes[old] -= 1;

@@ -19,10 +19,7 @@ fn contingency(a: &[usize], b: &[usize]) -> (BTreeMap<(usize, usize), f64>, Coun
 }
 
 fn entropy(m: &Counts, n: f64) -> f64 {
-    m.values()
-        .filter(|&&c| c > 0.0)
-        .map(|&c| -(c / n) * (c / n).ln())
-        .sum()
+    m.values().filter(|&&c| c > 0.0).map(|&c| -(c / n) * (c / n).ln()).sum()
 }
 
 /// Normalised mutual information with arithmetic-mean normalisation
@@ -76,11 +73,7 @@ pub fn ari(labels_true: &[usize], labels_pred: &[usize]) -> f64 {
     let expected = sum_a * sum_b / comb2(n);
     let max = (sum_a + sum_b) / 2.0;
     if (max - expected).abs() < 1e-12 {
-        return if (sum_ij - expected).abs() < 1e-12 {
-            1.0
-        } else {
-            0.0
-        };
+        return if (sum_ij - expected).abs() < 1e-12 { 1.0 } else { 0.0 };
     }
     (sum_ij - expected) / (max - expected)
 }

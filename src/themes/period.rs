@@ -69,15 +69,9 @@ impl Period {
     /// Parses `2013`, `2013-2017`, `2013–2017` (en dash), `2013..2017` or `2013:2017`.
     pub fn parse(s: &str) -> Result<Period, ThemesError> {
         let t = s.trim();
-        let bad = || {
-            ThemesError::InvalidArgument(format!(
-                "cannot read '{s}' as a year or a period; write e.g. 2019 or 2013-2017"
-            ))
-        };
+        let bad = || ThemesError::InvalidArgument(format!("cannot read '{s}' as a year or a period; write e.g. 2019 or 2013-2017"));
         let num = |x: &str| x.trim().parse::<i32>().map_err(|_| bad());
-        let parts: Option<(&str, &str)> = ["..", "–", "—", ":", "-"]
-            .iter()
-            .find_map(|sep| t.split_once(sep));
+        let parts: Option<(&str, &str)> = ["..", "–", "—", ":", "-"].iter().find_map(|sep| t.split_once(sep));
         let p = match parts {
             Some((a, b)) => Period { from: num(a)?, to: num(b)? },
             None => Period::year(num(t)?),
@@ -164,13 +158,7 @@ mod tests {
         years
             .iter()
             .enumerate()
-            .map(|(i, &y)| ThemeInput {
-                id: i as i64,
-                year: Some(y),
-                text: String::new(),
-                simplified: String::new(),
-                vector: vec![1.0],
-            })
+            .map(|(i, &y)| ThemeInput { id: i as i64, year: Some(y), text: String::new(), simplified: String::new(), vector: vec![1.0] })
             .collect()
     }
 

@@ -62,24 +62,16 @@ pub fn plot_year_shares(result: &ThemesResult, path: &Path) -> Result<(), Themes
 }
 
 fn line_chart(all: &[Theme], path: &Path) -> Result<(), ThemesError> {
-    let mut years: Vec<i32> = all
-        .iter()
-        .flat_map(|t| t.years.iter().filter_map(|y| y.year))
-        .collect();
+    let mut years: Vec<i32> = all.iter().flat_map(|t| t.years.iter().filter_map(|y| y.year)).collect();
     years.sort_unstable();
     years.dedup();
     if all.is_empty() || years.is_empty() {
-        return Err(ThemesError::InvalidArgument(
-            "nothing to plot: no themes with dated paragraphs".into(),
-        ));
+        return Err(ThemesError::InvalidArgument("nothing to plot: no themes with dated paragraphs".into()));
     }
     let (y0, y1) = (years[0], *years.last().unwrap_or(&years[0]));
     let (x0, x1) = if y0 == y1 { (y0 - 1, y1 + 1) } else { (y0, y1) };
     let themes: Vec<_> = all.iter().take(MAX_PLOTTED_THEMES).collect();
-    let max_share = themes
-        .iter()
-        .flat_map(|t| t.years.iter().filter(|y| y.year.is_some()).map(|y| y.share))
-        .fold(0f32, f32::max);
+    let max_share = themes.iter().flat_map(|t| t.years.iter().filter(|y| y.year.is_some()).map(|y| y.share)).fold(0f32, f32::max);
     let ymax = ((max_share * 100.0) * 1.15).max(5.0);
     let out = |e: &dyn std::fmt::Display| ThemesError::Output(e.to_string());
     let root = SVGBackend::new(path, (960, 600)).into_drawing_area();
@@ -100,29 +92,15 @@ fn line_chart(all: &[Theme], path: &Path) -> Result<(), ThemesError> {
         .map_err(|e| out(&e))?;
     for (i, t) in themes.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
-        let pts: Vec<(i32, f32)> = years
-            .iter()
-            .map(|&y| {
-                (
-                    y,
-                    t.years
-                        .iter()
-                        .find(|s| s.year == Some(y))
-                        .map_or(0.0, |s| s.share * 100.0),
-                )
-            })
-            .collect();
+        let pts: Vec<(i32, f32)> =
+            years.iter().map(|&y| (y, t.years.iter().find(|s| s.year == Some(y)).map_or(0.0, |s| s.share * 100.0))).collect();
         let name = format!("{}: {}", t.id, t.label);
         chart
             .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
             .map_err(|e| out(&e))?
             .label(name)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-            });
-        chart
-            .draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))
-            .map_err(|e| out(&e))?;
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+        chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled()))).map_err(|e| out(&e))?;
     }
     chart
         .configure_series_labels()
@@ -150,12 +128,7 @@ mod tests {
         plot_year_shares(&r, &p).unwrap();
         let s = std::fs::read_to_string(&p).unwrap();
         assert!(s.contains("<svg") && s.contains("2023") && s.contains(&r.themes[0].label));
-        let empty = crate::themes::ThemesResult {
-            themes: vec![],
-            outliers: vec![],
-            input_count: 0,
-            params: ThemeParams::default(),
-        };
+        let empty = crate::themes::ThemesResult { themes: vec![], outliers: vec![], input_count: 0, params: ThemeParams::default() };
         assert!(plot_year_shares(&empty, &p).is_err());
         // two years: auto draws lines; a heatmap on request
         let grid = ShareGrid::new(&r.themes, &inputs, 1).unwrap();

@@ -25,13 +25,7 @@ pub(crate) struct SilhouetteData {
 }
 
 impl SilhouetteData {
-    pub(crate) fn new(
-        data: &[f32],
-        d: usize,
-        items: &Items,
-        of_point: &[usize],
-        seed: u64,
-    ) -> Self {
+    pub(crate) fn new(data: &[f32], d: usize, items: &Items, of_point: &[usize], seed: u64) -> Self {
         let n = data.len() / d;
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x51_1E77E);
         let idx = sample_indices(n, SILHOUETTE_SAMPLE, &mut rng);
@@ -43,11 +37,7 @@ impl SilhouetteData {
                 (0..m).map(move |j| dot(x, items.row(j)))
             })
             .collect();
-        SilhouetteData {
-            p,
-            item_of: idx.iter().map(|&i| of_point[i]).collect(),
-            m,
-        }
+        SilhouetteData { p, item_of: idx.iter().map(|&i| of_point[i]).collect(), m }
     }
 
     /// Mean silhouette over the sample; paragraphs in clusters smaller than

@@ -380,14 +380,7 @@ pub const EN_FUNCTION: &[&str] = &[
 
 fn set() -> &'static HashSet<&'static str> {
     static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    SET.get_or_init(|| {
-        ZH_FUNCTION
-            .iter()
-            .chain(ZH_POLICY_BOILERPLATE)
-            .chain(EN_FUNCTION)
-            .copied()
-            .collect()
-    })
+    SET.get_or_init(|| ZH_FUNCTION.iter().chain(ZH_POLICY_BOILERPLATE).chain(EN_FUNCTION).copied().collect())
 }
 
 /// True when `word` (already lowercased) is a stop word of any list.
@@ -401,9 +394,7 @@ mod tests {
 
     #[test]
     fn lists_contain_expected_words() {
-        for w in [
-            "的", "要", "加快", "推进", "推动", "加强", "发展", "the", "and",
-        ] {
+        for w in ["的", "要", "加快", "推进", "推动", "加强", "发展", "the", "and"] {
             assert!(is_stopword(w), "{w}");
         }
         for w in ["数字化", "绿色低碳", "robot"] {

@@ -8,13 +8,7 @@ use super::ThemeInput;
 
 /// `k` blobs of `per` unit vectors in `d` dimensions around random unit centres
 /// with Gaussian-ish noise of scale `noise`; returns (row-major data, d, labels).
-pub(crate) fn blobs(
-    k: usize,
-    per: usize,
-    d: usize,
-    noise: f32,
-    seed: u64,
-) -> (Vec<f32>, usize, Vec<usize>) {
+pub(crate) fn blobs(k: usize, per: usize, d: usize, noise: f32, seed: u64) -> (Vec<f32>, usize, Vec<usize>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut centres = Vec::new();
     for _ in 0..k {
@@ -26,12 +20,8 @@ pub(crate) fn blobs(
     let mut labels = Vec::new();
     for i in 0..k * per {
         let c = i % k;
-        let mut v: Vec<f32> = centres[c]
-            .iter()
-            .map(|&x| {
-                x + noise * (rng.random::<f32>() + rng.random::<f32>() + rng.random::<f32>() - 1.5)
-            })
-            .collect();
+        let mut v: Vec<f32> =
+            centres[c].iter().map(|&x| x + noise * (rng.random::<f32>() + rng.random::<f32>() + rng.random::<f32>() - 1.5)).collect();
         normalize(&mut v);
         data.extend(v);
         labels.push(c);
@@ -54,13 +44,7 @@ pub(crate) fn synthetic_inputs(per: usize, seed: u64) -> (Vec<ThemeInput>, Vec<u
     let mut out = Vec::new();
     for (i, &l) in labels.iter().enumerate() {
         let w = TOPIC_WORDS[l];
-        let text = format!(
-            "要加快推进{}和{},推动{}发展。加强{}建设。",
-            w[i % 4],
-            w[(i + 1) % 4],
-            w[(i + 2) % 4],
-            w[(i + 3) % 4]
-        );
+        let text = format!("要加快推进{}和{},推动{}发展。加强{}建设。", w[i % 4], w[(i + 1) % 4], w[(i + 2) % 4], w[(i + 3) % 4]);
         out.push(ThemeInput {
             id: 1000 + i as i64,
             year: if i % 7 == 6 {

@@ -51,11 +51,7 @@ pub struct YearThemeKeywords {
 /// `inputs` must be the paragraphs `result` was computed from; members whose id is
 /// not found in `inputs` are ignored. Buckets in which a theme has no member are omitted.
 /// Errors only for a bucket size above [`super::grid::MAX_BUCKET_YEARS`].
-pub fn themes_over_time(
-    result: &ThemesResult,
-    inputs: &[ThemeInput],
-    bucket_years: u32,
-) -> Result<Vec<YearThemeKeywords>, ThemesError> {
+pub fn themes_over_time(result: &ThemesResult, inputs: &[ThemeInput], bucket_years: u32) -> Result<Vec<YearThemeKeywords>, ThemesError> {
     let size = bucket_size(bucket_years)?;
     if result.themes.is_empty() || inputs.is_empty() {
         return Ok(Vec::new());
@@ -70,10 +66,7 @@ pub fn themes_over_time(
     for (theme, mem) in result.themes.iter().zip(&members) {
         let mut by_year: BTreeMap<(bool, i32), Vec<usize>> = BTreeMap::new();
         for &i in mem {
-            by_year
-                .entry(year_order(bucket(inputs[i].year)))
-                .or_default()
-                .push(i);
+            by_year.entry(year_order(bucket(inputs[i].year))).or_default().push(i);
         }
         for (key, docs) in by_year {
             let counts = corpus.counts(&docs);
@@ -109,21 +102,11 @@ mod tests {
         let idx = index_of(&inputs);
         for row in &rows {
             let theme = &r.themes[row.theme_id as usize];
-            let texts: Vec<&str> = theme
-                .members
-                .iter()
-                .map(|m| &inputs[idx[m]])
-                .filter(|i| i.year == row.year)
-                .map(|i| i.simplified.as_str())
-                .collect();
+            let texts: Vec<&str> =
+                theme.members.iter().map(|m| &inputs[idx[m]]).filter(|i| i.year == row.year).map(|i| i.simplified.as_str()).collect();
             assert_eq!(texts.len() as u32, row.count);
             for k in &row.keywords {
-                assert!(
-                    texts.iter().any(|t| t.contains(&k.word)),
-                    "{} not in {:?}",
-                    k.word,
-                    row.year
-                );
+                assert!(texts.iter().any(|t| t.contains(&k.word)), "{} not in {:?}", k.word, row.year);
             }
         }
         // undated bucket exists and comes last for each theme

@@ -295,8 +295,6 @@ impl<'a> ParagraphWeights<'a> {
         for &i in rows {
             *acc.entry(p[i]).or_insert(0.0) += self.unit_chars[i];
         }
-        acc.into_iter()
-            .map(|(id, c)| ParagraphWeight { id, weight: (c / self.paragraph_chars[&id]).min(1.0) })
-            .collect()
+        acc.into_iter().map(|(id, c)| ParagraphWeight { id, weight: (c / self.paragraph_chars[&id]).min(1.0) }).collect()
     }
 }

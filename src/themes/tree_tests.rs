@@ -29,7 +29,8 @@ fn mix(a: &[f32], b: &[f32], t: f32) -> Vec<f32> {
     v
 }
 
-const ORDINALS: [char; 20] = ['甲', '乙', '丙', '丁', '戊', '己', '庚', '辛', '壬', '癸', '子', '丑', '寅', '卯', '辰', '巳', '午', '未', '申', '酉'];
+const ORDINALS: [char; 20] =
+    ['甲', '乙', '丙', '丁', '戊', '己', '庚', '辛', '壬', '癸', '子', '丑', '寅', '卯', '辰', '巳', '午', '未', '申', '酉'];
 const WORDS: [&str; 9] = ["钢铁", "煤炭", "电力", "小麦", "水稻", "棉花", "学校", "医院", "住房"];
 
 /// 3 broad topics, each with 3 sub-topics of 20 paragraphs: sub-topic = broad centre nudged.
@@ -41,9 +42,9 @@ fn nested_inputs(seed: u64) -> (Vec<ThemeInput>, Vec<usize>) {
         let broad = unit(&mut rng);
         for s in 0..3 {
             let centre = mix(&broad, &unit(&mut rng), 0.45);
-            for i in 0..20 {
+            for ordinal in ORDINALS.iter().take(20) {
                 let w = WORDS[b * 3 + s];
-                let text = format!("{w}{w}生产和{w}供应，{}项。", ORDINALS[i]);
+                let text = format!("{w}{w}生产和{w}供应，{ordinal}项。");
                 let id = out.len() as i64;
                 out.push(ThemeInput {
                     id,
@@ -152,14 +153,14 @@ fn policy_sentence_in_long_paragraphs_gets_its_own_fine_theme() {
     let policy_paragraphs: HashSet<i64> = policy_units.iter().map(|u| u / 10).collect();
     let tree = theme_tree(&units, Some(&paragraph_of), &TreeParams { boilerplate_share: 0.0, ..Default::default() }).unwrap();
     // some node holds (nearly) exactly the policy sentences
-    let best = tree
-        .nodes
-        .iter()
-        .max_by_key(|n| n.theme.members.iter().filter(|m| policy_units.contains(m)).count())
-        .unwrap();
+    let best = tree.nodes.iter().max_by_key(|n| n.theme.members.iter().filter(|m| policy_units.contains(m)).count()).unwrap();
     let hit = best.theme.members.iter().filter(|m| policy_units.contains(m)).count();
     assert!(hit * 10 >= policy_units.len() * 9, "{hit} of {} policy sentences in one theme", policy_units.len());
-    assert!(hit * 10 >= best.theme.members.len() * 9, "the policy theme has {} members for {hit} policy sentences", best.theme.members.len());
+    assert!(
+        hit * 10 >= best.theme.members.len() * 9,
+        "the policy theme has {} members for {hit} policy sentences",
+        best.theme.members.len()
+    );
     let policy_text = "实施乡村振兴战略，推进乡村振兴。";
     assert!(best.theme.keywords.iter().take(3).all(|k| policy_text.contains(&k.word)), "{:?}", best.theme.keywords);
     // its paragraphs are the policy paragraphs, each with the weight of one chunk in five
@@ -188,13 +189,25 @@ fn boilerplate_is_kept_out_and_reported() {
         let id = 10_000 + y;
         // the same salutation every year, and a procedural line differing only by its numbers
         let text = format!("各位代表：现在，我代表国务院向大会报告{}年政府工作。", 2000 + y);
-        inputs.push(ThemeInput { id, year: Some(2000 + y as i32), text: text.clone(), simplified: text, vector: around(&salutation, 0.02, &mut rng) });
+        inputs.push(ThemeInput {
+            id,
+            year: Some(2000 + y as i32),
+            text: text.clone(),
+            simplified: text,
+            vector: around(&salutation, 0.02, &mut rng),
+        });
         boiler.push(id);
     }
     // a sentence repeated in two years only is not boilerplate (20 years: the bar is 5)
     for y in 0..2 {
         let text = "坚持计划生育基本国策。".to_string();
-        inputs.push(ThemeInput { id: 20_000 + y, year: Some(2010 + y as i32), text: text.clone(), simplified: text, vector: around(&salutation, 0.3, &mut rng) });
+        inputs.push(ThemeInput {
+            id: 20_000 + y,
+            year: Some(2010 + y as i32),
+            text: text.clone(),
+            simplified: text,
+            vector: around(&salutation, 0.3, &mut rng),
+        });
     }
     let tree = theme_tree(&inputs, None, &TreeParams::default()).unwrap();
     assert_eq!(tree.boilerplate, boiler);

@@ -45,34 +45,22 @@ pub(crate) fn add_into(dst: &mut [f32], src: &[f32]) {
 
 /// Validates and flattens vectors into a row-major `n × d` matrix of unit rows.
 pub(crate) fn flatten_unit(vectors: &[&[f32]]) -> Result<(Vec<f32>, usize), ThemesError> {
-    let d = vectors
-        .first()
-        .map(|v| v.len())
-        .ok_or_else(|| ThemesError::InvalidArgument("no vectors".into()))?;
+    let d = vectors.first().map(|v| v.len()).ok_or_else(|| ThemesError::InvalidArgument("no vectors".into()))?;
     if d == 0 {
-        return Err(ThemesError::InvalidArgument(
-            "vectors have dimension 0".into(),
-        ));
+        return Err(ThemesError::InvalidArgument("vectors have dimension 0".into()));
     }
     let mut data = Vec::with_capacity(vectors.len() * d);
     for (i, v) in vectors.iter().enumerate() {
         if v.len() != d {
-            return Err(ThemesError::InvalidArgument(format!(
-                "vector {i} has dimension {} but the first has {d}",
-                v.len()
-            )));
+            return Err(ThemesError::InvalidArgument(format!("vector {i} has dimension {} but the first has {d}", v.len())));
         }
         if v.iter().any(|x| !x.is_finite()) {
-            return Err(ThemesError::InvalidArgument(format!(
-                "vector {i} contains NaN or infinity"
-            )));
+            return Err(ThemesError::InvalidArgument(format!("vector {i} contains NaN or infinity")));
         }
         let start = data.len();
         data.extend_from_slice(v);
         if !normalize(&mut data[start..]) {
-            return Err(ThemesError::InvalidArgument(format!(
-                "vector {i} has zero norm"
-            )));
+            return Err(ThemesError::InvalidArgument(format!("vector {i} has zero norm")));
         }
     }
     Ok((data, d))

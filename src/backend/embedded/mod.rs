@@ -29,8 +29,8 @@ use super::{
     InsertOutcome, KeywordHits, KeywordIndexStats, KeywordSearch, ParagraphFilter, ParagraphRecord, ParagraphVector,
 };
 use crate::corpus::PreparedDocument;
-use index::{ChunkIndex, IndexParams};
 use crate::keyword::KeywordIndex;
+use index::{ChunkIndex, IndexParams};
 use store::{Store, StoreError};
 
 pub use catalog::{Catalog, DocInfo};
@@ -291,14 +291,7 @@ fn index_dir(data_dir: &Path) -> PathBuf {
 /// and HNSW parameters. A dump with another fingerprint is stale and gets rebuilt.
 fn fingerprint(settings: &EmbeddedSettings, store: &Store) -> Result<String, BackendError> {
     let p = &settings.index;
-    Ok(format!(
-        "model={} dim={} corpus={} m={} efc={}",
-        settings.model,
-        settings.dim,
-        store.corpus_version()?,
-        p.m,
-        p.ef_construction
-    ))
+    Ok(format!("model={} dim={} corpus={} m={} efc={}", settings.model, settings.dim, store.corpus_version()?, p.m, p.ef_construction))
 }
 
 fn load_or_build_index(settings: &EmbeddedSettings, store: &Store) -> Result<ChunkIndex, BackendError> {

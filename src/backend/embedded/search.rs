@@ -9,6 +9,10 @@ use crate::embed::normalize;
 
 use super::Inner;
 
+/// A paragraph of a ranking: its index in the ranking, its record and the matching chunk's
+/// character span `(start, end)`.
+pub(crate) type RankedParagraph = (usize, ParagraphRecord, (u32, u32));
+
 impl Inner {
     /// The vector of a stored paragraph: the normalised mean of its chunk vectors.
     pub(crate) fn paragraph_vector(&self, id: i64) -> Result<ParagraphVector, BackendError> {
@@ -34,23 +38,15 @@ impl Inner {
             return Ok(DenseHits { hits: Vec::new(), path: "exact" });
         }
         // must_contain restricts to a set of paragraphs: scan those exactly.
-        let exact = q.exact
-            || allowed.is_some()
-            || live < self.settings.exact_search_below
-            || catalog.selectivity(&q.filter) < 0.05;
+        let exact = q.exact || allowed.is_some() || live < self.settings.exact_search_below || catalog.selectivity(&q.filter) < 0.05;
         let accept = |chunk: u64| {
             catalog.accepts(chunk, &q.filter, &q.exclude)
-                && allowed
-                    .as_ref()
-                    .is_none_or(|a| catalog.owner(chunk).is_some_and(|o| a.contains(&o.paragraph)))
+                && allowed.as_ref().is_none_or(|a| catalog.owner(chunk).is_some_and(|o| a.contains(&o.paragraph)))
         };
         let mut fetch = (k * 4 + 16).min(live);
         let best = loop {
-            let chunk_hits = if exact {
-                index.exact_search(&q.vector, fetch, Some(&accept))?
-            } else {
-                index.search(&q.vector, fetch, Some(&accept))?
-            };
+            let chunk_hits =
+                if exact { index.exact_search(&q.vector, fetch, Some(&accept))? } else { index.search(&q.vector, fetch, Some(&accept))? };
             let mut best: HashMap<i64, (f32, i64)> = HashMap::new();
             for h in &chunk_hits {
                 let Some(owner) = catalog.owner(h.id) else { continue };
@@ -82,7 +78,7 @@ impl Inner {
     /// For each `(paragraph id, chunk id)` of a ranking, in order: its index, the stored
     /// paragraph and the chunk's span, read in one go on the reader connection. Paragraphs
     /// deleted since the ranking was made are skipped.
-    pub(crate) fn paragraphs_with_spans(&self, owners: &[(i64, i64)]) -> Result<Vec<(usize, ParagraphRecord, (u32, u32))>, BackendError> {
+    pub(crate) fn paragraphs_with_spans(&self, owners: &[(i64, i64)]) -> Result<Vec<RankedParagraph>, BackendError> {
         let store = self.reader();
         let ids: Vec<i64> = owners.iter().map(|o| o.0).collect();
         let mut records: HashMap<i64, ParagraphRecord> = store.paragraphs_by_ids(&ids)?.into_iter().map(|p| (p.id, p)).collect();

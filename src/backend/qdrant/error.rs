@@ -18,10 +18,9 @@ pub fn map(url: &str, what: &str, e: QdrantError) -> BackendError {
             }
             Code::NotFound => BackendError::NotFound(format!("Qdrant at {url}: {what}: {}", status.message())),
             Code::InvalidArgument => BackendError::InvalidArgument(format!("Qdrant at {url} refused {what}: {}", status.message())),
-            Code::Unauthenticated | Code::PermissionDenied => BackendError::Unavailable(format!(
-                "Qdrant at {url} refused {what}: {} (check --qdrant-api-key)",
-                status.message()
-            )),
+            Code::Unauthenticated | Code::PermissionDenied => {
+                BackendError::Unavailable(format!("Qdrant at {url} refused {what}: {} (check --qdrant-api-key)", status.message()))
+            }
             _ => BackendError::Internal(format!("Qdrant at {url}: {what}: {} {}", status.code(), status.message())),
         },
         QdrantError::ResourceExhaustedError { retry_after_seconds, .. } => {
@@ -35,7 +34,9 @@ pub fn map(url: &str, what: &str, e: QdrantError) -> BackendError {
 fn is_transport_failure(status: &tonic::Status) -> bool {
     let m = status.message().to_ascii_lowercase();
     status.code() == Code::Internal
-        && ["failed to connect", "transport error", "connection refused", "connection reset", "broken pipe", "tcp connect"].iter().any(|p| m.contains(p))
+        && ["failed to connect", "transport error", "connection refused", "connection reset", "broken pipe", "tcp connect"]
+            .iter()
+            .any(|p| m.contains(p))
 }
 
 /// A payload that does not decode: stored data written by something else.

@@ -18,7 +18,8 @@ use crate::corpus::{DuplicateOccurrence, PreparedChunk, PreparedDocument, Prepar
 pub async fn missing_documents(inner: &Inner, ids: &[String]) -> Result<Vec<String>, BackendError> {
     let mut seen = HashSet::new();
     let unique: Vec<&String> = ids.iter().filter(|id| seen.insert(id.as_str())).collect();
-    let points: Vec<PointId> = unique.iter().filter_map(|id| document_point_id(id)).collect::<HashSet<u64>>().into_iter().map(PointId::from).collect();
+    let points: Vec<PointId> =
+        unique.iter().filter_map(|id| document_point_id(id)).collect::<HashSet<u64>>().into_iter().map(PointId::from).collect();
     let mut present = HashSet::new();
     if !points.is_empty() {
         let got = inner
@@ -65,7 +66,11 @@ pub async fn export_documents(inner: &Inner, after: Option<&str>, limit: usize) 
     duplicate_filter.must.push(Condition::matches("document_id", ids));
     for p in scroll_all(inner, duplicate_filter, false).await? {
         let d: DuplicatePayload = decode(inner, "a duplicate point", p.payload)?;
-        duplicates.entry(d.document_id).or_default().push(DuplicateOccurrence { of_position: d.of_position, block_index: d.block_index, text: d.text });
+        duplicates.entry(d.document_id).or_default().push(DuplicateOccurrence {
+            of_position: d.of_position,
+            block_index: d.block_index,
+            text: d.text,
+        });
     }
     let mut out = Vec::with_capacity(page.len());
     for d in page {

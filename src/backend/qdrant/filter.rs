@@ -8,7 +8,11 @@ use crate::backend::{Exclusions, ParagraphFilter};
 
 /// Committed points of one kind.
 pub fn of_kind(kind: &str) -> Filter {
-    Filter { must: vec![Condition::matches("kind", kind.to_string())], must_not: vec![Condition::matches("pending", true)], ..Default::default() }
+    Filter {
+        must: vec![Condition::matches("kind", kind.to_string())],
+        must_not: vec![Condition::matches("pending", true)],
+        ..Default::default()
+    }
 }
 
 /// Committed chunk points that pass `filter` and are not excluded.

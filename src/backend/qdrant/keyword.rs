@@ -23,9 +23,7 @@ use super::filter::chunks;
 use super::read::{decode, record_of};
 use super::schema::{spaced_chars, ChunkPayload, DENSE, KEYWORDS};
 use super::Inner;
-use crate::backend::{
-    BackendError, DenseHits, DenseQuery, KeywordHits, KeywordParagraphHit, KeywordSearch, ParagraphHit,
-};
+use crate::backend::{BackendError, DenseHits, DenseQuery, KeywordHits, KeywordParagraphHit, KeywordSearch, ParagraphHit};
 use crate::keyword::sparse::{has_required_phrases, query_vector};
 use crate::keyword::{shared_segmenter, JiebaTokenizer, MustContain};
 
@@ -36,12 +34,7 @@ const MAX_CHECKED_LIMIT: usize = 10_000;
 
 /// The necessary conditions of `must_contain` (phrase matches on the characters).
 pub fn must_contain_conditions(must: &MustContain) -> Vec<Condition> {
-    must.needles()
-        .iter()
-        .map(|n| spaced_chars(n))
-        .filter(|n| !n.is_empty())
-        .map(|n| Condition::matches_phrase("chars", n))
-        .collect()
+    must.needles().iter().map(|n| spaced_chars(n)).filter(|n| !n.is_empty()).map(|n| Condition::matches_phrase("chars", n)).collect()
 }
 
 /// One paragraph's best chunk and its score.

@@ -14,8 +14,8 @@ use super::schema::{document_point_id, ChunkPayload, DocumentPayload, DENSE, KIN
 use super::setup::meta;
 use super::Inner;
 use crate::backend::{
-    BackendError, BackendStats, DenseHits, DenseQuery, DocumentRecord, Exclusions, HnswStats, IndexStats, ModelStats, ParagraphFilter, ParagraphHit,
-    ParagraphRecord, ParagraphVector, StoreStats, YearCount,
+    BackendError, BackendStats, DenseHits, DenseQuery, DocumentRecord, Exclusions, HnswStats, IndexStats, ModelStats, ParagraphFilter,
+    ParagraphHit, ParagraphRecord, ParagraphVector, StoreStats, YearCount,
 };
 use crate::embed::normalize;
 
@@ -77,7 +77,8 @@ pub(super) async fn scroll_all(inner: &Inner, filter: Filter, vectors: bool) -> 
     let mut out = Vec::new();
     let mut offset: Option<PointId> = None;
     loop {
-        let mut req = ScrollPointsBuilder::new(inner.collection()).filter(filter.clone()).limit(SCROLL_PAGE).with_payload(true).with_vectors(vectors);
+        let mut req =
+            ScrollPointsBuilder::new(inner.collection()).filter(filter.clone()).limit(SCROLL_PAGE).with_payload(true).with_vectors(vectors);
         if let Some(o) = offset.take() {
             req = req.offset(o);
         }
@@ -202,7 +203,8 @@ pub async fn nearest(inner: &Inner, q: &DenseQuery) -> Result<DenseHits, Backend
 
 /// Exact count of points matching `filter`.
 pub async fn count(inner: &Inner, filter: Filter) -> Result<u64, BackendError> {
-    let r = inner.client.count(CountPointsBuilder::new(inner.collection()).filter(filter).exact(true)).await.map_err(inner.err("counting"))?;
+    let r =
+        inner.client.count(CountPointsBuilder::new(inner.collection()).filter(filter).exact(true)).await.map_err(inner.err("counting"))?;
     Ok(r.result.map(|c| c.count).unwrap_or(0))
 }
 
@@ -285,8 +287,10 @@ pub async fn stats(inner: &Inner) -> Result<BackendStats, BackendError> {
     let duplicates = count(inner, of_kind(KIND_DUPLICATE)).await?;
     let doc_years = year_counts(inner, docs.clone()).await?;
     let par_years = year_counts(inner, paragraphs.clone()).await?;
-    let mut years: Vec<YearCount> =
-        doc_years.iter().map(|(&year, &d)| YearCount { year, documents: d, paragraphs: par_years.get(&year).copied().unwrap_or(0) }).collect();
+    let mut years: Vec<YearCount> = doc_years
+        .iter()
+        .map(|(&year, &d)| YearCount { year, documents: d, paragraphs: par_years.get(&year).copied().unwrap_or(0) })
+        .collect();
     years.sort_by_key(|y| y.year);
     let meta = meta(inner).await?;
     let info = inner.client.collection_info(inner.collection()).await.map_err(inner.err("reading collection info"))?;

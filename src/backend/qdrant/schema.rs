@@ -84,7 +84,13 @@ pub struct DocumentFields {
 impl DocumentFields {
     /// The metadata of a prepared document.
     pub fn of(doc: &crate::corpus::PreparedDocument) -> Self {
-        DocumentFields { title: doc.title.clone(), source: doc.source.clone(), date: doc.date.clone(), year: doc.year, tags: doc.tags.clone() }
+        DocumentFields {
+            title: doc.title.clone(),
+            source: doc.source.clone(),
+            date: doc.date.clone(),
+            year: doc.year,
+            tags: doc.tags.clone(),
+        }
     }
 }
 

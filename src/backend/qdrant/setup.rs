@@ -4,7 +4,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use qdrant_client::qdrant::{
     CreateCollectionBuilder, CreateFieldIndexCollectionBuilder, Distance, FieldType, GetPointsBuilder, Modifier, PointStruct,
-    SparseVectorParamsBuilder, SparseVectorsConfigBuilder, TextIndexParamsBuilder, TokenizerType, UpsertPointsBuilder, VectorParamsBuilder, VectorsConfigBuilder,
+    SparseVectorParamsBuilder, SparseVectorsConfigBuilder, TextIndexParamsBuilder, TokenizerType, UpsertPointsBuilder, VectorParamsBuilder,
+    VectorsConfigBuilder,
 };
 use qdrant_client::Payload;
 
@@ -131,7 +132,11 @@ async fn write_meta(inner: &Inner, meta: &MetaPayload) -> Result<(), BackendErro
 /// The meta point; `DataLoss` when someone removed it.
 pub async fn meta(inner: &Inner) -> Result<MetaPayload, BackendError> {
     read_meta(inner).await?.ok_or_else(|| {
-        BackendError::DataLoss(format!("Qdrant collection '{}' at {} lost its meta point; restart simtheme to recreate it", inner.collection(), inner.url()))
+        BackendError::DataLoss(format!(
+            "Qdrant collection '{}' at {} lost its meta point; restart simtheme to recreate it",
+            inner.collection(),
+            inner.url()
+        ))
     })
 }
 

@@ -12,8 +12,8 @@ use serde::Serialize;
 use super::filter::of_kind;
 use super::read;
 use super::schema::{
-    chunk_point_id, document_point_id, DocumentFields, duplicate_point_id, paragraph_id, sample_key, spaced_chars, ChunkPayload, DocumentPayload,
-    DuplicatePayload, DENSE, KEYWORDS, KIND_CHUNK, KIND_DOCUMENT, KIND_DUPLICATE,
+    chunk_point_id, document_point_id, duplicate_point_id, paragraph_id, sample_key, spaced_chars, ChunkPayload, DocumentFields,
+    DocumentPayload, DuplicatePayload, DENSE, KEYWORDS, KIND_CHUNK, KIND_DOCUMENT, KIND_DUPLICATE,
 };
 use super::setup::bump_version;
 use super::Inner;
@@ -129,7 +129,12 @@ fn points_of(doc: &PreparedDocument, vectors: &[Vec<f32>], ids: Option<&Migrated
 }
 
 /// Stores a document: all points pending, then one commit; `AlreadyPresent` when committed.
-pub async fn put(inner: &Inner, doc: &PreparedDocument, vectors: &[Vec<f32>], ids: Option<&MigratedIds>) -> Result<InsertOutcome, BackendError> {
+pub async fn put(
+    inner: &Inner,
+    doc: &PreparedDocument,
+    vectors: &[Vec<f32>],
+    ids: Option<&MigratedIds>,
+) -> Result<InsertOutcome, BackendError> {
     if read::document(inner, &doc.id).await?.is_some() {
         return Ok(InsertOutcome::AlreadyPresent { document_id: doc.id.clone() });
     }
@@ -195,10 +200,6 @@ pub async fn remove_stale_pending(inner: &Inner) -> Result<(), BackendError> {
 /// Deletes every point (chunks, duplicates, the document point) of document `id`.
 async fn delete_points_of(inner: &Inner, id: &str, what: &str) -> Result<(), BackendError> {
     let of_doc = Filter::must([Condition::matches("document_id", id.to_string())]);
-    inner
-        .client
-        .delete_points(DeletePointsBuilder::new(inner.collection()).points(of_doc).wait(true))
-        .await
-        .map_err(inner.err(what))?;
+    inner.client.delete_points(DeletePointsBuilder::new(inner.collection()).points(of_doc).wait(true)).await.map_err(inner.err(what))?;
     Ok(())
 }

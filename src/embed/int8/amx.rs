@@ -24,7 +24,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::{Q4_0_BYTES, BLOCK};
+use super::{BLOCK, Q4_0_BYTES};
 
 /// Rows of a tile: activation rows of an A tile, weight rows of a group.
 const TILE: usize = 16;
@@ -175,7 +175,16 @@ struct Dots([[i32; TILE * TILE]; 2]);
 /// alone writes the rows of `a_tiles` and the columns of `groups`.
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f,fma")]
-unsafe fn run_task(w: &TileMatrix, x: &TileRows, groups: Range<usize>, a_tiles: Range<usize>, bias: &[f32], out: &super::SyncPtr, m: usize, gelu: bool) {
+unsafe fn run_task(
+    w: &TileMatrix,
+    x: &TileRows,
+    groups: Range<usize>,
+    a_tiles: Range<usize>,
+    bias: &[f32],
+    out: &super::SyncPtr,
+    m: usize,
+    gelu: bool,
+) {
     let config = TileConfig::new();
     asm!("ldtilecfg [{}]", in(reg) config.0.as_ptr(), options(nostack, readonly));
     let mut dots = Dots([[0; TILE * TILE]; 2]);

@@ -41,7 +41,8 @@ fn reference(x: &[f32], m: usize, w: &[f32], rows: usize, cols: usize, bias: &[f
 /// supergroups padded with zero blocks.
 #[test]
 fn every_kernel_matches_portable_and_dequantised_f32_on_awkward_shapes() {
-    let shapes = [(1, 32, 1), (7, 96, 5), (1, 384, 384), (7, 416, 70), (65, 1536, 50), (130, 384, 97), (4, 544, 3), (17, 160, 33), (33, 64, 16)];
+    let shapes =
+        [(1, 32, 1), (7, 96, 5), (1, 384, 384), (7, 416, 70), (65, 1536, 50), (130, 384, 97), (4, 544, 3), (17, 160, 33), (33, 64, 16)];
     let kernels = Kernel::supported();
     assert_eq!(kernels.last(), Some(&Kernel::Scalar));
     assert_eq!(Kernel::detect(), kernels[0]);

@@ -122,7 +122,14 @@ pub unsafe fn tile_vnni(w: &LaneMatrix, x: &QuantizedRows, rows: Range<usize>, a
 #[inline]
 #[target_feature(enable = "avx2,fma,avx512f,avx512vnni")]
 #[allow(clippy::needless_range_loop)] // lane-indexed register arrays
-unsafe fn micro_vnni<const MR: usize, const NR: usize>(w: &LaneMatrix, x: &QuantizedRows, i0: usize, r0: usize, bias: &[f32], out: *mut f32) {
+unsafe fn micro_vnni<const MR: usize, const NR: usize>(
+    w: &LaneMatrix,
+    x: &QuantizedRows,
+    i0: usize,
+    r0: usize,
+    bias: &[f32],
+    out: *mut f32,
+) {
     let sgs = w.sgs;
     let mut acc = [[_mm512_setzero_ps(); NR]; MR];
     for s in 0..sgs {
@@ -197,7 +204,14 @@ pub unsafe fn tile_avx2(w: &LaneMatrix, x: &QuantizedRows, rows: Range<usize>, a
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::needless_range_loop)] // lane-indexed register arrays
-unsafe fn micro_avx2<const MR: usize, const NR: usize>(w: &LaneMatrix, x: &QuantizedRows, i0: usize, r0: usize, bias: &[f32], out: *mut f32) {
+unsafe fn micro_avx2<const MR: usize, const NR: usize>(
+    w: &LaneMatrix,
+    x: &QuantizedRows,
+    i0: usize,
+    r0: usize,
+    bias: &[f32],
+    out: *mut f32,
+) {
     let sgs = w.sgs;
     let ones = _mm256_set1_epi16(1);
     let mut acc = [[_mm256_setzero_ps(); NR]; MR];

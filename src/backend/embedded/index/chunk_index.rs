@@ -67,12 +67,7 @@ impl ChunkIndex {
     /// `capacity_hint` is the expected number of vectors (pre-allocation only).
     pub fn new(dim: usize, params: IndexParams, capacity_hint: usize) -> Self {
         let params = params.sanitized();
-        ChunkIndex {
-            params,
-            store: Store::new(dim, capacity_hint),
-            graph: Graph::new(&params, capacity_hint),
-            graph_reloaded: false,
-        }
+        ChunkIndex { params, store: Store::new(dim, capacity_hint), graph: Graph::new(&params, capacity_hint), graph_reloaded: false }
     }
 
     /// Inserts a batch of `(caller id, vector)`. Vectors are L2-normalised
@@ -192,8 +187,7 @@ impl ChunkIndex {
         let accept = |slot: usize| -> bool { store.is_live(slot) && filter.is_none_or(|f| f(store.ids[slot])) };
         let walk_filter = graph_filter.or(filter);
         let walk = |slot: usize| -> bool { store.is_live(slot) && walk_filter.is_none_or(|f| f(store.ids[slot])) };
-        let walk_opt: Option<&(dyn Fn(usize) -> bool + Sync)> =
-            if walk_filter.is_some() || store.n_dead > 0 { Some(&walk) } else { None };
+        let walk_opt: Option<&(dyn Fn(usize) -> bool + Sync)> = if walk_filter.is_some() || store.n_dead > 0 { Some(&walk) } else { None };
         // Ask for `ef` results (not `k`): re-checking may drop some.
         let found = self.graph.search(q, ef, ef, walk_opt);
         let mut hits: Vec<Hit> = Vec::with_capacity(found.len());

@@ -89,8 +89,7 @@ fn recall_vs_exact_small_dim384_serial_batches() {
     let mut idx = ChunkIndex::new(384, test_params(), 0);
     // Batches below the parallel threshold exercise the serial insert path.
     for (c, chunk) in vecs.chunks(250).enumerate() {
-        let items: Vec<(u64, &[f32])> =
-            chunk.iter().enumerate().map(|(i, v)| (id_of(c * 250 + i), v.as_slice())).collect();
+        let items: Vec<(u64, &[f32])> = chunk.iter().enumerate().map(|(i, v)| (id_of(c * 250 + i), v.as_slice())).collect();
         idx.insert(&items).unwrap();
     }
     assert_eq!(idx.len(), 1_000);

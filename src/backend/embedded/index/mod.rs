@@ -131,11 +131,7 @@ pub const EF_PER_K: usize = 4;
 
 impl Default for IndexParams {
     fn default() -> Self {
-        IndexParams {
-            m: DEFAULT_M,
-            ef_construction: DEFAULT_EF_CONSTRUCTION,
-            ef_search: DEFAULT_EF_SEARCH,
-        }
+        IndexParams { m: DEFAULT_M, ef_construction: DEFAULT_EF_CONSTRUCTION, ef_search: DEFAULT_EF_SEARCH }
     }
 }
 
@@ -143,11 +139,7 @@ impl IndexParams {
     /// Returns the parameters with `m` clamped to `2..=255` and
     /// `ef_construction`/`ef_search` raised to at least 1.
     pub fn sanitized(self) -> Self {
-        IndexParams {
-            m: self.m.clamp(2, 255),
-            ef_construction: self.ef_construction.max(1),
-            ef_search: self.ef_search.max(1),
-        }
+        IndexParams { m: self.m.clamp(2, 255), ef_construction: self.ef_construction.max(1), ef_search: self.ef_search.max(1) }
     }
 
     /// True when a graph built with `self` can serve `other`: same `m` and

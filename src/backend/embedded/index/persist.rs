@@ -203,9 +203,8 @@ fn load_impl(dir: &Path, fingerprint: &str, want: Option<&IndexParams>) -> Resul
         Ok(m) => m,
         Err(e) => {
             // A manifest from another format version may not parse: stale, not corrupt.
-            let v: Option<u64> = serde_json::from_slice::<serde_json::Value>(&mbytes)
-                .ok()
-                .and_then(|j| j.get("format_version").and_then(|x| x.as_u64()));
+            let v: Option<u64> =
+                serde_json::from_slice::<serde_json::Value>(&mbytes).ok().and_then(|j| j.get("format_version").and_then(|x| x.as_u64()));
             if v.is_some_and(|v| v != u64::from(FORMAT_VERSION)) {
                 return Ok(None);
             }

@@ -175,9 +175,7 @@ impl TopK {
 
 /// Sorts hits best first (score desc, id asc) and keeps `k`.
 pub(crate) fn sort_hits(hits: &mut Vec<Hit>, k: usize) {
-    hits.sort_unstable_by(|a, b| {
-        b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id))
-    });
+    hits.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
     hits.truncate(k);
 }
 

@@ -20,9 +20,7 @@ impl Store {
             "SELECT c.id, c.paragraph_id FROM chunks c \
              JOIN paragraphs p ON p.id = c.paragraph_id WHERE p.document_id = ?1 ORDER BY c.id",
         )?;
-        let rows = stmt
-            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<Vec<_>, _>>()?;
+        let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<Vec<_>, _>>()?;
         if rows.is_empty() && !self.contains_document(id)? {
             return Err(StoreError::NotFound(format!("document {id}")));
         }
@@ -42,10 +40,7 @@ mod tests {
         let mut ids = Vec::new();
         for (name, paras, chunks) in [("a", 2, 2), ("b", 1, 3)] {
             let doc = make_doc(name, None, paras, chunks);
-            let StoreInsert::Inserted { chunk_ids, .. } = store
-                .insert_document(&doc, &make_vectors(&doc, 4, 0.0), MODEL)
-                .unwrap()
-            else {
+            let StoreInsert::Inserted { chunk_ids, .. } = store.insert_document(&doc, &make_vectors(&doc, 4, 0.0), MODEL).unwrap() else {
                 panic!("expected Inserted")
             };
             ids.push(chunk_ids);
@@ -60,10 +55,7 @@ mod tests {
         let of_b = store.chunk_catalog_of_document("b").unwrap();
         assert_eq!(of_b.iter().map(|(c, _)| *c).collect::<Vec<_>>(), ids[1]);
         assert!(of_b.iter().all(|(_, p)| *p == of_b[0].1));
-        assert!(matches!(
-            store.chunk_catalog_of_document("zzz"),
-            Err(StoreError::NotFound(_))
-        ));
+        assert!(matches!(store.chunk_catalog_of_document("zzz"), Err(StoreError::NotFound(_))));
         store.delete_document("a").unwrap();
         assert_eq!(store.chunk_catalog().unwrap().len(), 3);
     }

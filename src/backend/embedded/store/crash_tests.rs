@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::test_support::{make_doc, make_vectors, MODEL};
-use super::{StoreInsert, Store};
+use super::{Store, StoreInsert};
 
 const CHILD_DIR_ENV: &str = "SIMTHEME_STORE_CRASH_CHILD_DIR";
 const CHILD_START_ENV: &str = "SIMTHEME_STORE_CRASH_CHILD_START";
@@ -30,10 +30,7 @@ fn run_child(dir: &Path, start: u32) -> ! {
     for i in start.. {
         let doc = make_doc(&doc_id(i), Some(2000 + (i % 20) as i32), PARAS, CHUNKS);
         let vecs = make_vectors(&doc, DIM, i as f32);
-        match store
-            .insert_document(&doc, &vecs, MODEL)
-            .expect("child insert")
-        {
+        match store.insert_document(&doc, &vecs, MODEL).expect("child insert") {
             StoreInsert::Inserted { .. } => {}
             other => panic!("unexpected {other:?}"),
         }
@@ -49,17 +46,9 @@ fn run_child(dir: &Path, start: u32) -> ! {
 /// later insert), and returns every id the child acknowledged.
 fn crash_round(dir: &Path, start: u32, kill_after: usize, fraction: f64) -> Vec<String> {
     let module = module_path!();
-    let test_path = format!(
-        "{}::{TEST_NAME}",
-        module.split_once("::").map_or(module, |m| m.1)
-    );
+    let test_path = format!("{}::{TEST_NAME}", module.split_once("::").map_or(module, |m| m.1));
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            test_path.as_str(),
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args([test_path.as_str(), "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_DIR_ENV, dir)
         .env(CHILD_START_ENV, start.to_string())
         .stdout(Stdio::piped())
@@ -116,24 +105,10 @@ fn verify(dir: &Path, acked: &HashSet<String>, rounds: usize) -> Option<u32> {
         assert!(present.contains(id), "acknowledged document {id} lost");
     }
     // At most one committed-but-unacknowledged document per round.
-    assert!(
-        present.len() <= acked.len() + rounds,
-        "{} stored, {} acked",
-        present.len(),
-        acked.len()
-    );
-    eprintln!(
-        "crash round {rounds}: {} acknowledged, {} stored",
-        acked.len(),
-        present.len()
-    );
+    assert!(present.len() <= acked.len() + rounds, "{} stored, {} acked", present.len(), acked.len());
+    eprintln!("crash round {rounds}: {} acknowledged, {} stored", acked.len(), present.len());
     for d in &docs {
-        assert_eq!(
-            (d.paragraphs, d.chunks, d.duplicates),
-            (PARAS, PARAS * CHUNKS, 1),
-            "{}",
-            d.id
-        );
+        assert_eq!((d.paragraphs, d.chunks, d.duplicates), (PARAS, PARAS * CHUNKS, 1), "{}", d.id);
         let (p, c, dups): (i64, i64, i64) = store
             .conn
             .query_row(
@@ -145,12 +120,7 @@ fn verify(dir: &Path, acked: &HashSet<String>, rounds: usize) -> Option<u32> {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .unwrap();
-        assert_eq!(
-            (p, c, dups),
-            (PARAS as i64, (PARAS * CHUNKS) as i64, 1),
-            "partial {}",
-            d.id
-        );
+        assert_eq!((p, c, dups), (PARAS as i64, (PARAS * CHUNKS) as i64, 1), "partial {}", d.id);
     }
     let stats = store.stats().unwrap();
     assert_eq!(stats.documents as usize, docs.len());
@@ -158,19 +128,13 @@ fn verify(dir: &Path, acked: &HashSet<String>, rounds: usize) -> Option<u32> {
     assert_eq!(store.corpus_version().unwrap(), docs.len() as u64);
     let vectors = store.all_chunk_vectors(MODEL).unwrap();
     assert_eq!(vectors.len() as u64, stats.chunks);
-    present
-        .iter()
-        .filter_map(|id| id.strip_prefix("crash")?.parse().ok())
-        .max()
+    present.iter().filter_map(|id| id.strip_prefix("crash")?.parse().ok()).max()
 }
 
 #[test]
 fn kill9_during_inserts_leaves_store_consistent() {
     if let Some(dir) = std::env::var_os(CHILD_DIR_ENV) {
-        let start = std::env::var(CHILD_START_ENV)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
+        let start = std::env::var(CHILD_START_ENV).ok().and_then(|s| s.parse().ok()).unwrap_or(0);
         run_child(Path::new(&dir), start);
     }
     let began = Instant::now();
@@ -188,13 +152,7 @@ fn kill9_during_inserts_leaves_store_consistent() {
     // The store is still writable after the crashes.
     let mut store = Store::open(tmp.path()).unwrap();
     let doc = make_doc("after-crash", None, 1, 1);
-    let out = store
-        .insert_document(&doc, &make_vectors(&doc, DIM, 0.0), MODEL)
-        .unwrap();
+    let out = store.insert_document(&doc, &make_vectors(&doc, DIM, 0.0), MODEL).unwrap();
     assert!(matches!(out, StoreInsert::Inserted { .. }));
-    assert!(
-        began.elapsed() < Duration::from_secs(10),
-        "took {:?}",
-        began.elapsed()
-    );
+    assert!(began.elapsed() < Duration::from_secs(10), "took {:?}", began.elapsed());
 }

@@ -44,9 +44,7 @@ impl StoreError {
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         match e.sqlite_error_code() {
-            Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase) => {
-                StoreError::Corrupt(e.to_string())
-            }
+            Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase) => StoreError::Corrupt(e.to_string()),
             _ => StoreError::Sqlite(e),
         }
     }
@@ -58,15 +56,9 @@ mod tests {
 
     #[test]
     fn sqlite_corruption_codes_map_to_corrupt() {
-        let e = rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_NOTADB),
-            None,
-        );
+        let e = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_NOTADB), None);
         assert!(matches!(StoreError::from(e), StoreError::Corrupt(_)));
-        let busy = StoreError::from(rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
-            None,
-        ));
+        let busy = StoreError::from(rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY), None));
         assert!(busy.is_busy());
         let other = StoreError::from(rusqlite::Error::QueryReturnedNoRows);
         assert!(matches!(other, StoreError::Sqlite(_)) && !other.is_busy());

@@ -10,9 +10,7 @@ impl Store {
     /// Those of `ids` that are not stored, in the order given, each once (one prepared
     /// statement, one lookup per distinct id).
     pub fn missing_documents(&self, ids: &[String]) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM documents WHERE id = ?1)")?;
+        let mut stmt = self.conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM documents WHERE id = ?1)")?;
         let mut seen = std::collections::HashSet::new();
         let mut missing = Vec::new();
         for id in ids {
@@ -26,12 +24,11 @@ impl Store {
     /// The stored document `id` with everything needed to store it elsewhere; `NotFound` if unknown.
     pub fn export_document(&self, id: &str) -> Result<ExportedDocument, StoreError> {
         let record = self.document(id)?;
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, position, heading, text, simplified FROM paragraphs WHERE document_id = ?1 ORDER BY position",
-        )?;
-        let rows: Vec<(i64, i64, Option<String>, String, String)> = stmt
-            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
-            .collect::<Result<_, _>>()?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, position, heading, text, simplified FROM paragraphs WHERE document_id = ?1 ORDER BY position")?;
+        let rows: Vec<(i64, i64, Option<String>, String, String)> =
+            stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?.collect::<Result<_, _>>()?;
         let mut paragraphs = Vec::with_capacity(rows.len());
         let mut paragraph_ids = Vec::with_capacity(rows.len());
         let mut vectors = Vec::new();
@@ -50,7 +47,11 @@ impl Store {
             .prepare_cached("SELECT of_position, block_index, text FROM duplicates WHERE document_id = ?1 ORDER BY block_index")?;
         let duplicates = stmt
             .query_map([id], |r| {
-                Ok(DuplicateOccurrence { of_position: r.get::<_, i64>(0)? as u32, block_index: r.get::<_, i64>(1)? as u32, text: r.get(2)? })
+                Ok(DuplicateOccurrence {
+                    of_position: r.get::<_, i64>(0)? as u32,
+                    block_index: r.get::<_, i64>(1)? as u32,
+                    text: r.get(2)?,
+                })
             })?
             .collect::<Result<Vec<_>, _>>()?;
         let document = PreparedDocument {

@@ -60,7 +60,8 @@ impl Store {
     /// transaction on the main connection: searches read through it while pages are stored.
     pub fn open_reader(data_dir: &Path) -> Result<Store, StoreError> {
         let path = data_dir.join(DB_FILE_NAME);
-        let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        let conn =
+            Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         conn.busy_timeout(schema::BUSY_TIMEOUT)?;
         conn.pragma_update(None, "query_only", true)?;
         Ok(Store { conn, path })
@@ -75,28 +76,17 @@ impl Store {
     /// successful insert and delete; never decreases. Use it for cache
     /// invalidation and index staleness fingerprints.
     pub fn corpus_version(&self) -> Result<u64, StoreError> {
-        let v: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'corpus_version'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let v: Option<i64> = self.conn.query_row("SELECT value FROM meta WHERE key = 'corpus_version'", [], |r| r.get(0)).optional()?;
         match v {
             Some(v) if v >= 0 => Ok(v as u64),
             Some(v) => Err(StoreError::Corrupt(format!("negative corpus_version {v}"))),
-            None => Err(StoreError::Corrupt(
-                "corpus_version missing from meta".into(),
-            )),
+            None => Err(StoreError::Corrupt("corpus_version missing from meta".into())),
         }
     }
 
     /// True when no document is stored.
     pub fn is_empty(&self) -> Result<bool, StoreError> {
-        let any: bool =
-            self.conn
-                .query_row("SELECT EXISTS (SELECT 1 FROM documents)", [], |r| r.get(0))?;
+        let any: bool = self.conn.query_row("SELECT EXISTS (SELECT 1 FROM documents)", [], |r| r.get(0))?;
         Ok(!any)
     }
 
@@ -104,18 +94,14 @@ impl Store {
     /// `Corrupt` with SQLite's report when either finds a problem.
     pub fn check_integrity(&self) -> Result<(), StoreError> {
         let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
-        let report: Vec<String> = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
+        let report: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
         if report != ["ok"] {
             return Err(StoreError::Corrupt(report.join("; ")));
         }
         let mut stmt = self.conn.prepare("PRAGMA foreign_key_check")?;
         let violations = stmt.query_map([], |_| Ok(()))?.count();
         if violations > 0 {
-            return Err(StoreError::Corrupt(format!(
-                "{violations} foreign key violations"
-            )));
+            return Err(StoreError::Corrupt(format!("{violations} foreign key violations")));
         }
         Ok(())
     }
@@ -156,20 +142,11 @@ mod tests {
         let dir = tmp.path().join("nested/data");
         let store = Store::open(&dir).unwrap();
         assert!(dir.join(DB_FILE_NAME).exists());
-        let mode: String = store
-            .conn
-            .pragma_query_value(None, "journal_mode", |r| r.get(0))
-            .unwrap();
+        let mode: String = store.conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
         assert_eq!(mode, "wal");
-        let fk: i64 = store
-            .conn
-            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
-            .unwrap();
+        let fk: i64 = store.conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).unwrap();
         assert_eq!(fk, 1);
-        let sync: i64 = store
-            .conn
-            .pragma_query_value(None, "synchronous", |r| r.get(0))
-            .unwrap();
+        let sync: i64 = store.conn.pragma_query_value(None, "synchronous", |r| r.get(0)).unwrap();
         assert_eq!(sync, 2, "synchronous=FULL");
         assert!(store.is_empty().unwrap());
         assert_eq!(store.corpus_version().unwrap(), 0);
@@ -189,15 +166,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         {
             let store = Store::open(tmp.path()).unwrap();
-            store
-                .conn
-                .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
-                .unwrap();
+            store.conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
         }
-        assert!(matches!(
-            Store::open(tmp.path()),
-            Err(StoreError::Corrupt(_))
-        ));
+        assert!(matches!(Store::open(tmp.path()), Err(StoreError::Corrupt(_))));
     }
 
     #[test]
@@ -229,9 +200,7 @@ mod tests {
             let tmp = tempfile::tempdir().unwrap();
             let mut store = Store::open(tmp.path()).unwrap();
             store.conn.pragma_update(None, "synchronous", sync).unwrap();
-            let docs: Vec<_> = (0..1000)
-                .map(|i| make_doc(&format!("doc{i:05}"), Some(2000 + i % 25), 8, 2))
-                .collect();
+            let docs: Vec<_> = (0..1000).map(|i| make_doc(&format!("doc{i:05}"), Some(2000 + i % 25), 8, 2)).collect();
             let vecs: Vec<_> = docs.iter().map(|d| make_vectors(d, 384, 0.1)).collect();
             let t = std::time::Instant::now();
             for (d, v) in docs.iter().zip(&vecs) {
@@ -253,13 +222,15 @@ mod tests {
             }
             let del = t.elapsed();
             let size = std::fs::metadata(store.path()).unwrap().len()
-                + std::fs::metadata(store.path().with_extension("sqlite3-wal"))
-                    .map_or(0, |m| m.len());
+                + std::fs::metadata(store.path().with_extension("sqlite3-wal")).map_or(0, |m| m.len());
             eprintln!(
                 "synchronous={sync}: insert 1000 docs (16k chunks x 384) {insert:?}; \
                  all_chunk_vectors({}) {load:?}; all_paragraphs({}) {para_load:?}; stats {stats_t:?} ({} docs); \
                  delete 100 docs {del:?}; db+wal {} MB",
-                all.len(), paras.len(), stats.documents, size / 1_000_000
+                all.len(),
+                paras.len(),
+                stats.documents,
+                size / 1_000_000
             );
         }
     }

@@ -2,10 +2,7 @@
 
 use rusqlite::{OptionalExtension, Row};
 
-use super::{
-    to_u32, vector, ChunkRecord, DocumentRecord, ModelStats, ParagraphRecord, Store, StoreError,
-    StoreStats, YearCount,
-};
+use super::{to_u32, vector, ChunkRecord, DocumentRecord, ModelStats, ParagraphRecord, Store, StoreError, StoreStats, YearCount};
 
 const DOCUMENT_COLUMNS: &str = "id, origin, title, source, date, year, tags, \
      paragraph_count, chunk_count, duplicate_count, created_at";
@@ -19,9 +16,7 @@ const CHUNK_COLUMNS: &str = "id, paragraph_id, ordinal, start_char, end_char, te
 impl Store {
     /// True when a document with this id is stored.
     pub fn contains_document(&self, id: &str) -> Result<bool, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM documents WHERE id = ?1)")?;
+        let mut stmt = self.conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM documents WHERE id = ?1)")?;
         Ok(stmt.query_row([id], |r| r.get(0))?)
     }
 
@@ -30,22 +25,16 @@ impl Store {
         let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = ?1");
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let row = stmt.query_row([id], raw_document).optional()?;
-        row.ok_or_else(|| StoreError::NotFound(format!("document {id}")))?
-            .finish()
+        row.ok_or_else(|| StoreError::NotFound(format!("document {id}")))?.finish()
     }
 
     /// Up to `limit` documents ordered by id, starting strictly after the id
     /// `after` (keyset pagination: pass the last id of the previous page).
-    pub fn list_documents(
-        &self,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<DocumentRecord>, StoreError> {
+    pub fn list_documents(&self, after: Option<&str>, limit: usize) -> Result<Vec<DocumentRecord>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         // Empty ids are rejected on insert, so `id > ''` matches every document
         // and one statement (always an index range scan) serves the first page too.
-        let sql =
-            format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id > ?1 ORDER BY id LIMIT ?2");
+        let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id > ?1 ORDER BY id LIMIT ?2");
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(rusqlite::params![after.unwrap_or(""), limit], raw_document)?;
         rows.map(|r| r?.finish()).collect()
@@ -56,8 +45,7 @@ impl Store {
         let sql = format!("{PARAGRAPH_SELECT} WHERE p.id = ?1");
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let row = stmt.query_row([paragraph_id], raw_paragraph).optional()?;
-        row.ok_or_else(|| StoreError::NotFound(format!("paragraph {paragraph_id}")))?
-            .finish()
+        row.ok_or_else(|| StoreError::NotFound(format!("paragraph {paragraph_id}")))?.finish()
     }
 
     /// The paragraphs with these ids, in the order of `ids` (an id given twice
@@ -88,8 +76,7 @@ impl Store {
         let sql = format!("SELECT {CHUNK_COLUMNS} FROM chunks WHERE id = ?1");
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let row = stmt.query_row([chunk_id], raw_chunk).optional()?;
-        row.ok_or_else(|| StoreError::NotFound(format!("chunk {chunk_id}")))?
-            .finish()
+        row.ok_or_else(|| StoreError::NotFound(format!("chunk {chunk_id}")))?.finish()
     }
 
     /// The character span `(start, end)` of a chunk within its paragraph's text (without
@@ -104,17 +91,11 @@ impl Store {
     /// The chunks of a paragraph ordered by ordinal; `NotFound` if the
     /// paragraph is unknown.
     pub fn chunks_of_paragraph(&self, paragraph_id: i64) -> Result<Vec<ChunkRecord>, StoreError> {
-        let sql =
-            format!("SELECT {CHUNK_COLUMNS} FROM chunks WHERE paragraph_id = ?1 ORDER BY ordinal");
+        let sql = format!("SELECT {CHUNK_COLUMNS} FROM chunks WHERE paragraph_id = ?1 ORDER BY ordinal");
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let chunks = stmt
-            .query_map([paragraph_id], raw_chunk)?
-            .map(|r| r?.finish())
-            .collect::<Result<Vec<_>, _>>()?;
+        let chunks = stmt.query_map([paragraph_id], raw_chunk)?.map(|r| r?.finish()).collect::<Result<Vec<_>, _>>()?;
         if chunks.is_empty() {
-            let mut stmt = self
-                .conn
-                .prepare_cached("SELECT EXISTS (SELECT 1 FROM paragraphs WHERE id = ?1)")?;
+            let mut stmt = self.conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM paragraphs WHERE id = ?1)")?;
             let exists: bool = stmt.query_row([paragraph_id], |r| r.get(0))?;
             if !exists {
                 return Err(StoreError::NotFound(format!("paragraph {paragraph_id}")));
@@ -127,22 +108,16 @@ impl Store {
     /// id (empty for an unknown model). `Corrupt` when a blob's length is not
     /// `dim * 4`, its dim differs from the model's, or it holds non-finite values.
     pub fn all_chunk_vectors(&self, model_id: &str) -> Result<Vec<(i64, Vec<f32>)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT dim FROM models WHERE model_id = ?1")?;
+        let mut stmt = self.conn.prepare_cached("SELECT dim FROM models WHERE model_id = ?1")?;
         let model_dim: Option<i64> = stmt.query_row([model_id], |r| r.get(0)).optional()?;
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id, dim, vector FROM chunks WHERE model_id = ?1 ORDER BY id")?;
+        let mut stmt = self.conn.prepare_cached("SELECT id, dim, vector FROM chunks WHERE model_id = ?1 ORDER BY id")?;
         let mut rows = stmt.query([model_id])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
             let id: i64 = row.get(0)?;
             let dim: i64 = row.get(1)?;
             if Some(dim) != model_dim {
-                return Err(StoreError::Corrupt(format!(
-                    "chunk {id}: dim {dim} differs from model {model_id} dim {model_dim:?}"
-                )));
+                return Err(StoreError::Corrupt(format!("chunk {id}: dim {dim} differs from model {model_id} dim {model_dim:?}")));
             }
             let blob = row.get_ref(2)?.as_blob().map_err(|e| corrupt_col(id, e))?;
             out.push((id, vector::decode(blob, dim, id)?));
@@ -152,18 +127,11 @@ impl Store {
 
     /// The vector of one chunk; `NotFound` if unknown, `Corrupt` if malformed.
     pub fn chunk_vector(&self, chunk_id: i64) -> Result<Vec<f32>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT dim, vector FROM chunks WHERE id = ?1")?;
+        let mut stmt = self.conn.prepare_cached("SELECT dim, vector FROM chunks WHERE id = ?1")?;
         let mut rows = stmt.query([chunk_id])?;
-        let row = rows
-            .next()?
-            .ok_or_else(|| StoreError::NotFound(format!("chunk {chunk_id}")))?;
+        let row = rows.next()?.ok_or_else(|| StoreError::NotFound(format!("chunk {chunk_id}")))?;
         let dim: i64 = row.get(0)?;
-        let blob = row
-            .get_ref(1)?
-            .as_blob()
-            .map_err(|e| corrupt_col(chunk_id, e))?;
+        let blob = row.get_ref(1)?.as_blob().map_err(|e| corrupt_col(chunk_id, e))?;
         vector::decode(blob, dim, chunk_id)
     }
 
@@ -178,22 +146,12 @@ impl Store {
              GROUP BY year ORDER BY year",
         )?;
         let groups = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, Option<i32>>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })?
+            .query_map([], |r| Ok((r.get::<_, Option<i32>>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))?
             .collect::<Result<Vec<_>, _>>()?;
         let (mut years, mut undated_documents, mut undated_paragraphs) = (Vec::new(), 0, 0);
         for (year, docs, paras) in groups {
             match year {
-                Some(year) => years.push(YearCount {
-                    year,
-                    documents: docs as u64,
-                    paragraphs: paras as u64,
-                }),
+                Some(year) => years.push(YearCount { year, documents: docs as u64, paragraphs: paras as u64 }),
                 None => (undated_documents, undated_paragraphs) = (docs as u64, paras as u64),
             }
         }
@@ -202,20 +160,10 @@ impl Store {
              FROM models m ORDER BY m.model_id",
         )?;
         let models = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })?
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))?
             .map(|r| {
                 let (model_id, dim, chunks) = r?;
-                Ok(ModelStats {
-                    model_id,
-                    dim: to_u32(dim, "model dim")?,
-                    chunks: chunks as u64,
-                })
+                Ok(ModelStats { model_id, dim: to_u32(dim, "model dim")?, chunks: chunks as u64 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(StoreStats {
@@ -309,12 +257,7 @@ impl RawParagraph {
 struct RawChunk(i64, i64, [i64; 3], String);
 
 fn raw_chunk(r: &Row<'_>) -> rusqlite::Result<RawChunk> {
-    Ok(RawChunk(
-        r.get(0)?,
-        r.get(1)?,
-        [r.get(2)?, r.get(3)?, r.get(4)?],
-        r.get(5)?,
-    ))
+    Ok(RawChunk(r.get(0)?, r.get(1)?, [r.get(2)?, r.get(3)?, r.get(4)?], r.get(5)?))
 }
 
 impl RawChunk {
@@ -342,9 +285,7 @@ mod tests {
         let mut store = Store::open(tmp.path()).unwrap();
         for (id, year, paras) in docs {
             let doc = make_doc(id, *year, *paras, 2);
-            store
-                .insert_document(&doc, &make_vectors(&doc, 4, 0.0), MODEL)
-                .unwrap();
+            store.insert_document(&doc, &make_vectors(&doc, 4, 0.0), MODEL).unwrap();
         }
         (tmp, store)
     }
@@ -352,8 +293,7 @@ mod tests {
     #[test]
     fn unknown_ids_are_not_found() {
         let (_tmp, store) = store_with(&[("a", None, 1)]);
-        let nf =
-            |r: Result<(), StoreError>| assert!(matches!(r, Err(StoreError::NotFound(_))), "{r:?}");
+        let nf = |r: Result<(), StoreError>| assert!(matches!(r, Err(StoreError::NotFound(_))), "{r:?}");
         nf(store.document("zzz").map(drop));
         nf(store.paragraph(9_999).map(drop));
         nf(store.chunk(9_999).map(drop));
@@ -365,8 +305,7 @@ mod tests {
     #[test]
     fn pagination_covers_every_document_once() {
         let ids: Vec<String> = (0..23).map(|i| format!("{:02x}", (i * 37) % 256)).collect();
-        let docs: Vec<(&str, Option<i32>, u32)> =
-            ids.iter().map(|s| (s.as_str(), Some(2000), 1)).collect();
+        let docs: Vec<(&str, Option<i32>, u32)> = ids.iter().map(|s| (s.as_str(), Some(2000), 1)).collect();
         let (_tmp, store) = store_with(&docs);
         for limit in [1, 5, 23, 100] {
             let mut seen = Vec::new();
@@ -401,51 +340,19 @@ mod tests {
 
     #[test]
     fn stats_count_years_and_undated() {
-        let (_tmp, mut store) = store_with(&[
-            ("a", Some(2001), 2),
-            ("b", Some(2001), 3),
-            ("c", None, 1),
-            ("d", Some(1990), 1),
-        ]);
+        let (_tmp, mut store) = store_with(&[("a", Some(2001), 2), ("b", Some(2001), 3), ("c", None, 1), ("d", Some(1990), 1)]);
         let doc = make_doc("e", Some(2001), 1, 1);
-        store
-            .insert_document(&doc, &make_vectors(&doc, 8, 0.0), "big")
-            .unwrap();
+        store.insert_document(&doc, &make_vectors(&doc, 8, 0.0), "big").unwrap();
         let s = store.stats().unwrap();
-        assert_eq!(
-            (s.documents, s.paragraphs, s.chunks, s.duplicates),
-            (5, 8, 15, 5)
-        );
+        assert_eq!((s.documents, s.paragraphs, s.chunks, s.duplicates), (5, 8, 15, 5));
         assert_eq!(
             s.years,
-            vec![
-                YearCount {
-                    year: 1990,
-                    documents: 1,
-                    paragraphs: 1
-                },
-                YearCount {
-                    year: 2001,
-                    documents: 3,
-                    paragraphs: 6
-                },
-            ]
+            vec![YearCount { year: 1990, documents: 1, paragraphs: 1 }, YearCount { year: 2001, documents: 3, paragraphs: 6 },]
         );
         assert_eq!((s.undated_documents, s.undated_paragraphs), (1, 1));
         assert_eq!(
             s.models,
-            vec![
-                ModelStats {
-                    model_id: "big".into(),
-                    dim: 8,
-                    chunks: 1
-                },
-                ModelStats {
-                    model_id: MODEL.into(),
-                    dim: 4,
-                    chunks: 14
-                },
-            ]
+            vec![ModelStats { model_id: "big".into(), dim: 8, chunks: 1 }, ModelStats { model_id: MODEL.into(), dim: 4, chunks: 14 },]
         );
         assert_eq!(s.corpus_version, 5);
     }
@@ -454,32 +361,14 @@ mod tests {
     fn malformed_vectors_are_reported_corrupt() {
         let (_tmp, mut store) = store_with(&[]);
         let doc = make_doc("a", None, 1, 2);
-        let StoreInsert::Inserted { chunk_ids, .. } = store
-            .insert_document(&doc, &make_vectors(&doc, 4, 0.0), MODEL)
-            .unwrap()
-        else {
+        let StoreInsert::Inserted { chunk_ids, .. } = store.insert_document(&doc, &make_vectors(&doc, 4, 0.0), MODEL).unwrap() else {
             panic!()
         };
-        store
-            .conn
-            .execute(
-                "UPDATE chunks SET vector = zeroblob(12) WHERE id = ?1",
-                [chunk_ids[1]],
-            )
-            .unwrap();
-        assert!(matches!(
-            store.chunk_vector(chunk_ids[1]),
-            Err(StoreError::Corrupt(_))
-        ));
-        assert!(matches!(
-            store.all_chunk_vectors(MODEL),
-            Err(StoreError::Corrupt(_))
-        ));
+        store.conn.execute("UPDATE chunks SET vector = zeroblob(12) WHERE id = ?1", [chunk_ids[1]]).unwrap();
+        assert!(matches!(store.chunk_vector(chunk_ids[1]), Err(StoreError::Corrupt(_))));
+        assert!(matches!(store.all_chunk_vectors(MODEL), Err(StoreError::Corrupt(_))));
         assert_eq!(store.chunk_vector(chunk_ids[0]).unwrap().len(), 4);
-        store
-            .conn
-            .execute("UPDATE documents SET tags = 'not json'", [])
-            .unwrap();
+        store.conn.execute("UPDATE documents SET tags = 'not json'", []).unwrap();
         assert!(matches!(store.document("a"), Err(StoreError::Corrupt(_))));
     }
 }

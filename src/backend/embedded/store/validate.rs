@@ -10,11 +10,7 @@ const MAX_DIM: usize = 65_536;
 
 /// Checks the arguments without touching the database; returns the vector
 /// dimension (`None` when the document has no chunks).
-pub(super) fn validate(
-    doc: &PreparedDocument,
-    chunk_vectors: &[Vec<f32>],
-    model_id: &str,
-) -> Result<Option<usize>, StoreError> {
+pub(super) fn validate(doc: &PreparedDocument, chunk_vectors: &[Vec<f32>], model_id: &str) -> Result<Option<usize>, StoreError> {
     let bad = |m: String| Err(StoreError::InvalidArgument(m));
     if doc.id.trim().is_empty() {
         return bad("document id is empty".into());
@@ -24,11 +20,7 @@ pub(super) fn validate(
     }
     let total: usize = doc.paragraphs.iter().map(|p| p.chunks.len()).sum();
     if total != chunk_vectors.len() {
-        return bad(format!(
-            "document {} has {total} chunks but {} vectors were given",
-            doc.id,
-            chunk_vectors.len()
-        ));
+        return bad(format!("document {} has {total} chunks but {} vectors were given", doc.id, chunk_vectors.len()));
     }
     if doc.paragraphs.len() > u32::MAX as usize || doc.duplicates.len() > u32::MAX as usize {
         return bad("too many paragraphs or duplicates".into());
@@ -39,27 +31,18 @@ pub(super) fn validate(
             return bad(format!("paragraph position {} appears twice", p.position));
         }
         if let Some(c) = p.chunks.iter().find(|c| c.start > c.end) {
-            return bad(format!(
-                "paragraph {}: chunk span {}..{} is reversed",
-                p.position, c.start, c.end
-            ));
+            return bad(format!("paragraph {}: chunk span {}..{} is reversed", p.position, c.start, c.end));
         }
     }
     let dim = chunk_vectors.first().map(Vec::len);
     if let Some(d) = dim {
         if d == 0 || d > MAX_DIM {
-            return bad(format!(
-                "vector dimension {d} is out of range 1..={MAX_DIM}"
-            ));
+            return bad(format!("vector dimension {d} is out of range 1..={MAX_DIM}"));
         }
     }
     for (i, v) in chunk_vectors.iter().enumerate() {
         if Some(v.len()) != dim {
-            return bad(format!(
-                "vector {i} has length {}, expected {}",
-                v.len(),
-                dim.unwrap_or(0)
-            ));
+            return bad(format!("vector {i} has length {}, expected {}", v.len(), dim.unwrap_or(0)));
         }
         if v.iter().any(|x| !x.is_finite()) {
             return bad(format!("vector {i} contains a non-finite value"));
@@ -78,15 +61,11 @@ mod tests {
     fn bad_inserts_are_rejected_and_write_nothing() {
         let (_tmp, mut store) = open();
         let base = make_doc("base", Some(2000), 1, 2);
-        store
-            .insert_document(&base, &make_vectors(&base, 4, 0.0), MODEL)
-            .unwrap();
+        store.insert_document(&base, &make_vectors(&base, 4, 0.0), MODEL).unwrap();
         let before = snapshot(&store);
         let doc = make_doc("new", Some(2001), 2, 2);
         let good = make_vectors(&doc, 4, 1.0);
-        let invalid = |r: Result<StoreInsert, StoreError>| {
-            assert!(matches!(r, Err(StoreError::InvalidArgument(_))), "{r:?}")
-        };
+        let invalid = |r: Result<StoreInsert, StoreError>| assert!(matches!(r, Err(StoreError::InvalidArgument(_))), "{r:?}");
         invalid(store.insert_document(&doc, &good[..3], MODEL)); // too few
         let mut more = good.clone();
         more.push(vec![0.0; 4]);
@@ -115,9 +94,7 @@ mod tests {
         assert_eq!(snapshot(&store), before);
         assert!(!store.contains_document("new").unwrap());
         // The same document with a new model id of another dim is fine.
-        store
-            .insert_document(&doc, &make_vectors(&doc, 5, 1.0), "m5")
-            .unwrap();
+        store.insert_document(&doc, &make_vectors(&doc, 5, 1.0), "m5").unwrap();
         assert_eq!(store.all_chunk_vectors("m5").unwrap().len(), 4);
         assert_eq!(store.all_chunk_vectors(MODEL).unwrap().len(), 2);
     }

@@ -15,10 +15,7 @@ pub fn encode(v: &[f32]) -> Vec<u8> {
 pub fn decode(blob: &[u8], dim: i64, chunk_id: i64) -> Result<Vec<f32>, StoreError> {
     let expected = usize::try_from(dim).ok().and_then(|d| d.checked_mul(4));
     if dim <= 0 || expected != Some(blob.len()) {
-        return Err(StoreError::Corrupt(format!(
-            "chunk {chunk_id}: vector blob has {} bytes, expected dim {dim} x 4",
-            blob.len()
-        )));
+        return Err(StoreError::Corrupt(format!("chunk {chunk_id}: vector blob has {} bytes, expected dim {dim} x 4", blob.len())));
     }
     let v: Vec<f32> = blob
         .chunks_exact(4)
@@ -26,9 +23,7 @@ pub fn decode(blob: &[u8], dim: i64, chunk_id: i64) -> Result<Vec<f32>, StoreErr
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
     if v.iter().any(|x| !x.is_finite()) {
-        return Err(StoreError::Corrupt(format!(
-            "chunk {chunk_id}: non-finite vector value"
-        )));
+        return Err(StoreError::Corrupt(format!("chunk {chunk_id}: non-finite vector value")));
     }
     Ok(v)
 }
@@ -49,10 +44,7 @@ mod tests {
     fn decode_rejects_bad_lengths_and_values() {
         let b = encode(&[1.0, 2.0, 3.0]);
         assert!(matches!(decode(&b, 4, 1), Err(StoreError::Corrupt(_))));
-        assert!(matches!(
-            decode(&b[..11], 3, 1),
-            Err(StoreError::Corrupt(_))
-        ));
+        assert!(matches!(decode(&b[..11], 3, 1), Err(StoreError::Corrupt(_))));
         assert!(matches!(decode(&[], 0, 1), Err(StoreError::Corrupt(_))));
         assert!(matches!(decode(&b, -3, 1), Err(StoreError::Corrupt(_))));
         let nan = encode(&[f32::NAN]);

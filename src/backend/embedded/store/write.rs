@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::validate::validate;
-use super::{vector, StoreDelete, StoreInsert, Store, StoreError};
+use super::{vector, Store, StoreDelete, StoreError, StoreInsert};
 use crate::corpus::PreparedDocument;
 
 impl Store {
@@ -26,18 +26,10 @@ impl Store {
         model_id: &str,
     ) -> Result<StoreInsert, StoreError> {
         let dim = validate(doc, chunk_vectors, model_id)?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let exists: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM documents WHERE id = ?1)",
-            [&doc.id],
-            |r| r.get(0),
-        )?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let exists: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM documents WHERE id = ?1)", [&doc.id], |r| r.get(0))?;
         if exists {
-            return Ok(StoreInsert::AlreadyPresent {
-                document_id: doc.id.clone(),
-            });
+            return Ok(StoreInsert::AlreadyPresent { document_id: doc.id.clone() });
         }
         if let Some(dim) = dim {
             register_model(&tx, model_id, dim)?;
@@ -58,20 +50,12 @@ impl Store {
     /// Deletes a document with its paragraphs, chunks and duplicates (one
     /// transaction) and bumps the corpus version. `NotFound` if unknown.
     pub fn delete_document(&mut self, id: &str) -> Result<StoreDelete, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let found: Option<i64> = tx
-            .query_row("SELECT 1 FROM documents WHERE id = ?1", [id], |r| r.get(0))
-            .optional()?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let found: Option<i64> = tx.query_row("SELECT 1 FROM documents WHERE id = ?1", [id], |r| r.get(0)).optional()?;
         if found.is_none() {
             return Err(StoreError::NotFound(format!("document {id}")));
         }
-        let paragraph_ids = collect_ids(
-            &tx,
-            "SELECT id FROM paragraphs WHERE document_id = ?1 ORDER BY id",
-            id,
-        )?;
+        let paragraph_ids = collect_ids(&tx, "SELECT id FROM paragraphs WHERE document_id = ?1 ORDER BY id", id)?;
         let chunk_ids = collect_ids(
             &tx,
             "SELECT c.id FROM chunks c JOIN paragraphs p ON p.id = c.paragraph_id \
@@ -93,23 +77,12 @@ impl Store {
 
 /// Records `model_id` with `dim`, or checks it against the recorded dimension.
 fn register_model(tx: &Transaction<'_>, model_id: &str, dim: usize) -> Result<(), StoreError> {
-    let stored: Option<i64> = tx
-        .query_row(
-            "SELECT dim FROM models WHERE model_id = ?1",
-            [model_id],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let stored: Option<i64> = tx.query_row("SELECT dim FROM models WHERE model_id = ?1", [model_id], |r| r.get(0)).optional()?;
     match stored {
         Some(d) if d == dim as i64 => Ok(()),
-        Some(d) => Err(StoreError::InvalidArgument(format!(
-            "model {model_id} stores {d}-dimensional vectors, got {dim}"
-        ))),
+        Some(d) => Err(StoreError::InvalidArgument(format!("model {model_id} stores {d}-dimensional vectors, got {dim}"))),
         None => {
-            tx.execute(
-                "INSERT INTO models (model_id, dim) VALUES (?1, ?2)",
-                params![model_id, dim as i64],
-            )?;
+            tx.execute("INSERT INTO models (model_id, dim) VALUES (?1, ?2)", params![model_id, dim as i64])?;
             Ok(())
         }
     }
@@ -123,12 +96,8 @@ fn write_rows(
     model_id: &str,
     dim: Option<usize>,
 ) -> Result<(Vec<i64>, Vec<i64>), StoreError> {
-    let tags = serde_json::to_string(&doc.tags)
-        .map_err(|e| StoreError::InvalidArgument(format!("tags: {e}")))?;
-    let created_at = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let tags = serde_json::to_string(&doc.tags).map_err(|e| StoreError::InvalidArgument(format!("tags: {e}")))?;
+    let created_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     tx.execute(
         "INSERT INTO documents (id, origin, title, source, date, year, tags, \
          paragraph_count, chunk_count, duplicate_count, created_at) \
@@ -165,19 +134,8 @@ fn write_rows(
         paragraph_ids.push(paragraph_id);
         for (ordinal, c) in p.chunks.iter().enumerate() {
             // `validate` guarantees one vector per chunk.
-            let v = vectors
-                .next()
-                .ok_or_else(|| StoreError::InvalidArgument("fewer vectors than chunks".into()))?;
-            chunk_stmt.execute(params![
-                paragraph_id,
-                ordinal as i64,
-                c.start,
-                c.end,
-                c.text,
-                model_id,
-                dim,
-                vector::encode(v)
-            ])?;
+            let v = vectors.next().ok_or_else(|| StoreError::InvalidArgument("fewer vectors than chunks".into()))?;
+            chunk_stmt.execute(params![paragraph_id, ordinal as i64, c.start, c.end, c.text, model_id, dim, vector::encode(v)])?;
             chunk_ids.push(tx.last_insert_rowid());
         }
     }
@@ -193,14 +151,9 @@ fn write_rows(
 
 /// Increments the persisted corpus version inside `tx`.
 fn bump_version(tx: &Transaction<'_>) -> Result<(), StoreError> {
-    let n = tx.execute(
-        "UPDATE meta SET value = value + 1 WHERE key = 'corpus_version'",
-        [],
-    )?;
+    let n = tx.execute("UPDATE meta SET value = value + 1 WHERE key = 'corpus_version'", [])?;
     if n != 1 {
-        return Err(StoreError::Corrupt(
-            "corpus_version missing from meta".into(),
-        ));
+        return Err(StoreError::Corrupt("corpus_version missing from meta".into()));
     }
     Ok(())
 }
@@ -208,9 +161,7 @@ fn bump_version(tx: &Transaction<'_>) -> Result<(), StoreError> {
 /// Runs a one-parameter query returning ids.
 fn collect_ids(tx: &Transaction<'_>, sql: &str, arg: &str) -> Result<Vec<i64>, StoreError> {
     let mut stmt = tx.prepare(sql)?;
-    let ids = stmt
-        .query_map([arg], |r| r.get(0))?
-        .collect::<Result<Vec<i64>, _>>()?;
+    let ids = stmt.query_map([arg], |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
     Ok(ids)
 }
 
@@ -225,30 +176,16 @@ mod tests {
         let doc = make_doc("abc", Some(2019), 3, 2);
         let vecs = make_vectors(&doc, 4, 0.5);
         let out = store.insert_document(&doc, &vecs, MODEL).unwrap();
-        let StoreInsert::Inserted {
-            document_id,
-            paragraphs,
-            chunks,
-            duplicates,
-            paragraph_ids,
-            chunk_ids,
-        } = out
-        else {
+        let StoreInsert::Inserted { document_id, paragraphs, chunks, duplicates, paragraph_ids, chunk_ids } = out else {
             panic!("expected Inserted")
         };
         assert_eq!(paragraph_ids.len(), 3);
-        assert_eq!(
-            (document_id.as_str(), paragraphs, chunks, duplicates),
-            ("abc", 3, 6, 1)
-        );
+        assert_eq!((document_id.as_str(), paragraphs, chunks, duplicates), ("abc", 3, 6, 1));
         assert_eq!(chunk_ids.len(), 6);
 
         let rec = store.document("abc").unwrap();
         assert_eq!(rec.origin, doc.origin);
-        assert_eq!(
-            (rec.title.clone(), rec.source.clone(), rec.date.clone()),
-            (doc.title.clone(), doc.source.clone(), doc.date.clone())
-        );
+        assert_eq!((rec.title.clone(), rec.source.clone(), rec.date.clone()), (doc.title.clone(), doc.source.clone(), doc.date.clone()));
         assert_eq!((rec.year, rec.tags.clone()), (Some(2019), doc.tags.clone()));
         assert_eq!((rec.paragraphs, rec.chunks, rec.duplicates), (3, 6, 1));
         assert!(rec.created_at > 1_600_000_000);
@@ -257,10 +194,7 @@ mod tests {
         assert_eq!(paras.len(), 3);
         let mut k = 0;
         for (p, want) in paras.iter().zip(&doc.paragraphs) {
-            assert_eq!(
-                (p.position, &p.heading, &p.text, &p.simplified),
-                (want.position, &want.heading, &want.text, &want.simplified)
-            );
+            assert_eq!((p.position, &p.heading, &p.text, &p.simplified), (want.position, &want.heading, &want.text, &want.simplified));
             assert_eq!(
                 (&p.doc_title, &p.doc_source, &p.doc_date, p.year, &p.tags),
                 (&doc.title, &doc.source, &doc.date, doc.year, &doc.tags)
@@ -269,10 +203,7 @@ mod tests {
             let chunks = store.chunks_of_paragraph(p.id).unwrap();
             assert_eq!(chunks.len(), want.chunks.len());
             for (ord, (c, wc)) in chunks.iter().zip(&want.chunks).enumerate() {
-                assert_eq!(
-                    (c.paragraph_id, c.ordinal, c.start, c.end, &c.text),
-                    (p.id, ord as u32, wc.start, wc.end, &wc.text)
-                );
+                assert_eq!((c.paragraph_id, c.ordinal, c.start, c.end, &c.text), (p.id, ord as u32, wc.start, wc.end, &wc.text));
                 assert_eq!(c.id, chunk_ids[k]);
                 assert_eq!(store.chunk(c.id).unwrap(), *c);
                 assert_eq!(store.chunk_vector(c.id).unwrap(), vecs[k]);
@@ -280,14 +211,7 @@ mod tests {
             }
         }
         let all = store.all_chunk_vectors(MODEL).unwrap();
-        assert_eq!(
-            all,
-            chunk_ids
-                .iter()
-                .copied()
-                .zip(vecs.iter().cloned())
-                .collect::<Vec<_>>()
-        );
+        assert_eq!(all, chunk_ids.iter().copied().zip(vecs.iter().cloned()).collect::<Vec<_>>());
         assert!(store.all_chunk_vectors("other-model").unwrap().is_empty());
         assert_eq!(store.corpus_version().unwrap(), 1);
     }
@@ -296,27 +220,15 @@ mod tests {
     fn reinsert_is_already_present_and_changes_nothing() {
         let (_tmp, mut store) = open();
         let doc = make_doc("same", None, 2, 2);
-        store
-            .insert_document(&doc, &make_vectors(&doc, 4, 0.0), MODEL)
-            .unwrap();
+        store.insert_document(&doc, &make_vectors(&doc, 4, 0.0), MODEL).unwrap();
         let before = snapshot(&store);
         let rec = store.document("same").unwrap();
         // Different vectors (and even a different model) must not overwrite anything.
-        let out = store
-            .insert_document(&doc, &make_vectors(&doc, 4, 9.0), "m2")
-            .unwrap();
-        assert_eq!(
-            out,
-            StoreInsert::AlreadyPresent {
-                document_id: "same".into()
-            }
-        );
+        let out = store.insert_document(&doc, &make_vectors(&doc, 4, 9.0), "m2").unwrap();
+        assert_eq!(out, StoreInsert::AlreadyPresent { document_id: "same".into() });
         assert_eq!(snapshot(&store), before);
         assert_eq!(store.document("same").unwrap(), rec);
-        assert_eq!(
-            store.all_chunk_vectors(MODEL).unwrap()[0].1,
-            make_vectors(&doc, 4, 0.0)[0]
-        );
+        assert_eq!(store.all_chunk_vectors(MODEL).unwrap()[0].1, make_vectors(&doc, 4, 0.0)[0]);
     }
 
     #[test]
@@ -324,23 +236,12 @@ mod tests {
         let (_tmp, mut store) = open();
         let a = make_doc("a", Some(2020), 2, 3);
         let b = make_doc("b", Some(2021), 1, 1);
-        let StoreInsert::Inserted { chunk_ids, .. } = store
-            .insert_document(&a, &make_vectors(&a, 4, 0.0), MODEL)
-            .unwrap()
-        else {
+        let StoreInsert::Inserted { chunk_ids, .. } = store.insert_document(&a, &make_vectors(&a, 4, 0.0), MODEL).unwrap() else {
             panic!()
         };
-        store
-            .insert_document(&b, &make_vectors(&b, 4, 0.0), MODEL)
-            .unwrap();
+        store.insert_document(&b, &make_vectors(&b, 4, 0.0), MODEL).unwrap();
         assert_eq!(store.corpus_version().unwrap(), 2);
-        let para_ids: Vec<i64> = store
-            .all_paragraphs()
-            .unwrap()
-            .iter()
-            .filter(|p| p.document_id == "a")
-            .map(|p| p.id)
-            .collect();
+        let para_ids: Vec<i64> = store.all_paragraphs().unwrap().iter().filter(|p| p.document_id == "a").map(|p| p.id).collect();
 
         let del = store.delete_document("a").unwrap();
         assert_eq!(del.document_id, "a");
@@ -353,30 +254,15 @@ mod tests {
         for id in &del.chunk_ids {
             assert!(matches!(store.chunk(*id), Err(StoreError::NotFound(_))));
         }
-        assert!(matches!(
-            store.paragraph(para_ids[0]),
-            Err(StoreError::NotFound(_))
-        ));
-        assert!(matches!(
-            store.delete_document("a"),
-            Err(StoreError::NotFound(_))
-        ));
-        assert_eq!(
-            store.corpus_version().unwrap(),
-            3,
-            "failed delete must not bump"
-        );
+        assert!(matches!(store.paragraph(para_ids[0]), Err(StoreError::NotFound(_))));
+        assert!(matches!(store.delete_document("a"), Err(StoreError::NotFound(_))));
+        assert_eq!(store.corpus_version().unwrap(), 3, "failed delete must not bump");
         store.check_integrity().unwrap();
 
         // Ids are never reused, even for the highest deleted ids.
         store.delete_document("b").unwrap();
         let c = make_doc("c", None, 1, 1);
-        let StoreInsert::Inserted {
-            chunk_ids: new_ids, ..
-        } = store
-            .insert_document(&c, &make_vectors(&c, 4, 0.0), MODEL)
-            .unwrap()
-        else {
+        let StoreInsert::Inserted { chunk_ids: new_ids, .. } = store.insert_document(&c, &make_vectors(&c, 4, 0.0), MODEL).unwrap() else {
             panic!()
         };
         assert!(new_ids[0] > *chunk_ids.last().unwrap() + 1);
@@ -389,18 +275,8 @@ mod tests {
         let mut doc = make_doc("empty", None, 0, 0);
         doc.duplicates.clear();
         let out = store.insert_document(&doc, &[], MODEL).unwrap();
-        assert!(matches!(
-            out,
-            StoreInsert::Inserted {
-                paragraphs: 0,
-                chunks: 0,
-                ..
-            }
-        ));
-        assert!(
-            store.stats().unwrap().models.is_empty(),
-            "no dim known, no model recorded"
-        );
+        assert!(matches!(out, StoreInsert::Inserted { paragraphs: 0, chunks: 0, .. }));
+        assert!(store.stats().unwrap().models.is_empty(), "no dim known, no model recorded");
         assert!(!store.is_empty().unwrap());
     }
 }
