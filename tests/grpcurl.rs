@@ -106,6 +106,17 @@ fn grpcurl_lists_describes_and_calls_every_rpc() {
     assert_eq!(scores.len(), 2, "{assigned}");
     assert!(scores[0]["score"].as_f64() >= scores[1]["score"].as_f64(), "{assigned}");
 
+    let tree = call(addr, "simtheme.v1.SimTheme/ThemeTree", r#"{"params":{"seed":7},"levels":2,"level":0}"#);
+    let nodes = tree["nodes"].as_array().unwrap();
+    assert!(!nodes.is_empty() && nodes.iter().all(|n| n["level"].as_u64().unwrap_or(0) == 0), "{tree}");
+    let reuse = call(
+        addr,
+        "simtheme.v1.SimTheme/TextReuse",
+        r#"{"from":{"years":{"from":2023,"to":2023}},"to":{"years":{"from":2024,"to":2024}},"limit":3}"#,
+    );
+    assert!(reuse["fromParagraphs"].as_u64().unwrap() > 0 && reuse["toParagraphs"].as_u64().unwrap() > 0, "{reuse}");
+    assert!(reuse["entries"].as_array().is_some_and(|e| e.len() == 3), "{reuse}");
+
     let deleted = call(addr, "simtheme.v1.SimTheme/DeleteDocument", &format!(r#"{{"documentId":"{doc_id}"}}"#));
     assert_eq!(deleted["documentId"], doc_id.as_str());
 
@@ -119,10 +130,12 @@ fn grpcurl_lists_describes_and_calls_every_rpc() {
     assert!(!ok && err.contains("NotFound"), "deleted twice: {err}");
     let (ok, _, err) = grpcurl(addr, &["-d", r#"{"yearA":2024,"yearB":2024}"#], &["simtheme.v1.SimTheme/CompareYears"]);
     assert!(!ok && err.contains("InvalidArgument") && err.contains("same year"), "{err}");
+    let (ok, _, err) = grpcurl(addr, &["-d", r#"{"to":{"documentId":"nope"}}"#], &["simtheme.v1.SimTheme/TextReuse"]);
+    assert!(!ok && err.contains("InvalidArgument") && err.contains("set from"), "{err}");
 }
 
 /// Every RPC of `simtheme.v1.SimTheme`; the test above calls each one.
-const RPCS: [&str; 13] = [
+const RPCS: [&str; 15] = [
     "NearestParagraphs",
     "Similarity",
     "Embed",
@@ -136,4 +149,6 @@ const RPCS: [&str; 13] = [
     "ThemesOverTime",
     "CompareYears",
     "AssignTheme",
+    "ThemeTree",
+    "TextReuse",
 ];

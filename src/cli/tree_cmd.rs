@@ -68,11 +68,7 @@ pub fn run_theme_tree(config: Config, args: &ThemeArgs, zoom: &ZoomArgs, json: b
     runtime.block_on(engine.seed_if_empty())?;
     let query = ThemeTreeQuery { themes: args.request(), levels: zoom.levels, min_split: None };
     let (run, _) = runtime.block_on(engine.theme_tree(&query))?;
-    let nodes: Vec<&TreeNode> = match (zoom.level, zoom.subtree) {
-        (Some(l), _) => run.level(l)?,
-        (_, Some(id)) => run.subtree(id)?,
-        _ => run.tree.nodes.iter().collect(),
-    };
+    let nodes = run.select(zoom.level, zoom.subtree)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&nodes)?);
         return Ok(());

@@ -8,7 +8,7 @@ use std::time::Instant;
 use sha2::{Digest, Sha256};
 
 use crate::backend::ParagraphRecord;
-use crate::themes::{theme_tree, ThemeTree, TreeNode, TreeParams};
+use crate::themes::{theme_tree, ThemeInput, ThemeTree, TreeNode, TreeParams};
 
 use super::{Engine, EngineError, ParagraphFilter, ThemeRequest};
 
@@ -50,6 +50,8 @@ pub struct ThemeTreeRun {
     pub tree: ThemeTree,
     /// Stored records of the clustered paragraphs, by id.
     pub records: HashMap<i64, ParagraphRecord>,
+    /// The clustered paragraphs with their vectors (input order).
+    pub inputs: Vec<ThemeInput>,
     /// Corpus version computed on.
     pub corpus_version: u64,
     /// Milliseconds the computation took.
@@ -68,6 +70,19 @@ impl ThemeTreeRun {
             )));
         }
         Ok(self.tree.level_nodes(level))
+    }
+
+    /// The nodes a caller asked for: one `level`, one `subtree`, or (neither) every node;
+    /// `InvalidArgument` when both are given.
+    pub fn select(&self, level: Option<u32>, subtree: Option<u32>) -> Result<Vec<&TreeNode>, EngineError> {
+        match (level, subtree) {
+            (Some(_), Some(_)) => {
+                Err(EngineError::InvalidArgument("give a level or a subtree, not both (a subtree already spans its levels)".into()))
+            }
+            (Some(l), None) => self.level(l),
+            (None, Some(id)) => self.subtree(id),
+            (None, None) => Ok(self.tree.nodes.iter().collect()),
+        }
     }
 
     /// Node `id` and its descendants; `NotFound` naming the valid ids otherwise.
@@ -97,13 +112,14 @@ impl Engine {
         }
         let started = Instant::now();
         let (inputs, records) = self.theme_inputs(&filter, params.themes.target_themes).await?;
-        let tree = tokio::task::spawn_blocking(move || theme_tree(&inputs, None, &params))
+        let (tree, inputs) = tokio::task::spawn_blocking(move || theme_tree(&inputs, None, &params).map(|t| (t, inputs)))
             .await
             .map_err(|e| EngineError::Internal(format!("theme tree task failed: {e}")))??;
         let run = Arc::new(ThemeTreeRun {
             result_id: id.clone(),
             tree,
             records,
+            inputs,
             corpus_version: version,
             elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
         });

@@ -11,7 +11,7 @@ use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::convert::{self, status};
-use super::themes;
+use super::{themes, tree_reuse};
 use crate::engine::{Engine, QueryInput};
 use crate::proto::{self, sim_theme_server::SimTheme};
 
@@ -215,6 +215,23 @@ impl SimTheme for Handlers {
         };
         let (run, scores) = engine.assign_theme(&q, query, r.top as usize).await.map_err(status)?;
         Ok(Response::new(themes::assign_response(&run, scores)))
+    }
+
+    async fn theme_tree(&self, request: Request<proto::ThemeTreeRequest>) -> Result<Response<proto::ThemeTreeResponse>, Status> {
+        let engine = self.engine()?;
+        let r = request.into_inner();
+        let query = tree_reuse::tree_query(&r).map_err(status)?;
+        let (run, cached) = engine.theme_tree(&query).await.map_err(status)?;
+        let nodes = run.select(r.level, r.subtree).map_err(status)?;
+        Ok(Response::new(tree_reuse::tree_response(&run, &nodes, cached, r.include_members)))
+    }
+
+    async fn text_reuse(&self, request: Request<proto::TextReuseRequest>) -> Result<Response<proto::TextReuseResponse>, Status> {
+        let engine = self.engine()?;
+        let r = request.into_inner();
+        let (query, kinds) = tree_reuse::reuse_query(&r).map_err(status)?;
+        let report = engine.reuse(&query).await.map_err(status)?;
+        Ok(Response::new(tree_reuse::reuse_response(&report, &kinds, r.limit)))
     }
 }
 

@@ -155,4 +155,12 @@ impl SimTheme for Instrumented {
     async fn assign_theme(&self, request: Request<proto::AssignThemeRequest>) -> Result<Response<proto::AssignThemeResponse>, Status> {
         self.inner.assign_theme(request).await
     }
+
+    async fn theme_tree(&self, request: Request<proto::ThemeTreeRequest>) -> Result<Response<proto::ThemeTreeResponse>, Status> {
+        self.inner.theme_tree(request).await
+    }
+
+    async fn text_reuse(&self, request: Request<proto::TextReuseRequest>) -> Result<Response<proto::TextReuseResponse>, Status> {
+        self.inner.text_reuse(request).await
+    }
 }

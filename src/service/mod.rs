@@ -19,6 +19,7 @@ mod plaintext;
 mod rpcs;
 mod themes;
 mod tls;
+mod tree_reuse;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};

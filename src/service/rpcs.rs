@@ -85,6 +85,8 @@ pub const RPCS: &[Rpc] = &[
     Rpc { name: "ThemesOverTime", writes: false, http: http!(themes_over_time), deadline: Deadline::WholeCall },
     Rpc { name: "CompareYears", writes: false, http: http!(compare_years), deadline: Deadline::WholeCall },
     Rpc { name: "AssignTheme", writes: false, http: http!(assign_theme), deadline: Deadline::WholeCall },
+    Rpc { name: "ThemeTree", writes: false, http: http!(theme_tree), deadline: Deadline::WholeCall },
+    Rpc { name: "TextReuse", writes: false, http: http!(text_reuse), deadline: Deadline::WholeCall },
 ];
 
 /// Health and reflection methods (other services), labelled `service/method`.
@@ -142,7 +144,7 @@ mod tests {
         let writes: Vec<&str> = RPCS.iter().filter(|r| r.writes).map(|r| r.name).collect();
         assert_eq!(writes, ["DeleteDocument", "AddDocuments", "StreamDocuments"]);
         assert!(writes.iter().all(|w| super::writes(w)) && !super::writes("Stats") && !super::writes("Nope"));
-        assert_eq!(http_rpcs().count(), 12);
+        assert_eq!(http_rpcs().count(), 14);
     }
 
     #[test]
