@@ -3,7 +3,7 @@
 
 use simtheme::cli::{
     parse_cli, run_compare, run_embed, run_ingest, run_migrate, run_over_time, run_reuse, run_serve, run_similarity, run_theme_tree,
-    run_themes, Command, Format, MigrateTarget,
+    run_themes, Command, MigrateTarget,
 };
 use simtheme::config::LogFormat;
 
@@ -28,7 +28,9 @@ fn main() -> anyhow::Result<()> {
     match &cli.command {
         Command::Serve(args) => run_serve(cli.config(), args.clone()),
         Command::Ingest { paths, args, .. } => run_ingest(cli.config(), paths, args),
-        Command::Themes { args, out, zoom, .. } if zoom.active() => run_theme_tree(cli.config(), args, zoom, out.format() == Format::Json),
+        Command::Themes { args, out, zoom, time, plot, .. } if zoom.active() => {
+            run_theme_tree(cli.config(), args, zoom, out, time, plot.as_deref())
+        }
         Command::Themes { args, out, time, plot, chart, .. } => run_themes(cli.config(), args, out, time, plot.clone(), *chart),
         Command::ThemesOverTime { args, out, time, plot, .. } => run_over_time(cli.config(), args, out, time, plot.clone()),
         Command::CompareYears { period_a, period_b, args, out, .. } => run_compare(cli.config(), args, period_a, period_b, out),

@@ -139,6 +139,17 @@ async fn every_rpc_and_restart(extra: &[&str], backend: Backend) {
 
     check_themes(&mut c, stats.paragraphs).await;
 
+    // The theme tree and text reuse on this backend: every paragraph accounted for.
+    let tree = c.theme_tree(proto::ThemeTreeRequest { level: Some(0), ..Default::default() }).await.unwrap().into_inner();
+    let in_tree: u32 = tree.nodes.iter().map(|n| n.size).sum::<u32>() + (tree.outlier_ids.len() + tree.boilerplate_ids.len()) as u32;
+    assert!(!tree.nodes.is_empty() && in_tree == tree.paragraphs, "{tree:?}");
+    let side = |y: i32| Some(proto::ReuseSide { side: Some(proto::reuse_side::Side::Years(proto::YearRange { from: y, to: y })) });
+    let r = c.text_reuse(proto::TextReuseRequest { from: side(2023), to: side(2024), ..Default::default() }).await.unwrap().into_inner();
+    let per_year = |y: i32| stats.years.iter().find(|c| c.year == Some(y)).map_or(0, |c| c.paragraphs);
+    assert_eq!((r.from_paragraphs, r.to_paragraphs), (per_year(2023), per_year(2024)), "{r:?}");
+    assert_eq!(r.verbatim + r.edited + r.rewritten + r.dropped, r.from_paragraphs);
+    assert_eq!(r.verbatim + r.edited + r.rewritten + r.new, r.to_paragraphs);
+
     // Ingest: a good document, a bad one in the same batch, then the good one again.
     let good = proto::DocumentInput { text: NEW_DOC.into(), name: "lowalt.txt".into(), tags: vec!["test".into()], ..Default::default() };
     let bad = proto::DocumentInput { text: "  ".into(), ..Default::default() };

@@ -87,6 +87,23 @@ fn cli_prints_the_tree_and_one_level() {
     let level = run(&["--level", "0", "--json"]);
     let nodes: serde_json::Value = serde_json::from_str(&level).unwrap();
     assert!(nodes.as_array().is_some_and(|a| !a.is_empty() && a.iter().all(|n| n["level"] == 0)), "{level}");
+    // one CSV row per node, parents before children; a subtree's heatmap
+    let csv_text = run(&["--tree", "--format", "csv"]);
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    assert_eq!(&reader.headers().unwrap().iter().take(4).collect::<Vec<_>>(), &["node_id", "parent", "level", "children"]);
+    let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().unwrap();
+    assert!(!rows.is_empty(), "{csv_text}");
+    let ids: Vec<&str> = rows.iter().map(|r| &r[0]).collect();
+    for r in &rows {
+        assert!(r[1].is_empty() == (&r[2] == "0"), "level 0 and only it has no parent: {r:?}");
+        if !r[1].is_empty() {
+            let parent = ids.iter().position(|id| *id == &r[1]).expect("parent listed");
+            assert!(parent < ids.iter().position(|id| *id == &r[0]).unwrap(), "parent before child");
+        }
+    }
+    let svg = tmp.path().join("subtree.svg");
+    run(&["--subtree", &rows[0][0], "--plot", svg.to_str().unwrap()]);
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
     let out = Command::new(env!("CARGO_BIN_EXE_simtheme"))
         .args(["themes", "--data-dir"])
         .arg(tmp.path())

@@ -163,6 +163,28 @@ pub fn dating_summary(results: &[&IngestResult]) -> (String, Option<String>) {
     (line, warning)
 }
 
+/// A note naming the documents whose page-header date lost to another year in their file
+/// name (up to three examples), or `None` when there is none.
+pub fn overruled_note(rows: &[(&str, &IngestResult)]) -> Option<String> {
+    let overruled: Vec<String> = rows
+        .iter()
+        .filter_map(|(label, r)| {
+            let header = r.overruled_header_date.as_deref()?;
+            Some(format!("{label}: header {header}, used {}", r.date.as_deref().unwrap_or("-")))
+        })
+        .collect();
+    if overruled.is_empty() {
+        return None;
+    }
+    let more = if overruled.len() > 3 { format!("; and {} more", overruled.len() - 3) } else { String::new() };
+    let examples = overruled.iter().take(3).cloned().collect::<Vec<_>>().join("; ");
+    Some(format!(
+        "note: {} page-header date(s) of another year than the file name's were set aside, the file name's year used \
+         (an archive's re-posting date, most often): {examples}{more}. Give --date to choose the date yourself.",
+        overruled.len()
+    ))
+}
+
 /// Ingests the files and prints one row per document, the counts and the throughput line
 /// ([`IngestTotals::line`]). Fails (exit code 1) when any document failed, after ingesting
 /// all the others.
@@ -240,6 +262,9 @@ pub fn run_ingest(mut config: Config, paths: &[PathBuf], args: &IngestArgs) -> a
     if let Some(w) = warning {
         eprintln!("\n{w}\n");
     }
+    if let Some(note) = overruled_note(&rows.iter().map(|(label, r)| (label.as_str(), r)).collect::<Vec<_>>()) {
+        eprintln!("{note}");
+    }
     println!("{}", totals.line());
     if failures > 0 {
         anyhow::bail!("{failures} document(s) failed");
@@ -285,6 +310,16 @@ mod tests {
             w.contains("2 of 3 documents are UNDATED") && w.contains("--date") && w.contains("front matter") && w.contains("file name"),
             "{w}"
         );
+    }
+
+    #[test]
+    fn overruled_header_dates_are_named() {
+        let mut r = result(Some("1995"), Some(DateSource::FileName), false);
+        r.overruled_header_date = Some("2006-02-16".into());
+        let plain = result(Some("1996"), Some(DateSource::FileName), false);
+        assert_eq!(overruled_note(&[("1996.txt", &plain)]), None);
+        let note = overruled_note(&[("1995.txt", &r), ("1996.txt", &plain)]).unwrap();
+        assert!(note.starts_with("note: 1 page-header date") && note.contains("1995.txt: header 2006-02-16, used 1995"), "{note}");
     }
 
     #[test]

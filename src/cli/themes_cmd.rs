@@ -124,7 +124,7 @@ pub struct TimeArgs {
 }
 
 impl TimeArgs {
-    fn checked(&self) -> anyhow::Result<(u32, f32)> {
+    pub(crate) fn checked(&self) -> anyhow::Result<(u32, f32)> {
         Ok((bucket_size(self.bucket)?, presence_share(self.presence)?))
     }
 }

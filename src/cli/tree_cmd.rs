@@ -1,11 +1,14 @@
 //! `simtheme themes --tree | --level N | --subtree ID`: themes at every zoom, printed as an
 //! indented tree, one level as a table, or one theme with its descendants (or JSON).
 
-use crate::config::Config;
-use crate::engine::{Engine, ThemeTreeQuery, ThemeTreeRun};
-use crate::themes::TreeNode;
+use std::path::Path;
 
-use super::themes_cmd::ThemeArgs;
+use crate::config::Config;
+use crate::engine::{ThemeTreeQuery, ThemeTreeRun};
+use crate::themes::plot::ChartKind;
+use crate::themes::{self, export, ShareGrid, Theme, TreeNode};
+
+use super::themes_cmd::{open, print_rows, Format, OutputArgs, ThemeArgs, TimeArgs};
 
 /// Zoom options of `simtheme themes`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -61,17 +64,31 @@ fn line(run: &ThemeTreeRun, n: &TreeNode, indent: usize) -> String {
     )
 }
 
-/// Prints the tree, a level or a subtree of the stored paragraphs' themes.
-pub fn run_theme_tree(config: Config, args: &ThemeArgs, zoom: &ZoomArgs, json: bool) -> anyhow::Result<()> {
-    let runtime = super::runtime()?;
-    let engine = runtime.block_on(Engine::open(config))?;
-    runtime.block_on(engine.seed_if_empty())?;
+/// Prints the tree, a level or a subtree of the stored paragraphs' themes (table, or one row
+/// per node as CSV or JSON); `plot` draws the shown nodes' shares over time as a heatmap.
+pub fn run_theme_tree(
+    config: Config,
+    args: &ThemeArgs,
+    zoom: &ZoomArgs,
+    out: &OutputArgs,
+    time: &TimeArgs,
+    plot: Option<&Path>,
+) -> anyhow::Result<()> {
+    let (bucket, presence) = time.checked()?;
+    let (runtime, engine) = open(config)?;
     let query = ThemeTreeQuery { themes: args.request(), levels: zoom.levels, min_split: None };
     let (run, _) = runtime.block_on(engine.theme_tree(&query))?;
     let nodes = run.select(zoom.level, zoom.subtree)?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&nodes)?);
-        return Ok(());
+    if plot.is_some() || out.format() != Format::Table {
+        let themes: Vec<Theme> = nodes.iter().map(|n| n.theme.clone()).collect();
+        let grid = ShareGrid::new(&themes, &run.inputs, bucket)?;
+        if let Some(path) = plot {
+            themes::plot::plot_themes(&themes, &grid, ChartKind::Heatmap, presence, path)?;
+            eprintln!("heatmap of {} themes written to {}", themes.len(), path.display());
+        }
+        if out.format() != Format::Table {
+            return print_rows(&export::tree_rows(&nodes, &run.inputs, &grid, presence), out.format());
+        }
     }
     let t = &run.tree;
     println!(

@@ -88,13 +88,23 @@ pub fn prepare_document(raw: &str, origin: &str, meta: &DocumentMeta, cfg: &Segm
     prepare_document_dated(raw, origin, meta, date_from_name(origin), cfg).map(|(doc, _)| doc)
 }
 
+/// Where a prepared document's date came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dating {
+    /// The source of the date (`None` when undated).
+    pub source: Option<DateSource>,
+    /// A page-header date set aside because its year differs from the file name's (the file
+    /// name's date is used).
+    pub overruled_header_date: Option<String>,
+}
+
 /// Cleans, segments, de-duplicates and chunks one raw page; also says where its date came from.
 ///
 /// `origin` is informative (file name or caller label). A front matter block at the top
 /// ([`split_front_matter`]) is removed from the text and gives title, source, date and tags.
 /// Precedence for each field: `meta` (the caller) > front matter > detection in the page; the
 /// date then falls back to `name_date` (the file name's, see [`date_from_name`]; `None` to not
-/// use one). Front matter tags are added to `meta.tags`. `meta.date` must be `YYYY`, `YYYY-MM`
+/// use one), which also wins over a header date of another year ([`Dating`] reports it). Front matter tags are added to `meta.tags`. `meta.date` must be `YYYY`, `YYYY-MM`
 /// or `YYYY-MM-DD`. HTML input is converted with [`strip_html`] first. Errors when the input is
 /// not text, is empty after cleaning, has no body paragraph, or a date used is malformed.
 /// Never panics.
@@ -104,7 +114,7 @@ pub fn prepare_document_dated(
     meta: &DocumentMeta,
     name_date: Option<String>,
     cfg: &SegmentConfig,
-) -> Result<(PreparedDocument, Option<DateSource>), CorpusError> {
+) -> Result<(PreparedDocument, Dating), CorpusError> {
     if is_binary(raw) {
         return Err(CorpusError::NotText(origin.to_string()));
     }
@@ -127,16 +137,24 @@ pub fn prepare_document_dated(
     let title = meta.title.clone().or(front.title).or_else(|| detect_title(body));
     let source = meta.source.clone().or(front.source).or_else(|| detect_source(&text));
     let name_date = name_date.and_then(|d| meta::validate_date(&d).ok());
+    let mut overruled = None;
     let (date, date_source) = if let Some(d) = given_date {
         (Some(d), Some(DateSource::Given))
     } else if let Some(d) = front_date {
         (Some(d), Some(DateSource::FrontMatter))
-    } else if let Some(d) = detect_date(&text) {
-        (Some(d), Some(DateSource::Header))
-    } else if let Some(d) = name_date {
-        (Some(d), Some(DateSource::FileName))
     } else {
-        (None, None)
+        match (detect_date(&text), name_date) {
+            // A header date of another year than the file name's is most often the date an
+            // archive re-posted the page (e.g. `1995.txt` headed 2006-02-16): the name the
+            // user gave the file wins, and the overruled date is reported.
+            (Some(h), Some(n)) if meta::year_of(&h) != meta::year_of(&n) => {
+                overruled = Some(h);
+                (Some(n), Some(DateSource::FileName))
+            }
+            (Some(h), _) => (Some(h), Some(DateSource::Header)),
+            (None, Some(n)) => (Some(n), Some(DateSource::FileName)),
+            (None, None) => (None, None),
+        }
     };
     let year = date.as_deref().and_then(meta::year_of);
     let mut tags = meta.tags.clone();
@@ -179,7 +197,7 @@ pub fn prepare_document_dated(
     }
     let doc =
         PreparedDocument { id: document_id(raw), origin: origin.to_string(), title, source, date, year, tags, paragraphs, duplicates };
-    Ok((doc, date_source))
+    Ok((doc, Dating { source: date_source, overruled_header_date: overruled }))
 }
 
 #[cfg(test)]
@@ -216,8 +234,8 @@ mod tests {
         let none = DocumentMeta::default();
         let page = format!("---\ndate: 2019-02-18\ntitle: FM title\nsource: FM source\ntags: [a, b]\n---\n發布時間:2024-08-01\n{BODY}");
         let dated = |raw: &str, meta: &DocumentMeta, name: &str| {
-            let (doc, src) = prepare_document_dated(raw, name, meta, date_from_name(name), &cfg).unwrap();
-            (doc.date.clone(), src, doc)
+            let (doc, dating) = prepare_document_dated(raw, name, meta, date_from_name(name), &cfg).unwrap();
+            (doc.date.clone(), dating.source, doc)
         };
         let (date, src, doc) = dated(&page, &none, "2010.md");
         assert_eq!((date.as_deref(), src), (Some("2019-02-18"), Some(DateSource::FrontMatter)));
@@ -230,14 +248,20 @@ mod tests {
         assert_eq!((date.as_deref(), src), (Some("2001"), Some(DateSource::Given)));
         assert_eq!(doc.tags, vec!["b".to_string(), "c".into(), "a".into()]);
         let header = format!("發布時間:2024-08-01\n{BODY}");
-        let (date, src, _) = dated(&header, &none, "2010.md");
+        let (date, src, _) = dated(&header, &none, "2024.md");
+        assert_eq!((date.as_deref(), src), (Some("2024-08-01"), Some(DateSource::Header)), "same year: the precise header date");
+        let (date, src, _) = dated(&header, &none, "notes.md");
         assert_eq!((date.as_deref(), src), (Some("2024-08-01"), Some(DateSource::Header)));
+        // another year in the file name: an archive's re-posting date loses to the name
+        let (doc, dating) = prepare_document_dated(&header, "2010.md", &none, date_from_name("2010.md"), &cfg).unwrap();
+        assert_eq!((doc.date.as_deref(), dating.source), (Some("2010"), Some(DateSource::FileName)));
+        assert_eq!(dating.overruled_header_date.as_deref(), Some("2024-08-01"));
         let (date, src, _) = dated(BODY, &none, "reports/2010.md");
         assert_eq!((date.as_deref(), src), (Some("2010"), Some(DateSource::FileName)));
         let (date, src, _) = dated(BODY, &none, "v2.md");
         assert_eq!((date, src), (None, None));
-        let (doc, src) = prepare_document_dated(BODY, "2010.md", &none, None, &cfg).unwrap();
-        assert_eq!((doc.date, src), (None, None), "no name date when the caller gives none");
+        let (doc, dating) = prepare_document_dated(BODY, "2010.md", &none, None, &cfg).unwrap();
+        assert_eq!((doc.date, dating.source), (None, None), "no name date when the caller gives none");
         assert_eq!(prepare_document(BODY, "dir/1978年政府工作报告.txt", &none, &cfg).unwrap().year, Some(1978));
     }
 

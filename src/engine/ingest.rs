@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::backend::InsertOutcome;
-use crate::corpus::{date_from_name, prepare_document_dated, strip_html, DateSource, DocumentMeta, PreparedDocument};
+use crate::corpus::{date_from_name, prepare_document_dated, strip_html, DateSource, Dating, DocumentMeta, PreparedDocument};
 use crate::embed::Mode;
 
 use super::{Engine, EngineError};
@@ -143,6 +143,8 @@ pub struct IngestResult {
     pub year: Option<i32>,
     /// Where the date came from (`None` when undated).
     pub date_source: Option<DateSource>,
+    /// A page-header date set aside because the file name gives another year.
+    pub overruled_header_date: Option<String>,
     /// Tokens fed to the model for this document (special tokens and prefixes included; 0
     /// when nothing was embedded).
     pub tokens: u64,
@@ -168,12 +170,13 @@ impl IngestResult {
             date: None,
             year: None,
             date_source: None,
+            overruled_header_date: None,
             tokens: 0,
             timings: IngestTimings::default(),
         }
     }
 
-    fn from_doc(index: usize, status: IngestStatus, doc: &PreparedDocument, date_source: Option<DateSource>) -> Self {
+    fn from_doc(index: usize, status: IngestStatus, doc: &PreparedDocument, dating: &Dating) -> Self {
         IngestResult {
             index,
             status,
@@ -184,7 +187,8 @@ impl IngestResult {
             title: doc.title.clone(),
             date: doc.date.clone(),
             year: doc.year,
-            date_source,
+            date_source: dating.source,
+            overruled_header_date: dating.overruled_header_date.clone(),
             tokens: 0,
             timings: IngestTimings::default(),
         }
@@ -202,7 +206,7 @@ impl Engine {
     }
 
     /// [`Engine::prepare`], also saying where the document's date came from.
-    pub fn prepare_dated(&self, input: &IngestInput) -> Result<(PreparedDocument, Option<DateSource>), EngineError> {
+    pub fn prepare_dated(&self, input: &IngestInput) -> Result<(PreparedDocument, Dating), EngineError> {
         let limit = self.config().max_document_bytes;
         if input.text.len() > limit {
             return Err(EngineError::InvalidArgument(format!(
@@ -245,12 +249,12 @@ impl Engine {
         let prepared = timed(&mut t.cleaning, crate::priority::in_background(move || engine.prepare_dated(&input)))
             .await
             .unwrap_or_else(|e| Err(EngineError::Internal(format!("ingest task failed: {e}"))));
-        let (doc, date_source) = match prepared {
+        let (doc, dating) = match prepared {
             Ok((doc, source)) => (Arc::new(doc), source),
             Err(e) => return IngestResult::failed(index, String::new(), &e).with(0, t),
         };
         match timed(&mut t.storage, self.backend().contains_document(&doc.id)).await {
-            Ok(true) => return IngestResult::from_doc(index, IngestStatus::AlreadyPresent, &doc, date_source).with(0, t),
+            Ok(true) => return IngestResult::from_doc(index, IngestStatus::AlreadyPresent, &doc, &dating).with(0, t),
             Ok(false) => {}
             Err(e) => return IngestResult::failed(index, doc.id.clone(), &e.into()).with(0, t),
         }
@@ -267,7 +271,7 @@ impl Engine {
             Ok(InsertOutcome::AlreadyPresent { .. }) => IngestStatus::AlreadyPresent,
             Err(e) => return IngestResult::failed(index, doc.id.clone(), &e.into()).with(tokens, t),
         };
-        IngestResult::from_doc(index, status, &doc, date_source).with(tokens, t)
+        IngestResult::from_doc(index, status, &doc, &dating).with(tokens, t)
     }
 }
 

@@ -71,6 +71,7 @@ pub fn ingest_result(r: IngestResult) -> proto::DocumentResult {
         date: r.date.unwrap_or_default(),
         year: r.year,
         date_source: r.date_source.map(|s| s.as_str().to_string()).unwrap_or_default(),
+        overruled_header_date: r.overruled_header_date.unwrap_or_default(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Flat rows of themes results for CSV and JSON, ready for pandas or a spreadsheet: one row
-//! per theme ([`theme_rows`]), per theme × time bucket ([`time_rows`], gaps and empty cells
-//! included so a pivot has no holes) and per compared theme ([`comparison_rows`]).
+//! per theme ([`theme_rows`]), per node of a theme tree ([`tree_rows`]), per theme × time
+//! bucket ([`time_rows`], gaps and empty cells included so a pivot has no holes) and per
+//! compared theme ([`comparison_rows`]).
 //!
 //! CSV: UTF-8, a header row, quoting by the `csv` crate, empty cells for absent values, lists
 //! (keywords) joined with "; ". JSON: an array of objects with the same keys, so
@@ -14,7 +15,7 @@ use serde::Serialize;
 
 use super::grid::ShareGrid;
 use super::period::Period;
-use super::{Keyword, Theme, ThemeInput, ThemesError, Trend, YearComparison, YearThemeKeywords};
+use super::{Keyword, Theme, ThemeInput, ThemesError, TreeNode, Trend, YearComparison, YearThemeKeywords};
 
 /// A row type with a fixed column list (the CSV header, also written when there is no row).
 pub trait Columns {
@@ -206,6 +207,96 @@ pub fn theme_rows(themes: &[Theme], inputs: &[ThemeInput], grid: &ShareGrid, pre
                 representative_id: rep,
                 representative_text: rep.and_then(|id| text.get(&id)).unwrap_or(&"").to_string(),
             }
+        })
+        .collect()
+}
+
+/// One node of a theme tree: its place in the tree, then the columns of [`ThemeRow`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TreeRow {
+    /// Node id (unique in the tree).
+    pub node_id: u32,
+    /// Parent node id (absent on level 0).
+    pub parent: Option<u32>,
+    /// Depth: 0 for the broad themes.
+    pub level: u32,
+    /// Child node ids, largest first, joined with "; ".
+    pub children: String,
+    /// Label (the words that set the node apart from its siblings).
+    pub label: String,
+    /// Member paragraphs.
+    pub size: u32,
+    /// `size` / clustered paragraphs.
+    pub share: f32,
+    /// Mean cosine of members to the centre.
+    pub cohesion: f32,
+    /// Keywords by weight, joined with "; ".
+    pub keywords: String,
+    /// Life cycle: first bucket with share ≥ the presence threshold.
+    pub first_year: Option<i32>,
+    /// Bucket of the highest share.
+    pub peak_year: Option<i32>,
+    /// Share in the peak bucket.
+    pub peak_share: f32,
+    /// Last bucket with share ≥ the threshold.
+    pub last_year: Option<i32>,
+    /// First bucket after `last_year` (absent while still present at the end).
+    pub fade_year: Option<i32>,
+    /// Years per bucket of the life cycle.
+    pub bucket_years: u32,
+    /// Member nearest the centre.
+    pub representative_id: Option<i64>,
+    /// Its text.
+    pub representative_text: String,
+}
+
+impl Columns for TreeRow {
+    const COLUMNS: &'static [&'static str] = &[
+        "node_id",
+        "parent",
+        "level",
+        "children",
+        "label",
+        "size",
+        "share",
+        "cohesion",
+        "keywords",
+        "first_year",
+        "peak_year",
+        "peak_share",
+        "last_year",
+        "fade_year",
+        "bucket_years",
+        "representative_id",
+        "representative_text",
+    ];
+}
+
+/// One row per node of `nodes` (a tree, a level or a subtree), with the life cycle over `grid`
+/// (built on the nodes' themes, in the same order) at presence threshold `presence`.
+pub fn tree_rows(nodes: &[&TreeNode], inputs: &[ThemeInput], grid: &ShareGrid, presence: f32) -> Vec<TreeRow> {
+    let themes: Vec<Theme> = nodes.iter().map(|n| n.theme.clone()).collect();
+    nodes
+        .iter()
+        .zip(theme_rows(&themes, inputs, grid, presence))
+        .map(|(n, r)| TreeRow {
+            node_id: r.theme_id,
+            parent: n.parent,
+            level: n.level,
+            children: n.children.iter().map(u32::to_string).collect::<Vec<_>>().join("; "),
+            label: r.label,
+            size: r.size,
+            share: r.share,
+            cohesion: r.cohesion,
+            keywords: r.keywords,
+            first_year: r.first_year,
+            peak_year: r.peak_year,
+            peak_share: r.peak_share,
+            last_year: r.last_year,
+            fade_year: r.fade_year,
+            bucket_years: r.bucket_years,
+            representative_id: r.representative_id,
+            representative_text: r.representative_text,
         })
         .collect()
 }
