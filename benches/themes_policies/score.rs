@@ -144,6 +144,32 @@ pub fn isolation(corpus: &Corpus, groups: &[Group], policies: &[Policy], verbose
     isolated
 }
 
+/// True when label word `w` names policy term `t`: one contains the other and the word is at
+/// least half the term's length (so 脱贫 names 脱贫攻坚, 发展 does not name 科学发展观).
+fn names(w: &str, t: &str) -> bool {
+    let (wl, tl) = (w.chars().count(), t.chars().count());
+    w.contains(t) || (t.contains(w) && 2 * wl >= tl && wl >= 2)
+}
+
+/// Policies a reader finds by label (a secondary measure, defined after the isolation runs, so
+/// not tuned on): some theme has a label word naming one of the policy's terms, at least 60% of
+/// its members in the policy's era, and at least 3 members that mention the policy.
+pub fn named(corpus: &Corpus, groups: &[Group], policies: &[Policy]) -> usize {
+    policies
+        .iter()
+        .filter(|p| {
+            groups.iter().any(|g| {
+                let labelled = g.label.iter().any(|w| p.terms.iter().any(|t| names(w, t)));
+                let mentions =
+                    g.members.iter().filter(|m| corpus.texts.get(m).is_some_and(|t| p.terms.iter().any(|term| t.contains(term)))).count();
+                let in_era =
+                    g.members.iter().filter(|m| corpus.years.get(m).copied().flatten().is_some_and(|y| y >= p.from && y <= p.to)).count();
+                labelled && mentions >= 3 && 10 * in_era >= 6 * g.members.len()
+            })
+        })
+        .count()
+}
+
 /// Prints the summary and per-policy table of one set of groups.
 pub fn report(name: &str, corpus: &Corpus, groups: &[Group], outliers: usize, policies: &[Policy], secs: f64) -> usize {
     let largest = groups.iter().map(|g| g.members.len()).max().unwrap_or(0);
@@ -156,7 +182,12 @@ pub fn report(name: &str, corpus: &Corpus, groups: &[Group], outliers: usize, po
         common * 100.0
     );
     let n = isolation(corpus, groups, policies, true);
-    println!("  isolated {n}/{}", policies.len());
+    println!(
+        "  isolated {n}/{}; named by a theme label, >= 60% in era: {}/{}",
+        policies.len(),
+        named(corpus, groups, policies),
+        policies.len()
+    );
     n
 }
 
