@@ -15,7 +15,16 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => ("warn,simtheme::access=info", args.log_format),
         _ => ("warn", LogFormat::Text),
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SIMTHEME_LOG").unwrap_or_else(|_| default_filter.into());
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("SIMTHEME_LOG").unwrap_or_else(|_| default_filter.into());
+    // Dependencies' noise that simtheme reports in its own words or that is no fault of the
+    // server: rustls warns on every client sending an IP address as SNI; hnsw_rs logs an error
+    // for a graph dump of an older build, which the index then rebuilds (and says so).
+    let asked = std::env::var("SIMTHEME_LOG").unwrap_or_default();
+    for (krate, directive) in [("rustls", "rustls=error"), ("hnsw_rs", "hnsw_rs=off")] {
+        if !asked.contains(krate) {
+            filter = filter.add_directive(directive.parse()?);
+        }
+    }
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -126,6 +126,21 @@ async fn http_json_matches_grpc_and_metrics_count_every_call() {
     assert_eq!((r.status, r.json()["code"].as_str()), (404, Some("NOT_FOUND")), "{}", r.body);
     let r = http_call(&http, "POST", "/v1/NoSuchRpc", &key, "{}").await;
     assert_eq!(r.status, 404, "{}", r.body);
+    let r = http_call(&http, "GET", "/v1/Stats", &key, "").await;
+    assert_eq!((r.status, r.headers.get("allow").map(|v| v.to_str().unwrap())), (405, Some("POST")), "{}", r.body);
+    assert!(r.json()["message"].as_str().unwrap().contains("use POST /v1/Stats"), "{}", r.body);
+    // A body announced above the limit is refused at once with 413, before it is sent.
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut tcp = tokio::net::TcpStream::connect(&http).await.unwrap();
+        let head = format!("POST /v1/Stats HTTP/1.1\r\nhost: x\r\napi-key: {FULL_KEY}\r\ncontent-length: 20000000\r\n\r\n{{}}");
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n =
+            tokio::time::timeout(std::time::Duration::from_secs(10), tcp.read(&mut buf)).await.expect("answered without the body").unwrap();
+        let answer = String::from_utf8_lossy(&buf[..n]);
+        assert!(answer.starts_with("HTTP/1.1 413") && answer.contains("--max-message-bytes"), "{answer}");
+    }
     let r = http_call(&http, "GET", "/healthz", &[], "").await;
     assert_eq!((r.status, r.json()["status"].as_str()), (200, Some("SERVING")), "health needs no key");
     let r = http_call(&http, "POST", "/v1/Stats", &[("api-key", FULL_KEY)], "").await;

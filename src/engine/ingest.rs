@@ -11,6 +11,54 @@ use crate::embed::Mode;
 
 use super::{Engine, EngineError};
 
+/// Most characters of a document's name (its file name or the caller's label).
+pub const MAX_NAME_CHARS: usize = 1_024;
+/// Most characters of a title; a longer detected or front-matter title is cut to this.
+pub const MAX_TITLE_CHARS: usize = 1_000;
+/// Most characters of a source; a longer detected or front-matter source is cut to this.
+pub const MAX_SOURCE_CHARS: usize = 200;
+/// Most tags of one document.
+pub const MAX_TAGS: usize = 32;
+/// Most characters of one tag.
+pub const MAX_TAG_CHARS: usize = 64;
+
+/// Checks what a caller (or a front matter) says about a document against the metadata limits;
+/// the message names the field and the limit.
+fn check_meta(name: &str, meta: &DocumentMeta) -> Result<(), EngineError> {
+    let too_long = |field: &str, value: &str, max: usize| -> Result<(), EngineError> {
+        let n = value.chars().count();
+        if n > max {
+            return Err(EngineError::InvalidArgument(format!("{field} is {n} characters, above the limit of {max}; shorten it")));
+        }
+        Ok(())
+    };
+    too_long("name", name, MAX_NAME_CHARS)?;
+    too_long("title", meta.title.as_deref().unwrap_or(""), MAX_TITLE_CHARS)?;
+    too_long("source", meta.source.as_deref().unwrap_or(""), MAX_SOURCE_CHARS)?;
+    check_tags(&meta.tags)
+}
+
+fn check_tags(tags: &[String]) -> Result<(), EngineError> {
+    if tags.len() > MAX_TAGS {
+        return Err(EngineError::InvalidArgument(format!(
+            "{} tags, above the limit of {MAX_TAGS}; keep the ones you filter on",
+            tags.len()
+        )));
+    }
+    if let Some(t) = tags.iter().find(|t| t.chars().count() > MAX_TAG_CHARS) {
+        let shown: String = t.chars().take(20).collect();
+        return Err(EngineError::InvalidArgument(format!("tag \"{shown}…\" is longer than {MAX_TAG_CHARS} characters; shorten it")));
+    }
+    Ok(())
+}
+
+fn clip(text: String, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => text[..at].to_string(),
+        None => text,
+    }
+}
+
 /// How the raw text of a document is encoded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Format {
@@ -221,9 +269,15 @@ impl Engine {
             Format::Html => strip_html(&input.text),
             Format::Text | Format::Markdown => input.text.clone(),
         };
+        check_meta(&input.name, &input.meta)?;
         let name = if input.name.is_empty() { "(unnamed)" } else { input.name.as_str() };
         let name_date = if input.date_from_name { date_from_name(&input.name) } else { None };
-        Ok(prepare_document_dated(&raw, name, &input.meta, name_date, &self.config().segment)?)
+        let (mut doc, dating) = prepare_document_dated(&raw, name, &input.meta, name_date, &self.config().segment)?;
+        // front matter tags are the author's metadata too; detected titles and sources are cut
+        check_tags(&doc.tags)?;
+        doc.title = doc.title.map(|t| clip(t, MAX_TITLE_CHARS));
+        doc.source = doc.source.map(|s| clip(s, MAX_SOURCE_CHARS));
+        Ok((doc, dating))
     }
 
     /// Ingests documents one after another; never fails as a whole.

@@ -29,7 +29,10 @@ pub use crate::config::SearchMode;
 pub use documents::{DocumentPage, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use embedding::{EmbedOutput, Similarity, DEFAULT_EMBED_MODE};
 pub use error::EngineError;
-pub use ingest::{Format, IngestInput, IngestResult, IngestStatus, IngestTimings};
+pub use ingest::{
+    Format, IngestInput, IngestResult, IngestStatus, IngestTimings, MAX_NAME_CHARS, MAX_SOURCE_CHARS, MAX_TAGS, MAX_TAG_CHARS,
+    MAX_TITLE_CHARS,
+};
 pub use reuse::{ReuseQuery, ReuseScope};
 pub use search::{Provenance, QueryInput, SearchHit, SearchRequest, SearchResponse, DEFAULT_K};
 pub use seeds::SEED_DOCUMENTS;

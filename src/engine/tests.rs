@@ -200,3 +200,34 @@ async fn validation_errors_name_the_fix() {
     assert!(m.contains("ingest documents"), "nothing stored yet: {m}");
     assert!(message(e.delete_document(" ").await).contains("document_id"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_limits_refuse_oversized_fields_and_store_nothing() {
+    let f = fixture(|_| {}).await;
+    let doc = |meta: crate::corpus::DocumentMeta, name: &str| IngestInput {
+        text: DOCS[0].1.into(),
+        name: name.into(),
+        meta,
+        ..Default::default()
+    };
+    let meta = |title: &str, tags: Vec<String>| crate::corpus::DocumentMeta { title: Some(title.into()), tags, ..Default::default() };
+    let cases = [
+        (doc(meta(&"题".repeat(MAX_TITLE_CHARS + 1), vec![]), "a.txt"), "title is 1001 characters"),
+        (doc(meta("ok", (0..=MAX_TAGS).map(|i| format!("t{i}")).collect()), "a.txt"), "33 tags"),
+        (doc(meta("ok", vec!["x".repeat(MAX_TAG_CHARS + 1)]), "a.txt"), "longer than 64"),
+        (doc(meta("ok", vec![]), &"n".repeat(MAX_NAME_CHARS + 1)), "name is 1025 characters"),
+    ];
+    for (input, want) in cases {
+        let r = f.engine.ingest(vec![input]).await.remove(0);
+        match &r.status {
+            IngestStatus::Failed(m) => assert!(m.contains(want), "{m}"),
+            other => panic!("expected a refusal naming {want}, got {other:?}"),
+        }
+    }
+    // nothing of them was stored; a front matter title above the limit is cut, not refused
+    assert_eq!(f.engine.backend().stats().await.unwrap().store.documents, 0);
+    let page = format!("---\ntitle: {}\n---\n{}", "长".repeat(MAX_TITLE_CHARS + 50), DOCS[0].1);
+    let r = f.engine.ingest(vec![IngestInput { text: page, name: "fm.md".into(), ..Default::default() }]).await.remove(0);
+    assert_eq!(r.status, IngestStatus::Inserted, "{r:?}");
+    assert_eq!(r.title.unwrap().chars().count(), MAX_TITLE_CHARS);
+}

@@ -27,6 +27,13 @@ impl MustContain {
     /// text, or when there are more than [`MAX_NEEDLES`] needles or one is longer than
     /// [`MAX_NEEDLE_CHARS`].
     pub fn parse(items: &[String]) -> Result<MustContain, KeywordError> {
+        // raw items are bounded too: 10,000 copies of one term are 10,000 items to read
+        if items.len() > MAX_NEEDLES {
+            return Err(KeywordError::InvalidArgument(format!(
+                "must_contain has {} items, above the limit of {MAX_NEEDLES}; give each term once",
+                items.len()
+            )));
+        }
         let mut needles: Vec<String> = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let pieces = split_pieces(&to_simplified(item));
@@ -128,6 +135,9 @@ mod tests {
         assert!(mc(&[&long]).unwrap_err().to_string().contains("limit"));
         let many: Vec<String> = (0..MAX_NEEDLES + 1).map(|i| format!("t{i}")).collect();
         assert!(MustContain::parse(&many).is_err());
+        let same: Vec<String> = vec!["同一".into(); 10_000];
+        let err = MustContain::parse(&same).unwrap_err().to_string();
+        assert!(err.contains("10000 items") && err.contains("give each term once"), "{err}");
         // Syntax characters are text, not errors.
         assert_eq!(mc(&["a*(b:"]).unwrap().needles(), ["a*(b:"]);
     }

@@ -14,11 +14,12 @@ use super::metrics::code_name;
 /// Name of the request-id header: echoed when the client sends one, generated otherwise.
 pub const REQUEST_ID: &str = "x-request-id";
 
-/// The client's request id if it is a reasonable one (1-128 visible ASCII characters), else a
-/// fresh random one (16 hex digits).
+/// The client's request id if it is a plain one (1-128 characters among ASCII letters, digits
+/// and `-_.:/+`, so it cannot forge a field of a text log line), else a fresh random one (16
+/// hex digits).
 pub fn request_id(headers: &HeaderMap) -> String {
     if let Some(v) = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
-        if !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()) {
+        if !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:/+".contains(&b)) {
             return v.to_string();
         }
     }
@@ -73,5 +74,11 @@ mod tests {
         let fresh = request_id(&h);
         assert_eq!(fresh.len(), 16);
         assert_ne!(fresh, request_id(&HeaderMap::new()));
+        for forged in ["x,status=OK", "x\"status=ok", "id=1", "a;b"] {
+            h.insert(REQUEST_ID, forged.parse().unwrap());
+            assert_eq!(request_id(&h).len(), 16, "{forged} is replaced");
+        }
+        h.insert(REQUEST_ID, "trace:1/2-b_c.d+e".parse().unwrap());
+        assert_eq!(request_id(&h), "trace:1/2-b_c.d+e");
     }
 }

@@ -95,6 +95,15 @@ where
                 Err(status) => return Ok(refusal(status, id, &mut call)),
             };
             let (mut parts, body) = resp.into_parts();
+            if grpc_status(&parts.headers) == Some(Code::OutOfRange) {
+                // Only tonic's message-size check answers OUT_OF_RANGE here; the gRPC spec's code
+                // for a message above the limit is RESOURCE_EXHAUSTED.
+                let said = tonic::Status::from_header_map(&parts.headers).map(|s| s.message().to_string()).unwrap_or_default();
+                let status = tonic::Status::resource_exhausted(format!(
+                    "the request message is larger than the server accepts ({said}); send less per call or raise --max-message-bytes"
+                ));
+                return Ok(refusal(status, id, &mut call));
+            }
             if let Some(id) = id {
                 parts.headers.insert(REQUEST_ID, id);
             }

@@ -60,6 +60,22 @@ fn error_body(status: &Status) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({ "code": code_name(status.code()), "message": status.message() })).unwrap_or_default()
 }
 
+/// Metadata key carrying an HTTP status more precise than the gRPC code's (405, 413); never
+/// sent to clients.
+const HTTP_STATUS_KEY: &str = "x-simtheme-http-status";
+
+fn with_http_status(mut s: Status, status: StatusCode) -> Status {
+    if let Ok(v) = status.as_u16().to_string().parse() {
+        s.metadata_mut().insert(HTTP_STATUS_KEY, v);
+    }
+    s
+}
+
+fn forced_status(s: &Status) -> Option<StatusCode> {
+    let v = s.metadata().get(HTTP_STATUS_KEY)?.to_str().ok()?.parse::<u16>().ok()?;
+    StatusCode::from_u16(v).ok()
+}
+
 /// What a path that is no RPC route is told.
 fn no_route(path: &str) -> Status {
     if let Some(rpc) = path.strip_prefix("/v1/").and_then(rpcs::find) {
@@ -74,15 +90,26 @@ impl HttpApi {
     async fn rpc(&self, rpc: &'static Rpc, req: Request<Incoming>) -> Result<Answer, Status> {
         self.edge.authorize(req.headers(), Target::Rpc(rpc.name))?;
         if req.method() != Method::POST {
-            return Err(Status::invalid_argument(format!("use POST /v1/{} with a JSON body", rpc.name)));
+            let s = Status::invalid_argument(format!("{} is not allowed: use POST /v1/{} with a JSON body", req.method(), rpc.name));
+            return Err(with_http_status(s, StatusCode::METHOD_NOT_ALLOWED));
         }
         let Some(call) = rpc.http else { return Err(no_route(req.uri().path())) };
         let limit = self.max_body_bytes;
-        let body = Limited::new(req.into_body(), limit)
-            .collect()
-            .await
-            .map_err(|e| Status::resource_exhausted(format!("the request body could not be read or is larger than {limit} bytes: {e}")))?
-            .to_bytes();
+        let too_large = |what: String| {
+            let s = Status::resource_exhausted(format!(
+                "{what} is larger than the limit of {limit} bytes; send less or raise --max-message-bytes"
+            ));
+            with_http_status(s, StatusCode::PAYLOAD_TOO_LARGE)
+        };
+        let declared = req.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if let Some(n) = declared.filter(|&n| n > limit as u64) {
+            return Err(too_large(format!("the request body ({n} bytes by Content-Length)")));
+        }
+        let body = match Limited::new(req.into_body(), limit).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return Err(too_large("the request body".into())),
+            Err(e) => return Err(Status::invalid_argument(format!("the request body could not be read: {e}"))),
+        };
         self.edge.within_deadline(rpc.name, call(&self.handlers, rpc.name, body)).await?
     }
 
@@ -113,7 +140,14 @@ impl HttpApi {
                 call.set_facts(a.facts);
                 (Code::Ok, resp)
             }
-            Err(s) => (s.code(), response(http_status(s.code()), JSON, error_body(&s))),
+            Err(s) => {
+                let status = forced_status(&s).unwrap_or_else(|| http_status(s.code()));
+                let mut resp = response(status, JSON, error_body(&s));
+                if status == StatusCode::METHOD_NOT_ALLOWED {
+                    resp.headers_mut().insert(http::header::ALLOW, HeaderValue::from_static("POST"));
+                }
+                (s.code(), resp)
+            }
         };
         if code == Code::Unauthenticated {
             resp.headers_mut().insert(http::header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -239,7 +239,16 @@ fn load_impl(dir: &Path, fingerprint: &str, want: Option<&IndexParams>) -> Resul
     let reloaded = match &m.graph_basename {
         Some(name) if !name.contains(['/', '\\']) => match Graph::load(&gen_dir, name) {
             Ok(g) if g.len() == m.slots => Some(g),
-            _ => None,
+            other => {
+                let why = other.err().unwrap_or_else(|| "it holds another number of vectors".into());
+                tracing::warn!(
+                    "the HNSW graph dump in {} could not be reloaded ({why}; a dump of an older simtheme, most often); \
+                     rebuilding the graph from the {} stored vectors, nothing is lost",
+                    gen_dir.display(),
+                    m.slots
+                );
+                None
+            }
         },
         _ => None,
     };
