@@ -140,6 +140,14 @@ async fn http_json_matches_grpc_and_metrics_count_every_call() {
             tokio::time::timeout(std::time::Duration::from_secs(10), tcp.read(&mut buf)).await.expect("answered without the body").unwrap();
         let answer = String::from_utf8_lossy(&buf[..n]);
         assert!(answer.starts_with("HTTP/1.1 413") && answer.contains("--max-message-bytes"), "{answer}");
+        // Headers that never end: the connection is closed after the header read timeout (10 s).
+        let mut slow = tokio::net::TcpStream::connect(&http).await.unwrap();
+        slow.write_all(b"POST /v1/Stats HTTP/1.1\r\nhost: x\r\n").await.unwrap();
+        let started = std::time::Instant::now();
+        let read = tokio::time::timeout(std::time::Duration::from_secs(20), slow.read(&mut buf)).await;
+        let closed =
+            matches!(read, Ok(Ok(0)) | Ok(Err(_))) || matches!(read, Ok(Ok(n)) if String::from_utf8_lossy(&buf[..n]).contains(" 408"));
+        assert!(closed && started.elapsed() >= std::time::Duration::from_secs(8), "{read:?} after {:?}", started.elapsed());
     }
     let r = http_call(&http, "GET", "/healthz", &[], "").await;
     assert_eq!((r.status, r.json()["status"].as_str()), (200, Some("SERVING")), "health needs no key");

@@ -105,7 +105,9 @@ impl HttpApi {
         if let Some(n) = declared.filter(|&n| n > limit as u64) {
             return Err(too_large(format!("the request body ({n} bytes by Content-Length)")));
         }
-        let body = match Limited::new(req.into_body(), limit).collect().await {
+        // a body sent slowly is bounded by the request timeout too (then the call gets its own)
+        let read = self.edge.within_deadline(rpc.name, Limited::new(req.into_body(), limit).collect()).await?;
+        let body = match read {
             Ok(b) => b.to_bytes(),
             Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return Err(too_large("the request body".into())),
             Err(e) => return Err(Status::invalid_argument(format!("the request body could not be read: {e}"))),

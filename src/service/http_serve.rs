@@ -5,18 +5,39 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{header, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
 
 use super::handlers::EngineCell;
 use super::listener::Conn;
 use super::metrics::{EngineFigures, Metrics};
+
+/// Longest a client may take to send a request's headers (also how long an idle keep-alive
+/// connection stays open); a slower one is disconnected.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Streams one HTTP/2 connection may have open at once.
+pub const MAX_CONCURRENT_STREAMS: u32 = 128;
+
+/// HTTP/1 and HTTP/2 settings of the HTTP listener: header read timeout, stream limit, and
+/// keep-alive pings that close dead HTTP/2 connections.
+fn connection_builder() -> hyper_util::server::conn::auto::Builder<TokioExecutor> {
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+        .keep_alive_interval(Some(Duration::from_secs(30)))
+        .keep_alive_timeout(Duration::from_secs(20));
+    builder
+}
 
 /// Serves every connection of `incoming` with `handler` until the stream ends (at shutdown).
 pub fn spawn<F, Fut>(mut incoming: ReceiverStream<std::io::Result<Conn>>, handler: F)
@@ -34,9 +55,7 @@ where
                     let handler = handler.clone();
                     async move { Ok::<_, Infallible>(handler(req, peer).await) }
                 });
-                if let Err(e) =
-                    hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(conn), service).await
-                {
+                if let Err(e) = connection_builder().serve_connection(TokioIo::new(conn), service).await {
                     tracing::debug!("HTTP connection from {peer:?} ended: {e}");
                 }
             });

@@ -167,6 +167,7 @@ where
         .initial_stream_window_size(STREAM_WINDOW_BYTES)
         .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
         .concurrency_limit_per_connection(config.concurrency_limit)
+        .max_concurrent_streams(Some(http_serve::MAX_CONCURRENT_STREAMS))
         .layer(edge_layer)
         .add_service(health_service)
         .add_service(reflection_v1)
