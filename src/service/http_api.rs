@@ -60,6 +60,11 @@ fn error_body(status: &Status) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({ "code": code_name(status.code()), "message": status.message() })).unwrap_or_default()
 }
 
+/// Most of a refused (401/403) request's body read before answering.
+const DRAIN_BYTES: usize = 4 << 20;
+/// Longest a refused request's body is read before answering.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Metadata key carrying an HTTP status more precise than the gRPC code's (405, 413); never
 /// sent to clients.
 const HTTP_STATUS_KEY: &str = "x-simtheme-http-status";
@@ -88,7 +93,13 @@ fn no_route(path: &str) -> Status {
 impl HttpApi {
     /// Checks the key, reads the body within the limit, and calls the RPC within the deadline.
     async fn rpc(&self, rpc: &'static Rpc, req: Request<Incoming>) -> Result<Answer, Status> {
-        self.edge.authorize(req.headers(), Target::Rpc(rpc.name))?;
+        if let Err(refused) = self.edge.authorize(req.headers(), Target::Rpc(rpc.name)) {
+            // HTTP/2 clients such as curl report a stream error instead of the 401/403 when the
+            // answer comes before their body is read: read and drop a bounded amount first.
+            let drain = Limited::new(req.into_body(), DRAIN_BYTES.min(self.max_body_bytes)).collect();
+            let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain).await;
+            return Err(refused);
+        }
         if req.method() != Method::POST {
             let s = Status::invalid_argument(format!("{} is not allowed: use POST /v1/{} with a JSON body", req.method(), rpc.name));
             return Err(with_http_status(s, StatusCode::METHOD_NOT_ALLOWED));
