@@ -192,6 +192,8 @@ async fn http_json_matches_grpc_and_metrics_count_every_call() {
     assert!(delta("simtheme_embed_queue_requests_total") >= 4.0, "{after}");
     assert!(metric(&after, "simtheme_corpus_version") > 0.0 && metric(&after, "simtheme_ready") == 1.0);
     assert!(after.contains("simtheme_build_info{") && after.contains(r#"model="multilingual-e5-small""#), "{after}");
+    // durations in base units (seconds), as Prometheus names them
+    assert!(after.contains("simtheme_embed_query_wait_seconds_total ") && !after.contains("microseconds"), "{after}");
 
     let log = server.stop();
     let lines: Vec<serde_json::Value> = log.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    Counter, Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::engine::Engine;
@@ -116,8 +117,8 @@ struct EngineGauges {
     queue_capacity: IntGauge,
     queue_waiting: IntGauge,
     query_jobs: IntCounter,
-    query_wait_us: IntCounter,
-    query_wait_max_us: IntGauge,
+    query_wait: Counter,
+    query_wait_max: Gauge,
     bulk_tokens: IntCounter,
     bulk_passes: IntCounter,
     index: IntGaugeVec,
@@ -157,8 +158,8 @@ impl Metrics {
             queue_capacity: gauge(&r, "simtheme_embed_queue_capacity", "Embedding requests that may wait before new ones get RESOURCE_EXHAUSTED."),
             queue_waiting: gauge(&r, "simtheme_embed_queue_waiting", "Embedding requests waiting for the model now (queries and passages)."),
             query_jobs: reg(&r, IntCounter::new("simtheme_embed_query_requests_total", "Requests served by the interactive (query) lane of the embedding queue.").unwrap()),
-            query_wait_us: reg(&r, IntCounter::new("simtheme_embed_query_wait_microseconds_total", "Time query-lane requests waited before their model call, summed, microseconds (divide by simtheme_embed_query_requests_total for the mean).").unwrap()),
-            query_wait_max_us: gauge(&r, "simtheme_embed_query_wait_max_microseconds", "Longest wait of a query-lane request since start, microseconds."),
+            query_wait: reg(&r, Counter::new("simtheme_embed_query_wait_seconds_total", "Time query-lane requests waited before their model call, summed, seconds (divide by simtheme_embed_query_requests_total for the mean).").unwrap()),
+            query_wait_max: reg(&r, Gauge::new("simtheme_embed_query_wait_max_seconds", "Longest wait of a query-lane request since start, seconds.").unwrap()),
             bulk_tokens: reg(&r, IntCounter::new("simtheme_embed_passage_tokens_total", "Passage tokens embedded by the bulk (ingestion) lane.").unwrap()),
             bulk_passes: reg(&r, IntCounter::new("simtheme_embed_passage_forward_passes_total", "Forward passes (sub-batches) of the bulk (ingestion) lane.").unwrap()),
             index: reg(&r, IntGaugeVec::new(Opts::new("simtheme_index_vectors", "Vectors in the chunk index, by state (live, tombstoned)."), &["state"]).unwrap()),
@@ -243,8 +244,8 @@ impl Metrics {
             g.queue_capacity.set(f.queue_capacity as i64);
             g.queue_waiting.set(f.queue_waiting as i64);
             g.query_jobs.inc_by(f.query_jobs.saturating_sub(g.query_jobs.get()));
-            g.query_wait_us.inc_by(f.query_wait_us.saturating_sub(g.query_wait_us.get()));
-            g.query_wait_max_us.set(f.query_wait_max_us as i64);
+            g.query_wait.inc_by((f.query_wait_us as f64 / 1e6 - g.query_wait.get()).max(0.0));
+            g.query_wait_max.set(f.query_wait_max_us as f64 / 1e6);
             g.bulk_tokens.inc_by(f.bulk_tokens.saturating_sub(g.bulk_tokens.get()));
             g.bulk_passes.inc_by(f.bulk_passes.saturating_sub(g.bulk_passes.get()));
             g.index.with_label_values(&["live"]).set(f.index_vectors as i64);
