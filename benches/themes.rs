@@ -13,6 +13,9 @@
 
 use std::time::Instant;
 
+mod common;
+
+use common::peak_rss_mb;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use simtheme::themes::{cluster_themes, theme_tree, ThemeInput, ThemeParams, TreeParams};
@@ -87,15 +90,6 @@ fn synthetic(n: usize, seed: u64) -> Vec<ThemeInput> {
             ThemeInput { id: i as i64, year: Some(2020 + (i % 5) as i32), text: text.clone(), simplified: text, vector: v }
         })
         .collect()
-}
-
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 fn main() {

@@ -15,6 +15,7 @@
 //! minutes on 2 cores); delete it to re-ingest. `SIMTHEME_THEME_TARGETS=60,150` adds cuts at
 //! fixed theme counts.
 
+mod common;
 #[path = "themes_policies/policies.rs"]
 mod policies;
 #[path = "themes_policies/score.rs"]
@@ -31,23 +32,8 @@ use simtheme::corpus::DocumentMeta;
 use simtheme::engine::{Engine, IngestInput, IngestStatus};
 use simtheme::themes::{cluster_themes, theme_tree, ThemeInput, ThemeParams, ThemeTree, TreeParams};
 
+use common::{cpu_model, peak_rss_mb};
 use score::{report, score_flat, Corpus, Group};
-
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
-        .unwrap_or_else(|| "unknown CPU".into())
-}
 
 async fn ingest_dir(engine: &Arc<Engine>, dir: &PathBuf) {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)

@@ -1,4 +1,5 @@
-//! Helpers shared by the benches: percentiles, the server's resident memory, the seed lines,
+//! Helpers shared by the benches: percentiles, the server's and this process's (peak) resident
+//! memory, the CPU model, the seed lines,
 //! starting the server, the short queries of the gRPC benches, and collecting the latencies of
 //! concurrent client tasks.
 #![allow(dead_code)]
@@ -106,4 +107,22 @@ pub async fn join_clients(tasks: Vec<tokio::task::JoinHandle<(Vec<f64>, u64)>>) 
     }
     lat.sort_by(|a, b| a.total_cmp(b));
     (lat, errors)
+}
+
+/// Peak resident memory of this process (VmHWM), MB; NaN where /proc is missing.
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// The CPU model named by /proc/cpuinfo (every throughput figure says which CPU made it).
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_else(|| "unknown CPU".into())
 }
