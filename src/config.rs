@@ -52,8 +52,20 @@ pub struct Config {
     /// Deadline of one request (ingestion of a batch included; for `StreamDocuments`, of the
     /// wait for each next document). Default 120 s; `--request-timeout-secs`.
     pub request_timeout: Duration,
-    /// Requests handled at once per connection. Default 64; `--concurrency-limit`.
+    /// Requests handled at once per connection; more wait for a slot, at most the request
+    /// timeout, then get RESOURCE_EXHAUSTED. Default 64; `--concurrency-limit`.
     pub concurrency_limit: usize,
+    /// Requests one client (an API key; a connection on a server without keys) may have in
+    /// flight; more get RESOURCE_EXHAUSTED (HTTP 429) with `retry-after`. Default 64, 0 for no
+    /// limit; `--max-requests-per-client`.
+    pub max_requests_per_client: usize,
+    /// Tokens one client may have waiting or being embedded at once (one larger request is
+    /// taken when it is the client's only one); more get RESOURCE_EXHAUSTED with
+    /// `retry-after`. Default 65,536, 0 for no limit; `--max-queued-tokens-per-client`.
+    pub max_queued_tokens_per_client: usize,
+    /// A connection with no request in flight for this long is closed. Default 300 s, zero
+    /// never; `--idle-timeout-secs`.
+    pub idle_timeout: Duration,
     /// The embedding queue: waiting requests per lane before new ones get RESOURCE_EXHAUSTED
     /// (default 256), tokens merged into one round (default 4,096: 32 concurrent short
     /// queries share one call), the bulk lane's forward-pass size, priority and pauses, and
@@ -93,6 +105,9 @@ impl Default for Config {
             max_message_bytes: 16 * 1024 * 1024,
             request_timeout: Duration::from_secs(120),
             concurrency_limit: 64,
+            max_requests_per_client: 64,
+            max_queued_tokens_per_client: 65_536,
+            idle_timeout: Duration::from_secs(300),
             queue: QueueOptions::default(),
             max_document_bytes: 5_000_000,
             max_documents_per_request: 100,

@@ -208,3 +208,111 @@ async fn http_json_matches_grpc_and_metrics_count_every_call() {
     assert!(lines.iter().any(|l| l["fields"]["request_id"] == "http-req-7" && l["fields"]["transport"] == "http"), "{log}");
     assert!(!log.contains(FULL_KEY) && !log.contains(READ_ONLY_KEY), "keys must never be logged");
 }
+
+/// CPU seconds (user + system) the process `pid` has used so far.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    (fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap()) / 100.0
+}
+
+/// Hostile clients: an Embed abandoned at its deadline stops (the server goes idle), one
+/// read-only client over its share gets RESOURCE_EXHAUSTED / 429 with retry-after while the
+/// full key is served, per-client metrics count it, and an idle connection is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_work_stops_and_a_client_over_its_share_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &tmp.path().join("data"),
+        &[
+            "--no-seed",
+            "--http-listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--api-key",
+            FULL_KEY,
+            "--read-only-api-key",
+            READ_ONLY_KEY,
+            "--max-requests-per-client",
+            "1",
+            "--idle-timeout-secs",
+            "1",
+        ],
+    );
+    let (http, metrics) = (server.ready_addr("http"), server.ready_addr("metrics"));
+    let mut grpc = server.client().await;
+    grpc.add_documents(with_key(
+        FULL_KEY,
+        proto::AddDocumentsRequest {
+            documents: vec![proto::DocumentInput {
+                name: "a.txt".into(),
+                text: "推动制造业数字化转型，建设智能工厂。".into(),
+                ..Default::default()
+            }],
+        },
+    ))
+    .await
+    .unwrap();
+
+    // A heavy Embed (16 texts of ~1,900 characters: seconds of model work) with a 2 s deadline.
+    let heavy = proto::EmbedRequest { texts: vec!["推动制造业高端化、智能化、绿色化发展。".repeat(100); 16], mode: 0 };
+    let mut abandoned = with_key(READ_ONLY_KEY, heavy);
+    abandoned.set_timeout(std::time::Duration::from_secs(2));
+    let flood = {
+        let mut c = grpc.clone();
+        tokio::spawn(async move { c.embed(abandoned).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // While it runs, the read-only client is at its one request: refused at once, both transports.
+    let stats = grpc.stats(with_key(READ_ONLY_KEY, proto::StatsRequest::default())).await.expect_err("over the client's share");
+    assert_eq!(stats.code(), tonic::Code::ResourceExhausted, "{stats:?}");
+    assert_eq!(stats.metadata().get("retry-after").map(|v| v.to_str().unwrap()), Some("1"));
+    assert!(stats.message().contains("--max-requests-per-client"), "{}", stats.message());
+    let refused = http_call(&http, "POST", "/v1/Stats", &[("authorization", &format!("Bearer {READ_ONLY_KEY}"))], "{}").await;
+    assert_eq!((refused.status, refused.headers.get("retry-after").map(|v| v.to_str().unwrap())), (429, Some("1")), "{}", refused.body);
+    // the full key is another client: served
+    let search = proto::NearestParagraphsRequest { query: Some(Query::Text("smart factories".into())), k: 1, ..Default::default() };
+    assert_eq!(grpc.nearest_paragraphs(with_key(FULL_KEY, search)).await.expect("another client is served").get_ref().hits.len(), 1);
+    // tonic's client gives up at the deadline with CANCELLED ("Timeout expired")
+    let gave_up = flood.await.unwrap().expect_err("deadline").code();
+    assert!(matches!(gave_up, tonic::Code::Cancelled | tonic::Code::DeadlineExceeded), "{gave_up:?}");
+
+    // The abandoned work stops: the queue counts it and the server goes idle.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let text = loop {
+        let text = http_call(&metrics, "GET", "/metrics", &[], "").await.body;
+        if metric(&text, "simtheme_embed_cancelled_total") >= 1.0 && metric(&text, "simtheme_embed_queue_waiting") == 0.0 {
+            break text;
+        }
+        assert!(std::time::Instant::now() < deadline, "the abandoned Embed was never stopped:\n{text}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(metric(&text, "simtheme_embed_cancelled_passes_total") >= 1.0, "{text}");
+    let refusals: Vec<&str> = text.lines().filter(|l| l.starts_with("simtheme_client_refused_total{client=\"read-only-")).collect();
+    assert!(refusals.iter().any(|l| l.contains("limit=\"requests\"} 2")), "{refusals:?}");
+    assert!(!text.contains(READ_ONLY_KEY) && !text.contains(FULL_KEY), "metrics label keys by a hash, never the key");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let cpu = cpu_seconds(server.pid());
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let idle_cpu = cpu_seconds(server.pid()) - cpu;
+    eprintln!("CPU after the abandoned Embed stopped: {idle_cpu:.2} s in 2 s");
+    assert!(idle_cpu < 1.0, "the server kept working for a caller that had gone: {idle_cpu:.2} CPU s in 2 s");
+    grpc.stats(with_key(READ_ONLY_KEY, proto::StatsRequest::default())).await.expect("the client's share is back");
+
+    // A connection that sends nothing is closed once idle for --idle-timeout-secs.
+    use tokio::io::AsyncReadExt;
+    let mut idle = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
+    let mut buf = [0u8; 256];
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            match idle.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {} // the server's HTTP/2 settings frame
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "an idle connection stayed open");
+    server.stop();
+}

@@ -29,12 +29,35 @@ impl Ca {
 
     /// A leaf certificate for `localhost` / 127.0.0.1: (cert PEM, key PEM).
     fn leaf(&self, cn: &str) -> (String, String) {
+        self.leaf_until(cn, None)
+    }
+
+    /// [`Ca::leaf`] valid until midnight UTC `days` days from now (rcgen's default otherwise).
+    fn leaf_until(&self, cn: &str, days: Option<i64>) -> (String, String) {
         let mut params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
         params.distinguished_name.push(DnType::CommonName, cn);
+        if let Some(days) = days {
+            let today = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 / 86_400;
+            let (y, m, d) = civil_date(today + days);
+            params.not_after = rcgen::date_time_ymd(y, m, d);
+        }
         let key = KeyPair::generate().unwrap();
         let cert = params.signed_by(&key, &self.issuer).unwrap();
         (cert.pem(), key.serialize_pem())
     }
+}
+
+/// Year, month, day of a count of days since 1970-01-01 (proleptic Gregorian).
+fn civil_date(days: i64) -> (i32, u8, u8) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    ((yoe + era * 400 + i64::from(m <= 2)) as i32, m as u8, d as u8)
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -241,7 +264,8 @@ async fn tls_mtls_keys_roles_and_certificate_rotation() {
     let mut old_client = SimThemeClient::new(old);
     old_client.stats(authed(FULL_KEY, Default::default())).await.expect("stats before rotation");
     let ca2 = Ca::new("simtheme test CA 2");
-    let (cert2, key2) = ca2.leaf("simtheme server 2");
+    // the new certificate expires in 5 days: the rotation warns about it
+    let (cert2, key2) = ca2.leaf_until("simtheme server 2", Some(5));
     replace(&certs, "server.key", &key2);
     replace(&certs, "server.pem", &cert2);
     let _ = std::process::Command::new("kill").args(["-HUP", &server.pid().to_string()]).status();
@@ -262,6 +286,8 @@ async fn tls_mtls_keys_roles_and_certificate_rotation() {
     assert_eq!(stats.get_ref().documents, 1);
 
     let log = server.stop();
+    assert!(log.contains("server.pem expires in 4 days"), "an expiring certificate is warned about at rotation: {log}");
+    assert!(!log.contains("rustls") && !log.contains(".cargo/registry"), "no rustls noise: {log}");
     assert!(!log.contains(FULL_KEY) && !log.contains(READ_ONLY_KEY), "keys must never be logged");
     assert!(log.contains("PERMISSION_DENIED") && log.contains("rpc=\"DeleteDocument\""), "one line per request: {log}");
 }

@@ -7,7 +7,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use simtheme::embed::{
-    cosine, normalize, source, windows, EmbedQueue, Embedder, EmbedderConfig, Mode, QueueError, QueueOptions, DEFAULT_MODEL_DIR,
+    cosine, normalize, source, windows, with_share, ClientShare, EmbedQueue, Embedder, EmbedderConfig, Mode, QueueError, QueueOptions,
+    DEFAULT_MODEL_DIR,
 };
 
 fn embedder() -> &'static Arc<Embedder> {
@@ -107,7 +108,9 @@ async fn queue_merges_waiting_requests_under_a_token_budget() {
         .collect();
     let mut rounds = Vec::new();
     for budget in [4096, 40] {
-        let queue = EmbedQueue::start(Arc::clone(e), 64, budget);
+        // every request in the interactive lane, the large one included
+        let options = QueueOptions { capacity: 64, batch_tokens: budget, interactive_bytes: 1 << 20, ..QueueOptions::default() };
+        let queue = EmbedQueue::start_with(Arc::clone(e), options);
         let q = queue.clone();
         let busy_texts = busy.clone();
         let first = tokio::spawn(async move { q.embed(busy_texts, Mode::Query).await });
@@ -177,6 +180,69 @@ async fn a_query_overtakes_the_sub_batches_of_a_long_ingestion() {
     assert_eq!(answer, e.embed(&[text], Mode::Query).unwrap());
     assert_eq!(ingested.len(), pages.len());
     assert_eq!(ingested[7], e.embed(&[pages[7].as_str()], Mode::Passage).unwrap()[0], "sub-batching changes no vector");
+}
+
+/// A request whose caller gives up stops: it is left out of the forward passes not yet run
+/// (and the running one stops at the next layer), and a request dropped while it waited is
+/// never embedded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_requests_stop_and_waiting_ones_are_dropped() {
+    let e = embedder();
+    let queue = EmbedQueue::start_with(Arc::clone(e), QueueOptions { sub_batch_tokens: 256, ..QueueOptions::default() });
+    let stats = queue.stats();
+    // 40 sub-batches of work, abandoned once the first has run
+    let heavy = queue.embed(long_pages(40), Mode::Passage);
+    let gave_up = tokio::time::timeout(Duration::from_secs(600), async {
+        tokio::select! {
+            _ = heavy => panic!("the heavy request was not meant to finish"),
+            _ = async { while stats.bulk_sub_batches.load(Ordering::Relaxed) == 0 { tokio::time::sleep(Duration::from_millis(1)).await } } => {}
+        }
+    });
+    gave_up.await.unwrap();
+    // a request queued behind a live one, then abandoned while it waits
+    let live = {
+        let q = queue.clone();
+        tokio::spawn(async move { q.embed(long_pages(3), Mode::Passage).await })
+    };
+    let waiting = queue.embed(long_pages(2), Mode::Passage);
+    let _ = tokio::time::timeout(Duration::from_millis(1), waiting).await;
+    assert_eq!(live.await.unwrap().unwrap().len(), 3, "the live request is answered");
+    let done = stats.bulk_sub_batches.load(Ordering::Relaxed);
+    eprintln!(
+        "abandoned: {} requests, {} passes skipped or stopped; passes run: {done}",
+        stats.cancelled.load(Ordering::Relaxed),
+        stats.cancelled_passes.load(Ordering::Relaxed)
+    );
+    assert!(done < 40, "the abandoned request ran to its end ({done} passes)");
+    assert!(stats.cancelled_passes.load(Ordering::Relaxed) > 0);
+    assert!(stats.cancelled.load(Ordering::Relaxed) >= 1, "the abandoned requests are counted");
+    assert_eq!(stats.waiting.load(Ordering::Relaxed), 0);
+}
+
+/// A client with its share of tokens queued is refused at once (a client may still send one
+/// request larger than its share alone); another client is served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_over_its_token_share_is_refused_and_others_are_served() {
+    let e = embedder();
+    let queue = EmbedQueue::start_with(Arc::clone(e), QueueOptions { sub_batch_tokens: 256, ..QueueOptions::default() });
+    let flood = Arc::new(ClientShare::new(1, 500));
+    let big = {
+        let (q, share) = (queue.clone(), Arc::clone(&flood));
+        tokio::spawn(with_share(share, async move { q.embed(long_pages(6), Mode::Passage).await }))
+    };
+    while flood.queued_tokens() == 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    match with_share(Arc::clone(&flood), queue.embed(long_pages(1), Mode::Passage)).await {
+        Err(QueueError::ClientBusy { queued, max: 500 }) => assert!(queued > 500, "{queued}"),
+        other => panic!("expected ClientBusy, got {other:?}"),
+    }
+    let other = Arc::new(ClientShare::new(2, 500));
+    let answer = with_share(other, queue.embed(vec!["how do SMEs become specialised".into()], Mode::Query)).await.unwrap();
+    assert_eq!(answer.len(), 1);
+    assert_eq!(big.await.unwrap().unwrap().len(), 6, "the large request, alone in its share, is served");
+    assert_eq!(flood.queued_tokens(), 0, "answered requests give their tokens back");
+    assert_eq!(queue.stats().refused_client_busy.load(Ordering::Relaxed), 1);
 }
 
 /// An ingestion request completes while 16 clients query without pause, and the queries

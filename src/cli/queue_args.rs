@@ -20,8 +20,8 @@ pub struct QueueArgs {
     /// Padded tokens (longest window x windows) of one forward pass of the ingestion lane.
     #[arg(long, default_value_t = QueueOptions::default().sub_batch_tokens, env = "SIMTHEME_QUEUE_SUB_BATCH_TOKENS")]
     pub queue_sub_batch_tokens: usize,
-    /// Requests with at most this many bytes of text take the query lane whatever their mode
-    /// (0: queries only).
+    /// Requests with at most this many bytes of text take the query lane, larger ones the
+    /// ingestion lane, whatever their mode (0: every request takes the ingestion lane).
     #[arg(long, default_value_t = QueueOptions::default().interactive_bytes, env = "SIMTHEME_QUEUE_INTERACTIVE_BYTES")]
     pub queue_interactive_bytes: usize,
     /// Nice value, 0-19, of the ingestion lane's threads (Linux), their only lowering with
@@ -100,7 +100,7 @@ impl QueueArgs {
                 self.queue_interactive_bytes,
                 0,
                 MAX_INTERACTIVE_BYTES,
-                &format!("0 sends only queries to the query lane (default {})", d.interactive_bytes),
+                &format!("0 sends every request to the ingestion lane (default {})", d.interactive_bytes),
             )?,
             bulk_nice: in_range(
                 "queue-bulk-nice",

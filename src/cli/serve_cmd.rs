@@ -29,9 +29,21 @@ pub struct ServeArgs {
     /// (a stream may last as long as documents keep coming).
     #[arg(long, default_value_t = Config::default().request_timeout.as_secs(), env = "SIMTHEME_REQUEST_TIMEOUT_SECS")]
     pub request_timeout_secs: u64,
-    /// Requests handled at once per connection.
+    /// Requests handled at once per connection; more wait for a slot (at most
+    /// --request-timeout-secs, then RESOURCE_EXHAUSTED).
     #[arg(long, default_value_t = Config::default().concurrency_limit, env = "SIMTHEME_CONCURRENCY_LIMIT")]
     pub concurrency_limit: usize,
+    /// Requests one client may have in flight (a client is an API key, or a connection on a
+    /// server without keys); more get RESOURCE_EXHAUSTED / HTTP 429 with retry-after. 0: no limit.
+    #[arg(long, default_value_t = Config::default().max_requests_per_client, env = "SIMTHEME_MAX_REQUESTS_PER_CLIENT")]
+    pub max_requests_per_client: usize,
+    /// Tokens one client may have waiting in the embedding queue (a single larger request is
+    /// taken when it is the client's only one); more get RESOURCE_EXHAUSTED / 429. 0: no limit.
+    #[arg(long, default_value_t = Config::default().max_queued_tokens_per_client, env = "SIMTHEME_MAX_QUEUED_TOKENS_PER_CLIENT")]
+    pub max_queued_tokens_per_client: usize,
+    /// Close a connection that has had no request in flight for this many seconds; 0: never.
+    #[arg(long, default_value_t = Config::default().idle_timeout.as_secs(), env = "SIMTHEME_IDLE_TIMEOUT_SECS")]
+    pub idle_timeout_secs: u64,
     /// Embedding queue: lane capacity, round and forward-pass sizes, the ingestion lane's priority.
     #[command(flatten)]
     pub queue: super::QueueArgs,
@@ -134,9 +146,13 @@ pub fn run_serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     config.max_message_bytes = args.max_message_bytes;
     config.request_timeout = Duration::from_secs(args.request_timeout_secs.max(1));
     config.concurrency_limit = args.concurrency_limit.max(1);
+    config.max_requests_per_client = args.max_requests_per_client;
+    config.max_queued_tokens_per_client = args.max_queued_tokens_per_client;
+    config.idle_timeout = Duration::from_secs(args.idle_timeout_secs);
     config.queue = args.queue.options()?;
     config.default_search_mode = args.default_search_mode;
     config.edge = args.edge()?;
+    let json_log = matches!(args.log_format, LogFormat::Json);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(service::serve(
         config,
@@ -156,7 +172,7 @@ pub fn run_serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
             Ok(engine)
         },
         service::shutdown_signal(),
-        |bound, engine, stats| {
+        move |bound, engine, stats| {
             let (docs, paragraphs) = stats.map(|s| (s.store.documents, s.store.paragraphs)).unwrap_or_default();
             let backend = engine.backend().info();
             let data = match backend.kind {
@@ -176,12 +192,33 @@ pub fn run_serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
             if bound.keys {
                 extra.push_str(", api keys");
             }
-            println!(
+            let line = format!(
                 "simtheme ready on {} (model {}, {} dims, {docs} documents, {paragraphs} paragraphs, {data}{extra})",
                 bound.grpc,
                 engine.model_name(),
                 engine.dim(),
             );
+            if json_log {
+                // one JSON object like the log lines, with the addresses as fields
+                let ready = serde_json::json!({
+                    "level": "INFO",
+                    "message": line,
+                    "grpc": bound.grpc.to_string(),
+                    "http": bound.http.map(|a| a.to_string()),
+                    "metrics": bound.metrics.map(|a| a.to_string()),
+                    "model": engine.model_name(),
+                    "dims": engine.dim(),
+                    "documents": docs,
+                    "paragraphs": paragraphs,
+                    "backend": backend.kind,
+                    "location": backend.location,
+                    "tls": bound.tls,
+                    "api_keys": bound.keys,
+                });
+                println!("{ready}");
+            } else {
+                println!("{line}");
+            }
             use std::io::Write;
             let _ = std::io::stdout().flush();
         },

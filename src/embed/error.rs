@@ -35,6 +35,9 @@ pub enum EmbedError {
     /// The tokenizer failed.
     #[error("tokenizer error: {0}")]
     Tokenizer(String),
+    /// The work was stopped because nobody waits for it any more (its callers have gone).
+    #[error("embedding stopped: its callers have gone")]
+    Cancelled,
     /// The forward pass failed (a bug or an exhausted resource, not bad input).
     #[error("model inference failed: {0}")]
     Inference(#[from] candle_core::Error),

@@ -13,9 +13,12 @@ mod attention;
 mod attention_avx512;
 mod batch;
 mod error;
+mod fair;
 pub mod int8;
 pub mod qbert;
 pub mod queue;
+mod queue_types;
+pub mod share;
 pub mod source;
 pub mod text_embedder;
 pub mod text_tokenizer;
@@ -30,6 +33,7 @@ use candle_transformers::models::bert::{BertModel, Config as BertConfig};
 pub use batch::{plan_batches, windows, Window};
 pub use error::EmbedError;
 pub use queue::{EmbedQueue, QueueError, QueueOptions, QueueStats};
+pub use share::{with_share, ClientShare};
 pub use source::{ModelFiles, WeightFile};
 pub use text_embedder::{EmbedFuture, FakeEmbedder, TextEmbedder};
 pub use text_tokenizer::TextTokenizer;
@@ -267,8 +271,18 @@ impl Embedder {
     /// grouped by length into forward passes together); one output list per request, in
     /// order. A text's vector does not depend on what it is batched with.
     pub fn embed_prepared(&self, requests: &[&Prepared]) -> Result<Vec<Vec<Embedding>>, EmbedError> {
+        self.embed_prepared_while(requests, &|| true)
+    }
+
+    /// [`Embedder::embed_prepared`] that stops with [`EmbedError::Cancelled`] at the first
+    /// layer boundary (or batch) where `go_on` says false.
+    pub fn embed_prepared_while(
+        &self,
+        requests: &[&Prepared],
+        go_on: &(dyn Fn() -> bool + Sync),
+    ) -> Result<Vec<Vec<Embedding>>, EmbedError> {
         let rows: Vec<&[u32]> = requests.iter().flat_map(|p| p.windows.iter().map(|w| w.ids.as_slice())).collect();
-        let mut means = self.means_of(&rows)?.into_iter();
+        let mut means = self.means_on(&self.pool, &rows, go_on)?.into_iter();
         Ok(requests.iter().map(|p| self.combine(p, &mut means)).collect())
     }
 
@@ -309,16 +323,17 @@ impl Embedder {
     /// Mean-pooled hidden states of token rows (special tokens included), in input order,
     /// batched by length under the token budget on the inference pool.
     fn means_of(&self, rows: &[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        self.means_on(&self.pool, rows, &|| {})
+        self.means_on(&self.pool, rows, &|| true)
     }
 
     /// [`Embedder::means_of`] on another thread pool (the queue's bulk lane has its own),
-    /// calling `between_layers` after each layer of the quantised encoder.
+    /// calling `between_layers` after each layer of the quantised encoder (and before each
+    /// batch); when it says false, the work stops there with [`EmbedError::Cancelled`].
     pub(crate) fn means_on(
         &self,
         pool: &rayon::ThreadPool,
         rows: &[&[u32]],
-        between_layers: &(dyn Fn() + Sync),
+        between_layers: &(dyn Fn() -> bool + Sync),
     ) -> Result<Vec<Vec<f32>>, EmbedError> {
         if let Some(r) = rows.iter().find(|r| r.len() > self.max_content + 2) {
             return Err(EmbedError::InvalidInput(format!(
@@ -331,6 +346,9 @@ impl Embedder {
         let mut out = vec![Vec::new(); rows.len()];
         pool.install(|| -> Result<(), EmbedError> {
             for batch in plan_batches(&lens, self.max_batch_tokens) {
+                if !between_layers() {
+                    return Err(EmbedError::Cancelled);
+                }
                 let batch_rows: Vec<&[u32]> = batch.iter().map(|&i| rows[i]).collect();
                 let means = self.forward_padded(&batch_rows, between_layers)?;
                 for (i, m) in batch.into_iter().zip(means) {
@@ -342,7 +360,7 @@ impl Embedder {
         Ok(out)
     }
 
-    fn forward_padded(&self, rows: &[&[u32]], between_layers: &(dyn Fn() + Sync)) -> Result<Vec<Vec<f32>>, EmbedError> {
+    fn forward_padded(&self, rows: &[&[u32]], between_layers: &(dyn Fn() -> bool + Sync)) -> Result<Vec<Vec<f32>>, EmbedError> {
         let model = match &self.model {
             Encoder::Quantized(q) => return q.mean_pooled_with(rows, between_layers),
             Encoder::Dense(m) => m,

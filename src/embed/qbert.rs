@@ -353,12 +353,13 @@ impl QuantBert {
     /// row attends to itself alone, so a row's result does not depend on which other
     /// rows share the call (bit for bit).
     pub fn mean_pooled(&self, rows: &[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        self.mean_pooled_with(rows, &|| {})
+        self.mean_pooled_with(rows, &|| true)
     }
 
     /// [`QuantBert::mean_pooled`], calling `between_layers` after each encoder layer (the
-    /// embedding queue's bulk lane pauses there while queries run).
-    pub fn mean_pooled_with(&self, rows: &[&[u32]], between_layers: &dyn Fn()) -> Result<Vec<Vec<f32>>, EmbedError> {
+    /// embedding queue's bulk lane pauses there while queries run); when it says false, the
+    /// pass stops there with [`EmbedError::Cancelled`] (its caller has gone).
+    pub fn mean_pooled_with(&self, rows: &[&[u32]], between_layers: &dyn Fn() -> bool) -> Result<Vec<Vec<f32>>, EmbedError> {
         let h = self.shape.hidden;
         if let Some(r) = rows.iter().find(|r| r.is_empty() || r.len() > self.shape.max_positions) {
             return Err(EmbedError::InvalidInput(format!(
@@ -391,7 +392,9 @@ impl QuantBert {
             let mut out = layer.output.forward(&inter, total, false)?;
             add_layer_norm(&mut out, Some(&attn), &layer.out_norm);
             x = out;
-            between_layers();
+            if !between_layers() {
+                return Err(EmbedError::Cancelled);
+            }
         }
         let hidden = x;
         let mut out = Vec::with_capacity(rows.len());

@@ -1,9 +1,9 @@
 //! A bounded, two-lane queue in front of the embedder, shared by all requests.
 //!
-//! * The **interactive lane** takes queries (`Mode::Query`) and any request with little
-//!   text (up to [`QueueOptions::interactive_bytes`]): a search, a similarity, routing one
-//!   text to a theme.
-//! * The **bulk lane** takes everything else: ingestion.
+//! * The **interactive lane** takes requests with little text (up to
+//!   [`QueueOptions::interactive_bytes`]): a search, a similarity, routing one text to a theme.
+//! * The **bulk lane** takes everything else: ingestion, and large Embed calls (whatever their
+//!   mode, so that a heavy request can never hold up the searches).
 //!
 //! Each lane has its own bounded channel and its own worker thread. A worker tokenises each
 //! request as it takes it and keeps taking waiting requests of its lane until their tokens
@@ -26,80 +26,30 @@
 //!
 //! A full lane refuses new work at once ([`QueueError::Full`]) instead of growing without
 //! bound, and the async runtime never runs model code: callers await a oneshot reply.
+//!
+//! **Clients take turns.** Each lane keeps one line per client ([`super::share`]: an API key,
+//! or a connection) and takes their requests in turn ([`super::fair`]); a client may have at
+//! most its share of tokens queued ([`QueueError::ClientBusy`] beyond), so a flooding client
+//! queues behind itself, not in front of the others.
+//!
+//! **Abandoned work stops.** A request whose caller has gone (deadline, reset, disconnect:
+//! its reply channel is closed) is dropped when the worker takes it, its windows are left out
+//! of the forward passes not yet started, and a pass that serves no live caller any more stops
+//! at the next encoder layer.
 //! A request with bad text fails alone; a panic in the model fails that round's requests
 //! and the worker goes on.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::oneshot;
 
+use super::fair::{FairQueue, Popped, PushError};
+pub use super::queue_types::{QueueError, QueueOptions, QueueStats};
+use super::share::{self, ClientShare, Reservation};
 use super::{plan_batches, EmbedError, Embedder, Embedding, Mode, Prepared};
-
-/// Why a queued embedding did not happen.
-#[derive(Debug, thiserror::Error)]
-pub enum QueueError {
-    /// The queue holds its maximum number of waiting requests.
-    #[error("embedding queue is full (capacity: {0} waiting requests); retry later")]
-    Full(usize),
-    /// The worker has stopped (server shutting down).
-    #[error("embedding worker has stopped")]
-    Stopped,
-    /// The embedder rejected the texts (bad input) or failed on this request alone.
-    #[error(transparent)]
-    Embed(#[from] EmbedError),
-    /// The forward pass shared by this request and others failed or panicked (a bug, not
-    /// bad input).
-    #[error("embedding failed: {0}")]
-    Failed(String),
-}
-
-/// Settings of the queue.
-#[derive(Debug, Clone)]
-pub struct QueueOptions {
-    /// Requests that may wait in each lane before new ones are refused. Default 256.
-    pub capacity: usize,
-    /// Tokens of waiting requests merged into one round (special tokens and prefixes
-    /// included; a larger request runs alone). Default 4,096.
-    pub batch_tokens: usize,
-    /// Padded tokens (longest window × windows) of one forward pass of the bulk lane.
-    /// Default 2,048 (large enough for full-speed matrix products).
-    pub sub_batch_tokens: usize,
-    /// Nice value (0..=19) of the bulk lane's threads on Linux, the only lowering when
-    /// [`bulk_idle`](Self::bulk_idle) is off: with 10 (the default) a running query gets ~90%
-    /// of the cores it shares with ingestion; 0 (and `bulk_idle` off) gives both lanes the
-    /// same priority. Ignored elsewhere.
-    pub bulk_nice: i32,
-    /// Run the bulk lane's threads under Linux `SCHED_IDLE` (default true): they only get a
-    /// core no query thread wants, and a waking query thread preempts them at once, where a
-    /// nice value alone lets them finish their time slice first. Ignored elsewhere.
-    pub bulk_idle: bool,
-    /// Requests with at most this many bytes of text take the interactive lane whatever
-    /// their mode. Default 2,048.
-    pub interactive_bytes: usize,
-    /// Longest pause, milliseconds, of the bulk lane after an encoder layer while an
-    /// interactive round runs (it resumes as soon as the round ends): the queries get the
-    /// cores to themselves, and ingestion still advances at least one layer per pause
-    /// while queries never stop. Default 20; 0 never pauses.
-    pub bulk_pause_ms: u64,
-}
-
-impl Default for QueueOptions {
-    fn default() -> Self {
-        Self {
-            capacity: 256,
-            batch_tokens: 4_096,
-            sub_batch_tokens: 2_048,
-            bulk_nice: 10,
-            bulk_idle: true,
-            interactive_bytes: 2_048,
-            bulk_pause_ms: 20,
-        }
-    }
-}
 
 type Reply = oneshot::Sender<Result<Vec<Embedding>, QueueError>>;
 
@@ -108,49 +58,27 @@ struct Job {
     mode: Mode,
     reply: Reply,
     queued: Instant,
+    /// The client's tokens held for this request (none for work without a client share).
+    reservation: Option<Reservation>,
 }
 
-/// Counters of the workers, for tests and stats.
-#[derive(Debug, Default)]
-pub struct QueueStats {
-    /// Requests served (both lanes).
-    pub jobs: AtomicU64,
-    /// Rounds run (both lanes; each may hold several requests).
-    pub batches: AtomicU64,
-    /// Requests served by the interactive lane.
-    pub interactive_jobs: AtomicU64,
-    /// Rounds of the interactive lane.
-    pub interactive_batches: AtomicU64,
-    /// Interactive rounds that ran while a bulk round was unfinished (queries that did not
-    /// wait for ingestion).
-    pub interactive_during_bulk: AtomicU64,
-    /// Time requests of the interactive lane waited before their round started, total, µs.
-    pub interactive_wait_us: AtomicU64,
-    /// Longest such wait, µs.
-    pub interactive_wait_max_us: AtomicU64,
-    /// Requests served by the bulk lane.
-    pub bulk_jobs: AtomicU64,
-    /// Rounds of the bulk lane.
-    pub bulk_batches: AtomicU64,
-    /// Forward passes (sub-batches) of the bulk lane finished.
-    pub bulk_sub_batches: AtomicU64,
-    /// Tokens embedded by the bulk lane (progress of ingestion).
-    pub bulk_tokens: AtomicU64,
-    /// Requests waiting in either lane right now.
-    pub waiting: AtomicU64,
-    /// True while a bulk round is running.
-    pub bulk_running: AtomicBool,
-    /// True while the interactive lane works on a round.
-    pub interactive_running: AtomicBool,
-    /// Times the bulk lane paused between layers for an interactive round.
-    pub bulk_pauses: AtomicU64,
+/// The two lanes; closed when the last handle is dropped, which ends the workers.
+struct Lanes {
+    interactive: Arc<FairQueue<Job>>,
+    bulk: Arc<FairQueue<Job>>,
+}
+
+impl Drop for Lanes {
+    fn drop(&mut self) {
+        self.interactive.close();
+        self.bulk.close();
+    }
 }
 
 /// Handle to the embedding workers; clone it freely.
 #[derive(Clone)]
 pub struct EmbedQueue {
-    interactive: SyncSender<Job>,
-    bulk: SyncSender<Job>,
+    lanes: Arc<Lanes>,
     options: Arc<QueueOptions>,
     embedder: Arc<Embedder>,
     stats: Arc<QueueStats>,
@@ -179,8 +107,8 @@ impl EmbedQueue {
             ..options
         });
         let stats = Arc::new(QueueStats::default());
-        let (interactive, interactive_rx) = sync_channel::<Job>(options.capacity);
-        let (bulk, bulk_rx) = sync_channel::<Job>(options.capacity);
+        let interactive = Arc::new(FairQueue::new(options.capacity));
+        let bulk = Arc::new(FairQueue::new(options.capacity));
         let lowering = crate::priority::Lowering { nice: options.bulk_nice, idle: options.bulk_idle };
         let bulk_pool = rayon::ThreadPoolBuilder::new()
             .num_threads(embedder.threads())
@@ -188,7 +116,8 @@ impl EmbedQueue {
             .start_handler(move |_| crate::priority::lower_current_thread(lowering))
             .build()
             .map(Arc::new);
-        for (lane, rx, name) in [(Lane::Interactive, interactive_rx, "simtheme-embed-queue"), (Lane::Bulk, bulk_rx, "simtheme-embed-bulk")]
+        for (lane, rx, name) in
+            [(Lane::Interactive, Arc::clone(&interactive), "simtheme-embed-queue"), (Lane::Bulk, Arc::clone(&bulk), "simtheme-embed-bulk")]
         {
             let (embedder, stats, options) = (Arc::clone(&embedder), Arc::clone(&stats), Arc::clone(&options));
             // Without a pool of its own (thread creation failed) the bulk lane shares the embedder's.
@@ -203,11 +132,11 @@ impl EmbedQueue {
                     if lane == Lane::Bulk {
                         crate::priority::lower_current_thread(lowering);
                     }
-                    worker(lane, rx, &embedder, pool.as_deref(), &options, &stats)
+                    worker(lane, &rx, &embedder, pool.as_deref(), &options, &stats)
                 })
                 .expect("spawn embedding worker thread");
         }
-        Self { interactive, bulk, options, embedder, stats }
+        Self { lanes: Arc::new(Lanes { interactive, bulk }), options, embedder, stats }
     }
 
     /// The embedder behind the queue (for metadata such as name and dimension).
@@ -220,41 +149,60 @@ impl EmbedQueue {
         &self.stats
     }
 
-    fn lane_of(&self, texts: &[String], mode: Mode) -> &SyncSender<Job> {
+    fn lane_of(&self, texts: &[String]) -> &FairQueue<Job> {
         let bytes: usize = texts.iter().map(String::len).sum();
-        if mode == Mode::Query || bytes <= self.options.interactive_bytes {
-            &self.interactive
+        if bytes <= self.options.interactive_bytes {
+            &self.lanes.interactive
         } else {
-            &self.bulk
+            &self.lanes.bulk
         }
     }
 
-    /// Embeds `texts`, waiting asynchronously for the worker.
+    /// Embeds `texts`, waiting asynchronously for the worker. Inside
+    /// [`share::with_share`], the request counts against that client's share and waits in
+    /// that client's line; dropping the future abandons the work (see the module docs).
     pub async fn embed(&self, texts: Vec<String>, mode: Mode) -> Result<Vec<Embedding>, QueueError> {
+        let share = share::current();
+        let reservation = match &share {
+            Some(s) => Some(s.reserve(share::estimate_tokens(&texts)).map_err(|queued| {
+                self.stats.refused_client_busy.fetch_add(1, Ordering::Relaxed);
+                QueueError::ClientBusy { queued, max: s.max_tokens() }
+            })?),
+            None => None,
+        };
+        let client = share.as_deref().map_or(0, ClientShare::id);
         let (reply, rx) = oneshot::channel();
-        let lane = self.lane_of(&texts, mode);
+        let lane = self.lane_of(&texts);
         self.stats.waiting.fetch_add(1, Ordering::Relaxed);
-        match lane.try_send(Job { texts, mode, reply, queued: Instant::now() }) {
-            Ok(()) => {}
-            Err(e) => {
-                self.stats.waiting.fetch_sub(1, Ordering::Relaxed);
-                return Err(match e {
-                    TrySendError::Full(_) => QueueError::Full(self.options.capacity),
-                    TrySendError::Disconnected(_) => QueueError::Stopped,
-                });
-            }
+        if let Err((e, _)) = lane.push(client, Job { texts, mode, reply, queued: Instant::now(), reservation }) {
+            self.stats.waiting.fetch_sub(1, Ordering::Relaxed);
+            return Err(match e {
+                PushError::Full => QueueError::Full(self.options.capacity),
+                PushError::Closed => QueueError::Stopped,
+            });
         }
         rx.await.map_err(|_| QueueError::Stopped)?
     }
 
-    /// Blocking variant for non-async callers (CLI, start-up ingestion).
+    /// Blocking variant for non-async callers (CLI, start-up ingestion): waits for room in a
+    /// full lane instead of failing.
     pub fn embed_blocking(&self, texts: Vec<String>, mode: Mode) -> Result<Vec<Embedding>, QueueError> {
         let (reply, rx) = oneshot::channel();
-        let lane = self.lane_of(&texts, mode);
+        let lane = self.lane_of(&texts);
         self.stats.waiting.fetch_add(1, Ordering::Relaxed);
-        if lane.send(Job { texts, mode, reply, queued: Instant::now() }).is_err() {
-            self.stats.waiting.fetch_sub(1, Ordering::Relaxed);
-            return Err(QueueError::Stopped);
+        let mut job = Job { texts, mode, reply, queued: Instant::now(), reservation: None };
+        loop {
+            match lane.push(0, job) {
+                Ok(()) => break,
+                Err((PushError::Full, back)) => {
+                    job = back;
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err((PushError::Closed, _)) => {
+                    self.stats.waiting.fetch_sub(1, Ordering::Relaxed);
+                    return Err(QueueError::Stopped);
+                }
+            }
         }
         rx.blocking_recv().map_err(|_| QueueError::Stopped)?
     }
@@ -263,6 +211,8 @@ impl EmbedQueue {
 /// A request taken from a lane and tokenised.
 struct Ready {
     reply: Reply,
+    /// Held until the request is answered.
+    _reservation: Option<Reservation>,
     prepared: Prepared,
     /// When the request entered the queue.
     queued: Instant,
@@ -275,7 +225,7 @@ const TRIM_AFTER_IDLE_MS: u64 = 200;
 
 fn worker(
     lane: Lane,
-    rx: Receiver<Job>,
+    rx: &FairQueue<Job>,
     embedder: &Embedder,
     pool: Option<&rayon::ThreadPool>,
     options: &QueueOptions,
@@ -297,33 +247,34 @@ fn worker(
             let next = if round.is_empty() {
                 if lane == Lane::Interactive {
                     stats.interactive_running.store(false, Ordering::Release); // idle until a request comes
-                    rx.recv().ok()
+                    rx.pop()
+                } else if !trim_when_idle {
+                    rx.pop()
                 } else {
                     // After a round, wait a moment for more work before handing freed
                     // activation memory back, so a stream of pages does not pay for it per page.
-                    if !trim_when_idle {
-                        rx.recv().ok()
-                    } else {
-                        match rx.recv_timeout(std::time::Duration::from_millis(TRIM_AFTER_IDLE_MS)) {
-                            Ok(job) => Some(job),
-                            Err(RecvTimeoutError::Disconnected) => None,
-                            Err(RecvTimeoutError::Timeout) => {
-                                trim_when_idle = false;
-                                crate::memory::release_free_memory();
-                                rx.recv().ok()
-                            }
+                    match rx.pop_timeout(std::time::Duration::from_millis(TRIM_AFTER_IDLE_MS)) {
+                        Popped::Item(job) => Some(job),
+                        Popped::Closed => None,
+                        Popped::Timeout => {
+                            trim_when_idle = false;
+                            crate::memory::release_free_memory();
+                            rx.pop()
                         }
                     }
                 }
             } else {
-                rx.try_recv().ok()
+                rx.try_pop()
             };
             let Some(job) = next else { break };
+            stats.waiting.fetch_sub(1, Ordering::Relaxed);
+            if job.reply.is_closed() {
+                // the caller left while the request waited: it is dropped unembedded
+                stats.cancelled.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
             if lane == Lane::Interactive {
                 stats.interactive_running.store(true, Ordering::Release);
-            }
-            stats.waiting.fetch_sub(1, Ordering::Relaxed);
-            if lane == Lane::Interactive {
                 let waited = job.queued.elapsed().as_micros() as u64;
                 stats.interactive_wait_us.fetch_add(waited, Ordering::Relaxed);
                 stats.interactive_wait_max_us.fetch_max(waited, Ordering::Relaxed);
@@ -337,7 +288,7 @@ fn worker(
             round.push(ready);
         }
         if round.is_empty() {
-            return; // channel closed and nothing carried: the server is shutting down
+            return; // queue closed and nothing left: the server is shutting down
         }
         stats.batches.fetch_add(1, Ordering::Relaxed);
         stats.jobs.fetch_add(round.len() as u64, Ordering::Relaxed);
@@ -352,9 +303,12 @@ fn worker(
                     stats.interactive_during_bulk.fetch_add(1, Ordering::Relaxed);
                 }
                 let prepared: Vec<&Prepared> = round.iter().map(|r| &r.prepared).collect();
-                let outcome = catch_unwind(AssertUnwindSafe(|| embedder.embed_prepared(&prepared)));
+                let anyone_waiting = || round.iter().any(|r| !r.reply.is_closed());
+                let outcome = catch_unwind(AssertUnwindSafe(|| {
+                    embedder.embed_prepared_while(&prepared, &anyone_waiting).map(|out| out.into_iter().map(Some).collect())
+                }));
                 stats.interactive_running.store(false, Ordering::Release);
-                answer(round, outcome);
+                answer(round, outcome, stats);
             }
             Lane::Bulk => {
                 stats.bulk_batches.fetch_add(1, Ordering::Relaxed);
@@ -363,21 +317,24 @@ fn worker(
                 let outcome = catch_unwind(AssertUnwindSafe(|| run_sub_batches(embedder, pool, &round, options, stats)));
                 stats.bulk_running.store(false, Ordering::Relaxed);
                 trim_when_idle = true;
-                answer(round, outcome);
+                answer(round, outcome, stats);
             }
         }
     }
 }
 
 /// Embeds a bulk round as a sequence of forward passes of at most `sub_batch_tokens`
-/// padded tokens (windows of similar length together), counting each.
+/// padded tokens (windows of similar length together), counting each. Passes whose requests
+/// have all been abandoned are skipped (or stopped at the next layer); those requests get
+/// `None`.
 fn run_sub_batches(
     embedder: &Embedder,
     pool: Option<&rayon::ThreadPool>,
     round: &[Ready],
     options: &QueueOptions,
     stats: &QueueStats,
-) -> Result<Vec<Vec<Embedding>>, EmbedError> {
+) -> Result<Vec<Option<Vec<Embedding>>>, EmbedError> {
+    let owners: Vec<usize> = round.iter().enumerate().flat_map(|(i, r)| std::iter::repeat_n(i, r.prepared.windows.len())).collect();
     let rows: Vec<&[u32]> = round.iter().flat_map(|r| r.prepared.windows.iter().map(|w| w.ids.as_slice())).collect();
     let lens: Vec<usize> = rows.iter().map(|r| r.len()).collect();
     let mut means = vec![Vec::new(); rows.len()];
@@ -393,8 +350,23 @@ fn run_sub_batches(
         }
     };
     for batch in plan_batches(&lens, options.sub_batch_tokens) {
+        let live = || batch.iter().any(|&i| !round[owners[i]].reply.is_closed());
+        if !live() {
+            stats.cancelled_passes.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
         let batch_rows: Vec<&[u32]> = batch.iter().map(|&i| rows[i]).collect();
-        let out = embedder.means_on(pool.unwrap_or(&embedder.pool), &batch_rows, &pause)?;
+        let go_on = || {
+            pause();
+            live()
+        };
+        let out = match embedder.means_on(pool.unwrap_or(&embedder.pool), &batch_rows, &go_on) {
+            Err(EmbedError::Cancelled) => {
+                stats.cancelled_passes.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            other => other?,
+        };
         for (i, m) in batch.iter().zip(out) {
             means[*i] = m;
         }
@@ -402,7 +374,18 @@ fn run_sub_batches(
         stats.bulk_tokens.fetch_add(batch.iter().map(|&i| lens[i] as u64).sum(), Ordering::Relaxed);
     }
     let mut means = means.into_iter();
-    Ok(round.iter().map(|r| embedder.combine(&r.prepared, &mut means)).collect())
+    Ok(round
+        .iter()
+        .map(|r| {
+            if r.reply.is_closed() {
+                // abandoned (possibly before some of its passes): its means are skipped
+                means.by_ref().take(r.prepared.windows.len()).for_each(drop);
+                None
+            } else {
+                Some(embedder.combine(&r.prepared, &mut means))
+            }
+        })
+        .collect())
 }
 
 /// Tokenises a job; bad input is answered at once (only this job fails).
@@ -412,7 +395,13 @@ fn prepare(embedder: &Embedder, job: Job, stats: &QueueStats) -> Option<Ready> {
         Err(_) => Err(QueueError::Failed("the tokenizer panicked on this request".into())),
     };
     match prepared {
-        Ok(prepared) => Some(Ready { reply: job.reply, prepared, queued: job.queued, waited_ms: 0.0 }),
+        Ok(prepared) => {
+            let mut reservation = job.reservation;
+            if let Some(r) = reservation.as_mut() {
+                r.settle(prepared.tokens());
+            }
+            Some(Ready { reply: job.reply, _reservation: reservation, prepared, queued: job.queued, waited_ms: 0.0 })
+        }
         Err(e) => {
             stats.jobs.fetch_add(1, Ordering::Relaxed);
             let _ = job.reply.send(Err(e));
@@ -421,14 +410,27 @@ fn prepare(embedder: &Embedder, job: Job, stats: &QueueStats) -> Option<Ready> {
     }
 }
 
+/// The outputs of a round: one per request, `None` for a request whose caller has gone.
+type RoundOutcome = std::thread::Result<Result<Vec<Option<Vec<Embedding>>>, EmbedError>>;
+
 /// Answers each request of a round with its output, or all of them with the round's failure.
-fn answer(round: Vec<Ready>, outcome: std::thread::Result<Result<Vec<Vec<Embedding>>, EmbedError>>) {
+fn answer(round: Vec<Ready>, outcome: RoundOutcome, stats: &QueueStats) {
     let failure = match outcome {
         Ok(Ok(outputs)) => {
-            for (ready, mut out) in round.into_iter().zip(outputs) {
+            for (ready, out) in round.into_iter().zip(outputs) {
+                let Some(mut out) = out else {
+                    stats.cancelled.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                };
                 out.iter_mut().for_each(|e| e.queue_ms = ready.waited_ms);
                 let _ = ready.reply.send(Ok(out));
             }
+            return;
+        }
+        Ok(Err(EmbedError::Cancelled)) => {
+            // every caller of the round had gone: nobody to answer
+            stats.cancelled.fetch_add(round.len() as u64, Ordering::Relaxed);
+            stats.cancelled_passes.fetch_add(1, Ordering::Relaxed);
             return;
         }
         Ok(Err(e)) => e.to_string(),

@@ -17,6 +17,10 @@ pub enum EngineError {
     /// A limit was hit (queue full, too large); retry later or send less.
     #[error("{0}")]
     ResourceExhausted(String),
+    /// The server, or this client's share of it, is busy: the same request may succeed in a
+    /// moment (queue full, the client's tokens or requests at their limit).
+    #[error("{0}")]
+    Overloaded(String),
     /// The service is not able to answer now (shutting down, still starting).
     #[error("{0}")]
     Unavailable(String),
@@ -57,7 +61,7 @@ impl From<EmbedError> for EngineError {
 impl From<QueueError> for EngineError {
     fn from(e: QueueError) -> Self {
         match e {
-            QueueError::Full(_) => EngineError::ResourceExhausted(e.to_string()),
+            QueueError::Full(_) | QueueError::ClientBusy { .. } => EngineError::Overloaded(e.to_string()),
             QueueError::Stopped => EngineError::Unavailable(e.to_string()),
             QueueError::Failed(_) => EngineError::Internal(e.to_string()),
             QueueError::Embed(inner) => inner.into(),

@@ -56,6 +56,18 @@ impl ApiKeys {
         }
     }
 
+    /// The label of the key behind `access` in per-client metrics and shares: its role and
+    /// the first 8 hex digits of its SHA-256 (never the key). `None` for a server without keys
+    /// and for open targets.
+    pub fn client_label(&self, access: Access) -> Option<std::sync::Arc<str>> {
+        let (role, digest) = match access {
+            Access::Full => ("full", self.full.as_ref()?),
+            Access::ReadOnly => ("read-only", self.read_only.as_ref()?),
+            Access::Open => return None,
+        };
+        Some(format!("{role}-{:02x}{:02x}{:02x}{:02x}", digest[0], digest[1], digest[2], digest[3]).into())
+    }
+
     /// True when at least one key is configured.
     pub fn enabled(&self) -> bool {
         self.full.is_some() || self.read_only.is_some()

@@ -19,6 +19,7 @@ pub fn status(e: EngineError) -> Status {
         EngineError::InvalidArgument(m) => Status::invalid_argument(m),
         EngineError::NotFound(m) => Status::not_found(m),
         EngineError::ResourceExhausted(m) => Status::resource_exhausted(m),
+        EngineError::Overloaded(m) => super::admission::retry_later(Status::resource_exhausted(m)),
         EngineError::Unavailable(m) => Status::unavailable(m),
         EngineError::FailedPrecondition(m) => Status::failed_precondition(m),
         EngineError::DataLoss(m) => Status::data_loss(m),

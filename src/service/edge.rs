@@ -12,15 +12,19 @@ use http::HeaderMap;
 use tonic::{Code, Status};
 
 use super::access_log::{self, AccessRecord};
-use super::auth::{ApiKeys, Target};
+use super::admission::{Admission, ClientId, Ticket};
+use super::auth::{Access, ApiKeys, Target};
 use super::instrument::CallFacts;
+use super::listener::ConnState;
 use super::metrics::{InFlight, Metrics};
 use super::rpcs::{self, Deadline};
 
-/// What the edge needs: the keys, the metrics and the deadline.
+/// What the edge needs: the keys, the clients' shares, the metrics and the deadline.
 pub struct Edge {
     /// API keys (possibly none).
     pub keys: ApiKeys,
+    /// Per-client limits and per-connection slots.
+    pub admission: Arc<Admission>,
     /// Metrics registry.
     pub metrics: Arc<Metrics>,
     /// Longest time a call may take to answer (`--request-timeout-secs`), except RPCs whose
@@ -61,12 +65,27 @@ impl Edge {
             started: Instant::now(),
             in_flight: Some(self.metrics.start(transport.label())),
             facts: CallFacts::default(),
+            ticket: None,
         }
     }
 
-    /// Whether a request with `headers` may reach `target` (UNAUTHENTICATED, PERMISSION_DENIED).
-    pub fn authorize(&self, headers: &HeaderMap, target: Target<'_>) -> Result<(), Status> {
-        self.keys.check(headers, target).map(|_| ())
+    /// Whether a request with `headers` may reach `target` (UNAUTHENTICATED, PERMISSION_DENIED),
+    /// and with which access.
+    pub fn authorize(&self, headers: &HeaderMap, target: Target<'_>) -> Result<Access, Status> {
+        self.keys.check(headers, target)
+    }
+
+    /// Admits an authorised call of `target` with `access` on connection `conn` to its
+    /// client's share ([`Admission`]); health and reflection are never held back (`None`).
+    pub async fn admit(&self, access: Access, target: Target<'_>, conn: &Arc<ConnState>) -> Result<Option<Ticket>, Status> {
+        if !matches!(target, Target::Rpc(_)) {
+            return Ok(None);
+        }
+        let id = match self.keys.client_label(access) {
+            Some(label) => ClientId::Key(label),
+            None => ClientId::Connection(conn.id),
+        };
+        self.admission.admit(id, conn).await.map(Some)
     }
 
     /// Runs `call` within the deadline of RPC `rpc` (a label of [`Edge::start`]); past it, the
@@ -94,6 +113,7 @@ pub struct Call {
     started: Instant,
     in_flight: Option<InFlight>,
     facts: CallFacts,
+    ticket: Option<Ticket>,
 }
 
 impl Call {
@@ -107,6 +127,11 @@ impl Call {
         &self.request_id
     }
 
+    /// Holds the call's admission until it finishes.
+    pub fn hold(&mut self, ticket: Option<Ticket>) {
+        self.ticket = ticket;
+    }
+
     /// Tokens and hits of the answer, for the log line.
     pub fn set_facts(&mut self, facts: CallFacts) {
         self.facts = facts;
@@ -116,6 +141,7 @@ impl Call {
     pub fn finish(&mut self, code: Code) {
         let Some(guard) = self.in_flight.take() else { return };
         drop(guard);
+        drop(self.ticket.take());
         let elapsed = self.started.elapsed();
         let transport = self.transport.label();
         self.edge.metrics.finish(transport, self.rpc, code, elapsed);
@@ -142,7 +168,10 @@ mod tests {
     use super::*;
 
     fn edge(timeout_ms: u64) -> Arc<Edge> {
-        Arc::new(Edge { keys: ApiKeys::default(), metrics: Metrics::new(), timeout: Duration::from_millis(timeout_ms) })
+        let metrics = Metrics::new();
+        let shares = super::super::admission::Shares { max_requests: 0, max_queued_tokens: 0, slot_wait: Duration::from_secs(1) };
+        let admission = Admission::new(shares, Arc::clone(&metrics));
+        Arc::new(Edge { keys: ApiKeys::default(), admission, metrics, timeout: Duration::from_millis(timeout_ms) })
     }
 
     #[tokio::test]

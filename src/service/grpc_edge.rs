@@ -10,13 +10,13 @@ use std::task::{ready, Context, Poll};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 use http_body::{Body, Frame, SizeHint};
-use tonic::transport::server::TcpConnectInfo;
 use tonic::Code;
 
 use super::access_log::REQUEST_ID;
 use super::auth::{grpc_target, Target};
 use super::edge::{Call, Edge, Transport};
 use super::instrument::CallFacts;
+use super::listener::{ConnInfo, ConnState};
 use super::rpcs;
 
 /// Tower layer adding the edge to a gRPC service.
@@ -77,16 +77,35 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let path = req.uri().path();
-        let decision = self.edge.authorize(req.headers(), grpc_target(path).unwrap_or(Target::Rpc("")));
-        let peer = req.extensions().get::<TcpConnectInfo>().and_then(|i| i.remote_addr);
-        let mut call = self.edge.start(Transport::Grpc, rpc_label(path), req.headers(), peer);
+        // health and reflection are open and never held back; anything else counts as an RPC
+        let target: Target<'static> = match grpc_target(path) {
+            Some(Target::Health) => Target::Health,
+            Some(Target::Reflection) => Target::Reflection,
+            _ => Target::Rpc(rpc_label(path)),
+        };
+        let decision = self.edge.authorize(req.headers(), target);
+        let conn = req.extensions().get::<ConnInfo>().map_or_else(|| ConnState::detached(None, 1 << 16), |c| Arc::clone(&c.0));
+        let mut call = self.edge.start(Transport::Grpc, rpc_label(path), req.headers(), conn.peer);
         let edge = Arc::clone(&self.edge);
         Box::pin(async move {
             let id = HeaderValue::from_str(call.request_id()).ok();
-            if let Err(status) = decision {
-                return Ok(refusal(status, id, &mut call));
-            }
-            let resp = match edge.within_deadline(call.rpc(), inner.call(req)).await {
+            let access = match decision {
+                Ok(a) => a,
+                Err(status) => return Ok(refusal(status, id, &mut call)),
+            };
+            let ticket = match edge.admit(access, target, &conn).await {
+                Ok(t) => t,
+                Err(status) => return Ok(refusal(status, id, &mut call)),
+            };
+            let share = ticket.as_ref().map(|t| t.share());
+            call.hold(ticket);
+            let served = async move {
+                match share {
+                    Some(share) => crate::embed::with_share(share, inner.call(req)).await,
+                    None => inner.call(req).await,
+                }
+            };
+            let resp = match edge.within_deadline(call.rpc(), served).await {
                 Ok(Ok(r)) => r,
                 Ok(Err(e)) => {
                     call.finish(Code::Internal);

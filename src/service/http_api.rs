@@ -4,7 +4,6 @@
 //! deadline, metrics, request log). Errors are `{"code": "INVALID_ARGUMENT", "message": "..."}`
 //! with a fitting HTTP status.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -19,6 +18,7 @@ use super::edge::{Edge, Transport};
 use super::handlers::EngineCell;
 use super::http_serve::response;
 use super::instrument::Instrumented;
+use super::listener::ConnState;
 use super::metrics::code_name;
 use super::rpcs::{self, Answer, Rpc};
 
@@ -92,19 +92,23 @@ fn no_route(path: &str) -> Status {
 
 impl HttpApi {
     /// Checks the key, reads the body within the limit, and calls the RPC within the deadline.
-    async fn rpc(&self, rpc: &'static Rpc, req: Request<Incoming>) -> Result<Answer, Status> {
-        if let Err(refused) = self.edge.authorize(req.headers(), Target::Rpc(rpc.name)) {
-            // HTTP/2 clients such as curl report a stream error instead of the 401/403 when the
-            // answer comes before their body is read: read and drop a bounded amount first.
-            let drain = Limited::new(req.into_body(), DRAIN_BYTES.min(self.max_body_bytes)).collect();
-            let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain).await;
-            return Err(refused);
-        }
+    async fn rpc(&self, rpc: &'static Rpc, req: Request<Incoming>, conn: &Arc<ConnState>) -> Result<Answer, Status> {
+        let access = match self.edge.authorize(req.headers(), Target::Rpc(rpc.name)) {
+            Ok(access) => access,
+            Err(refused) => {
+                // HTTP/2 clients such as curl report a stream error instead of the 401/403 when
+                // the answer comes before their body is read: read and drop a bounded amount first.
+                let drain = Limited::new(req.into_body(), DRAIN_BYTES.min(self.max_body_bytes)).collect();
+                let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain).await;
+                return Err(refused);
+            }
+        };
         if req.method() != Method::POST {
             let s = Status::invalid_argument(format!("{} is not allowed: use POST /v1/{} with a JSON body", req.method(), rpc.name));
             return Err(with_http_status(s, StatusCode::METHOD_NOT_ALLOWED));
         }
         let Some(call) = rpc.http else { return Err(no_route(req.uri().path())) };
+        let ticket = self.edge.admit(access, Target::Rpc(rpc.name), conn).await?;
         let limit = self.max_body_bytes;
         let too_large = |what: String| {
             let s = Status::resource_exhausted(format!(
@@ -123,11 +127,15 @@ impl HttpApi {
             Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return Err(too_large("the request body".into())),
             Err(e) => return Err(Status::invalid_argument(format!("the request body could not be read: {e}"))),
         };
-        self.edge.within_deadline(rpc.name, call(&self.handlers, rpc.name, body)).await?
+        let served = call(&self.handlers, rpc.name, body);
+        match ticket {
+            Some(t) => self.edge.within_deadline(rpc.name, crate::embed::with_share(t.share(), served)).await?,
+            None => self.edge.within_deadline(rpc.name, served).await?,
+        }
     }
 
     /// Answers one HTTP request.
-    pub async fn handle(self: Arc<Self>, req: Request<Incoming>, peer: Option<SocketAddr>) -> Response<Full<Bytes>> {
+    pub async fn handle(self: Arc<Self>, req: Request<Incoming>, conn: Arc<ConnState>) -> Response<Full<Bytes>> {
         let path = req.uri().path().to_string();
         if path == "/healthz" {
             let (status, text) = match self.engine.get() {
@@ -137,9 +145,9 @@ impl HttpApi {
             return with_id(response(status, JSON, text), &super::access_log::request_id(req.headers()));
         }
         let rpc = path.strip_prefix("/v1/").and_then(rpcs::find).filter(|r| r.http.is_some());
-        let mut call = self.edge.start(Transport::Http, rpc.map_or("unknown", |r| r.name), req.headers(), peer);
+        let mut call = self.edge.start(Transport::Http, rpc.map_or("unknown", |r| r.name), req.headers(), conn.peer);
         let result = match rpc {
-            Some(rpc) => self.rpc(rpc, req).await,
+            Some(rpc) => self.rpc(rpc, req, &conn).await,
             None => Err(no_route(&path)),
         };
         let (code, mut resp) = match result {
@@ -158,6 +166,9 @@ impl HttpApi {
                 let mut resp = response(status, JSON, error_body(&s));
                 if status == StatusCode::METHOD_NOT_ALLOWED {
                     resp.headers_mut().insert(http::header::ALLOW, HeaderValue::from_static("POST"));
+                }
+                if let Some(v) = s.metadata().get(super::admission::RETRY_AFTER).and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok()) {
+                    resp.headers_mut().insert(http::header::RETRY_AFTER, v);
                 }
                 (s.code(), resp)
             }

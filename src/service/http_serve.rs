@@ -3,7 +3,6 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +15,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
 
 use super::handlers::EngineCell;
-use super::listener::Conn;
+use super::listener::{Conn, ConnState};
 use super::metrics::{EngineFigures, Metrics};
 
 /// Longest a client may take to send a request's headers (also how long an idle keep-alive
@@ -42,18 +41,20 @@ fn connection_builder() -> hyper_util::server::conn::auto::Builder<TokioExecutor
 /// Serves every connection of `incoming` with `handler` until the stream ends (at shutdown).
 pub fn spawn<F, Fut>(mut incoming: ReceiverStream<std::io::Result<Conn>>, handler: F)
 where
-    F: Fn(Request<Incoming>, Option<SocketAddr>) -> Fut + Clone + Send + Sync + 'static,
+    F: Fn(Request<Incoming>, Arc<ConnState>) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Response<Full<Bytes>>> + Send + 'static,
 {
     tokio::spawn(async move {
         while let Some(conn) = incoming.next().await {
             let Ok(conn) = conn else { continue };
-            let peer = conn.peer();
+            let state = Arc::clone(conn.state());
+            let peer = state.peer;
             let handler = handler.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req| {
                     let handler = handler.clone();
-                    async move { Ok::<_, Infallible>(handler(req, peer).await) }
+                    let state = Arc::clone(&state);
+                    async move { Ok::<_, Infallible>(handler(req, state).await) }
                 });
                 if let Err(e) = connection_builder().serve_connection(TokioIo::new(conn), service).await {
                     tracing::debug!("HTTP connection from {peer:?} ended: {e}");

@@ -31,6 +31,11 @@ pub struct EngineFigures {
     pub query_wait_us: u64,
     /// See `query_jobs`.
     pub query_wait_max_us: u64,
+    /// Embedding requests dropped or stopped because their caller had gone, and the forward
+    /// passes skipped or stopped for that reason.
+    pub cancelled: u64,
+    /// See `cancelled`.
+    pub cancelled_passes: u64,
     /// Passage (ingestion) tokens embedded by the bulk lane, and its forward passes.
     pub bulk_tokens: u64,
     /// See `bulk_tokens`.
@@ -73,6 +78,8 @@ impl EngineFigures {
             query_jobs: q.interactive_jobs.load(Relaxed),
             query_wait_us: q.interactive_wait_us.load(Relaxed),
             query_wait_max_us: q.interactive_wait_max_us.load(Relaxed),
+            cancelled: q.cancelled.load(Relaxed),
+            cancelled_passes: q.cancelled_passes.load(Relaxed),
             bulk_tokens: q.bulk_tokens.load(Relaxed),
             bulk_passes: q.bulk_sub_batches.load(Relaxed),
             index_vectors: s.index.points as u64,
@@ -106,8 +113,18 @@ pub struct Metrics {
     search_path: IntCounterVec,
     hits: Histogram,
     ingest: IntCounterVec,
+    clients: ClientMetrics,
+    tls_expiry: IntGauge,
     engine: EngineGauges,
     scrape: Mutex<()>,
+}
+
+/// Per-client figures; `client` is a key's hashed label or `connection` (all clients of a
+/// server without keys, together).
+struct ClientMetrics {
+    admitted: IntCounterVec,
+    refused: IntCounterVec,
+    in_flight: IntGaugeVec,
 }
 
 struct EngineGauges {
@@ -121,6 +138,8 @@ struct EngineGauges {
     query_wait_max: Gauge,
     bulk_tokens: IntCounter,
     bulk_passes: IntCounter,
+    cancelled: IntCounter,
+    cancelled_passes: IntCounter,
     index: IntGaugeVec,
     store: IntGaugeVec,
     corpus_version: IntGauge,
@@ -162,6 +181,8 @@ impl Metrics {
             query_wait_max: reg(&r, Gauge::new("simtheme_embed_query_wait_max_seconds", "Longest wait of a query-lane request since start, seconds.").unwrap()),
             bulk_tokens: reg(&r, IntCounter::new("simtheme_embed_passage_tokens_total", "Passage tokens embedded by the bulk (ingestion) lane.").unwrap()),
             bulk_passes: reg(&r, IntCounter::new("simtheme_embed_passage_forward_passes_total", "Forward passes (sub-batches) of the bulk (ingestion) lane.").unwrap()),
+            cancelled: reg(&r, IntCounter::new("simtheme_embed_cancelled_total", "Embedding requests dropped from the queue or stopped mid-way because their caller had gone (deadline, reset, disconnect).").unwrap()),
+            cancelled_passes: reg(&r, IntCounter::new("simtheme_embed_cancelled_passes_total", "Forward passes skipped or stopped at a layer boundary because none of their callers was left.").unwrap()),
             index: reg(&r, IntGaugeVec::new(Opts::new("simtheme_index_vectors", "Vectors in the chunk index, by state (live, tombstoned)."), &["state"]).unwrap()),
             store: reg(&r, IntGaugeVec::new(Opts::new("simtheme_store_rows", "Rows in the store, by kind (documents, paragraphs, chunks, duplicates)."), &["kind"]).unwrap()),
             corpus_version: gauge(&r, "simtheme_corpus_version", "Corpus version: changes with every ingestion or deletion."),
@@ -196,6 +217,30 @@ impl Metrics {
                 "Documents sent to AddDocuments/StreamDocuments, by result status.",
                 &["status"],
             ),
+            clients: ClientMetrics {
+                admitted: counter_vec(
+                    &r,
+                    "simtheme_client_requests_total",
+                    "Requests admitted, by client (a key's hashed label, or `connection` without keys).",
+                    &["client"],
+                ),
+                refused: counter_vec(
+                    &r,
+                    "simtheme_client_refused_total",
+                    "Requests refused with RESOURCE_EXHAUSTED / 429 and retry-after, by client and the limit hit (requests, tokens).",
+                    &["client", "limit"],
+                ),
+                in_flight: reg(
+                    &r,
+                    IntGaugeVec::new(Opts::new("simtheme_client_requests_in_flight", "Requests being handled, by client."), &["client"])
+                        .unwrap(),
+                ),
+            },
+            tls_expiry: gauge(
+                &r,
+                "simtheme_tls_certificate_expiry_timestamp_seconds",
+                "When the served TLS certificate expires, Unix time, seconds (0 without TLS).",
+            ),
             engine,
             registry: r,
             scrape: Mutex::new(()),
@@ -227,6 +272,24 @@ impl Metrics {
         self.hits.observe(hits as f64);
     }
 
+    /// A request of `client` was admitted; the guard ends it in the client's in-flight gauge.
+    pub fn client_admitted(&self, client: &str) -> InFlight {
+        self.clients.admitted.with_label_values(&[client]).inc();
+        let g = self.clients.in_flight.with_label_values(&[client]);
+        g.inc();
+        InFlight(g)
+    }
+
+    /// `n` requests of `client` were refused at `limit` (`requests` or `tokens`).
+    pub fn client_refused(&self, client: &str, limit: &str, n: u64) {
+        self.clients.refused.with_label_values(&[client, limit]).inc_by(n);
+    }
+
+    /// The served certificate expires at `unix_seconds`.
+    pub fn tls_expires(&self, unix_seconds: i64) {
+        self.tls_expiry.set(unix_seconds);
+    }
+
     /// One ingested document ended with `status` (e.g. `INGEST_STATUS_INSERTED`).
     pub fn ingested(&self, status: &str) {
         self.ingest.with_label_values(&[status]).inc();
@@ -248,6 +311,8 @@ impl Metrics {
             g.query_wait_max.set(f.query_wait_max_us as f64 / 1e6);
             g.bulk_tokens.inc_by(f.bulk_tokens.saturating_sub(g.bulk_tokens.get()));
             g.bulk_passes.inc_by(f.bulk_passes.saturating_sub(g.bulk_passes.get()));
+            g.cancelled.inc_by(f.cancelled.saturating_sub(g.cancelled.get()));
+            g.cancelled_passes.inc_by(f.cancelled_passes.saturating_sub(g.cancelled_passes.get()));
             g.index.with_label_values(&["live"]).set(f.index_vectors as i64);
             g.index.with_label_values(&["tombstoned"]).set(f.index_tombstones as i64);
             for (kind, n) in [("documents", f.documents), ("paragraphs", f.paragraphs), ("chunks", f.chunks), ("duplicates", f.duplicates)]

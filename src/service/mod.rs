@@ -4,6 +4,7 @@
 //! API (each in its own module).
 
 mod access_log;
+mod admission;
 mod auth;
 mod convert;
 mod edge;
@@ -159,14 +160,22 @@ where
         .max_encoding_message_size(config.max_message_bytes);
 
     let grpc_tls = tls.clone().map(|t| (t, tls::Alpn::Grpc));
-    let incoming = listener::accept(grpc_listener, grpc_tls, stop_rx.clone());
+    let limits = listener::ConnLimits { slots: config.concurrency_limit, idle: config.idle_timeout };
+    let incoming = listener::accept(grpc_listener, grpc_tls, limits, stop_rx.clone());
     let mut stop = stop_rx.clone();
-    let shared_edge = Arc::new(edge::Edge { keys, metrics: Arc::clone(&metrics), timeout: config.request_timeout });
+    let shares = admission::Shares {
+        max_requests: config.max_requests_per_client,
+        max_queued_tokens: config.max_queued_tokens_per_client,
+        slot_wait: config.request_timeout,
+    };
+    let admission = admission::Admission::new(shares, Arc::clone(&metrics));
+    let shared_edge = Arc::new(edge::Edge { keys, admission, metrics: Arc::clone(&metrics), timeout: config.request_timeout });
     let edge_layer = grpc_edge::EdgeLayer(Arc::clone(&shared_edge));
     let server = tonic::transport::Server::builder()
         .initial_stream_window_size(STREAM_WINDOW_BYTES)
         .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
-        .concurrency_limit_per_connection(config.concurrency_limit)
+        .http2_keepalive_interval(Some(std::time::Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(std::time::Duration::from_secs(20)))
         .max_concurrent_streams(Some(http_serve::MAX_CONCURRENT_STREAMS))
         .layer(edge_layer)
         .add_service(health_service)
@@ -185,16 +194,16 @@ where
             edge: shared_edge,
             max_body_bytes: config.max_message_bytes,
         });
-        let incoming = listener::accept(l, tls.clone().map(|t| (t, tls::Alpn::Http)), stop_rx.clone());
-        http_serve::spawn(incoming, move |req, peer| Arc::clone(&api).handle(req, peer));
+        let incoming = listener::accept(l, tls.clone().map(|t| (t, tls::Alpn::Http)), limits, stop_rx.clone());
+        http_serve::spawn(incoming, move |req, conn| Arc::clone(&api).handle(req, conn));
     }
     if let Some(l) = metrics_listener {
         let (m, c) = (Arc::clone(&metrics), Arc::clone(&cell));
-        let incoming = listener::accept(l, tls.clone().map(|t| (t, tls::Alpn::Http)), stop_rx.clone());
+        let incoming = listener::accept(l, tls.clone().map(|t| (t, tls::Alpn::Http)), limits, stop_rx.clone());
         http_serve::spawn(incoming, move |req, _| http_serve::metrics_endpoint(req, Arc::clone(&m), Arc::clone(&c)));
     }
     if let Some(t) = tls {
-        t.spawn_watcher(stop_rx.clone());
+        t.spawn_watcher(Arc::clone(&metrics), stop_rx.clone());
     }
 
     let engine = tokio::spawn(load(config)).await??;

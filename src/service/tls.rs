@@ -2,7 +2,12 @@
 //! optional client-certificate verification (mTLS), and rotation: the files are re-read on
 //! SIGHUP and whenever their contents change, and the new configuration serves every
 //! connection accepted afterwards. Established connections keep their session.
+//!
+//! A certificate that has expired, or expires within [`EXPIRY_WARNING_DAYS`] days, is reported
+//! at start and on every rotation (and its expiry time is a metric); a broken file is reported
+//! once per distinct error, not at every check.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -20,6 +25,9 @@ use crate::config::TlsFiles;
 /// How often the certificate files are checked for changes.
 const WATCH_INTERVAL: Duration = Duration::from_secs(2);
 
+/// Days before its expiry from which a certificate is warned about.
+pub const EXPIRY_WARNING_DAYS: i64 = 14;
+
 /// Application protocols a listener offers in the TLS handshake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Alpn {
@@ -35,12 +43,50 @@ pub struct TlsState {
     grpc: RwLock<Arc<ServerConfig>>,
     http: RwLock<Arc<ServerConfig>>,
     fingerprint: Mutex<[u8; 32]>,
+    expires_at: AtomicI64,
 }
 
 struct Loaded {
     grpc: ServerConfig,
     http: ServerConfig,
     fingerprint: [u8; 32],
+    /// The leaf certificate's notAfter: Unix seconds, and as text.
+    not_after: (i64, String),
+}
+
+/// The notAfter of a DER certificate: Unix seconds, and as text.
+fn not_after(der: &[u8]) -> anyhow::Result<(i64, String)> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let t = cert.validity().not_after;
+    Ok((t.timestamp(), t.to_string()))
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Warns (expired: error) when the certificate expiring at `expires` (`text`) is expired or
+/// expires within [`EXPIRY_WARNING_DAYS`]; returns what it said.
+fn check_expiry(cert: &std::path::Path, (expires, text): &(i64, String), now: i64) -> Option<String> {
+    let left = expires - now;
+    if left <= 0 {
+        let m = format!(
+            "the TLS certificate {} EXPIRED on {text}: clients will refuse the connection; install a new one (it is reloaded on SIGHUP)",
+            cert.display()
+        );
+        tracing::error!("{m}");
+        Some(m)
+    } else if left < EXPIRY_WARNING_DAYS * 86_400 {
+        let m = format!(
+            "the TLS certificate {} expires in {} days ({text}); renew it (it is reloaded on SIGHUP)",
+            cert.display(),
+            left / 86_400
+        );
+        tracing::warn!("{m}");
+        Some(m)
+    } else {
+        None
+    }
 }
 
 fn read(path: &std::path::Path, what: &str) -> anyhow::Result<Vec<u8>> {
@@ -85,19 +131,28 @@ fn load(files: &TlsFiles) -> anyhow::Result<Loaded> {
         config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         Ok(config)
     };
-    Ok(Loaded { grpc: build(&[b"h2"])?, http: build(&[b"h2", b"http/1.1"])?, fingerprint: hash.finalize().into() })
+    let not_after =
+        not_after(&certs[0]).with_context(|| format!("cannot read the validity of the certificate {}", files.cert.display()))?;
+    Ok(Loaded { grpc: build(&[b"h2"])?, http: build(&[b"h2", b"http/1.1"])?, fingerprint: hash.finalize().into(), not_after })
 }
 
 impl TlsState {
     /// Loads the files; an error names the file that is wrong.
     pub fn new(files: TlsFiles) -> anyhow::Result<Arc<Self>> {
         let l = load(&files)?;
+        check_expiry(&files.cert, &l.not_after, unix_now());
         Ok(Arc::new(Self {
             files,
             grpc: RwLock::new(Arc::new(l.grpc)),
             http: RwLock::new(Arc::new(l.http)),
             fingerprint: Mutex::new(l.fingerprint),
+            expires_at: AtomicI64::new(l.not_after.0),
         }))
+    }
+
+    /// When the served certificate expires, Unix seconds.
+    pub fn expires_at(&self) -> i64 {
+        self.expires_at.load(Ordering::Relaxed)
     }
 
     /// An acceptor with the current configuration, for one new connection.
@@ -120,12 +175,18 @@ impl TlsState {
         *self.grpc.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(l.grpc);
         *self.http.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(l.http);
         *current = l.fingerprint;
+        self.expires_at.store(l.not_after.0, Ordering::Relaxed);
+        check_expiry(&self.files.cert, &l.not_after, unix_now());
         Ok(true)
     }
 
-    /// Reloads on SIGHUP and when the files change (checked every 2 s) until `shutdown`.
-    pub fn spawn_watcher(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+    /// Reloads on SIGHUP and when the files change (checked every 2 s) until `shutdown`,
+    /// keeping `metrics`' expiry time current. A failed check is reported once until the error
+    /// changes or a reload succeeds (a SIGHUP always reports).
+    pub fn spawn_watcher(self: Arc<Self>, metrics: Arc<super::metrics::Metrics>, mut shutdown: watch::Receiver<bool>) {
+        metrics.tls_expires(self.expires_at());
         tokio::spawn(async move {
+            let mut last_error: Option<String> = None;
             #[cfg(unix)]
             let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
             let mut tick = tokio::time::interval(WATCH_INTERVAL);
@@ -148,12 +209,47 @@ impl TlsState {
                 };
                 let state = Arc::clone(&self);
                 match tokio::task::spawn_blocking(move || state.reload()).await {
-                    Ok(Ok(true)) => tracing::warn!("TLS certificate reloaded ({why}); new connections use it"),
-                    Ok(Ok(false)) => {}
-                    Ok(Err(e)) => tracing::error!("TLS reload ({why}) failed, keeping the previous certificate: {e:#}"),
+                    Ok(Ok(changed)) => {
+                        if changed {
+                            tracing::warn!("TLS certificate reloaded ({why}); new connections use it");
+                            metrics.tls_expires(self.expires_at());
+                        }
+                        last_error = None;
+                    }
+                    Ok(Err(e)) => {
+                        let message = format!("{e:#}");
+                        if why == "SIGHUP" || last_error.as_deref() != Some(message.as_str()) {
+                            tracing::error!(
+                                "TLS reload ({why}) failed, keeping the previous certificate: {message} (reported once until it changes)"
+                            );
+                        }
+                        last_error = Some(message);
+                    }
                     Err(e) => tracing::error!("TLS reload task failed: {e}"),
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_expiry_is_read_from_the_certificate_and_warned_about_in_time() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        params.not_after = rcgen::date_time_ymd(2031, 5, 17);
+        let cert = params.self_signed(&key).unwrap();
+        let expiry = not_after(cert.der()).unwrap();
+        assert_eq!(expiry.0, 1_936_742_400, "2031-05-17T00:00:00Z");
+        let path = std::path::Path::new("server.pem");
+        let day = 86_400;
+        assert_eq!(check_expiry(path, &expiry, expiry.0 - 30 * day), None, "a month left: quiet");
+        let soon = check_expiry(path, &expiry, expiry.0 - 3 * day - 5).unwrap();
+        assert!(soon.contains("server.pem expires in 3 days") && soon.contains("2031"), "{soon}");
+        let gone = check_expiry(path, &expiry, expiry.0 + 1).unwrap();
+        assert!(gone.contains("EXPIRED"), "{gone}");
     }
 }

@@ -51,7 +51,16 @@ impl Server {
                 let _ = tx.send(line);
             }
         });
-        let line = rx.recv_timeout(Duration::from_secs(600)).expect("server printed no ready line");
+        let mut line = rx.recv_timeout(Duration::from_secs(600)).expect("server printed no ready line");
+        if line.starts_with('{') {
+            // --log-format json: the ready line is a JSON object; its message is the text line
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("ready line is not JSON ({e}): {line}"));
+            assert_eq!(
+                v["grpc"].as_str(),
+                v["message"].as_str().and_then(|m| m.strip_prefix("simtheme ready on ")?.split_whitespace().next())
+            );
+            line = v["message"].as_str().unwrap().to_string();
+        }
         assert!(line.starts_with("simtheme ready on "), "unexpected first line: {line}");
         let addr = line["simtheme ready on ".len()..].split_whitespace().next().unwrap().to_string();
         Server { child: Some(child), addr, data_dir: data_dir.to_path_buf(), ready_line: line, stderr: Some(err_thread) }

@@ -1,0 +1,120 @@
+//! The public types of the embedding queue ([`super::queue`]): its errors, settings and
+//! counters.
+
+use std::sync::atomic::{AtomicBool, AtomicU64};
+
+use super::EmbedError;
+
+/// Why a queued embedding did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// The queue holds its maximum number of waiting requests.
+    #[error("embedding queue is full (capacity: {0} waiting requests); retry later")]
+    Full(usize),
+    /// The worker has stopped (server shutting down).
+    #[error("embedding worker has stopped")]
+    Stopped,
+    /// The client already has its share of tokens queued ([`ClientShare`]).
+    #[error("this client already has {queued} tokens waiting to be embedded (its share is {max}); wait for its earlier requests or retry in a moment")]
+    ClientBusy {
+        /// Tokens the client had queued.
+        queued: usize,
+        /// The client's share.
+        max: usize,
+    },
+    /// The embedder rejected the texts (bad input) or failed on this request alone.
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+    /// The forward pass shared by this request and others failed or panicked (a bug, not
+    /// bad input).
+    #[error("embedding failed: {0}")]
+    Failed(String),
+}
+
+/// Settings of the queue.
+#[derive(Debug, Clone)]
+pub struct QueueOptions {
+    /// Requests that may wait in each lane before new ones are refused. Default 256.
+    pub capacity: usize,
+    /// Tokens of waiting requests merged into one round (special tokens and prefixes
+    /// included; a larger request runs alone). Default 4,096.
+    pub batch_tokens: usize,
+    /// Padded tokens (longest window × windows) of one forward pass of the bulk lane.
+    /// Default 2,048 (large enough for full-speed matrix products).
+    pub sub_batch_tokens: usize,
+    /// Nice value (0..=19) of the bulk lane's threads on Linux, the only lowering when
+    /// [`bulk_idle`](Self::bulk_idle) is off: with 10 (the default) a running query gets ~90%
+    /// of the cores it shares with ingestion; 0 (and `bulk_idle` off) gives both lanes the
+    /// same priority. Ignored elsewhere.
+    pub bulk_nice: i32,
+    /// Run the bulk lane's threads under Linux `SCHED_IDLE` (default true): they only get a
+    /// core no query thread wants, and a waking query thread preempts them at once, where a
+    /// nice value alone lets them finish their time slice first. Ignored elsewhere.
+    pub bulk_idle: bool,
+    /// Requests with at most this many bytes of text take the interactive lane, larger ones
+    /// the bulk lane, whatever their mode. Default 2,048.
+    pub interactive_bytes: usize,
+    /// Longest pause, milliseconds, of the bulk lane after an encoder layer while an
+    /// interactive round runs (it resumes as soon as the round ends): the queries get the
+    /// cores to themselves, and ingestion still advances at least one layer per pause
+    /// while queries never stop. Default 20; 0 never pauses.
+    pub bulk_pause_ms: u64,
+}
+
+impl Default for QueueOptions {
+    fn default() -> Self {
+        Self {
+            capacity: 256,
+            batch_tokens: 4_096,
+            sub_batch_tokens: 2_048,
+            bulk_nice: 10,
+            bulk_idle: true,
+            interactive_bytes: 2_048,
+            bulk_pause_ms: 20,
+        }
+    }
+}
+
+/// Counters of the workers, for tests and stats.
+#[derive(Debug, Default)]
+pub struct QueueStats {
+    /// Requests served (both lanes).
+    pub jobs: AtomicU64,
+    /// Rounds run (both lanes; each may hold several requests).
+    pub batches: AtomicU64,
+    /// Requests served by the interactive lane.
+    pub interactive_jobs: AtomicU64,
+    /// Rounds of the interactive lane.
+    pub interactive_batches: AtomicU64,
+    /// Interactive rounds that ran while a bulk round was unfinished (queries that did not
+    /// wait for ingestion).
+    pub interactive_during_bulk: AtomicU64,
+    /// Time requests of the interactive lane waited before their round started, total, µs.
+    pub interactive_wait_us: AtomicU64,
+    /// Longest such wait, µs.
+    pub interactive_wait_max_us: AtomicU64,
+    /// Requests served by the bulk lane.
+    pub bulk_jobs: AtomicU64,
+    /// Rounds of the bulk lane.
+    pub bulk_batches: AtomicU64,
+    /// Forward passes (sub-batches) of the bulk lane finished.
+    pub bulk_sub_batches: AtomicU64,
+    /// Tokens embedded by the bulk lane (progress of ingestion).
+    pub bulk_tokens: AtomicU64,
+    /// Requests waiting in either lane right now.
+    pub waiting: AtomicU64,
+    /// True while a bulk round is running.
+    pub bulk_running: AtomicBool,
+    /// True while the interactive lane works on a round.
+    pub interactive_running: AtomicBool,
+    /// Times the bulk lane paused between layers for an interactive round.
+    pub bulk_pauses: AtomicU64,
+    /// Requests whose caller had gone (deadline, reset, disconnect) when the worker took them
+    /// or while they were embedded: dropped, or stopped at the next layer.
+    pub cancelled: AtomicU64,
+    /// Forward passes skipped or stopped at a layer boundary because no caller of theirs was
+    /// left.
+    pub cancelled_passes: AtomicU64,
+    /// Requests refused because their client had its share of tokens queued.
+    pub refused_client_busy: AtomicU64,
+}
