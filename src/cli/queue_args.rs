@@ -34,8 +34,8 @@ pub struct QueueArgs {
     /// their nice value (--queue-bulk-nice).
     #[arg(long, value_enum, default_value_t = BulkScheduling::Idle, env = "SIMTHEME_QUEUE_BULK_SCHEDULING")]
     pub queue_bulk_scheduling: BulkScheduling,
-    /// Longest pause, milliseconds, of the ingestion lane after each encoder layer while a
-    /// query round runs (0: never pause).
+    /// Longest pause, milliseconds, of the ingestion lane after each step of an encoder layer
+    /// while a query round or a search runs (0: never pause).
     #[arg(long, default_value_t = QueueOptions::default().bulk_pause_ms, env = "SIMTHEME_QUEUE_BULK_PAUSE_MS")]
     pub queue_bulk_pause_ms: u64,
 }

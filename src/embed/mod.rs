@@ -32,7 +32,7 @@ use candle_transformers::models::bert::{BertModel, Config as BertConfig};
 
 pub use batch::{plan_batches, windows, Window};
 pub use error::EmbedError;
-pub use queue::{EmbedQueue, QueueError, QueueOptions, QueueStats};
+pub use queue::{EmbedQueue, Foreground, QueueError, QueueOptions, QueueStats};
 pub use share::{with_share, ClientShare};
 pub use source::{ModelFiles, WeightFile};
 pub use text_embedder::{EmbedFuture, FakeEmbedder, TextEmbedder};

@@ -356,9 +356,10 @@ impl QuantBert {
         self.mean_pooled_with(rows, &|| true)
     }
 
-    /// [`QuantBert::mean_pooled`], calling `between_layers` after each encoder layer (the
-    /// embedding queue's bulk lane pauses there while queries run); when it says false, the
-    /// pass stops there with [`EmbedError::Cancelled`] (its caller has gone).
+    /// [`QuantBert::mean_pooled`], calling `between_layers` after each heavy step of each
+    /// encoder layer (attention, FFN up, FFN down: the embedding queue's bulk lane pauses there
+    /// while queries run); when it says false, the pass stops there with
+    /// [`EmbedError::Cancelled`] (its caller has gone).
     pub fn mean_pooled_with(&self, rows: &[&[u32]], between_layers: &dyn Fn() -> bool) -> Result<Vec<Vec<f32>>, EmbedError> {
         let h = self.shape.hidden;
         if let Some(r) = rows.iter().find(|r| r.is_empty() || r.len() > self.shape.max_positions) {
@@ -382,19 +383,21 @@ impl QuantBert {
         add_layer_norm(&mut emb, None, &self.embed_norm);
         let lens: Vec<usize> = rows.iter().map(|r| r.len()).collect();
         let mut x = emb;
+        // the hook runs after each of a layer's three heavy steps (attention, FFN up, FFN down)
+        let step = || if between_layers() { Ok(()) } else { Err(EmbedError::Cancelled) };
         for layer in &self.layers {
             let qkv = layer.qkv.forward(&x, total, false)?; // (total, 3h): q | k | v
             let ctx = attention(&qkv, &lens, self.shape.heads, h);
             drop(qkv);
+            step()?;
             let mut attn = layer.attn_out.forward(&ctx, total, false)?;
             add_layer_norm(&mut attn, Some(&x), &layer.attn_norm);
             let inter = layer.intermediate.forward(&attn, total, true)?;
+            step()?;
             let mut out = layer.output.forward(&inter, total, false)?;
             add_layer_norm(&mut out, Some(&attn), &layer.out_norm);
             x = out;
-            if !between_layers() {
-                return Err(EmbedError::Cancelled);
-            }
+            step()?;
         }
         let hidden = x;
         let mut out = Vec::with_capacity(rows.len());

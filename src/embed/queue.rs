@@ -17,8 +17,9 @@
 //! cores to a query the moment one arrives, even in the middle of a forward pass, and back to
 //! ingestion as soon as queries stop; ingestion runs whenever a query thread waits (between
 //! requests, on the network, between parallel steps), so it still advances while queries flow.
-//! On top of that the bulk lane pauses after each encoder layer while an interactive round
-//! runs (at most [`QueueOptions::bulk_pause_ms`] per layer), so queries get the cores to
+//! On top of that the bulk lane pauses after each step of each encoder layer (attention, FFN
+//! up, FFN down) while an interactive round or a search ([`QueueStats::foreground`]) runs (at
+//! most [`QueueOptions::bulk_pause_ms`] per step), so queries get the cores to
 //! themselves without starving ingestion.
 //! The bulk lane also cuts each round into sub-batches
 //! ([`QueueOptions::sub_batch_tokens`]) and counts them, so progress is observable and a
@@ -47,7 +48,7 @@ use std::time::Instant;
 use tokio::sync::oneshot;
 
 use super::fair::{FairQueue, Popped, PushError};
-pub use super::queue_types::{QueueError, QueueOptions, QueueStats};
+pub use super::queue_types::{Foreground, QueueError, QueueOptions, QueueStats};
 use super::share::{self, ClientShare, Reservation};
 use super::{plan_batches, EmbedError, Embedder, Embedding, Mode, Prepared};
 
@@ -340,12 +341,12 @@ fn run_sub_batches(
     let mut means = vec![Vec::new(); rows.len()];
     let limit = std::time::Duration::from_millis(options.bulk_pause_ms);
     let pause = || {
-        if limit.is_zero() || !stats.interactive_running.load(Ordering::Acquire) {
+        if limit.is_zero() || !stats.queries_active() {
             return;
         }
         stats.bulk_pauses.fetch_add(1, Ordering::Relaxed);
         let start = Instant::now();
-        while stats.interactive_running.load(Ordering::Acquire) && start.elapsed() < limit {
+        while stats.queries_active() && start.elapsed() < limit {
             std::thread::sleep(std::time::Duration::from_micros(200));
         }
     };

@@ -1,7 +1,7 @@
 //! The public types of the embedding queue ([`super::queue`]): its errors, settings and
 //! counters.
 
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::EmbedError;
 
@@ -54,10 +54,11 @@ pub struct QueueOptions {
     /// Requests with at most this many bytes of text take the interactive lane, larger ones
     /// the bulk lane, whatever their mode. Default 2,048.
     pub interactive_bytes: usize,
-    /// Longest pause, milliseconds, of the bulk lane after an encoder layer while an
-    /// interactive round runs (it resumes as soon as the round ends): the queries get the
-    /// cores to themselves, and ingestion still advances at least one layer per pause
-    /// while queries never stop. Default 20; 0 never pauses.
+    /// Longest pause, milliseconds, of the bulk lane after a step of an encoder layer
+    /// (attention, FFN up, FFN down) while an interactive round or a search runs (it resumes
+    /// as soon as they end): the queries get the cores to themselves, and ingestion still
+    /// advances at least one step per pause while queries never stop. Default 20; 0 never
+    /// pauses.
     pub bulk_pause_ms: u64,
 }
 
@@ -107,6 +108,9 @@ pub struct QueueStats {
     pub bulk_running: AtomicBool,
     /// True while the interactive lane works on a round.
     pub interactive_running: AtomicBool,
+    /// Searches in flight ([`QueueStats::foreground`]): the bulk lane steps aside for them too,
+    /// not only while their query is embedded.
+    pub foreground: AtomicU64,
     /// Times the bulk lane paused between layers for an interactive round.
     pub bulk_pauses: AtomicU64,
     /// Requests whose caller had gone (deadline, reset, disconnect) when the worker took them
@@ -117,4 +121,29 @@ pub struct QueueStats {
     pub cancelled_passes: AtomicU64,
     /// Requests refused because their client had its share of tokens queued.
     pub refused_client_busy: AtomicU64,
+}
+
+impl QueueStats {
+    /// Marks a search in flight until the guard is dropped: while any is, the bulk lane pauses
+    /// at its next step (at most [`QueueOptions::bulk_pause_ms`] per step), so the search's
+    /// index and keyword work does not share the cores with ingestion either.
+    pub fn foreground(&self) -> Foreground<'_> {
+        self.foreground.fetch_add(1, Ordering::AcqRel);
+        Foreground(self)
+    }
+
+    /// True while a query round or a search is running (the bulk lane should step aside).
+    pub(crate) fn queries_active(&self) -> bool {
+        self.interactive_running.load(Ordering::Acquire) || self.foreground.load(Ordering::Acquire) > 0
+    }
+}
+
+/// A search in flight; see [`QueueStats::foreground`].
+#[derive(Debug)]
+pub struct Foreground<'a>(&'a QueueStats);
+
+impl Drop for Foreground<'_> {
+    fn drop(&mut self) {
+        self.0.foreground.fetch_sub(1, Ordering::AcqRel);
+    }
 }

@@ -192,6 +192,8 @@ impl Engine {
 
     /// Runs a search end to end (embedding through the shared queue).
     pub async fn search(self: &Arc<Self>, req: SearchRequest) -> Result<SearchResponse, EngineError> {
+        // ingestion's model work steps aside for the whole search, not only its embedding
+        let _foreground = self.embedder().stats().foreground();
         let v = self.validate_search(&req).await?;
         match v.mode {
             SearchMode::Dense => self.search_dense(req, v).await,
