@@ -195,6 +195,9 @@ pub struct EdgeConfig {
     pub metrics_optional: bool,
     /// HTTP/JSON address (`POST /v1/<Rpc>`, `GET /healthz`). Default: none (off).
     pub http_listen: Option<SocketAddr>,
+    /// Serve the analyst's workbench (a web page) at `/` of the HTTP listener. Default true;
+    /// `--no-ui` turns it off.
+    pub ui: bool,
 }
 
 impl Default for EdgeConfig {
@@ -207,6 +210,7 @@ impl Default for EdgeConfig {
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             metrics_optional: true,
             http_listen: None,
+            ui: true,
         }
     }
 }

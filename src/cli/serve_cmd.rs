@@ -86,6 +86,9 @@ pub struct ServeArgs {
     /// HTTP/JSON address (POST /v1/<Rpc>, GET /healthz); off unless set, e.g. 127.0.0.1:8080.
     #[arg(long, env = "SIMTHEME_HTTP_LISTEN")]
     pub http_listen: Option<String>,
+    /// Do not serve the workbench web page at / of the HTTP listener (the API stays).
+    #[arg(long, env = "SIMTHEME_NO_UI")]
+    pub no_ui: bool,
     /// Log lines on stderr: text or json (one request line per call at INFO, target simtheme::access).
     #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "SIMTHEME_LOG_FORMAT")]
     pub log_format: LogFormat,
@@ -132,6 +135,7 @@ impl ServeArgs {
             api_key,
             read_only_api_key,
             open_reflection: self.open_reflection,
+            ui: !self.no_ui,
             metrics_listen,
             metrics_optional,
             http_listen: address("http-listen", self.http_listen.as_deref().unwrap_or(""))?,

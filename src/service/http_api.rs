@@ -16,10 +16,9 @@ use super::access_log::REQUEST_ID;
 use super::auth::Target;
 use super::edge::{Edge, Transport};
 use super::handlers::EngineCell;
-use super::http_serve::response;
+use super::http_serve::{error_body, response};
 use super::instrument::Instrumented;
 use super::listener::ConnState;
-use super::metrics::code_name;
 use super::rpcs::{self, Answer, Rpc};
 
 const JSON: &str = "application/json";
@@ -36,6 +35,8 @@ pub struct HttpApi {
     pub edge: Arc<Edge>,
     /// Largest request body, bytes (the gRPC message limit).
     pub max_body_bytes: usize,
+    /// Serve the workbench at `/` ([`super::ui`]).
+    pub ui: bool,
 }
 
 /// The HTTP status for a gRPC code.
@@ -54,10 +55,6 @@ pub fn http_status(code: Code) -> StatusCode {
         Code::Cancelled => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
         Code::Unknown | Code::Internal | Code::DataLoss => StatusCode::INTERNAL_SERVER_ERROR,
     }
-}
-
-fn error_body(status: &Status) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({ "code": code_name(status.code()), "message": status.message() })).unwrap_or_default()
 }
 
 /// Most of a refused (401/403) request's body read before answering.
@@ -143,6 +140,17 @@ impl HttpApi {
                 None => (StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"NOT_SERVING"}"#),
             };
             return with_id(response(status, JSON, text), &super::access_log::request_id(req.headers()));
+        }
+        if path == "/" || path.starts_with("/ui/") {
+            let resp = match self.ui {
+                true => super::ui::serve(&req, &self.edge),
+                false => response(
+                    StatusCode::NOT_FOUND,
+                    JSON,
+                    error_body(&Status::not_found("the workbench is off (--no-ui); the API is POST /v1/<Rpc>")),
+                ),
+            };
+            return with_id(resp, &super::access_log::request_id(req.headers()));
         }
         let rpc = path.strip_prefix("/v1/").and_then(rpcs::find).filter(|r| r.http.is_some());
         let mut call = self.edge.start(Transport::Http, rpc.map_or("unknown", |r| r.name), req.headers(), conn.peer);

@@ -64,6 +64,12 @@ where
     });
 }
 
+/// The JSON body of an error: `{"code": "INVALID_ARGUMENT", "message": "..."}`.
+pub fn error_body(status: &tonic::Status) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({ "code": super::metrics::code_name(status.code()), "message": status.message() }))
+        .unwrap_or_default()
+}
+
 /// A response with `body` and `content_type`.
 pub fn response(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(body.into()));

@@ -21,6 +21,7 @@ mod rpcs;
 mod themes;
 mod tls;
 mod tree_reuse;
+mod ui;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -193,6 +194,7 @@ where
             engine: Arc::clone(&cell),
             edge: shared_edge,
             max_body_bytes: config.max_message_bytes,
+            ui: config.edge.ui,
         });
         let incoming = listener::accept(l, tls.clone().map(|t| (t, tls::Alpn::Http)), limits, stop_rx.clone());
         http_serve::spawn(incoming, move |req, conn| Arc::clone(&api).handle(req, conn));

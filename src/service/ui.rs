@@ -1,0 +1,92 @@
+//! The analyst's workbench: a web page at `/` of the HTTP listener (`--no-ui` turns it off),
+//! its files compiled into the binary (no CDN, no external font, no build step). The page
+//! calls the same `POST /v1/<Rpc>` API as any client, with the key the user types (kept in
+//! the tab's sessionStorage). `GET /ui/access` tells it whether the server wants a key and
+//! what the presented key may do, so a read-only key sees no write controls.
+//!
+//! Every answer carries a Content-Security-Policy without inline script or style, refuses
+//! framing, and is not sniffed; user text is only ever put into the page as text.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::Full;
+
+use super::auth::{Access, Target};
+use super::edge::Edge;
+use super::http_serve::{error_body, response};
+
+/// The page and its assets: (path, content type, body).
+const ASSETS: [(&str, &str, &str); 3] = [
+    ("/", "text/html; charset=utf-8", include_str!("ui/index.html")),
+    ("/ui/app.js", "text/javascript; charset=utf-8", include_str!("ui/app.js")),
+    ("/ui/app.css", "text/css; charset=utf-8", include_str!("ui/app.css")),
+];
+
+/// Scripts and styles from this server only; calls to this server only; no framing.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; \
+                   form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+fn secure(mut resp: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+/// Answers `GET /`, `GET /ui/...` and `GET /ui/access`.
+pub fn serve<B>(req: &Request<B>, edge: &Arc<Edge>) -> Response<Full<Bytes>> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut resp = response(StatusCode::METHOD_NOT_ALLOWED, "text/plain; charset=utf-8", "use GET\n");
+        resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return secure(resp);
+    }
+    let path = req.uri().path();
+    if path == "/ui/access" {
+        return secure(access(req, edge));
+    }
+    match ASSETS.iter().find(|(p, _, _)| *p == path) {
+        Some((_, kind, body)) => secure(response(StatusCode::OK, kind, *body)),
+        None => secure(response(StatusCode::NOT_FOUND, "text/plain; charset=utf-8", "no such page; the workbench is at /\n")),
+    }
+}
+
+/// `{"keys": bool, "access": "full" | "read-only" | "open"}` for the key the request carries;
+/// 401 with the reason when the server wants a key and this one is missing or wrong.
+fn access<B>(req: &Request<B>, edge: &Arc<Edge>) -> Response<Full<Bytes>> {
+    let keys = edge.keys.enabled();
+    match edge.authorize(req.headers(), Target::Rpc("Stats")) {
+        Ok(access) => {
+            let access = match (keys, access) {
+                (false, _) => "open",
+                (true, Access::ReadOnly) => "read-only",
+                (true, _) => "full",
+            };
+            response(StatusCode::OK, "application/json", serde_json::json!({ "keys": keys, "access": access }).to_string())
+        }
+        Err(status) => {
+            let mut resp = response(StatusCode::UNAUTHORIZED, "application/json", error_body(&status));
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            resp
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_has_no_inline_script_or_style_and_loads_its_own_assets() {
+        let html = ASSETS[0].2;
+        assert!(html.contains(r#"<script type="module" src="/ui/app.js"></script>"#));
+        assert!(!html.contains("<script>") && !html.contains("style=") && !html.contains("onclick"), "CSP forbids inline code");
+        assert!(!html.contains("http://") && !html.contains("https://"), "nothing from another origin");
+        let js = ASSETS[1].2;
+        assert!(!js.contains("innerHTML") && !js.contains("insertAdjacentHTML") && !js.contains("eval("), "user text only as text");
+    }
+}
