@@ -9,6 +9,7 @@
 //! pages/s and chunks/s.
 //!
 //!     cargo bench --bench ingest_load
+//!     SIMTHEME_BIN=/path/to/other/simtheme cargo bench --bench ingest_load   # another build
 
 mod common;
 
@@ -110,8 +111,11 @@ async fn main() {
     let clients = env_or("SIMTHEME_INGEST_LOAD_CLIENTS", 2) as usize;
     let pages = env_or("SIMTHEME_INGEST_PAGES", 200) as usize;
     let tmp = tempfile::tempdir().unwrap();
+    // SIMTHEME_BIN runs another build of the server, for before/after comparisons in one session.
+    let bin = std::env::var_os("SIMTHEME_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_simtheme").into());
+    println!("server {}", bin.to_string_lossy());
     let (mut child, line) = common::start_server(
-        env!("CARGO_BIN_EXE_simtheme"),
+        bin,
         // A stream of 200 pages can outlast the default 120 s request deadline on a busy machine.
         [OsStr::new("--data-dir"), tmp.path().as_os_str(), OsStr::new("--request-timeout-secs"), OsStr::new("1800")],
     );

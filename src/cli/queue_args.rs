@@ -20,6 +20,11 @@ pub struct QueueArgs {
     /// Padded tokens (longest window x windows) of one forward pass of the ingestion lane.
     #[arg(long, default_value_t = QueueOptions::default().sub_batch_tokens, env = "SIMTHEME_QUEUE_SUB_BATCH_TOKENS")]
     pub queue_sub_batch_tokens: usize,
+    /// Padded tokens of one forward pass of the ingestion lane while searches run or ran within
+    /// the last 200 ms: shorter passes keep searches fast, at the cost of ingestion throughput
+    /// under query load (set it to --queue-sub-batch-tokens for the full pass always).
+    #[arg(long, default_value_t = QueueOptions::default().query_pass_tokens, env = "SIMTHEME_QUEUE_QUERY_PASS_TOKENS")]
+    pub queue_query_pass_tokens: usize,
     /// Requests with at most this many bytes of text take the query lane, larger ones the
     /// ingestion lane, whatever their mode (0: every request takes the ingestion lane).
     #[arg(long, default_value_t = QueueOptions::default().interactive_bytes, env = "SIMTHEME_QUEUE_INTERACTIVE_BYTES")]
@@ -95,6 +100,13 @@ impl QueueArgs {
                 MAX_QUEUE_TOKENS,
                 &format!("around 2,048 keeps the matrix products at full speed (default {})", d.sub_batch_tokens),
             )?,
+            query_pass_tokens: in_range(
+                "queue-query-pass-tokens",
+                self.queue_query_pass_tokens,
+                1,
+                MAX_QUEUE_TOKENS,
+                &format!("smaller keeps searches faster during ingestion, larger ingests faster (default {})", d.query_pass_tokens),
+            )?,
             interactive_bytes: in_range(
                 "queue-interactive-bytes",
                 self.queue_interactive_bytes,
@@ -154,6 +166,7 @@ mod tests {
             "--queue-capacity=9",
             "--queue-batch-tokens=1000",
             "--queue-sub-batch-tokens=512",
+            "--queue-query-pass-tokens=128",
             "--queue-interactive-bytes=0",
             "--queue-bulk-nice=0",
             "--queue-bulk-scheduling=nice",
@@ -164,6 +177,7 @@ mod tests {
             (o.capacity, o.batch_tokens, o.sub_batch_tokens, o.interactive_bytes, o.bulk_nice, o.bulk_idle, o.bulk_pause_ms),
             (9, 1000, 512, 0, 0, false, 5)
         );
+        assert_eq!((o.query_pass_tokens, options(&[]).unwrap().query_pass_tokens), (128, QueueOptions::default().query_pass_tokens));
         assert!(options(&[]).unwrap().bulk_idle, "SCHED_IDLE by default");
         assert!(options(&["--queue-bulk-scheduling", "fifo"]).unwrap_err().to_string().contains("idle"));
         let edge = options(&["--queue-bulk-nice", "19", "--queue-bulk-pause-ms", "1000", "--queue-capacity", "1"]).unwrap();

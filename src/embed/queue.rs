@@ -50,7 +50,7 @@ use tokio::sync::oneshot;
 use super::fair::{FairQueue, Popped, PushError};
 pub use super::queue_types::{Foreground, QueueError, QueueOptions, QueueStats};
 use super::share::{self, ClientShare, Reservation};
-use super::{plan_batches, EmbedError, Embedder, Embedding, Mode, Prepared};
+use super::{EmbedError, Embedder, Embedding, Mode, Prepared};
 
 type Reply = oneshot::Sender<Result<Vec<Embedding>, QueueError>>;
 
@@ -104,6 +104,7 @@ impl EmbedQueue {
             capacity: options.capacity.max(1),
             batch_tokens: options.batch_tokens.max(1),
             sub_batch_tokens: options.sub_batch_tokens.max(1),
+            query_pass_tokens: options.query_pass_tokens.max(1),
             bulk_nice: options.bulk_nice.clamp(0, 19),
             ..options
         });
@@ -309,6 +310,7 @@ fn worker(
                     embedder.embed_prepared_while(&prepared, &anyone_waiting).map(|out| out.into_iter().map(Some).collect())
                 }));
                 stats.interactive_running.store(false, Ordering::Release);
+                stats.query_ended();
                 answer(round, outcome, stats);
             }
             Lane::Bulk => {
@@ -350,7 +352,20 @@ fn run_sub_batches(
             std::thread::sleep(std::time::Duration::from_micros(200));
         }
     };
-    for batch in plan_batches(&lens, options.sub_batch_tokens) {
+    // Windows by length, cut into passes as they run: short passes while searches are in flight
+    // or just were, so a search shares the cores with a short step at most.
+    let mut order: Vec<usize> = (0..lens.len()).collect();
+    order.sort_by_key(|&i| (lens[i], i));
+    let mut at = 0;
+    while at < order.len() {
+        let budget =
+            if stats.queries_recent() { options.query_pass_tokens.min(options.sub_batch_tokens) } else { options.sub_batch_tokens };
+        let mut end = at + 1;
+        while end < order.len() && lens[order[end]] * (end - at + 1) <= budget {
+            end += 1;
+        }
+        let batch = &order[at..end];
+        at = end;
         let live = || batch.iter().any(|&i| !round[owners[i]].reply.is_closed());
         if !live() {
             stats.cancelled_passes.fetch_add(1, Ordering::Relaxed);
@@ -368,8 +383,8 @@ fn run_sub_batches(
             }
             other => other?,
         };
-        for (i, m) in batch.iter().zip(out) {
-            means[*i] = m;
+        for (&i, m) in batch.iter().zip(out) {
+            means[i] = m;
         }
         stats.bulk_sub_batches.fetch_add(1, Ordering::Relaxed);
         stats.bulk_tokens.fetch_add(batch.iter().map(|&i| lens[i] as u64).sum(), Ordering::Relaxed);

@@ -42,6 +42,11 @@ pub struct QueueOptions {
     /// Padded tokens (longest window × windows) of one forward pass of the bulk lane.
     /// Default 2,048 (large enough for full-speed matrix products).
     pub sub_batch_tokens: usize,
+    /// Padded tokens of one forward pass of the bulk lane while searches run or ran within the
+    /// last 200 ms (at most `sub_batch_tokens`). Default 512: a search shares the cores with a
+    /// short step at most (abuse bench: p99 during a flood 2.24x alone with full passes, 1.66x
+    /// with these), while ingestion under continuous queries runs at about half its speed.
+    pub query_pass_tokens: usize,
     /// Nice value (0..=19) of the bulk lane's threads on Linux, the only lowering when
     /// [`bulk_idle`](Self::bulk_idle) is off: with 10 (the default) a running query gets ~90%
     /// of the cores it shares with ingestion; 0 (and `bulk_idle` off) gives both lanes the
@@ -68,6 +73,7 @@ impl Default for QueueOptions {
             capacity: 256,
             batch_tokens: 4_096,
             sub_batch_tokens: 2_048,
+            query_pass_tokens: 512,
             bulk_nice: 10,
             bulk_idle: true,
             interactive_bytes: 2_048,
@@ -108,6 +114,8 @@ pub struct QueueStats {
     pub bulk_running: AtomicBool,
     /// True while the interactive lane works on a round.
     pub interactive_running: AtomicBool,
+    /// When the last query round or search ended, microseconds on the queue's clock.
+    pub last_query_end_us: AtomicU64,
     /// Searches in flight ([`QueueStats::foreground`]): the bulk lane steps aside for them too,
     /// not only while their query is embedded.
     pub foreground: AtomicU64,
@@ -132,6 +140,17 @@ impl QueueStats {
         Foreground(self)
     }
 
+    /// A query round or a search has just ended.
+    pub(crate) fn query_ended(&self) {
+        self.last_query_end_us.store(clock_us(), Ordering::Release);
+    }
+
+    /// True while a query round or a search runs, and for [`QUERIES_RECENT_MS`] after one
+    /// ended (the next search of a client is likely on its way): the bulk lane cuts short passes.
+    pub(crate) fn queries_recent(&self) -> bool {
+        self.queries_active() || clock_us().saturating_sub(self.last_query_end_us.load(Ordering::Acquire)) < QUERIES_RECENT_MS * 1_000
+    }
+
     /// True while a query round or a search is running (the bulk lane should step aside).
     pub(crate) fn queries_active(&self) -> bool {
         self.interactive_running.load(Ordering::Acquire) || self.foreground.load(Ordering::Acquire) > 0
@@ -144,6 +163,16 @@ pub struct Foreground<'a>(&'a QueueStats);
 
 impl Drop for Foreground<'_> {
     fn drop(&mut self) {
+        self.0.query_ended();
         self.0.foreground.fetch_sub(1, Ordering::AcqRel);
     }
+}
+
+/// How long after a query the bulk lane keeps its passes short, milliseconds.
+pub(crate) const QUERIES_RECENT_MS: u64 = 200;
+
+/// Microseconds since the queue's clock started (the first call), never 0 after it.
+fn clock_us() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START.get_or_init(std::time::Instant::now).elapsed().as_micros() as u64 + QUERIES_RECENT_MS * 1_000
 }
