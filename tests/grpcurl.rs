@@ -117,6 +117,10 @@ fn grpcurl_lists_describes_and_calls_every_rpc() {
     assert!(reuse["fromParagraphs"].as_u64().unwrap() > 0 && reuse["toParagraphs"].as_u64().unwrap() > 0, "{reuse}");
     assert!(reuse["entries"].as_array().is_some_and(|e| e.len() == 3), "{reuse}");
 
+    let paras = call(addr, "simtheme.v1.SimTheme/ListParagraphs", &format!(r#"{{"documentId":"{doc_id}","pageSize":1}}"#));
+    let first = &paras["paragraphs"][0];
+    assert!(paras["total"].as_u64() >= Some(1) && first["documentId"] == doc_id.as_str() && first["position"].is_null(), "{paras}");
+
     let deleted = call(addr, "simtheme.v1.SimTheme/DeleteDocument", &format!(r#"{{"documentId":"{doc_id}"}}"#));
     assert_eq!(deleted["documentId"], doc_id.as_str());
 
@@ -135,7 +139,7 @@ fn grpcurl_lists_describes_and_calls_every_rpc() {
 }
 
 /// Every RPC of `simtheme.v1.SimTheme`; the test above calls each one.
-const RPCS: [&str; 15] = [
+const RPCS: [&str; 16] = [
     "NearestParagraphs",
     "Similarity",
     "Embed",
@@ -151,4 +155,5 @@ const RPCS: [&str; 15] = [
     "AssignTheme",
     "ThemeTree",
     "TextReuse",
+    "ListParagraphs",
 ];

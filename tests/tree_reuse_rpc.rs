@@ -122,6 +122,45 @@ async fn theme_tree_and_text_reuse_over_grpc_and_http() {
     assert_eq!(code(c.theme_tree(proto::ThemeTreeRequest { subtree: Some(9_999), ..tree_req.clone() }).await), Code::NotFound);
     let e = c.theme_tree(proto::ThemeTreeRequest { levels: 7, ..tree_req.clone() }).await.unwrap_err();
     assert!(e.code() == Code::InvalidArgument && e.message().contains("1..=6"), "{e:?}");
+    // Quoted members per year: the node's own, at most two a year, years ascending, nearest first.
+    let quoted = proto::ThemeTreeRequest { subtree: Some(first), year_examples: 2, ..tree_req.clone() };
+    let q = c.theme_tree(quoted).await.unwrap().into_inner();
+    let root = &q.nodes[0];
+    assert!(!root.year_examples.is_empty() && t.nodes.iter().all(|n| n.year_examples.is_empty()), "examples only when asked");
+    let member_years: std::collections::BTreeSet<i32> = root.year_examples.iter().map(|e| e.year.expect("the fixture is dated")).collect();
+    for y in &member_years {
+        let of_year: Vec<&proto::ThemeParagraph> = root.year_examples.iter().filter(|e| e.year == Some(*y)).collect();
+        assert!(of_year.len() <= 2 && of_year.windows(2).all(|w| w[0].similarity >= w[1].similarity), "{of_year:?}");
+        assert!(of_year.iter().all(|e| root.member_ids.contains(&e.paragraph_id) && !e.text.is_empty()));
+    }
+    let years_in_order: Vec<i32> = root.year_examples.iter().filter_map(|e| e.year).collect();
+    assert!(years_in_order.windows(2).all(|w| w[0] <= w[1]), "{years_in_order:?}");
+    let e = c.theme_tree(proto::ThemeTreeRequest { year_examples: 11, ..tree_req.clone() }).await.unwrap_err();
+    assert!(e.code() == Code::InvalidArgument && e.message().contains("maximum of 10"), "{e:?}");
+
+    // A document's paragraphs in reading order, page by page.
+    let doc = id_of(2017);
+    let first_page = c
+        .list_paragraphs(proto::ListParagraphsRequest { document_id: doc.clone(), page_size: 5, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(first_page.total == 8 && first_page.paragraphs.len() == 5 && !first_page.next_page_token.is_empty(), "{first_page:?}");
+    let rest = c
+        .list_paragraphs(proto::ListParagraphsRequest { document_id: doc.clone(), page_size: 5, page_token: first_page.next_page_token })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(rest.paragraphs.len() == 3 && rest.next_page_token.is_empty(), "{rest:?}");
+    let positions: Vec<u32> = first_page.paragraphs.iter().chain(&rest.paragraphs).map(|p| p.position).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+    assert!(first_page.paragraphs.iter().chain(&rest.paragraphs).all(|p| p.document_id == doc && p.year == Some(2017)));
+    let missing = proto::ListParagraphsRequest { document_id: "0123456789abcdef".into(), ..Default::default() };
+    assert_eq!(code(c.list_paragraphs(missing).await), Code::NotFound);
+    let bad_token = proto::ListParagraphsRequest { document_id: doc.clone(), page_token: "zz".into(), ..Default::default() };
+    assert_eq!(code(c.list_paragraphs(bad_token).await), Code::InvalidArgument);
+    let too_big = proto::ListParagraphsRequest { document_id: doc.clone(), page_size: 501, ..Default::default() };
+    assert_eq!(code(c.list_paragraphs(too_big).await), Code::InvalidArgument);
 
     // The same RPCs over HTTP/JSON.
     let http = server.ready_addr("http");

@@ -33,7 +33,7 @@ fn browser_available() -> Result<(), String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_workbench_searches_lists_and_deletes_in_a_real_browser() {
+async fn the_workbench_in_a_real_browser() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(
         &tmp.path().join("data"),
@@ -75,9 +75,15 @@ async fn the_workbench_searches_lists_and_deletes_in_a_real_browser() {
         return;
     }
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("workbench");
+    let upload = tmp.path().join("上传测试 report.txt");
+    std::fs::write(
+        &upload,
+        "上传测试报告\n\n这是从浏览器上传的一份测试文件，用来检查工作台的上传功能：文件名里没有年份，日期由表单给出。\n",
+    )
+    .unwrap();
     let out = std::process::Command::new("python3")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/workbench.py"))
-        .args([&format!("http://{http}"), FULL_KEY, READ_ONLY_KEY, shots.to_str().unwrap()])
+        .args([&format!("http://{http}"), FULL_KEY, READ_ONLY_KEY, shots.to_str().unwrap(), upload.to_str().unwrap()])
         .output()
         .expect("run python3");
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));

@@ -60,3 +60,54 @@ impl Engine {
         Ok(DocumentPage { documents, more })
     }
 }
+
+/// Paragraphs a page of [`Engine::paragraphs_page`] holds when the request names no size.
+pub const DEFAULT_PARAGRAPH_PAGE: usize = 100;
+
+/// One page of a document's paragraphs, in reading order.
+#[derive(Debug, Clone)]
+pub struct ParagraphPage {
+    /// Paragraphs ordered by position.
+    pub paragraphs: Vec<ParagraphRecord>,
+    /// Position of the last paragraph when more follow it.
+    pub next_after: Option<u32>,
+    /// Stored paragraphs of the document.
+    pub total: usize,
+}
+
+impl Engine {
+    /// The page of `size` paragraphs (0: [`DEFAULT_PARAGRAPH_PAGE`]; at most [`MAX_PAGE_SIZE`])
+    /// of document `id` by position, strictly after position `after`. `NotFound` when the
+    /// document is not stored; `ResourceExhausted` above `max_reuse_paragraphs` paragraphs.
+    pub async fn paragraphs_page(&self, id: &str, after: Option<u32>, size: usize) -> Result<ParagraphPage, EngineError> {
+        if id.trim().is_empty() {
+            return Err(EngineError::InvalidArgument("document_id is empty; ListDocuments gives the ids".into()));
+        }
+        let size = match size {
+            0 => DEFAULT_PARAGRAPH_PAGE,
+            n if n > MAX_PAGE_SIZE => {
+                return Err(EngineError::InvalidArgument(format!("page_size {n} is above the maximum of {MAX_PAGE_SIZE}")));
+            }
+            n => n,
+        };
+        let limit = self.config().max_reuse_paragraphs;
+        let filter = crate::backend::ParagraphFilter { document_ids: vec![id.to_string()], ..Default::default() };
+        let found = self.backend().paragraph_vectors(filter, limit.saturating_add(1)).await?;
+        if found.len() > limit {
+            return Err(EngineError::ResourceExhausted(format!(
+                "document {id} holds more than {limit} paragraphs, the most it may hold to be listed; raise --max-reuse-paragraphs"
+            )));
+        }
+        if found.is_empty() {
+            return Err(EngineError::NotFound(format!("document {id} is not stored; ListDocuments gives the ids")));
+        }
+        let total = found.len();
+        let mut paragraphs: Vec<ParagraphRecord> =
+            found.into_iter().map(|v| v.paragraph).filter(|p| after.is_none_or(|a| p.position > a)).collect();
+        paragraphs.sort_by_key(|p| p.position);
+        let more = paragraphs.len() > size;
+        paragraphs.truncate(size);
+        let next_after = if more { paragraphs.last().map(|p| p.position) } else { None };
+        Ok(ParagraphPage { paragraphs, next_after, total })
+    }
+}

@@ -26,7 +26,7 @@ use crate::embed::{EmbedQueue, Embedder, TextEmbedder};
 
 pub use crate::backend::{Exclusions, ParagraphFilter, ParagraphHit, YearFilter};
 pub use crate::config::SearchMode;
-pub use documents::{DocumentPage, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use documents::{DocumentPage, ParagraphPage, DEFAULT_PAGE_SIZE, DEFAULT_PARAGRAPH_PAGE, MAX_PAGE_SIZE};
 pub use embedding::{EmbedOutput, Similarity, DEFAULT_EMBED_MODE};
 pub use error::EngineError;
 pub use ingest::{
@@ -37,7 +37,7 @@ pub use reuse::{ReuseQuery, ReuseScope};
 pub use search::{Provenance, QueryInput, SearchHit, SearchRequest, SearchResponse, DEFAULT_K};
 pub use seeds::SEED_DOCUMENTS;
 pub use stats::EngineStats;
-pub use theme_tree::{ThemeTreeQuery, ThemeTreeRun, MAX_TREE_LEVELS};
+pub use theme_tree::{year_examples_count, ThemeTreeQuery, ThemeTreeRun, MAX_TREE_LEVELS, MAX_YEAR_EXAMPLES};
 pub use themes::{ThemeRequest, ThemesCache, ThemesOverTime, ThemesRun, DEFAULT_ASSIGN_TOP, MAX_ASSIGN_TOP, MAX_KEYWORDS};
 
 /// The running state of one simtheme instance.

@@ -1,7 +1,7 @@
 //! Themes at every zoom over the stored paragraphs: the tree of [`crate::themes::tree`],
 //! cached per (corpus version, parameters, filter) beside the flat themes.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,6 +14,8 @@ use super::{Engine, EngineError, ParagraphFilter, ThemeRequest};
 
 /// Most levels a tree may have.
 pub const MAX_TREE_LEVELS: usize = 6;
+/// Most members a node may quote per year.
+pub const MAX_YEAR_EXAMPLES: usize = 10;
 
 /// What to build a theme tree of, and how; `None` takes the default of [`TreeParams`].
 #[derive(Debug, Clone, Default)]
@@ -85,12 +87,43 @@ impl ThemeTreeRun {
         }
     }
 
+    /// Up to `per_year` members of `node` per year, nearest its centre first, with their
+    /// cosine to the centre; years ascending, undated last.
+    pub fn year_examples(&self, node: &TreeNode, per_year: usize) -> Vec<(i64, f32)> {
+        if per_year == 0 {
+            return Vec::new();
+        }
+        let members: HashSet<i64> = node.paragraphs.iter().map(|p| p.id).collect();
+        let mut by_year: BTreeMap<(bool, i32), Vec<(i64, f32)>> = BTreeMap::new();
+        for input in self.inputs.iter().filter(|i| members.contains(&i.id)) {
+            let key = (input.year.is_none(), input.year.unwrap_or(0));
+            by_year.entry(key).or_default().push((input.id, crate::embed::cosine(&input.vector, &node.theme.centroid)));
+        }
+        let mut out = Vec::new();
+        for (_, mut quoted) in by_year {
+            quoted.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            out.extend(quoted.into_iter().take(per_year));
+        }
+        out
+    }
+
     /// Node `id` and its descendants; `NotFound` naming the valid ids otherwise.
     pub fn subtree(&self, id: u32) -> Result<Vec<&TreeNode>, EngineError> {
         self.tree.subtree(id).ok_or_else(|| {
             EngineError::NotFound(format!("theme {id} is not in this tree (ids 0..{}); list the tree first", self.tree.nodes.len()))
         })
     }
+}
+
+/// The number of members to quote per year and node, checked: at most [`MAX_YEAR_EXAMPLES`].
+pub fn year_examples_count(n: u32) -> Result<usize, EngineError> {
+    let n = n as usize;
+    if n > MAX_YEAR_EXAMPLES {
+        return Err(EngineError::InvalidArgument(format!(
+            "year_examples {n} is above the maximum of {MAX_YEAR_EXAMPLES}; ask one subtree for more of its paragraphs"
+        )));
+    }
+    Ok(n)
 }
 
 fn tree_id(version: u64, params: &TreeParams, filter: &ParagraphFilter) -> String {

@@ -223,7 +223,28 @@ impl SimTheme for Handlers {
         let query = tree_reuse::tree_query(&r).map_err(status)?;
         let (run, cached) = engine.theme_tree(&query).await.map_err(status)?;
         let nodes = run.select(r.level, r.subtree).map_err(status)?;
-        Ok(Response::new(tree_reuse::tree_response(&run, &nodes, cached, r.include_members)))
+        let per_year = crate::engine::year_examples_count(r.year_examples).map_err(status)?;
+        Ok(Response::new(tree_reuse::tree_response(&run, &nodes, cached, r.include_members, per_year)))
+    }
+
+    async fn list_paragraphs(
+        &self,
+        request: Request<proto::ListParagraphsRequest>,
+    ) -> Result<Response<proto::ListParagraphsResponse>, Status> {
+        let r = request.into_inner();
+        let after = match decode_page_token(&r.page_token)? {
+            Some(p) => Some(
+                p.parse::<u32>()
+                    .map_err(|_| Status::invalid_argument("page_token is not one this server issued; send \"\" for the first page"))?,
+            ),
+            None => None,
+        };
+        let page = self.engine()?.paragraphs_page(&r.document_id, after, r.page_size as usize).await.map_err(status)?;
+        Ok(Response::new(proto::ListParagraphsResponse {
+            paragraphs: page.paragraphs.into_iter().map(convert::paragraph).collect(),
+            next_page_token: page.next_after.map(|p| encode_page_token(&p.to_string())).unwrap_or_default(),
+            total: page.total as u32,
+        }))
     }
 
     async fn text_reuse(&self, request: Request<proto::TextReuseRequest>) -> Result<Response<proto::TextReuseResponse>, Status> {

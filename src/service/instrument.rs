@@ -163,4 +163,11 @@ impl SimTheme for Instrumented {
     async fn text_reuse(&self, request: Request<proto::TextReuseRequest>) -> Result<Response<proto::TextReuseResponse>, Status> {
         self.inner.text_reuse(request).await
     }
+
+    async fn list_paragraphs(
+        &self,
+        request: Request<proto::ListParagraphsRequest>,
+    ) -> Result<Response<proto::ListParagraphsResponse>, Status> {
+        self.inner.list_paragraphs(request).await
+    }
 }

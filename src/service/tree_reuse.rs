@@ -17,18 +17,16 @@ pub fn tree_query(r: &proto::ThemeTreeRequest) -> Result<ThemeTreeQuery, EngineE
     Ok(ThemeTreeQuery { themes: theme_request(r.params.clone())?, levels: positive(r.levels), min_split: positive(r.min_split) })
 }
 
-fn node(run: &ThemeTreeRun, n: &TreeNode, members: bool) -> proto::ThemeNode {
+fn quote(run: &ThemeTreeRun, id: i64, similarity: f32) -> Option<proto::ThemeParagraph> {
+    let r = run.records.get(&id)?;
+    Some(proto::ThemeParagraph { paragraph_id: id, document_id: r.document_id.clone(), year: r.year, text: r.text.clone(), similarity })
+}
+
+fn node(run: &ThemeTreeRun, n: &TreeNode, members: bool, per_year: usize) -> proto::ThemeNode {
     let t = &n.theme;
     let quoted = |id: &i64| -> Option<proto::ThemeParagraph> {
-        let r = run.records.get(id)?;
         let v = &run.inputs.iter().find(|i| i.id == *id)?.vector;
-        Some(proto::ThemeParagraph {
-            paragraph_id: *id,
-            document_id: r.document_id.clone(),
-            year: r.year,
-            text: r.text.clone(),
-            similarity: crate::embed::cosine(v, &t.centroid),
-        })
+        quote(run, *id, crate::embed::cosine(v, &t.centroid))
     };
     let mut member_ids = if members { n.paragraphs.iter().map(|p| p.id).collect() } else { Vec::new() };
     member_ids.sort_unstable();
@@ -45,14 +43,16 @@ fn node(run: &ThemeTreeRun, n: &TreeNode, members: bool) -> proto::ThemeNode {
         years: t.years.iter().map(|y| proto::ThemeYearShare { year: y.year, count: y.count, share: y.share }).collect(),
         representatives: t.representatives.iter().filter_map(quoted).collect(),
         member_ids,
+        year_examples: run.year_examples(n, per_year).into_iter().filter_map(|(id, sim)| quote(run, id, sim)).collect(),
     }
 }
 
-/// ThemeTree response with the `nodes` selected from `run`.
-pub fn tree_response(run: &ThemeTreeRun, nodes: &[&TreeNode], cached: bool, members: bool) -> proto::ThemeTreeResponse {
+/// ThemeTree response with the `nodes` selected from `run`, each with its member ids when
+/// `members` and up to `per_year` quoted members per year.
+pub fn tree_response(run: &ThemeTreeRun, nodes: &[&TreeNode], cached: bool, members: bool, per_year: usize) -> proto::ThemeTreeResponse {
     proto::ThemeTreeResponse {
         result_id: run.result_id.clone(),
-        nodes: nodes.iter().map(|n| node(run, n, members)).collect(),
+        nodes: nodes.iter().map(|n| node(run, n, members, per_year)).collect(),
         depth: run.tree.depth(),
         paragraphs: run.tree.input_count,
         outlier_ids: run.tree.outliers.clone(),

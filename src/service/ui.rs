@@ -17,11 +17,20 @@ use super::auth::{Access, Target};
 use super::edge::Edge;
 use super::http_serve::{error_body, response};
 
-/// The page and its assets: (path, content type, body).
-const ASSETS: [(&str, &str, &str); 3] = [
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// The page and its assets: (path, content type, body). The JavaScript modules import each
+/// other by these paths.
+const ASSETS: [(&str, &str, &str); 9] = [
     ("/", "text/html; charset=utf-8", include_str!("ui/index.html")),
-    ("/ui/app.js", "text/javascript; charset=utf-8", include_str!("ui/app.js")),
     ("/ui/app.css", "text/css; charset=utf-8", include_str!("ui/app.css")),
+    ("/ui/app.js", JS, include_str!("ui/app.js")),
+    ("/ui/core.js", JS, include_str!("ui/core.js")),
+    ("/ui/exporter.js", JS, include_str!("ui/exporter.js")),
+    ("/ui/search.js", JS, include_str!("ui/search.js")),
+    ("/ui/themes.js", JS, include_str!("ui/themes.js")),
+    ("/ui/compare.js", JS, include_str!("ui/compare.js")),
+    ("/ui/corpus.js", JS, include_str!("ui/corpus.js")),
 ];
 
 /// Scripts and styles from this server only; calls to this server only; no framing.
@@ -86,7 +95,24 @@ mod tests {
         assert!(html.contains(r#"<script type="module" src="/ui/app.js"></script>"#));
         assert!(!html.contains("<script>") && !html.contains("style=") && !html.contains("onclick"), "CSP forbids inline code");
         assert!(!html.contains("http://") && !html.contains("https://"), "nothing from another origin");
-        let js = ASSETS[1].2;
-        assert!(!js.contains("innerHTML") && !js.contains("insertAdjacentHTML") && !js.contains("eval("), "user text only as text");
+        for (path, _, js) in ASSETS.iter().filter(|(_, kind, _)| *kind == JS) {
+            for unsafe_sink in ["innerHTML", "outerHTML", "insertAdjacentHTML", "eval(", "new Function", "document.write"] {
+                assert!(!js.contains(unsafe_sink), "{path}: user text only as text, no {unsafe_sink}");
+            }
+            assert!(!js.contains("http://") || js.contains("http://www.w3.org/2000/svg"), "{path}: nothing from another origin");
+        }
+    }
+
+    #[test]
+    fn every_module_import_is_served() {
+        for (path, _, js) in ASSETS.iter().filter(|(_, kind, _)| *kind == JS) {
+            for line in js.lines().filter(|l| l.starts_with("import ")) {
+                let target = line.rsplit("from '").next().and_then(|t| t.strip_suffix("';")).expect("import ... from './x.js';");
+                let served = format!("/ui/{}", target.trim_start_matches("./"));
+                assert!(ASSETS.iter().any(|(p, _, _)| *p == served), "{path} imports {target}, which is not served");
+            }
+        }
+        let bytes: usize = ASSETS.iter().map(|(_, _, body)| body.len()).sum();
+        assert!(bytes < 100_000, "the page stays small: {bytes} bytes");
     }
 }
