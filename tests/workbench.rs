@@ -48,6 +48,9 @@ async fn the_workbench_in_a_real_browser() {
     assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "{csp}");
     assert_eq!(page.headers.get("x-frame-options").unwrap(), "DENY");
     assert!(page.body.contains("/ui/app.js"));
+    let zipped = http_call(&http, "GET", "/ui/themes.js", &[("accept-encoding", "gzip, br")], "").await;
+    assert_eq!((zipped.status, zipped.headers.get("content-encoding").map(|v| v.to_str().unwrap())), (200, Some("gzip")));
+    assert_eq!(zipped.headers.get("vary").unwrap(), "accept-encoding");
     let access = http_call(&http, "GET", "/ui/access", &[("authorization", &format!("Bearer {READ_ONLY_KEY}"))], "").await;
     assert_eq!(access.json(), serde_json::json!({"keys": true, "access": "read-only"}));
     assert_eq!(http_call(&http, "GET", "/ui/access", &[], "").await.status, 401);

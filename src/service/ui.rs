@@ -7,9 +7,12 @@
 //! Every answer carries a Content-Security-Policy without inline script or style, refuses
 //! framing, and is not sniffed; user text is only ever put into the page as text.
 
-use std::sync::Arc;
+use std::io::Write;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
+use flate2::write::GzEncoder;
+use flate2::Compression;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 
@@ -32,6 +35,28 @@ const ASSETS: [(&str, &str, &str); 9] = [
     ("/ui/compare.js", JS, include_str!("ui/compare.js")),
     ("/ui/corpus.js", JS, include_str!("ui/corpus.js")),
 ];
+
+/// The assets gzipped once, on first use (same order as [`ASSETS`]).
+fn gzipped() -> &'static [Bytes] {
+    static GZIPPED: OnceLock<Vec<Bytes>> = OnceLock::new();
+    GZIPPED.get_or_init(|| {
+        ASSETS
+            .iter()
+            .map(|(_, _, body)| {
+                let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+                gz.write_all(body.as_bytes()).and_then(|_| gz.finish()).map(Bytes::from).expect("gzip into memory cannot fail")
+            })
+            .collect()
+    })
+}
+
+/// True when the request's `accept-encoding` lists gzip (without `q=0`).
+fn accepts_gzip(headers: &http::HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|coding| {
+        let mut parts = coding.split(';').map(str::trim);
+        parts.next().is_some_and(|c| c.eq_ignore_ascii_case("gzip")) && !parts.any(|p| p.replace(' ', "") == "q=0")
+    })
+}
 
 /// Scripts and styles from this server only; calls to this server only; no framing.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; \
@@ -58,8 +83,19 @@ pub fn serve<B>(req: &Request<B>, edge: &Arc<Edge>) -> Response<Full<Bytes>> {
     if path == "/ui/access" {
         return secure(access(req, edge));
     }
-    match ASSETS.iter().find(|(p, _, _)| *p == path) {
-        Some((_, kind, body)) => secure(response(StatusCode::OK, kind, *body)),
+    match ASSETS.iter().position(|(p, _, _)| *p == path) {
+        Some(i) => {
+            let (_, kind, body) = ASSETS[i];
+            let mut resp = if accepts_gzip(req.headers()) {
+                let mut r = response(StatusCode::OK, kind, gzipped()[i].clone());
+                r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                r
+            } else {
+                response(StatusCode::OK, kind, body)
+            };
+            resp.headers_mut().insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            secure(resp)
+        }
         None => secure(response(StatusCode::NOT_FOUND, "text/plain; charset=utf-8", "no such page; the workbench is at /\n")),
     }
 }
@@ -100,6 +136,22 @@ mod tests {
                 assert!(!js.contains(unsafe_sink), "{path}: user text only as text, no {unsafe_sink}");
             }
             assert!(!js.contains("http://") || js.contains("http://www.w3.org/2000/svg"), "{path}: nothing from another origin");
+        }
+    }
+
+    #[test]
+    fn gzip_is_served_to_clients_that_accept_it() {
+        let h = |v: &str| {
+            let mut m = http::HeaderMap::new();
+            m.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+            m
+        };
+        assert!(accepts_gzip(&h("gzip, deflate, br")) && accepts_gzip(&h("br;q=1.0, GZIP;q=0.5")));
+        assert!(!accepts_gzip(&h("br")) && !accepts_gzip(&h("gzip;q=0")) && !accepts_gzip(&http::HeaderMap::new()));
+        for (i, (_, _, body)) in ASSETS.iter().enumerate() {
+            let mut plain = String::new();
+            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gzipped()[i][..]), &mut plain).unwrap();
+            assert_eq!(&plain, body);
         }
     }
 

@@ -91,6 +91,13 @@ try:
         "const p = performance.getEntriesByType('paint').find(e => e.name === 'first-contentful-paint'); return p ? p.startTime : null"
     )
     print(f"first contentful paint: {paint:.0f} ms" if paint is not None else "first contentful paint: not reported")
+    files, wire, plain = driver.execute_script(
+        "const e = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]"
+        ".filter(r => !r.name.includes('/v1/') && !r.name.includes('/ui/access'));"
+        "return [e.length, e.reduce((s, r) => s + r.encodedBodySize, 0), e.reduce((s, r) => s + r.decodedBodySize, 0)]"
+    )
+    print(f"page weight: {files} files, {wire} bytes as sent (gzip), {plain} bytes unpacked")
+    assert files >= 9 and wire < plain, "every asset is sent gzipped"
 
     # The server has keys: the page asks for one; a wrong one is refused in words.
     use_key("not-the-key")

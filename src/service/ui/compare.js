@@ -2,7 +2,7 @@
 // stable) with a representative paragraph of each side; text reuse between two periods or two
 // documents, edits shown as a diff.
 
-import { $, call, el, guarded, percent, words } from './core.js';
+import { $, call, docName, documentLabel, documentNames, el, guarded, percent, words } from './core.js';
 import { exportBar } from './exporter.js';
 
 const view = { compare: null, reuse: null, documents: [], request: null, prepared: false };
@@ -31,12 +31,13 @@ function period(prefix) {
 
 const label = (p) => (p.from === p.to ? String(p.from) : `${p.from}–${p.to}`);
 
-function side(p, title) {
+
+function side(p, title, score = 'similarity') {
   if (!p) return el('div', 'side empty', el('div', 'muted', `${title}: no member`));
   const text = el('p', 'text clamp', p.text || '');
   text.title = 'click to show all of it';
   text.addEventListener('click', () => text.classList.toggle('clamp'));
-  return el('div', 'side', el('div', 'muted', `${title} · ${p.documentId || ''} · similarity ${(p.similarity || 0).toFixed(3)}`), text);
+  return el('div', 'side', el('div', 'muted', `${title} · ${p.documentTitle || docName(p.documentId)} · ${score} ${(p.similarity || 0).toFixed(3)}`), text);
 }
 
 function themeCard(t, a, b) {
@@ -95,12 +96,12 @@ function entry(e) {
   const kind = KIND[e.kind] || 'new';
   const from = e.from || null;
   const to = e.to || null;
-  const where = (p) => (p ? `${p.documentTitle || p.documentId || ''} ${p.year ?? ''} ¶${(p.position || 0) + 1}` : '');
+  const where = (p) => (p ? `${p.documentTitle || docName(p.documentId)} ${p.year ?? ''} ¶${(p.position || 0) + 1}` : '');
   const head = el('div', 'meta', el('span', `badge ${kind}`, kind), el('span', null, from ? `from ${where(from)}` : ''), el('span', null, to ? `to ${where(to)}` : ''));
   if (from && to) head.append(el('span', null, `text similarity ${(e.similarity || 0).toFixed(2)}`));
   let body;
   if (kind === 'edited') body = diff(e.diff);
-  else if (kind === 'rewritten') body = el('div', 'pair', side({ ...from, similarity: e.cosine }, 'older'), side({ ...to, similarity: e.cosine }, 'newer'));
+  else if (kind === 'rewritten') body = el('div', 'pair', side({ ...from, similarity: e.cosine }, 'older', 'cosine'), side({ ...to, similarity: e.cosine }, 'newer', 'cosine'));
   else body = el('p', 'text', (to || from || {}).text || '');
   const li = el('li', 'hit', head, body);
   li.dataset.kind = kind;
@@ -133,10 +134,11 @@ export async function prepareCompare() {
     }
     const docs = await call('ListDocuments', { pageSize: 500 });
     view.documents = docs.documents || [];
+    await documentNames();
     for (const which of ['from', 'to']) {
       const select = $(`reuse${which}`);
       for (const d of view.documents) {
-        const o = el('option', null, `${d.title || d.origin || d.id} (${d.date || 'undated'})`);
+        const o = el('option', null, `${documentLabel(d)} (${d.date || 'undated'})`);
         o.value = d.id;
         select.append(o);
       }

@@ -125,3 +125,33 @@ export const words = (keywords, n = 8) => (keywords || []).slice(0, n).map((k) =
 export function requestSearch(query, label) {
   document.dispatchEvent(new CustomEvent('simtheme:search', { detail: { query, label } }));
 }
+
+let names = null;
+
+/** What a document is called on screen: its title, else the last part of its file name, else its id. */
+export const documentLabel = (d) => d.title || (d.origin || '').split(/[\\/]/).pop() || d.id;
+
+/** Document id → title (or file name), loaded once (up to 5,000 documents); refreshed after writes. */
+export async function documentNames() {
+  if (names) return names;
+  const found = new Map();
+  let token = '';
+  do {
+    const r = await call('ListDocuments', { pageSize: 500, pageToken: token });
+    for (const d of r.documents || []) found.set(d.id, documentLabel(d));
+    token = r.nextPageToken || '';
+  } while (token && found.size < 5000);
+  names = found;
+  return names;
+}
+
+/** Forgets the document names (after an upload or a delete). */
+export function forgetDocumentNames() {
+  names = null;
+}
+
+/** The title of document `id` as last loaded, else the id. */
+export const docName = (id) => (names && names.get(id)) || id || '';
+
+/** `1 paragraph`, `2 paragraphs`. */
+export const count = (n, what) => `${n} ${what}${n === 1 ? '' : 's'}`;

@@ -1,7 +1,7 @@
 // Corpus: documents with their dates and counts, a document's paragraphs in order, upload of
 // files with dates and delete with a confirmation (both only for keys that may write).
 
-import { $, button, call, canWrite, el, guarded } from './core.js';
+import { $, button, call, canWrite, documentLabel, el, forgetDocumentNames, guarded } from './core.js';
 import { exportBar } from './exporter.js';
 
 const view = { token: '', documents: [], reading: null, paragraphs: [], paraToken: '' };
@@ -12,7 +12,7 @@ const PER_REQUEST = 4;
 const cell = (text, cls) => el('td', cls, text);
 
 function documentRow(d) {
-  const name = d.title || d.origin || d.id;
+  const name = documentLabel(d);
   const open = button(name, 'link', () => readDocument(d));
   const tr = el('tr', null, el('td', null, open), cell(d.date || 'undated'), cell(String(d.paragraphs || 0), 'num'), cell(String(d.chunks || 0), 'num'));
   const actions = el('td');
@@ -22,6 +22,7 @@ function documentRow(d) {
         if (!window.confirm(`Delete "${name}" and its ${d.paragraphs || 0} paragraphs?`)) return;
         await guarded(async () => {
           await call('DeleteDocument', { documentId: d.id });
+          forgetDocumentNames();
           tr.remove();
           view.documents = view.documents.filter((x) => x.id !== d.id);
           $('corpusinfo').textContent = `deleted "${name}"`;
@@ -69,7 +70,7 @@ async function readDocument(d, more) {
     }
     view.paraToken = resp.nextPageToken || '';
     $('moreparas').hidden = !view.paraToken;
-    $('readtitle').textContent = d.title || d.origin || d.id;
+    $('readtitle').textContent = documentLabel(d);
     $('readinfo').textContent = `${d.date || 'undated'} · ${d.source || d.origin || ''} · ${view.paragraphs.length} of ${resp.total || 0} paragraphs shown`;
     $('reader').hidden = false;
     $('doclist').hidden = true;
@@ -107,6 +108,7 @@ async function upload() {
         batch.map(async (f) => ({ text: await f.text(), name: f.name, format: format(f.name), ...(date ? { date } : {}), ...(tags.length ? { tags } : {}) })),
       );
       const resp = await call('AddDocuments', { documents });
+      forgetDocumentNames();
       (resp.results || []).forEach((r, j) => {
         const status = STATUS[r.status] || 'failed';
         if (status === 'stored') stored += 1;

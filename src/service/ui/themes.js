@@ -3,7 +3,7 @@
 // label, keywords and counts; choosing a theme lists its paragraphs nearest the centre, year by
 // year. The chart is one <svg> drawn with presentation attributes, so it exports as it looks.
 
-import { $, button, call, el, guarded, percent, requestSearch, svg, words } from './core.js';
+import { $, button, call, count, docName, documentNames, el, guarded, percent, requestSearch, svg, words } from './core.js';
 import { exportBar } from './exporter.js';
 
 const view = { resp: null, nodes: new Map(), roots: [], expanded: new Set(), selected: null, buckets: [], undated: false, request: null };
@@ -214,7 +214,7 @@ function draw(focus) {
 }
 
 function quoted(p) {
-  const meta = el('div', 'meta', el('span', 'doc', p.documentId || ''), el('span', null, `similarity ${(p.similarity || 0).toFixed(3)}`));
+  const meta = el('div', 'meta', el('span', 'doc', docName(p.documentId)), el('span', null, `similarity ${(p.similarity || 0).toFixed(3)}`));
   meta.append(button('more like this', 'link', () => requestSearch({ paragraphId: p.paragraphId, mode: 'SEARCH_MODE_DENSE' }, 'paragraphs like a theme member')));
   return el('li', 'hit', meta, el('p', 'text', p.text || ''));
 }
@@ -225,7 +225,7 @@ async function select(id, bucket) {
   draw(id);
   const panel = $('themepanel');
   await guarded(async () => {
-    const resp = await call('ThemeTree', { ...view.request, subtree: id, yearExamples: 2 });
+    const [resp] = await Promise.all([call('ThemeTree', { ...view.request, subtree: id, yearExamples: 2 }), documentNames()]);
     const node = normalise(resp.nodes[0]);
     const counts = new Map(node.years.map((y) => [y.year, y]));
     const groups = new Map();
@@ -236,7 +236,7 @@ async function select(id, bucket) {
     }
     const sections = [...groups].map(([year, ps]) => {
       const y = counts.get(year) || { count: 0, share: 0 };
-      const head = el('h4', null, `${year ?? 'undated'} `, el('span', 'muted', `${y.count} paragraphs, ${percent(y.share)} of the year`));
+      const head = el('h4', null, `${year ?? 'undated'} `, el('span', 'muted', `${count(y.count, 'paragraph')}, ${percent(y.share)} of the year`));
       const s = el('section', 'year', head, el('ol', 'quotes', ...ps.map(quoted)));
       s.dataset.year = year ?? 'undated';
       return s;
