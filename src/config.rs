@@ -88,6 +88,9 @@ pub struct Config {
     /// fixture it ranks the expected paragraph first for 83% of queries against DENSE's 71%,
     /// for ~2 ms more per query (README, "Search modes").
     pub default_search_mode: SearchMode,
+    /// A bilingual glossary (CSV or TSV with columns zh, en, source) whose entries extend the
+    /// shipped one; re-read on SIGHUP. Default none (the shipped glossary alone); `--glossary`.
+    pub glossary: Option<PathBuf>,
     /// The production surface of `serve`: TLS, API keys, metrics and HTTP/JSON listeners.
     pub edge: EdgeConfig,
 }
@@ -116,6 +119,7 @@ impl Default for Config {
             max_embed_chars: 20_000,
             max_k: 100,
             default_search_mode: SearchMode::Hybrid,
+            glossary: None,
             edge: EdgeConfig::default(),
         }
     }

@@ -16,6 +16,7 @@ pub mod config;
 pub mod corpus;
 pub mod embed;
 pub mod engine;
+pub mod glossary;
 pub mod keyword;
 pub mod memory;
 pub mod priority;

@@ -51,6 +51,12 @@ pub struct ServeArgs {
     /// dense; `score` is the fused score), dense (`score` is the cosine) or keyword.
     #[arg(long, value_enum, default_value_t = Config::default().default_search_mode, env = "SIMTHEME_DEFAULT_SEARCH_MODE")]
     pub default_search_mode: SearchMode,
+    /// Bilingual glossary (CSV or TSV, header `zh,en,source`; several terms in a cell separated
+    /// by `|`) adding entries to the shipped one; re-read on SIGHUP (a broken file keeps the
+    /// glossary in use). Its phrases in a KEYWORD or HYBRID query add their other-language terms
+    /// to the keyword side.
+    #[arg(long, env = "SIMTHEME_GLOSSARY")]
+    pub glossary: Option<std::path::PathBuf>,
     /// TOML file with serve settings: keys are the long option names (`listen`, `tls_cert`,
     /// `api_key_file`, `data_dir`, ...). Precedence: flag > environment > file > default.
     #[arg(long, env = "SIMTHEME_CONFIG")]
@@ -155,6 +161,7 @@ pub fn run_serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     config.idle_timeout = Duration::from_secs(args.idle_timeout_secs);
     config.queue = args.queue.options()?;
     config.default_search_mode = args.default_search_mode;
+    config.glossary = args.glossary.clone();
     config.edge = args.edge()?;
     let json_log = matches!(args.log_format, LogFormat::Json);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -162,6 +169,10 @@ pub fn run_serve(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
         config,
         |config| async move {
             let engine = Engine::open(config).await?;
+            engine.load_glossary()?;
+            for line in engine.glossary_status().skipped {
+                eprintln!("glossary line skipped: {line}");
+            }
             let seeded = engine.seed_if_empty().await?;
             for r in &seeded {
                 if let IngestStatus::Failed(e) = &r.status {

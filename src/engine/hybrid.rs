@@ -31,9 +31,10 @@ fn query_text(req: &SearchRequest) -> &str {
 }
 
 impl Engine {
-    /// Parses a keyword query with the shared analyzer (the one the keyword index uses).
-    pub(super) fn parse_keyword_query(&self, text: &str) -> Result<KeywordQuery, KeywordError> {
-        KeywordQuery::parse(text, &mut JiebaTokenizer::new(shared_segmenter()))
+    /// Parses a keyword query with the shared analyzer (the one the keyword index uses), plus
+    /// `added` phrases (the glossary's other-language terms).
+    pub(super) fn parse_keyword_query(&self, text: &str, added: &[String]) -> Result<KeywordQuery, KeywordError> {
+        KeywordQuery::parse_with(text, added, &mut JiebaTokenizer::new(shared_segmenter()))
     }
 
     /// Highlight spans in `paragraph.text`: the keyword query's terms and the `must_contain`
@@ -101,6 +102,7 @@ impl Engine {
             search_ms: search_started.elapsed().as_secs_f64() * 1e3,
             path: "bm25".into(),
             keyword_weight: 0.0,
+            bridges: v.bridges,
         })
     }
 
@@ -175,6 +177,7 @@ impl Engine {
             search_ms: started.elapsed().as_secs_f64() * 1e3,
             path: if query.is_some() { format!("{}+bm25", dense.path) } else { dense.path.to_string() },
             keyword_weight: if query.is_some() { rrf.keyword_weight } else { 0.0 },
+            bridges: v.bridges,
         })
     }
 }

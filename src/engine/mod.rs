@@ -9,6 +9,7 @@
 mod documents;
 mod embedding;
 mod error;
+mod glossary;
 mod hybrid;
 mod ingest;
 mod reuse;
@@ -18,17 +19,19 @@ mod stats;
 mod theme_tree;
 mod themes;
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::backend::Backend;
 use crate::config::Config;
 use crate::embed::{EmbedQueue, Embedder, TextEmbedder};
+use crate::glossary::Glossary;
 
 pub use crate::backend::{Exclusions, ParagraphFilter, ParagraphHit, YearFilter};
 pub use crate::config::SearchMode;
 pub use documents::{DocumentPage, ParagraphPage, DEFAULT_PAGE_SIZE, DEFAULT_PARAGRAPH_PAGE, MAX_PAGE_SIZE};
 pub use embedding::{EmbedOutput, Similarity, DEFAULT_EMBED_MODE};
 pub use error::EngineError;
+pub use glossary::{BridgeUsed, GlossaryStatus};
 pub use ingest::{
     Format, IngestInput, IngestResult, IngestStatus, IngestTimings, MAX_NAME_CHARS, MAX_SOURCE_CHARS, MAX_TAGS, MAX_TAG_CHARS,
     MAX_TITLE_CHARS,
@@ -47,6 +50,10 @@ pub struct Engine {
     backend: Arc<dyn Backend>,
     /// Themes results of the current corpus version.
     themes_cache: Mutex<ThemesCache>,
+    /// The bilingual glossary in use (swapped whole on reload).
+    glossary: RwLock<Arc<Glossary>>,
+    /// Why the last glossary reload failed ("" when it did not).
+    glossary_error: Mutex<String>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -89,7 +96,14 @@ impl Engine {
 
     /// An engine over an embedder and a backend the caller made.
     pub fn new(config: Config, embedder: Arc<dyn TextEmbedder>, backend: Arc<dyn Backend>) -> Arc<Engine> {
-        Arc::new(Engine { config, embedder, backend, themes_cache: Mutex::new(ThemesCache::default()) })
+        Arc::new(Engine {
+            config,
+            embedder,
+            backend,
+            themes_cache: Mutex::new(ThemesCache::default()),
+            glossary: RwLock::new(Arc::new(Glossary::shipped())),
+            glossary_error: Mutex::new(String::new()),
+        })
     }
 
     /// The configuration the engine runs with.

@@ -10,7 +10,7 @@ use crate::config::SearchMode;
 use crate::embed::Mode;
 use crate::keyword::{KeywordError, KeywordQuery, MustContain, RrfParams, Span};
 
-use super::{Engine, EngineError};
+use super::{BridgeUsed, Engine, EngineError};
 
 /// Most document ids a filter may name.
 pub const MAX_FILTER_DOCUMENTS: usize = 1_000;
@@ -53,6 +53,8 @@ pub struct SearchRequest {
     pub candidates: usize,
     /// Terms or quoted phrases every hit must contain (see [`MustContain`]).
     pub must_contain: Vec<String>,
+    /// True skips the glossary: no other-language terms are added to the keyword side.
+    pub no_glossary: bool,
 }
 
 impl Default for QueryInput {
@@ -105,6 +107,9 @@ pub struct SearchResponse {
     /// HYBRID: the keyword ranking's weight in the fusion (given, or adapted to the query);
     /// 0 in the other modes.
     pub keyword_weight: f64,
+    /// Glossary phrases found in the query whose other-language terms were added to the
+    /// keyword side (KEYWORD and HYBRID).
+    pub bridges: Vec<BridgeUsed>,
 }
 
 /// A request after validation, defaults applied.
@@ -114,6 +119,7 @@ pub(super) struct Validated {
     pub keyword: Option<KeywordQuery>,
     pub must_contain: MustContain,
     pub candidates: usize,
+    pub bridges: Vec<BridgeUsed>,
 }
 
 /// True when `min_score` asks for a threshold (0 and <= -1 mean none).
@@ -145,15 +151,20 @@ impl Engine {
             (QueryInput::Text(_), None) => cfg.default_search_mode,
             (QueryInput::Paragraph(_), None) => SearchMode::Dense,
         };
+        let bridges = match (&req.query, mode) {
+            (QueryInput::Text(t), SearchMode::Keyword | SearchMode::Hybrid) if !req.no_glossary => self.bridges(t),
+            _ => Vec::new(),
+        };
+        let added: Vec<String> = bridges.iter().flat_map(|b| b.bridge.added.iter().cloned()).collect();
         let keyword = match (&req.query, mode) {
             (_, SearchMode::Dense) => None,
             // HYBRID degrades to the dense ranking when the text has no searchable term.
-            (QueryInput::Text(t), SearchMode::Hybrid) => match self.parse_keyword_query(t) {
+            (QueryInput::Text(t), SearchMode::Hybrid) => match self.parse_keyword_query(t, &added) {
                 Ok(q) => Some(q),
                 Err(KeywordError::NoSearchableTerms(_)) => None,
                 Err(e) => return Err(e.into()),
             },
-            (QueryInput::Text(t), _) => Some(self.parse_keyword_query(t)?),
+            (QueryInput::Text(t), _) => Some(self.parse_keyword_query(t, &added)?),
             (QueryInput::Paragraph(_), mode) => {
                 return Err(EngineError::InvalidArgument(format!(
                     "mode {mode:?} needs a text query; paragraph_id queries search in mode DENSE"
@@ -180,7 +191,7 @@ impl Engine {
                 return Err(EngineError::NotFound(format!("document '{d}' is not stored")));
             }
         }
-        Ok(Validated { mode, k, keyword, must_contain, candidates })
+        Ok(Validated { mode, k, keyword, must_contain, candidates, bridges })
     }
 
     /// Embeds a query text: `(vector, tokens, ms in total, ms of it spent waiting in the queue)`.
@@ -245,6 +256,7 @@ impl Engine {
             search_ms: started.elapsed().as_secs_f64() * 1e3,
             path: found.path.to_string(),
             keyword_weight: 0.0,
+            bridges: Vec::new(),
         })
     }
 }

@@ -27,6 +27,8 @@ pub struct EngineStats {
     pub embed_batches: u64,
     /// Keyword index figures (`None` when the backend has no keyword index).
     pub keyword: Option<KeywordIndexStats>,
+    /// The bilingual glossary in use.
+    pub glossary: super::GlossaryStatus,
 }
 
 impl Engine {
@@ -43,6 +45,7 @@ impl Engine {
             embed_requests: self.embedder().stats().jobs.load(Ordering::Relaxed),
             embed_batches: self.embedder().stats().batches.load(Ordering::Relaxed),
             keyword: self.backend().keyword_stats().await?,
+            glossary: self.glossary_status(),
         })
     }
 }

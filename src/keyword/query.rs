@@ -41,6 +41,8 @@ pub struct KeywordQuery {
     terms: Vec<String>,
     boost_phrases: Vec<Phrase>,
     required: Vec<Phrase>,
+    /// Terms of each added phrase (glossary bridging), in order.
+    added: Vec<Vec<String>>,
 }
 
 fn phrase_of(tokens: &[super::analyzer::WordToken]) -> Phrase {
@@ -54,6 +56,13 @@ impl KeywordQuery {
     /// [`KeywordError::NoSearchableTerms`] when nothing but stop words and punctuation remains,
     /// [`KeywordError::InvalidArgument`] above [`MAX_QUERY_TERMS`] / [`MAX_QUERY_PHRASES`].
     pub fn parse(text: &str, tokenizer: &mut JiebaTokenizer) -> Result<KeywordQuery, KeywordError> {
+        Self::parse_with(text, &[], tokenizer)
+    }
+
+    /// Like [`KeywordQuery::parse`], plus `added` phrases (e.g. a glossary's other-language
+    /// terms), each read as one bare piece: its words are scored terms and the whole phrase
+    /// a boost. Errors as `parse` (the added phrases count towards the term limit).
+    pub fn parse_with(text: &str, added: &[String], tokenizer: &mut JiebaTokenizer) -> Result<KeywordQuery, KeywordError> {
         if text.trim().is_empty() {
             return Err(KeywordError::EmptyQuery);
         }
@@ -62,7 +71,17 @@ impl KeywordQuery {
         let mut ordered_terms = Vec::new();
         let mut boost_phrases = Vec::new();
         let mut required = Vec::new();
-        for piece in split_pieces(&simplified) {
+        let mut added_terms = Vec::new();
+        let extra = added.iter().map(|a| super::lexer::Piece { text: to_simplified(a), quoted: false });
+        let given = split_pieces(&simplified).len();
+        for (i, piece) in split_pieces(&simplified).into_iter().chain(extra).enumerate() {
+            if i >= given {
+                let words: Vec<String> =
+                    tokenizer.analyze(&piece.text).into_iter().filter(|t| !t.subword && !is_stop_word(&t.word)).map(|t| t.term).collect();
+                if !words.is_empty() {
+                    added_terms.push(words);
+                }
+            }
             let tokens = tokenizer.analyze(&piece.text);
             if tokens.is_empty() {
                 continue;
@@ -96,7 +115,12 @@ impl KeywordQuery {
                 required.len()
             )));
         }
-        Ok(KeywordQuery { simplified, terms: ordered_terms, boost_phrases, required })
+        Ok(KeywordQuery { simplified, terms: ordered_terms, boost_phrases, required, added: added_terms })
+    }
+
+    /// True when phrases were added to the query (glossary bridging).
+    pub fn has_added(&self) -> bool {
+        !self.added.is_empty()
     }
 
     /// The query text in simplified script.
@@ -133,7 +157,12 @@ impl KeywordQuery {
         }
         let filter = super::analyzer::TermFilter::new(&self.terms);
         let present: BTreeSet<String> = tokenizer.analyze_parts_with(simplified_text, &filter).into_iter().map(|t| t.term).collect();
-        self.terms.iter().filter(|t| present.contains(*t)).count() as f64 / self.terms.len() as f64
+        let share = self.terms.iter().filter(|t| present.contains(*t)).count() as f64 / self.terms.len() as f64;
+        // an added (bridged) phrase found whole covers the question it translates
+        if self.added.iter().any(|words| words.iter().all(|w| present.contains(w))) {
+            return 1.0;
+        }
+        share
     }
 
     /// The tantivy query over `field`.

@@ -6,9 +6,10 @@ use tonic::Status;
 use crate::backend::{DocumentRecord, ParagraphRecord};
 use crate::corpus::DocumentMeta;
 use crate::engine::{
-    EngineError, Format, IngestInput, IngestResult, IngestStatus, ParagraphFilter, QueryInput, SearchHit, SearchMode, SearchRequest,
-    SearchResponse, ThemeRequest, YearFilter,
+    BridgeUsed, EngineError, Format, IngestInput, IngestResult, IngestStatus, ParagraphFilter, QueryInput, SearchHit, SearchMode,
+    SearchRequest, SearchResponse, ThemeRequest, YearFilter,
 };
+use crate::glossary::Side;
 use crate::keyword::RrfParams;
 use crate::proto;
 use crate::themes::{Method, Period};
@@ -172,6 +173,12 @@ pub fn stats(s: crate::engine::EngineStats) -> proto::StatsResponse {
             reconciled_at_start: k.reconciled_at_start as u32,
             user_dictionary_words: k.user_dictionary_words as u32,
         }),
+        glossary: Some(proto::GlossaryInfo {
+            entries: s.glossary.entries as u32,
+            file: s.glossary.file,
+            skipped_lines: s.glossary.skipped,
+            last_reload_error: s.glossary.last_error,
+        }),
     }
 }
 
@@ -236,7 +243,23 @@ pub fn search_request(r: proto::NearestParagraphsRequest) -> Result<SearchReques
         rrf: rrf(r.rrf.as_ref()),
         candidates: r.rrf.as_ref().map_or(0, |p| p.candidates as usize),
         must_contain: r.must_contain,
+        no_glossary: r.no_glossary,
     })
+}
+
+fn bridge(b: BridgeUsed) -> proto::GlossaryBridge {
+    proto::GlossaryBridge {
+        matched: b.bridge.matched,
+        language: match b.bridge.side {
+            Side::Chinese => "zh",
+            Side::English => "en",
+        }
+        .into(),
+        added: b.bridge.added,
+        entry: b.entry.title(),
+        source: b.entry.source,
+        origin: b.entry.origin,
+    }
 }
 
 /// Protobuf search response, hits ranked from 1.
@@ -249,6 +272,7 @@ pub fn search_response(out: SearchResponse) -> proto::NearestParagraphsResponse 
         search_path: out.path,
         queue_ms: out.queue_ms,
         keyword_weight: out.keyword_weight,
+        bridges: out.bridges.into_iter().map(bridge).collect(),
     }
 }
 

@@ -213,6 +213,7 @@ where
     health.set_service_status("", ServingStatus::Serving).await;
     health.set_service_status(SERVICE_NAME, ServingStatus::Serving).await;
     tokio::spawn(health::watch_backend(Arc::clone(&engine), health.clone()));
+    tokio::spawn(reload_glossary_on_hangup(Arc::clone(&engine)));
     let stats = engine.stats().await.ok();
     on_ready(&bound, &engine, stats);
 
@@ -221,6 +222,29 @@ where
     // so the next start does not rebuild it.
     engine.checkpoint().await?;
     Ok(())
+}
+
+/// Re-reads the glossary (shipped entries plus `--glossary`) on every SIGHUP; a file that
+/// cannot be used leaves the glossary in use as it was (and Stats says why).
+async fn reload_glossary_on_hangup(engine: Arc<Engine>) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
+        while hup.recv().await.is_some() {
+            match engine.load_glossary() {
+                Ok(n) => {
+                    let skipped = engine.glossary_status().skipped;
+                    tracing::info!("glossary reloaded on SIGHUP: {n} entries ({} lines skipped)", skipped.len());
+                    for line in skipped {
+                        tracing::warn!("glossary line skipped: {line}");
+                    }
+                }
+                Err(e) => tracing::warn!("{e}; the previous glossary stays in use"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = engine;
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
