@@ -80,7 +80,9 @@ pub fn run(embedder: Arc<simtheme::embed::Embedder>, queries: &[Query]) {
         queries.len()
     );
     let search = |text: &str, mode: SearchMode, k: usize| {
-        let req = SearchRequest { query: QueryInput::Text(text.to_string()), k, mode: Some(mode), ..Default::default() };
+        // SIMTHEME_NO_GLOSSARY=1: without the glossary bridging (for before/after figures)
+        let no_glossary = std::env::var_os("SIMTHEME_NO_GLOSSARY").is_some();
+        let req = SearchRequest { query: QueryInput::Text(text.to_string()), k, mode: Some(mode), no_glossary, ..Default::default() };
         let started = Instant::now();
         let out = rt.block_on(engine.search(req));
         let ms = started.elapsed().as_secs_f64() * 1e3;

@@ -7,7 +7,7 @@ use std::time::Instant;
 use crate::backend::{DenseQuery, Exclusions, KeywordParagraphHit, KeywordSearch, ParagraphHit, ParagraphRecord};
 use crate::keyword::{
     adaptive_keyword_weight, fuse_rrf, highlight::merge_spans, shared_segmenter, JiebaTokenizer, KeywordError, KeywordQuery, MustContain,
-    Span,
+    Span, BRIDGED_KEYWORD_WEIGHT,
 };
 
 use super::search::{has_threshold, Provenance, QueryInput, SearchHit, SearchRequest, SearchResponse, Validated};
@@ -147,7 +147,8 @@ impl Engine {
                 (Some(q), Some(top)) => q.coverage(&mut JiebaTokenizer::new(shared_segmenter()), &top.paragraph.simplified),
                 _ => 0.0,
             };
-            rrf.keyword_weight = adaptive_keyword_weight(coverage);
+            let bridged = query.as_ref().is_some_and(|q| q.has_added());
+            rrf.keyword_weight = if bridged && coverage >= 1.0 { BRIDGED_KEYWORD_WEIGHT } else { adaptive_keyword_weight(coverage) };
         }
         let mut hits = Vec::with_capacity(v.k);
         for f in fuse_rrf(&dense_ids, &keyword_ids, &rrf).into_iter().take(v.k) {

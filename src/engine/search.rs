@@ -55,6 +55,9 @@ pub struct SearchRequest {
     pub must_contain: Vec<String>,
     /// True skips the glossary: no other-language terms are added to the keyword side.
     pub no_glossary: bool,
+    /// True lets a `must_contain` item that is a glossary phrase be met by the entry's
+    /// other-language terms too.
+    pub bridge_must_contain: bool,
 }
 
 impl Default for QueryInput {
@@ -178,7 +181,12 @@ impl Engine {
                 "rrf candidates = {candidates} is outside [k = {k}, {MAX_HYBRID_CANDIDATES}]"
             )));
         }
-        let must_contain = MustContain::parse(&req.must_contain)?;
+        let must_contain = if req.bridge_must_contain {
+            let glossary = self.glossary();
+            MustContain::parse_bridged(&req.must_contain, |item| glossary.other_terms(item))?
+        } else {
+            MustContain::parse(&req.must_contain)?
+        };
         req.filter.validate()?;
         if req.filter.document_ids.len() > MAX_FILTER_DOCUMENTS {
             return Err(EngineError::InvalidArgument(format!(

@@ -127,7 +127,7 @@ impl Matcher {
                 found.push((start, len, entry, rendering, Side::English));
             }
         }
-        found.sort_by(|a, b| (a.4 == Side::English, a.0).cmp(&(b.4 == Side::English, b.0)));
+        found.sort_by_key(|a| (a.4 == Side::English, a.0));
         let mut bridges: Vec<Bridge> = Vec::new();
         for (_, _, entry, matched, side) in found {
             if bridges.iter().any(|b| b.entry == entry) {

@@ -4,8 +4,8 @@
 //! other-language terms to the keyword side only; the dense side is unchanged.
 //!
 //! A glossary is a table with a header row naming the columns `zh` and `en` (and optionally
-//! `source`), tab-separated (`.tsv`, or a tab in the header) or comma-separated (CSV with
-//! quotes). A cell holds one term or several separated by `|`: the official rendering first,
+//! `source`), tab-separated (a tab in the header) or comma-separated (CSV with quotes; a comma
+//! in the header). A cell holds one term or several separated by `|`: the official rendering first,
 //! then variants and abbreviations. The shipped glossary ([`SHIPPED`]) covers Chinese
 //! national policy and Singapore's schemes; `--glossary FILE` adds entries to it.
 
@@ -96,7 +96,13 @@ fn split_terms(cell: &str, simplify: bool) -> Result<Vec<String>, String> {
 pub fn parse(text: &str, name: &str, tab_separated: bool) -> Result<Loaded, GlossaryError> {
     let fail = |message: String| GlossaryError { path: name.to_string(), message };
     let first_line = text.lines().find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')).unwrap_or("");
-    let delimiter = if tab_separated || first_line.contains('\t') { b'\t' } else { b',' };
+    // the header row decides; the file name only when the header holds neither separator
+    let delimiter = match (first_line.contains('\t'), first_line.contains(',')) {
+        (true, _) => b'\t',
+        (false, true) => b',',
+        (false, false) if tab_separated => b'\t',
+        _ => b',',
+    };
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
@@ -202,6 +208,22 @@ impl Glossary {
     /// Entry `i`.
     pub fn entry(&self, i: usize) -> &Entry {
         &self.entries[i]
+    }
+
+    /// The other-language terms of `phrase` when it is, as a whole, a glossary phrase (either
+    /// language, normalised as in [`Glossary::bridge`]); empty otherwise.
+    pub fn other_terms(&self, phrase: &str) -> Vec<String> {
+        let found = self.bridge(phrase);
+        let [b] = found.as_slice() else { return Vec::new() };
+        let whole = match b.side {
+            Side::Chinese => to_simplified(phrase.trim()) == b.matched,
+            Side::English => normalise_english(phrase) == normalise_english(&b.matched),
+        };
+        if whole {
+            b.added.clone()
+        } else {
+            Vec::new()
+        }
     }
 
     /// Glossary phrases found in `query` (either language, longest match first, no overlap),

@@ -88,3 +88,12 @@ fn unusable_files_are_errors_that_name_the_fix() {
     assert_eq!(g.len(), Glossary::shipped().len() + 1);
     assert_eq!(g.bridge("the test policies")[0].added, ["测试政策"]);
 }
+
+#[test]
+fn other_terms_need_the_whole_phrase() {
+    let g = Glossary::shipped();
+    assert_eq!(g.other_terms("Supply-side structural reforms"), ["供给侧结构性改革", "供给侧改革"]);
+    assert!(g.other_terms("供給側結構性改革").contains(&"supply-side structural reform".to_string()));
+    assert!(g.other_terms("steel and supply-side structural reform").is_empty(), "more than the phrase");
+    assert!(g.other_terms("钢铁").is_empty());
+}

@@ -28,7 +28,7 @@ pub use analyzer::JiebaTokenizer;
 pub use collect::{best_per_paragraph, KeywordHit, ParagraphKeywordHit};
 pub use dictionary::{install_user_dictionary, shared_segmenter, Segmenter};
 pub use error::KeywordError;
-pub use fusion::{adaptive_keyword_weight, fuse_rrf, Fused, RrfParams, DEFAULT_RRF_K};
+pub use fusion::{adaptive_keyword_weight, fuse_rrf, Fused, RrfParams, BRIDGED_KEYWORD_WEIGHT, DEFAULT_RRF_K};
 pub use highlight::Span;
 pub use index::{KeywordChunk, KeywordIndex, OpenState};
 pub use must_contain::MustContain;

@@ -16,10 +16,11 @@ pub const MAX_NEEDLES: usize = 16;
 /// Longest needle, in characters.
 pub const MAX_NEEDLE_CHARS: usize = 100;
 
-/// A validated `must_contain` list; empty accepts everything.
+/// A validated `must_contain` list; empty accepts everything. Each needle is a group of
+/// alternatives (one unless a glossary bridged it): a text passes when it holds one of each.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MustContain {
-    needles: Vec<String>,
+    groups: Vec<Vec<String>>,
 }
 
 impl MustContain {
@@ -27,6 +28,13 @@ impl MustContain {
     /// text, or when there are more than [`MAX_NEEDLES`] needles or one is longer than
     /// [`MAX_NEEDLE_CHARS`].
     pub fn parse(items: &[String]) -> Result<MustContain, KeywordError> {
+        Self::parse_bridged(items, |_| Vec::new())
+    }
+
+    /// Like [`MustContain::parse`], but an item that `bridge` knows as a whole (a glossary
+    /// phrase, quoted or not) is one needle that also accepts the other-language terms `bridge`
+    /// returns for it.
+    pub fn parse_bridged(items: &[String], bridge: impl Fn(&str) -> Vec<String>) -> Result<MustContain, KeywordError> {
         // raw items are bounded too: 10,000 copies of one term are 10,000 items to read
         if items.len() > MAX_NEEDLES {
             return Err(KeywordError::InvalidArgument(format!(
@@ -34,8 +42,22 @@ impl MustContain {
                 items.len()
             )));
         }
-        let mut needles: Vec<String> = Vec::new();
+        let mut groups: Vec<Vec<String>> = Vec::new();
         for (i, item) in items.iter().enumerate() {
+            let whole: String = to_simplified(item).chars().filter(|c| !super::lexer::is_quote(*c)).collect();
+            let whole = whole.trim();
+            let others = if whole.is_empty() { Vec::new() } else { bridge(whole) };
+            if !others.is_empty() {
+                let mut group = vec![whole.to_string()];
+                group.extend(
+                    others.into_iter().map(|o| to_simplified(&o)).filter(|o| !o.is_empty() && o.chars().count() <= MAX_NEEDLE_CHARS),
+                );
+                group.dedup();
+                if !groups.contains(&group) {
+                    groups.push(group);
+                }
+                continue;
+            }
             let pieces = split_pieces(&to_simplified(item));
             if pieces.is_empty() {
                 return Err(KeywordError::InvalidArgument(format!("must_contain[{i}] is empty; give a term or a quoted phrase")));
@@ -47,39 +69,46 @@ impl MustContain {
                         p.text.chars().count()
                     )));
                 }
-                if !needles.contains(&p.text) {
-                    needles.push(p.text);
+                let group = vec![p.text];
+                if !groups.contains(&group) {
+                    groups.push(group);
                 }
             }
         }
-        if needles.len() > MAX_NEEDLES {
+        if groups.len() > MAX_NEEDLES {
             return Err(KeywordError::InvalidArgument(format!(
                 "must_contain has {} terms, above the limit of {MAX_NEEDLES}",
-                needles.len()
+                groups.len()
             )));
         }
-        Ok(MustContain { needles })
+        Ok(MustContain { groups })
     }
 
     /// True when there is nothing to check.
     pub fn is_empty(&self) -> bool {
-        self.needles.is_empty()
+        self.groups.is_empty()
     }
 
-    /// The needles, simplified, without duplicates, in request order.
-    pub fn needles(&self) -> &[String] {
-        &self.needles
+    /// The needles, simplified, without duplicates, in request order: each a group of
+    /// alternatives, of which a text must hold one.
+    pub fn groups(&self) -> &[Vec<String>] {
+        &self.groups
     }
 
-    /// True when `simplified_text` contains every needle.
+    /// The first alternative of each needle (the text the caller wrote).
+    pub fn needles(&self) -> Vec<&str> {
+        self.groups.iter().map(|g| g[0].as_str()).collect()
+    }
+
+    /// True when `simplified_text` contains one alternative of every needle.
     pub fn matches(&self, simplified_text: &str) -> bool {
-        self.needles.iter().all(|n| simplified_text.contains(n.as_str()))
+        self.groups.iter().all(|g| g.iter().any(|n| simplified_text.contains(n.as_str())))
     }
 
-    /// Character spans of every occurrence of every needle in `simplified_text`, merged.
+    /// Character spans of every occurrence of every alternative in `simplified_text`, merged.
     pub fn spans(&self, simplified_text: &str) -> Vec<super::Span> {
         let mut spans = Vec::new();
-        for needle in &self.needles {
+        for needle in self.groups.iter().flatten() {
             let len = needle.chars().count() as u32;
             for (byte, _) in simplified_text.match_indices(needle.as_str()) {
                 let start = simplified_text[..byte].chars().count() as u32;
@@ -140,5 +169,20 @@ mod tests {
         assert!(err.contains("10000 items") && err.contains("give each term once"), "{err}");
         // Syntax characters are text, not errors.
         assert_eq!(mc(&["a*(b:"]).unwrap().needles(), ["a*(b:"]);
+    }
+
+    #[test]
+    fn a_bridged_item_accepts_its_other_language_terms() {
+        let bridge = |t: &str| if t == "supply-side structural reform" { vec!["供給側結構性改革".to_string()] } else { Vec::new() };
+        let items = ["\"supply-side structural reform\"".to_string(), "钢铁 去产能".to_string()];
+        let m = MustContain::parse_bridged(&items, bridge).unwrap();
+        assert_eq!(m.groups()[0], ["supply-side structural reform", "供给侧结构性改革"]);
+        assert_eq!(m.needles(), ["supply-side structural reform", "钢铁", "去产能"]);
+        assert!(m.matches("推进供给侧结构性改革，钢铁行业去产能"));
+        assert!(m.matches("supply-side structural reform: 钢铁去产能"));
+        assert!(!m.matches("推进供给侧结构性改革"), "the other needles still apply");
+        assert_eq!(m.spans("推进供给侧结构性改革").len(), 1);
+        // unbridged items split as usual
+        assert_eq!(MustContain::parse_bridged(&["supply side".to_string()], bridge).unwrap().needles(), ["supply", "side"]);
     }
 }

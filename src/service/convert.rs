@@ -244,6 +244,7 @@ pub fn search_request(r: proto::NearestParagraphsRequest) -> Result<SearchReques
         candidates: r.rrf.as_ref().map_or(0, |p| p.candidates as usize),
         must_contain: r.must_contain,
         no_glossary: r.no_glossary,
+        bridge_must_contain: r.bridge,
     })
 }
 

@@ -114,7 +114,7 @@ impl Inner {
         if must.is_empty() {
             return Ok(None);
         }
-        Ok(Some(self.reader().paragraphs_containing(must.needles())?.into_iter().collect()))
+        Ok(Some(self.reader().paragraphs_containing(must.groups())?.into_iter().collect()))
     }
 
     /// Blocking keyword search.

@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 
-use qdrant_client::qdrant::{Condition, Query, QueryPointGroupsBuilder, SearchParams, VectorInput};
+use qdrant_client::qdrant::{Condition, Filter, Query, QueryPointGroupsBuilder, SearchParams, VectorInput};
 
 use super::filter::chunks;
 use super::read::{decode, record_of};
@@ -34,7 +34,18 @@ const MAX_CHECKED_LIMIT: usize = 10_000;
 
 /// The necessary conditions of `must_contain` (phrase matches on the characters).
 pub fn must_contain_conditions(must: &MustContain) -> Vec<Condition> {
-    must.needles().iter().map(|n| spaced_chars(n)).filter(|n| !n.is_empty()).map(|n| Condition::matches_phrase("chars", n)).collect()
+    let phrase = |n: &String| Some(spaced_chars(n)).filter(|n| !n.is_empty()).map(|n| Condition::matches_phrase("chars", n));
+    must.groups()
+        .iter()
+        .filter_map(|group| {
+            let mut alternatives: Vec<Condition> = group.iter().filter_map(phrase).collect();
+            match alternatives.len() {
+                0 => None,
+                1 => alternatives.pop(),
+                _ => Some(Filter::should(alternatives).into()),
+            }
+        })
+        .collect()
 }
 
 /// One paragraph's best chunk and its score.

@@ -17,14 +17,22 @@ impl Store {
 
     /// Ids of the paragraphs whose simplified text contains every needle (exact, case-sensitive
     /// substrings), ascending. No needles: every paragraph.
-    pub fn paragraphs_containing(&self, needles: &[String]) -> Result<Vec<i64>, StoreError> {
+    pub fn paragraphs_containing(&self, groups: &[Vec<String>]) -> Result<Vec<i64>, StoreError> {
         let mut sql = String::from("SELECT id FROM paragraphs WHERE 1");
-        for i in 1..=needles.len() {
-            sql.push_str(&format!(" AND instr(simplified, ?{i}) > 0"));
+        let mut i = 0;
+        for group in groups {
+            let alternatives: Vec<String> = group
+                .iter()
+                .map(|_| {
+                    i += 1;
+                    format!("instr(simplified, ?{i}) > 0")
+                })
+                .collect();
+            sql.push_str(&format!(" AND ({})", alternatives.join(" OR ")));
         }
         sql.push_str(" ORDER BY id");
         let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(needles.iter()), |r| r.get(0))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(groups.iter().flatten()), |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
@@ -45,8 +53,10 @@ mod tests {
         assert!(store.chunk_texts_of_document("zzz").unwrap().is_empty());
         let all = store.paragraphs_containing(&[]).unwrap();
         assert_eq!(all.len(), 3);
-        let one = store.paragraphs_containing(&["段落 a 1".into(), "文字".into()]).unwrap();
+        let one = store.paragraphs_containing(&[vec!["段落 a 1".into()], vec!["文字".into()]]).unwrap();
         assert_eq!(one.len(), 1);
-        assert!(store.paragraphs_containing(&["段落 a 1".into(), "不在".into()]).unwrap().is_empty());
+        assert!(store.paragraphs_containing(&[vec!["段落 a 1".into()], vec!["不在".into()]]).unwrap().is_empty());
+        let either = store.paragraphs_containing(&[vec!["不在".into(), "段落 a 1".into()]]).unwrap();
+        assert_eq!(either, one, "one alternative of a group is enough");
     }
 }
