@@ -125,6 +125,24 @@ async fn qdrant_gives_the_same_top_ten_as_the_embedded_exact_path() {
         (e.stats(proto::StatsRequest {}).await.unwrap().into_inner(), q.stats(proto::StatsRequest {}).await.unwrap().into_inner());
     assert_eq!((sa.documents, sa.paragraphs, sa.chunks, sa.duplicates), (sb.documents, sb.paragraphs, sb.chunks, sb.duplicates));
     assert_eq!(sa.years, sb.years);
+
+    // Backups of the Qdrant backend are collection snapshots on the node, taken while it serves.
+    let backup = |collection: &str, extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_simtheme"))
+            .arg("backup")
+            .args(qdrant_args(&url, collection))
+            .args(extra)
+            .output()
+            .unwrap();
+        (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    };
+    let (ok, made) = backup("same", &[]);
+    assert!(ok && made.starts_with("snapshot "), "{made}");
+    let name = made.split_whitespace().nth(1).unwrap().to_string();
+    let (ok, listed) = backup("same", &["--list"]);
+    assert!(ok && listed.contains(&name), "{listed}");
+    let (ok, missing) = backup("no_such_collection", &[]);
+    assert!(!ok && missing.contains("has no collection no_such_collection"), "{missing}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -2,6 +2,7 @@
 //! goes through the same library calls as the gRPC service.
 
 mod backend_args;
+mod backup_cmd;
 mod compare_cmd;
 mod config_file;
 mod embed_cmds;
@@ -23,6 +24,7 @@ use crate::backend::BackendConfig;
 use crate::config::Config;
 
 pub use backend_args::{BackendArgs, BackendKind};
+pub use backup_cmd::{run_backup, run_restore};
 pub use compare_cmd::run_compare;
 pub use config_file::{parse_cli, parse_cli_from};
 pub use embed_cmds::{run_embed, run_similarity};
@@ -190,6 +192,34 @@ pub enum Command {
         #[command(flatten)]
         storage: BackendArgs,
     },
+    /// Take a consistent copy of the corpus while a server keeps writing to it. Embedded backend:
+    /// the database of --data-dir into --to DIR, with a manifest (counts, SHA-256). Qdrant
+    /// backend: a collection snapshot on the Qdrant node (--list lists them).
+    Backup {
+        /// Directory to write the backup into (embedded backend); created, must not hold one.
+        #[arg(long)]
+        to: Option<PathBuf>,
+        /// Qdrant backend: list the collection's snapshots instead of taking one.
+        #[arg(long)]
+        list: bool,
+        /// The backend to back up.
+        #[command(flatten)]
+        storage: BackendArgs,
+    },
+    /// Check a backup made by `simtheme backup` (manifest, SHA-256, SQLite integrity, counts) and
+    /// install it as the corpus of --data-dir; stop the server on that directory first. The
+    /// vector and keyword indexes are rebuilt at the next start.
+    Restore {
+        /// The backup directory.
+        #[arg(long)]
+        from: PathBuf,
+        /// Replace the corpus --data-dir already holds (kept as simtheme.sqlite3.before-restore).
+        #[arg(long)]
+        replace: bool,
+        /// Only check the backup; install nothing.
+        #[arg(long)]
+        check: bool,
+    },
     /// Print the cosine similarity of two texts (both embedded as queries).
     Similarity {
         /// First text.
@@ -225,8 +255,9 @@ impl Cli {
             | Command::ThemesOverTime { storage, .. }
             | Command::CompareYears { storage, .. }
             | Command::Migrate { storage, .. }
+            | Command::Backup { storage, .. }
             | Command::Reuse { storage, .. } => Some(storage),
-            Command::Embed { .. } | Command::Similarity { .. } => None,
+            Command::Embed { .. } | Command::Similarity { .. } | Command::Restore { .. } => None,
         }
     }
 

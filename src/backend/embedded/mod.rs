@@ -10,6 +10,7 @@
 //! see [`keyword`]) is derived state too, committed with every write and reconciled with the
 //! store at open.
 
+pub mod backup;
 mod catalog;
 pub mod index;
 mod keyword;

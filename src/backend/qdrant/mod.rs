@@ -14,6 +14,7 @@ mod keyword;
 mod read;
 pub mod schema;
 mod setup;
+pub mod snapshots;
 mod write;
 
 use std::sync::Arc;

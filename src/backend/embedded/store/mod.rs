@@ -19,7 +19,7 @@ mod write;
 #[cfg(test)]
 mod crash_tests;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 use std::path::{Path, PathBuf};
 
