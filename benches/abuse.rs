@@ -19,7 +19,7 @@ mod common;
 use std::ffi::OsStr;
 use std::time::{Duration, Instant};
 
-use simtheme::proto::sim_theme_client::SimThemeClient;
+use simtheme::proto::sim_theme_service_client::SimThemeServiceClient;
 use simtheme::proto::{nearest_paragraphs_request::Query, EmbedRequest, NearestParagraphsRequest};
 use tonic::transport::Channel;
 
@@ -41,7 +41,7 @@ fn cpu_seconds(pid: u32) -> f64 {
 }
 
 /// Searches one at a time until `stop` says so or `limit` passes; sorted latencies (ms), errors.
-async fn normal_client(mut client: SimThemeClient<Channel>, limit: Duration, stop: impl Fn() -> bool) -> (Vec<f64>, u64) {
+async fn normal_client(mut client: SimThemeServiceClient<Channel>, limit: Duration, stop: impl Fn() -> bool) -> (Vec<f64>, u64) {
     let (mut lat, mut errors) = (Vec::new(), 0u64);
     let start = Instant::now();
     let mut i = 0;
@@ -85,7 +85,7 @@ async fn main() {
     println!("{}", line.trim());
     println!("CPU {} (kernel {}), server {}", common::cpu_model(), simtheme::embed::int8::Kernel::detect().name(), bin.to_string_lossy());
     let addr = common::ready_addr(&line);
-    let normal = SimThemeClient::new(channel(&addr).await);
+    let normal = SimThemeServiceClient::new(channel(&addr).await);
     println!("{:<28} {:>8} {:>8} {:>8} {:>7} {:>8}", "normal client", "searches", "p50 ms", "p99 ms", "errors", "RSS MiB");
     let _warm = normal_client(normal.clone(), Duration::from_secs(2), || false).await;
     let before = normal_client(normal.clone(), Duration::from_secs(15), || false).await;
@@ -98,7 +98,7 @@ async fn main() {
     let mut flood = Vec::new();
     let flood_start = Instant::now();
     for _ in 0..4 {
-        let client = SimThemeClient::new(channel(&addr).await);
+        let client = SimThemeServiceClient::new(channel(&addr).await);
         for _ in 0..50 {
             let (mut client, texts, next, done) = (client.clone(), texts.clone(), next.clone(), done.clone());
             flood.push(tokio::spawn(async move {
@@ -136,7 +136,7 @@ async fn main() {
         (0..64).map(|i| format!("第{i}页：{}", "推动制造业高端化、智能化、绿色化发展，培育新质生产力。".repeat(740))).collect();
     let mut req = keyed(READ_ONLY_KEY, EmbedRequest { texts: heavy, mode: 0 });
     req.set_timeout(Duration::from_secs(3));
-    let mut client = SimThemeClient::new(channel(&addr).await).max_encoding_message_size(64 << 20);
+    let mut client = SimThemeServiceClient::new(channel(&addr).await).max_encoding_message_size(64 << 20);
     let outcome = client.embed(req).await.map(|_| ()).map_err(|s| s.code());
     let cpu_at_abandon = cpu_seconds(pid);
     tokio::time::sleep(Duration::from_secs(10)).await;

@@ -24,7 +24,7 @@ use simtheme::backend::{Backend, DenseQuery, ParagraphFilter};
 use simtheme::corpus::{prepare_document, DocumentMeta, PreparedChunk, PreparedDocument, PreparedParagraph, SegmentConfig};
 use simtheme::embed::{Embedder, EmbedderConfig, Mode};
 use simtheme::proto::nearest_paragraphs_request::Query;
-use simtheme::proto::sim_theme_client::SimThemeClient;
+use simtheme::proto::sim_theme_service_client::SimThemeServiceClient;
 use simtheme::proto::NearestParagraphsRequest;
 
 const PER_DOC: usize = 10;
@@ -130,7 +130,7 @@ fn start_server(args: &[&str]) -> (Child, String) {
 }
 
 async fn load(name: &str, addr: &str, ids: &[i64], clients: usize, secs: u64) {
-    let client = SimThemeClient::connect(format!("http://{addr}")).await.unwrap();
+    let client = SimThemeServiceClient::connect(format!("http://{addr}")).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(secs);
     let mut tasks = Vec::new();
     for c in 0..clients {

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::time::Instant;
 
-use simtheme::proto::sim_theme_client::SimThemeClient;
+use simtheme::proto::sim_theme_service_client::SimThemeServiceClient;
 use simtheme::proto::{self, nearest_paragraphs_request::Query};
 use tonic::transport::Channel;
 
@@ -60,7 +60,7 @@ const SETUPS: [Setup; 7] = [
 /// recall@1, recall@5, MRR@10, era share of the top 5 (None without an era), milliseconds.
 type Score = (f64, f64, f64, Option<f64>, f64);
 
-async fn ask(c: &mut SimThemeClient<Channel>, q: &Question, s: &Setup) -> Score {
+async fn ask(c: &mut SimThemeServiceClient<Channel>, q: &Question, s: &Setup) -> Score {
     let req = proto::NearestParagraphsRequest {
         query: Some(Query::Text(q.query.clone())),
         k: 10,
@@ -115,7 +115,7 @@ async fn main() {
         let (child, line) = common::start_server(&bin, args);
         println!("{corpus}: {}", line.trim());
         let channel = Channel::from_shared(format!("http://{}", common::ready_addr(&line))).unwrap().connect().await.unwrap();
-        clients.insert(corpus.to_string(), SimThemeClient::new(channel));
+        clients.insert(corpus.to_string(), SimThemeServiceClient::new(channel));
         children.push(child);
     }
     let questions: Vec<Question> = fixture.queries.into_iter().filter(|q| clients.contains_key(&q.corpus)).collect();

@@ -24,7 +24,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use simtheme::proto::nearest_paragraphs_request::Query;
-use simtheme::proto::sim_theme_client::SimThemeClient;
+use simtheme::proto::sim_theme_service_client::SimThemeServiceClient;
 use simtheme::proto::{GetParagraphRequest, NearestParagraphsRequest};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 
@@ -61,7 +61,7 @@ enum Rpc {
 
 #[derive(Clone)]
 enum Target {
-    Grpc(SimThemeClient<Channel>, bool),
+    Grpc(SimThemeServiceClient<Channel>, bool),
     Http(String),
 }
 
@@ -174,13 +174,13 @@ async fn main() {
     ];
     let (edge, edge_line) = start(&edge_dir, &edge_args);
 
-    let plain_grpc = SimThemeClient::connect(format!("http://{}", grpc_addr(&plain_line))).await.unwrap();
+    let plain_grpc = SimThemeServiceClient::connect(format!("http://{}", grpc_addr(&plain_line))).await.unwrap();
     let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca.pem())).domain_name("localhost");
     let channel =
         Channel::from_shared(format!("https://{}", grpc_addr(&edge_line))).unwrap().tls_config(tls).unwrap().connect().await.unwrap();
     let setups = [
         ("grpc plaintext", Target::Grpc(plain_grpc, false)),
-        ("grpc tls+keys+metrics", Target::Grpc(SimThemeClient::new(channel), true)),
+        ("grpc tls+keys+metrics", Target::Grpc(SimThemeServiceClient::new(channel), true)),
         ("http/json plaintext", Target::Http(field(&plain_line, "http"))),
     ];
     // Warm-up: every setup once, so that no first-call cost lands in the figures.

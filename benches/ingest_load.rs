@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use simtheme::proto::sim_theme_client::SimThemeClient;
+use simtheme::proto::sim_theme_service_client::SimThemeServiceClient;
 use simtheme::proto::{nearest_paragraphs_request::Query, DocumentInput, NearestParagraphsRequest, StatsRequest};
 use tonic::transport::Channel;
 
@@ -54,7 +54,7 @@ fn page(p: usize, sentences: &[String]) -> String {
 type Parts = [f64; 5];
 
 /// One timed default-mode `NearestParagraphs` call (k 10).
-async fn timed_query(client: &mut SimThemeClient<Channel>, text: &str) -> Option<Parts> {
+async fn timed_query(client: &mut SimThemeServiceClient<Channel>, text: &str) -> Option<Parts> {
     let req = NearestParagraphsRequest { query: Some(Query::Text(text.into())), k: 10, ..Default::default() };
     let t = Instant::now();
     let r = client.nearest_paragraphs(req).await.ok()?.into_inner();
@@ -64,7 +64,7 @@ async fn timed_query(client: &mut SimThemeClient<Channel>, text: &str) -> Option
 
 /// Query clients running until `stop`; returns every query's [`Parts`], sorted by total, and
 /// the errors.
-async fn query_until(client: &SimThemeClient<Channel>, clients: usize, stop: Arc<AtomicBool>) -> (Vec<Parts>, u64) {
+async fn query_until(client: &SimThemeServiceClient<Channel>, clients: usize, stop: Arc<AtomicBool>) -> (Vec<Parts>, u64) {
     let mut tasks = Vec::new();
     for c in 0..clients {
         let (mut client, stop) = (client.clone(), Arc::clone(&stop));
@@ -121,7 +121,7 @@ async fn main() {
     );
     println!("{}", line.trim());
     let addr = common::ready_addr(&line);
-    let client = SimThemeClient::connect(format!("http://{addr}")).await.unwrap();
+    let client = SimThemeServiceClient::connect(format!("http://{addr}")).await.unwrap();
 
     println!("load average before: {}", common::load_average());
     let stop = Arc::new(AtomicBool::new(false));
@@ -150,9 +150,13 @@ async fn main() {
     let mut ingester = if std::env::var_os("SIMTHEME_INGEST_SHARED_CONNECTION").is_some() {
         client.clone()
     } else {
-        SimThemeClient::connect(format!("http://{addr}")).await.unwrap()
+        SimThemeServiceClient::connect(format!("http://{addr}")).await.unwrap()
     };
-    let response = ingester.stream_documents(tokio_stream::iter(docs)).await.unwrap().into_inner();
+    let response = ingester
+        .stream_documents(tokio_stream::iter(docs.into_iter().map(|d| simtheme::proto::StreamDocumentsRequest { document: Some(d) })))
+        .await
+        .unwrap()
+        .into_inner();
     let ingest_s = t.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     let (busy_parts, busy_err) = busy.await.unwrap();

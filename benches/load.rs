@@ -12,7 +12,7 @@ mod common;
 use std::ffi::OsStr;
 use std::time::{Duration, Instant};
 
-use simtheme::proto::sim_theme_client::SimThemeClient;
+use simtheme::proto::sim_theme_service_client::SimThemeServiceClient;
 use simtheme::proto::SearchMode;
 
 #[tokio::main(flavor = "multi_thread")]
@@ -25,7 +25,7 @@ async fn main() {
     let (mut child, line) = common::start_server(bin, [OsStr::new("--data-dir"), tmp.path().as_os_str()]);
     println!("{}", line.trim());
     let addr = common::ready_addr(&line);
-    let client = SimThemeClient::connect(format!("http://{addr}")).await.unwrap();
+    let client = SimThemeServiceClient::connect(format!("http://{addr}")).await.unwrap();
     println!(
         "{:<16} {:>7} {:>8} {:>9} {:>8} {:>8} {:>8} {:>7} {:>9}",
         "mode", "clients", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "RSS MiB"

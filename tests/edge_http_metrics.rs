@@ -103,7 +103,7 @@ async fn http_json_matches_grpc_and_metrics_count_every_call() {
         "-d",
         r#"{"text":"smart factories","k":3}"#,
         &server.addr,
-        "simtheme.v1.SimTheme/NearestParagraphs",
+        "simtheme.v1.SimThemeService/NearestParagraphs",
     ]);
     assert!(ok, "{err}");
     let printed: serde_json::Value = serde_json::from_str(&out).unwrap();

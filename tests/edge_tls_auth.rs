@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::{grpcurl_raw, Server};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
-use simtheme::proto::sim_theme_client::SimThemeClient;
+use simtheme::proto::sim_theme_service_client::SimThemeServiceClient;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 const FULL_KEY: &str = "full-3f9c1e";
@@ -172,22 +172,22 @@ async fn tls_mtls_keys_roles_and_certificate_rotation() {
 
     // Full key: reflection, a write and a search.
     let (ok, out, err) = tls_call(&["-H", &full, "@ADDR", "list"]);
-    assert!(ok && out.contains("simtheme.v1.SimTheme"), "{out} {err}");
+    assert!(ok && out.contains("simtheme.v1.SimThemeService"), "{out} {err}");
     let doc = r#"{"documents":[{"name":"a.txt","date":"2024-05-01","text":"推動製造業數字化轉型，建設智能工廠和工業互聯網平臺。\n加快綠色低碳轉型，推進節能降碳和清潔能源替代。"}]}"#;
-    let (ok, out, err) = tls_call(&["-H", &full, "-d", doc, "@ADDR", "simtheme.v1.SimTheme/AddDocuments"]);
+    let (ok, out, err) = tls_call(&["-H", &full, "-d", doc, "@ADDR", "simtheme.v1.SimThemeService/AddDocuments"]);
     assert!(ok && json(&out)["inserted"] == 1, "{out} {err}");
     let search = r#"{"text":"smart factories","k":2}"#;
-    let (ok, out, err) = tls_call(&["-H", &full, "-d", search, "@ADDR", "simtheme.v1.SimTheme/NearestParagraphs"]);
+    let (ok, out, err) = tls_call(&["-H", &full, "-d", search, "@ADDR", "simtheme.v1.SimThemeService/NearestParagraphs"]);
     assert!(ok && json(&out)["hits"].as_array().map(Vec::len) == Some(2), "{out} {err}");
 
     // Health needs no key (reflection does, so grpcurl sends the key to reflection only).
     let (ok, out, err) =
-        tls_call(&["-reflect-header", &full, "-d", r#"{"service":"simtheme.v1.SimTheme"}"#, "@ADDR", "grpc.health.v1.Health/Check"]);
+        tls_call(&["-reflect-header", &full, "-d", r#"{"service":"simtheme.v1.SimThemeService"}"#, "@ADDR", "grpc.health.v1.Health/Check"]);
     assert!(ok && out.contains("SERVING"), "{out} {err}");
     // Reflection without a key, a search without a key, a search with a wrong key.
     let (ok, _, err) = tls_call(&["@ADDR", "list"]);
     assert!(!ok && err.contains("Unauthenticated"), "{err}");
-    let (ok, _, err) = tls_call(&["-reflect-header", &full, "-d", search, "@ADDR", "simtheme.v1.SimTheme/NearestParagraphs"]);
+    let (ok, _, err) = tls_call(&["-reflect-header", &full, "-d", search, "@ADDR", "simtheme.v1.SimThemeService/NearestParagraphs"]);
     assert!(!ok && err.contains("Unauthenticated"), "{err}");
     let (ok, _, err) = tls_call(&[
         "-reflect-header",
@@ -197,26 +197,26 @@ async fn tls_mtls_keys_roles_and_certificate_rotation() {
         "-d",
         search,
         "@ADDR",
-        "simtheme.v1.SimTheme/NearestParagraphs",
+        "simtheme.v1.SimThemeService/NearestParagraphs",
     ]);
     assert!(!ok && err.contains("Unauthenticated") && !err.contains(FULL_KEY), "{err}");
 
     // Read-only key: reads work, writes are refused by name and change nothing.
-    let (ok, before, err) = tls_call(&["-H", &read_only, "@ADDR", "simtheme.v1.SimTheme/Stats"]);
+    let (ok, before, err) = tls_call(&["-H", &read_only, "@ADDR", "simtheme.v1.SimThemeService/Stats"]);
     assert!(ok, "{err}");
-    let (ok, out, err) = tls_call(&["-H", &read_only, "-d", search, "@ADDR", "simtheme.v1.SimTheme/NearestParagraphs"]);
+    let (ok, out, err) = tls_call(&["-H", &read_only, "-d", search, "@ADDR", "simtheme.v1.SimThemeService/NearestParagraphs"]);
     assert!(ok && json(&out)["hits"].as_array().map(Vec::len) == Some(2), "{out} {err}");
     let doc_id = {
-        let (ok, out, err) = tls_call(&["-H", &read_only, "@ADDR", "simtheme.v1.SimTheme/ListDocuments"]);
+        let (ok, out, err) = tls_call(&["-H", &read_only, "@ADDR", "simtheme.v1.SimThemeService/ListDocuments"]);
         assert!(ok, "{err}");
         json(&out)["documents"][0]["id"].as_str().unwrap().to_string()
     };
-    let (ok, _, err) = tls_call(&["-H", &read_only, "-d", doc, "@ADDR", "simtheme.v1.SimTheme/AddDocuments"]);
+    let (ok, _, err) = tls_call(&["-H", &read_only, "-d", doc, "@ADDR", "simtheme.v1.SimThemeService/AddDocuments"]);
     assert!(!ok && err.contains("PermissionDenied") && err.contains("AddDocuments"), "{err}");
     let delete = format!(r#"{{"documentId":"{doc_id}"}}"#);
-    let (ok, _, err) = tls_call(&["-H", &read_only, "-d", &delete, "@ADDR", "simtheme.v1.SimTheme/DeleteDocument"]);
+    let (ok, _, err) = tls_call(&["-H", &read_only, "-d", &delete, "@ADDR", "simtheme.v1.SimThemeService/DeleteDocument"]);
     assert!(!ok && err.contains("PermissionDenied") && err.contains("DeleteDocument"), "{err}");
-    let (ok, after, err) = tls_call(&["-H", &read_only, "@ADDR", "simtheme.v1.SimTheme/Stats"]);
+    let (ok, after, err) = tls_call(&["-H", &read_only, "@ADDR", "simtheme.v1.SimThemeService/Stats"]);
     assert!(ok, "{err}");
     let (b, a) = (json(&before), json(&after));
     assert_eq!(a["documents"], 1, "{a}");
@@ -261,7 +261,7 @@ async fn tls_mtls_keys_roles_and_certificate_rotation() {
 
     // Rotation: a connection made before keeps working; new connections get the new certificate.
     let old = tls_channel(&addr, &ca1.issuer.pem(), &client).await.expect("TLS connect with CA 1");
-    let mut old_client = SimThemeClient::new(old);
+    let mut old_client = SimThemeServiceClient::new(old);
     old_client.stats(authed(FULL_KEY, Default::default())).await.expect("stats before rotation");
     let ca2 = Ca::new("simtheme test CA 2");
     // the new certificate expires in 5 days: the rotation warns about it
@@ -279,7 +279,8 @@ async fn tls_mtls_keys_roles_and_certificate_rotation() {
             }
         }
     };
-    let stats = SimThemeClient::new(new).stats(authed(READ_ONLY_KEY, Default::default())).await.expect("stats over the new certificate");
+    let stats =
+        SimThemeServiceClient::new(new).stats(authed(READ_ONLY_KEY, Default::default())).await.expect("stats over the new certificate");
     assert_eq!(stats.get_ref().documents, 1);
     assert!(tls_channel(&addr, &ca1.issuer.pem(), &client).await.is_err(), "new connections must not get the old certificate");
     let stats = old_client.stats(authed(FULL_KEY, Default::default())).await.expect("the connection made before rotation still works");

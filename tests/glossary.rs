@@ -9,11 +9,16 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::Server;
-use simtheme::proto::sim_theme_client::SimThemeClient;
+use simtheme::proto::sim_theme_service_client::SimThemeServiceClient;
 use simtheme::proto::{self, nearest_paragraphs_request::Query, SearchMode};
 use tonic::transport::Channel;
 
-async fn search(c: &mut SimThemeClient<Channel>, text: &str, mode: SearchMode, no_glossary: bool) -> proto::NearestParagraphsResponse {
+async fn search(
+    c: &mut SimThemeServiceClient<Channel>,
+    text: &str,
+    mode: SearchMode,
+    no_glossary: bool,
+) -> proto::NearestParagraphsResponse {
     let req = proto::NearestParagraphsRequest {
         query: Some(Query::Text(text.into())),
         k: 5,
@@ -38,7 +43,7 @@ fn highlighted(r: &proto::NearestParagraphsResponse, term: &str) -> bool {
         .any(|s| simtheme::corpus::to_simplified(&chars[s.start as usize..s.end as usize].iter().collect::<String>()).contains(term))
 }
 
-async fn glossary_info(c: &mut SimThemeClient<Channel>) -> proto::GlossaryInfo {
+async fn glossary_info(c: &mut SimThemeServiceClient<Channel>) -> proto::GlossaryInfo {
     c.stats(proto::StatsRequest {}).await.unwrap().into_inner().glossary.unwrap()
 }
 

@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use common::{code, Server};
 use simtheme::corpus::to_simplified;
-use simtheme::proto::sim_theme_client::SimThemeClient;
+use simtheme::proto::sim_theme_service_client::SimThemeServiceClient;
 use simtheme::proto::{self, nearest_paragraphs_request::Query, SearchMode};
 use tonic::transport::Channel;
 use tonic::Code;
 
-type Client = SimThemeClient<Channel>;
+type Client = SimThemeServiceClient<Channel>;
 
 fn req(text: &str, k: u32, mode: SearchMode) -> proto::NearestParagraphsRequest {
     proto::NearestParagraphsRequest { query: Some(Query::Text(text.into())), k, mode: mode as i32, ..Default::default() }

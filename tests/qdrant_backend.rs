@@ -35,7 +35,7 @@ fn doc(i: usize) -> proto::DocumentInput {
 async fn health_status(url: &str) -> i32 {
     let Ok(channel) = tonic::transport::Channel::from_shared(url.to_string()).unwrap().connect().await else { return -1 };
     let mut h = tonic_health::pb::health_client::HealthClient::new(channel);
-    match h.check(tonic_health::pb::HealthCheckRequest { service: "simtheme.v1.SimTheme".into() }).await {
+    match h.check(tonic_health::pb::HealthCheckRequest { service: "simtheme.v1.SimThemeService".into() }).await {
         Ok(r) => r.into_inner().status,
         Err(_) => -1,
     }
@@ -167,7 +167,7 @@ async fn two_replicas_share_one_collection() {
     let hits = cb.nearest_paragraphs(req.clone()).await.unwrap().into_inner().hits;
     assert!(!hits.is_empty());
     let pid = hits[0].paragraph.as_ref().unwrap().id;
-    let pa = ca.get_paragraph(proto::GetParagraphRequest { id: pid }).await.unwrap().into_inner();
+    let pa = ca.get_paragraph(proto::GetParagraphRequest { id: pid }).await.unwrap().into_inner().paragraph.unwrap();
     assert_eq!(pa.document_id, id);
     // The same document again through B changes nothing.
     let again = cb.add_documents(proto::AddDocumentsRequest { documents: vec![doc(0)] }).await.unwrap().into_inner();

@@ -48,7 +48,8 @@ async fn every_rpc_and_restart(extra: &[&str], backend: Backend) {
     // Health is SERVING once the ready line is printed.
     let channel = tonic::transport::Channel::from_shared(server.url()).unwrap().connect().await.unwrap();
     let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
-    let h = health.check(tonic_health::pb::HealthCheckRequest { service: "simtheme.v1.SimTheme".into() }).await.unwrap().into_inner();
+    let h =
+        health.check(tonic_health::pb::HealthCheckRequest { service: "simtheme.v1.SimThemeService".into() }).await.unwrap().into_inner();
     assert_eq!(h.status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
 
     // Seeds were ingested at first start.
@@ -280,7 +281,10 @@ async fn concurrent_clients_share_forward_passes_and_hnsw_agrees_with_exact() {
 }
 
 /// Theme RPCs on the seed corpus: determinism and caching, accounting, keywords, years.
-async fn check_themes(c: &mut simtheme::proto::sim_theme_client::SimThemeClient<tonic::transport::Channel>, paragraphs: u32) {
+async fn check_themes(
+    c: &mut simtheme::proto::sim_theme_service_client::SimThemeServiceClient<tonic::transport::Channel>,
+    paragraphs: u32,
+) {
     let req = proto::ClusterThemesRequest { params: Some(proto::ThemeParams { seed: Some(7), ..Default::default() }) };
     let first = c.cluster_themes(req.clone()).await.unwrap().into_inner();
     let second = c.cluster_themes(req.clone()).await.unwrap().into_inner();
@@ -299,7 +303,7 @@ async fn check_themes(c: &mut simtheme::proto::sim_theme_client::SimThemeClient<
         }
         let mut text = String::new();
         for id in &t.member_ids {
-            let p = c.get_paragraph(proto::GetParagraphRequest { id: *id }).await.unwrap().into_inner();
+            let p = c.get_paragraph(proto::GetParagraphRequest { id: *id }).await.unwrap().into_inner().paragraph.unwrap();
             text.push_str(&simtheme::corpus::to_simplified(&p.text).to_lowercase());
         }
         for k in &t.keywords {
@@ -390,7 +394,7 @@ async fn check_themes(c: &mut simtheme::proto::sim_theme_client::SimThemeClient<
 }
 
 /// Reflection v1 (grpcurl 1.8 speaks only v1alpha, newer clients v1): the service list and the
-/// descriptor of the SimTheme service.
+/// descriptor of the SimThemeService service.
 async fn check_reflection_v1(server: &common::Server) {
     use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
     use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
@@ -400,13 +404,15 @@ async fn check_reflection_v1(server: &common::Server) {
     let channel = tonic::transport::Channel::from_shared(server.url()).unwrap().connect().await.unwrap();
     let mut client = ServerReflectionClient::new(channel);
     let ask = |m: MessageRequest| ServerReflectionRequest { host: String::new(), message_request: Some(m) };
-    let requests =
-        vec![ask(MessageRequest::ListServices(String::new())), ask(MessageRequest::FileContainingSymbol("simtheme.v1.SimTheme".into()))];
+    let requests = vec![
+        ask(MessageRequest::ListServices(String::new())),
+        ask(MessageRequest::FileContainingSymbol("simtheme.v1.SimThemeService".into())),
+    ];
     let mut answers = client.server_reflection_info(tokio_stream::iter(requests)).await.unwrap().into_inner();
     match answers.message().await.unwrap().and_then(|r| r.message_response) {
         Some(MessageResponse::ListServicesResponse(list)) => {
             let names: Vec<&str> = list.service.iter().map(|s| s.name.as_str()).collect();
-            for svc in ["simtheme.v1.SimTheme", "grpc.health.v1.Health"] {
+            for svc in ["simtheme.v1.SimThemeService", "grpc.health.v1.Health"] {
                 assert!(names.contains(&svc), "v1 reflection lists {names:?}");
             }
         }
@@ -473,7 +479,7 @@ async fn stream_documents_deadline_is_per_message() {
         let (tx, rx) = tokio::sync::mpsc::channel(1);
         tokio::spawn(async move {
             for d in docs {
-                if tx.send(d).await.is_err() {
+                if tx.send(proto::StreamDocumentsRequest { document: Some(d) }).await.is_err() {
                     return;
                 }
                 tokio::time::sleep(gap).await;

@@ -81,7 +81,7 @@ pub fn seed_lines(min_chars: usize) -> Vec<String> {
 /// One timed `NearestParagraphs` call (k 10, `mode` as the proto enum value): pushes its
 /// latency in ms on success, counts an error otherwise.
 pub async fn timed_search(
-    client: &mut simtheme::proto::sim_theme_client::SimThemeClient<tonic::transport::Channel>,
+    client: &mut simtheme::proto::sim_theme_service_client::SimThemeServiceClient<tonic::transport::Channel>,
     text: &str,
     mode: i32,
     latencies: &mut Vec<f64>,

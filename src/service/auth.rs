@@ -18,7 +18,7 @@ pub enum Target<'a> {
     Health,
     /// Server reflection: open with `--open-reflection`, else any valid key.
     Reflection,
-    /// A SimTheme RPC, by method name (e.g. `NearestParagraphs`).
+    /// A SimThemeService RPC, by method name (e.g. `NearestParagraphs`).
     Rpc(&'a str),
 }
 
@@ -176,7 +176,7 @@ mod tests {
     fn grpc_paths_map_to_targets() {
         assert_eq!(grpc_target("/grpc.health.v1.Health/Check"), Some(Target::Health));
         assert_eq!(grpc_target("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"), Some(Target::Reflection));
-        assert_eq!(grpc_target("/simtheme.v1.SimTheme/Stats"), Some(Target::Rpc("Stats")));
+        assert_eq!(grpc_target("/simtheme.v1.SimThemeService/Stats"), Some(Target::Rpc("Stats")));
         assert_eq!(grpc_target("/other.Svc/X"), None);
         assert_eq!(grpc_target("nonsense"), None);
     }

@@ -38,7 +38,7 @@ pub struct EdgeService<S> {
     edge: Arc<Edge>,
 }
 
-/// The label of a gRPC path: the method for SimTheme RPCs of the table, `service/method` for
+/// The label of a gRPC path: the method for SimThemeService RPCs of the table, `service/method` for
 /// health and reflection, `unknown` for anything else.
 fn rpc_label(path: &str) -> &'static str {
     match grpc_target(path) {
@@ -195,10 +195,10 @@ mod tests {
 
     #[test]
     fn labels_are_bounded_to_known_methods() {
-        assert_eq!(rpc_label("/simtheme.v1.SimTheme/NearestParagraphs"), "NearestParagraphs");
-        assert_eq!(rpc_label("/simtheme.v1.SimTheme/StreamDocuments"), "StreamDocuments");
+        assert_eq!(rpc_label("/simtheme.v1.SimThemeService/NearestParagraphs"), "NearestParagraphs");
+        assert_eq!(rpc_label("/simtheme.v1.SimThemeService/StreamDocuments"), "StreamDocuments");
         assert_eq!(rpc_label("/grpc.health.v1.Health/Check"), "grpc.health.v1.Health/Check");
-        assert_eq!(rpc_label("/simtheme.v1.SimTheme/Made-Up-1234"), "unknown");
+        assert_eq!(rpc_label("/simtheme.v1.SimThemeService/Made-Up-1234"), "unknown");
         assert_eq!(rpc_label("/grpc.health.v1.Health/Other"), "unknown");
         assert_eq!(rpc_label("/x.Y/Z"), "unknown");
     }

@@ -1,4 +1,4 @@
-//! The `simtheme.v1.SimTheme` handlers: convert the request, call the engine (which validates
+//! The `simtheme.v1.SimThemeService` handlers: convert the request, call the engine (which validates
 //! it and applies the defaults), convert the answer; engine errors become statuses in
 //! [`convert::status`]. Model and storage work never runs on the async runtime's threads:
 //! embeddings go through the engine's queue worker, searches and reads through
@@ -13,12 +13,12 @@ use tonic::{Request, Response, Status, Streaming};
 use super::convert::{self, status};
 use super::{themes, tree_reuse};
 use crate::engine::{Engine, QueryInput};
-use crate::proto::{self, sim_theme_server::SimTheme};
+use crate::proto::{self, sim_theme_service_server::SimThemeService};
 
 /// Where the handlers find the engine once it is loaded.
 pub type EngineCell = Arc<OnceLock<Arc<Engine>>>;
 
-/// Implementation of the SimTheme service.
+/// Implementation of the SimThemeService service.
 #[derive(Clone)]
 pub struct Handlers {
     engine: EngineCell,
@@ -56,7 +56,7 @@ fn decode_page_token(token: &str) -> Result<Option<String>, Status> {
 }
 
 #[tonic::async_trait]
-impl SimTheme for Handlers {
+impl SimThemeService for Handlers {
     async fn nearest_paragraphs(
         &self,
         request: Request<proto::NearestParagraphsRequest>,
@@ -89,10 +89,10 @@ impl SimTheme for Handlers {
         }))
     }
 
-    async fn get_paragraph(&self, request: Request<proto::GetParagraphRequest>) -> Result<Response<proto::Paragraph>, Status> {
+    async fn get_paragraph(&self, request: Request<proto::GetParagraphRequest>) -> Result<Response<proto::GetParagraphResponse>, Status> {
         let id = request.into_inner().id;
         let p = self.engine()?.paragraph(id).await.map_err(status)?;
-        Ok(Response::new(convert::paragraph(p)))
+        Ok(Response::new(proto::GetParagraphResponse { paragraph: Some(convert::paragraph(p)) }))
     }
 
     async fn list_documents(
@@ -142,8 +142,8 @@ impl SimTheme for Handlers {
 
     async fn stream_documents(
         &self,
-        request: Request<Streaming<proto::DocumentInput>>,
-    ) -> Result<Response<proto::AddDocumentsResponse>, Status> {
+        request: Request<Streaming<proto::StreamDocumentsRequest>>,
+    ) -> Result<Response<proto::StreamDocumentsResponse>, Status> {
         let engine = self.engine()?;
         let mut stream = request.into_inner();
         let mut results = Vec::new();
@@ -162,16 +162,27 @@ impl SimTheme for Handlers {
                 }
             };
             let Some(item) = next else { break };
-            let d = item?;
+            let message = item?;
             if let Err(e) = engine.check_stream_position(results.len()) {
                 persist(&engine).await;
                 return Err(status(e));
             }
             let i = results.len();
-            results.push(ingest_proto(&engine, i, d).await);
+            results.push(match message.document {
+                Some(d) => ingest_proto(&engine, i, d).await,
+                None => {
+                    crate::engine::IngestResult::rejected(i, String::new(), format!("stream message #{i} has no document; set `document`"))
+                }
+            });
         }
         persist(&engine).await;
-        Ok(Response::new(convert::ingest_response(results)))
+        let r = convert::ingest_response(results);
+        Ok(Response::new(proto::StreamDocumentsResponse {
+            results: r.results,
+            inserted: r.inserted,
+            already_present: r.already_present,
+            failed: r.failed,
+        }))
     }
 
     async fn cluster_themes(

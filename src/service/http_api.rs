@@ -78,13 +78,19 @@ fn forced_status(s: &Status) -> Option<StatusCode> {
     StatusCode::from_u16(v).ok()
 }
 
+/// The OpenAPI 3.1 document of this API, generated from the proto at build time.
+pub const OPENAPI: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
+
 /// What a path that is no RPC route is told.
 fn no_route(path: &str) -> Status {
     if let Some(rpc) = path.strip_prefix("/v1/").and_then(rpcs::find) {
         return Status::not_found(format!("{} is client streaming and gRPC only; POST the documents to /v1/AddDocuments", rpc.name));
     }
     let names: Vec<&str> = rpcs::http_rpcs().map(|r| r.name).collect();
-    Status::not_found(format!("no route {path}: the API is POST /v1/<Rpc> for {}, and GET /healthz", names.join(", ")))
+    Status::not_found(format!(
+        "no route {path}: the API is POST /v1/<Rpc> for {}, GET /healthz and GET /openapi.json (the contract)",
+        names.join(", ")
+    ))
 }
 
 impl HttpApi {
@@ -140,6 +146,9 @@ impl HttpApi {
                 None => (StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"NOT_SERVING"}"#),
             };
             return with_id(response(status, JSON, text), &super::access_log::request_id(req.headers()));
+        }
+        if path == "/openapi.json" {
+            return with_id(response(StatusCode::OK, JSON, OPENAPI), &super::access_log::request_id(req.headers()));
         }
         if path == "/" || path.starts_with("/ui/") {
             let resp = match self.ui {

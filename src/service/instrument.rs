@@ -1,4 +1,4 @@
-//! [`Instrumented`] wraps the SimTheme handlers: it passes every call through unchanged and
+//! [`Instrumented`] wraps the SimThemeService handlers: it passes every call through unchanged and
 //! reads the answers for the edge: TEI-style timing headers (`x-embed-ms`, `x-search-ms`, `x-queue-ms`),
 //! tokens embedded and hits for the request log, search paths and ingest results for metrics.
 //! gRPC and HTTP/JSON both call this wrapper, so both get the same headers and figures.
@@ -11,7 +11,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::metrics::Metrics;
 use super::Handlers;
-use crate::proto::{self, sim_theme_server::SimTheme};
+use crate::proto::{self, sim_theme_service_server::SimThemeService};
 
 /// What a finished call tells the request log, carried in the response's extensions.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -46,16 +46,14 @@ fn facts<T>(resp: &mut Response<T>, facts: CallFacts) {
     resp.extensions_mut().insert(facts);
 }
 
-fn ingest_results(metrics: &Metrics, r: &Result<Response<proto::AddDocumentsResponse>, Status>) {
-    if let Ok(resp) = r {
-        for d in &resp.get_ref().results {
-            metrics.ingested(d.status().as_str_name());
-        }
+fn ingest_results(metrics: &Metrics, results: Option<&[proto::DocumentResult]>) {
+    for d in results.unwrap_or_default() {
+        metrics.ingested(d.status().as_str_name());
     }
 }
 
 #[tonic::async_trait]
-impl SimTheme for Instrumented {
+impl SimThemeService for Instrumented {
     async fn nearest_paragraphs(
         &self,
         request: Request<proto::NearestParagraphsRequest>,
@@ -97,7 +95,7 @@ impl SimTheme for Instrumented {
         Ok(resp)
     }
 
-    async fn get_paragraph(&self, request: Request<proto::GetParagraphRequest>) -> Result<Response<proto::Paragraph>, Status> {
+    async fn get_paragraph(&self, request: Request<proto::GetParagraphRequest>) -> Result<Response<proto::GetParagraphResponse>, Status> {
         self.inner.get_paragraph(request).await
     }
 
@@ -121,16 +119,16 @@ impl SimTheme for Instrumented {
 
     async fn add_documents(&self, request: Request<proto::AddDocumentsRequest>) -> Result<Response<proto::AddDocumentsResponse>, Status> {
         let r = self.inner.add_documents(request).await;
-        ingest_results(&self.metrics, &r);
+        ingest_results(&self.metrics, r.as_ref().ok().map(|resp| resp.get_ref().results.as_slice()));
         r
     }
 
     async fn stream_documents(
         &self,
-        request: Request<Streaming<proto::DocumentInput>>,
-    ) -> Result<Response<proto::AddDocumentsResponse>, Status> {
+        request: Request<Streaming<proto::StreamDocumentsRequest>>,
+    ) -> Result<Response<proto::StreamDocumentsResponse>, Status> {
         let r = self.inner.stream_documents(request).await;
-        ingest_results(&self.metrics, &r);
+        ingest_results(&self.metrics, r.as_ref().ok().map(|resp| resp.get_ref().results.as_slice()));
         r
     }
 

@@ -171,7 +171,7 @@ impl Metrics {
         let hits = HistogramOpts::new("simtheme_search_hits", "Hits returned per NearestParagraphs call.")
             .buckets(vec![0.0, 1.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0]);
         let engine = EngineGauges {
-            ready: gauge(&r, "simtheme_ready", "1 once the model and index are loaded and SimTheme RPCs are served."),
+            ready: gauge(&r, "simtheme_ready", "1 once the model and index are loaded and SimThemeService RPCs are served."),
             queue_jobs: reg(&r, IntCounter::new("simtheme_embed_queue_requests_total", "Embedding requests served by the queue (queries and passages).").unwrap()),
             model_calls: reg(&r, IntCounter::new("simtheme_embed_model_calls_total", "Model forward calls made by the queue (each may merge several requests).").unwrap()),
             queue_capacity: gauge(&r, "simtheme_embed_queue_capacity", "Embedding requests that may wait before new ones get RESOURCE_EXHAUSTED."),

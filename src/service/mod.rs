@@ -1,4 +1,4 @@
-//! The server: SimTheme handlers, `grpc.health.v1.Health`, server reflection (v1 and v1alpha),
+//! The server: SimThemeService handlers, `grpc.health.v1.Health`, server reflection (v1 and v1alpha),
 //! message-size / deadline / concurrency limits, graceful shutdown, and the production edge:
 //! TLS with certificate rotation, API keys, Prometheus metrics, request logs and the HTTP/JSON
 //! API (each in its own module).
@@ -32,7 +32,7 @@ use tonic_health::ServingStatus;
 
 use crate::config::Config;
 use crate::engine::{Engine, EngineStats};
-use crate::proto::sim_theme_server::SimThemeServer;
+use crate::proto::sim_theme_service_server::SimThemeServiceServer;
 
 pub use convert::status;
 pub use handlers::{EngineCell, Handlers};
@@ -40,8 +40,8 @@ pub use http_api::http_status;
 pub use metrics::{code_name, EngineFigures};
 pub use rpcs::{Deadline, Rpc, RPCS};
 
-/// The name health checks use for the SimTheme service.
-pub const SERVICE_NAME: &str = "simtheme.v1.SimTheme";
+/// The name health checks use for the SimThemeService service.
+pub const SERVICE_NAME: &str = "simtheme.v1.SimThemeService";
 
 /// HTTP/2 flow-control window of one gRPC stream: request bytes a client may send ahead of
 /// what the handler has read (1 MiB, hyper's default).
@@ -89,7 +89,7 @@ fn warn_if_exposed(addr: SocketAddr, what: &str, keys: bool, tls: bool) {
     }
 }
 
-/// Binds the listen addresses, starts answering (health NOT_SERVING, SimTheme UNAVAILABLE)
+/// Binds the listen addresses, starts answering (health NOT_SERVING, SimThemeService UNAVAILABLE)
 /// while the engine loads, flips health to SERVING once it is ready, and runs until `shutdown`
 /// completes. `on_ready` is called with the bound addresses once the engine is ready.
 pub async fn serve<F, L, R>(
@@ -156,7 +156,7 @@ where
 
     let cell: EngineCell = Arc::new(OnceLock::new());
     let handlers = instrument::Instrumented::new(Handlers::new(Arc::clone(&cell)), Arc::clone(&metrics));
-    let simtheme = SimThemeServer::new(handlers.clone())
+    let simtheme = SimThemeServiceServer::new(handlers.clone())
         .max_decoding_message_size(config.max_message_bytes)
         .max_encoding_message_size(config.max_message_bytes);
 

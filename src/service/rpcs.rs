@@ -1,4 +1,4 @@
-//! The one table of `simtheme.v1.SimTheme` RPCs. Everything the edge knows about an RPC comes
+//! The one table of `simtheme.v1.SimThemeService` RPCs. Everything the edge knows about an RPC comes
 //! from its row: whether it changes the corpus (refused to the read-only key), whether and how
 //! it is served over HTTP/JSON (`POST /v1/<Rpc>`), how its deadline applies, and its metrics
 //! label. Adding an RPC: its handler in [`super::handlers`] (and [`super::instrument`]), and
@@ -12,7 +12,7 @@ use serde::Serialize;
 use tonic::Status;
 
 use super::instrument::{CallFacts, Instrumented};
-use crate::proto::sim_theme_server::SimTheme;
+use crate::proto::sim_theme_service_server::SimThemeService;
 
 /// How `--request-timeout-secs` bounds a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub struct Answer {
 /// request message, calls the handler, encodes its answer.
 pub type HttpCall = for<'a> fn(&'a Instrumented, &'static str, Bytes) -> Pin<Box<dyn Future<Output = Result<Answer, Status>> + Send + 'a>>;
 
-/// One RPC of `simtheme.v1.SimTheme`.
+/// One RPC of `simtheme.v1.SimThemeService`.
 #[derive(Clone, Copy)]
 pub struct Rpc {
     /// Method name, as in the proto and the gRPC path (`NearestParagraphs`); also the metrics
@@ -53,7 +53,7 @@ pub struct Rpc {
     pub deadline: Deadline,
 }
 
-/// Builds the [`HttpCall`] of a unary handler method of [`SimTheme`].
+/// Builds the [`HttpCall`] of a unary handler method of [`SimThemeService`].
 macro_rules! http {
     ($method:ident) => {{
         fn call<'a>(
@@ -133,7 +133,7 @@ mod tests {
         use prost::Message;
         let set = prost_types::FileDescriptorSet::decode(crate::proto::FILE_DESCRIPTOR_SET).unwrap();
         let file = set.file.iter().find(|f| f.package() == "simtheme.v1").unwrap();
-        let methods = &file.service.iter().find(|s| s.name() == "SimTheme").unwrap().method;
+        let methods = &file.service.iter().find(|s| s.name() == "SimThemeService").unwrap().method;
         let names: Vec<&str> = RPCS.iter().map(|r| r.name).collect();
         let proto_names: Vec<&str> = methods.iter().map(|m| m.name()).collect();
         assert_eq!(names, proto_names, "one row per RPC of the proto, in proto order");

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use simtheme::proto::sim_theme_client::SimThemeClient;
+use simtheme::proto::sim_theme_service_client::SimThemeServiceClient;
 use tonic::transport::Channel;
 
 /// A running server process; killed when dropped.
@@ -84,8 +84,8 @@ impl Server {
     }
 
     /// A connected client.
-    pub async fn client(&self) -> SimThemeClient<Channel> {
-        SimThemeClient::connect(self.url()).await.expect("connect").max_decoding_message_size(64 << 20)
+    pub async fn client(&self) -> SimThemeServiceClient<Channel> {
+        SimThemeServiceClient::connect(self.url()).await.expect("connect").max_decoding_message_size(64 << 20)
     }
 
     /// Sends SIGTERM, waits for a clean exit, and returns what the server wrote to stderr.
