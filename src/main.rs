@@ -2,7 +2,7 @@
 //! hands over to the library.
 
 use simtheme::cli::{
-    parse_cli, run_backup, run_compare, run_embed, run_ingest, run_migrate, run_over_time, run_restore, run_reuse, run_serve,
+    parse_cli, run_backup, run_compare, run_embed, run_glossary, run_ingest, run_migrate, run_over_time, run_restore, run_reuse, run_serve,
     run_similarity, run_theme_tree, run_themes, Command, MigrateTarget,
 };
 use simtheme::config::LogFormat;
@@ -50,6 +50,7 @@ fn main() -> anyhow::Result<()> {
                 MigrateTarget { qdrant_url: to_qdrant.as_deref(), collection: to_collection.as_deref(), data_dir: to_data_dir.as_deref() };
             run_migrate(cli.config(), storage, target)
         }
+        Command::Glossary { file, query } => run_glossary(file.as_deref(), query.as_deref()),
         Command::Backup { to, list, .. } => run_backup(&cli.config(), to.as_deref(), *list),
         Command::Restore { from, replace, check } => run_restore(&cli.data_dir, from, *replace, *check),
         Command::Similarity { text_a, text_b, passage } => run_similarity(&cli.config().embedder, text_a, text_b, *passage),

@@ -153,3 +153,21 @@ fn a_glossary_file_that_cannot_be_used_stops_the_start_with_its_reason() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("missing.csv") && stderr.contains("cannot be read"), "{stderr}");
 }
+
+#[test]
+fn the_cli_checks_a_glossary_file_before_a_reload() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("mine.csv");
+    std::fs::write(&file, "zh,en,source\n两业融合,integration of advanced manufacturing and modern services,ours\n,missing,ours\n")
+        .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_simtheme"))
+        .args(["glossary", file.to_str().unwrap(), "--query", "the integration of advanced manufacturing and modern services"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("1 entries read") && said.contains("1 lines skipped") && said.contains("line 3:"), "{said}");
+    assert!(said.contains("adds 两业融合") && said.contains("mine.csv:2"), "{said}");
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_simtheme")).args(["glossary", "/nonexistent.csv"]).output().unwrap();
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("cannot be read"));
+}

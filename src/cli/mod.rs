@@ -6,6 +6,7 @@ mod backup_cmd;
 mod compare_cmd;
 mod config_file;
 mod embed_cmds;
+mod glossary_cmd;
 mod ingest_cmd;
 mod ingest_rows;
 mod limit_args;
@@ -28,6 +29,7 @@ pub use backup_cmd::{run_backup, run_restore};
 pub use compare_cmd::run_compare;
 pub use config_file::{parse_cli, parse_cli_from};
 pub use embed_cmds::{run_embed, run_similarity};
+pub use glossary_cmd::run_glossary;
 pub use ingest_cmd::{run_ingest, IngestTotals};
 pub use ingest_rows::{read_csv, read_jsonl, IngestArgs, RowDocument, Rows};
 pub use limit_args::LimitArgs;
@@ -220,6 +222,15 @@ pub enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Check a bilingual glossary file (what `serve --glossary` would load): entries read,
+    /// lines skipped with their reasons; with --query, the bridges a query would get.
+    Glossary {
+        /// The CSV or TSV file (header zh, en, source); none checks the shipped glossary.
+        file: Option<PathBuf>,
+        /// Show the glossary phrases this query holds and the terms they add.
+        #[arg(long)]
+        query: Option<String>,
+    },
     /// Print the cosine similarity of two texts (both embedded as queries).
     Similarity {
         /// First text.
@@ -257,7 +268,7 @@ impl Cli {
             | Command::Migrate { storage, .. }
             | Command::Backup { storage, .. }
             | Command::Reuse { storage, .. } => Some(storage),
-            Command::Embed { .. } | Command::Similarity { .. } | Command::Restore { .. } => None,
+            Command::Embed { .. } | Command::Similarity { .. } | Command::Restore { .. } | Command::Glossary { .. } => None,
         }
     }
 

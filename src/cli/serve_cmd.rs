@@ -89,7 +89,8 @@ pub struct ServeArgs {
     /// address is taken the server warns and runs without metrics; an address given here must bind).
     #[arg(long, env = "SIMTHEME_METRICS_LISTEN")]
     pub metrics_listen: Option<String>,
-    /// HTTP/JSON address (POST /v1/<Rpc>, GET /healthz); off unless set, e.g. 127.0.0.1:8080.
+    /// HTTP/JSON address (POST /v1/<Rpc>, GET /healthz, GET /openapi.json, the workbench at /); off
+    /// unless set, e.g. 127.0.0.1:8080.
     #[arg(long, env = "SIMTHEME_HTTP_LISTEN")]
     pub http_listen: Option<String>,
     /// Do not serve the workbench web page at / of the HTTP listener (the API stays).

@@ -55,8 +55,8 @@ pub struct SearchRequest {
     pub must_contain: Vec<String>,
     /// True skips the glossary: no other-language terms are added to the keyword side.
     pub no_glossary: bool,
-    /// True lets a `must_contain` item that is a glossary phrase be met by the entry's
-    /// other-language terms too.
+    /// True lets a `must_contain` item that is a glossary phrase be met by the entry's other
+    /// terms too (its variants and the other language's terms).
     pub bridge_must_contain: bool,
 }
 
@@ -183,7 +183,7 @@ impl Engine {
         }
         let must_contain = if req.bridge_must_contain {
             let glossary = self.glossary();
-            MustContain::parse_bridged(&req.must_contain, |item| glossary.other_terms(item))?
+            MustContain::parse_bridged(&req.must_contain, |item| glossary.alternatives(item))?
         } else {
             MustContain::parse(&req.must_contain)?
         };

@@ -210,20 +210,25 @@ impl Glossary {
         &self.entries[i]
     }
 
-    /// The other-language terms of `phrase` when it is, as a whole, a glossary phrase (either
-    /// language, normalised as in [`Glossary::bridge`]); empty otherwise.
-    pub fn other_terms(&self, phrase: &str) -> Vec<String> {
+    /// Every other term of the entry `phrase` belongs to when it is, as a whole, a glossary
+    /// phrase (either language, normalised as in [`Glossary::bridge`]): the other language's
+    /// terms and its own language's variants. Empty otherwise.
+    pub fn alternatives(&self, phrase: &str) -> Vec<String> {
         let found = self.bridge(phrase);
         let [b] = found.as_slice() else { return Vec::new() };
         let whole = match b.side {
             Side::Chinese => to_simplified(phrase.trim()) == b.matched,
             Side::English => normalise_english(phrase) == normalise_english(&b.matched),
         };
-        if whole {
-            b.added.clone()
-        } else {
-            Vec::new()
+        if !whole {
+            return Vec::new();
         }
+        let e = self.entry(b.entry);
+        let own = match b.side {
+            Side::Chinese => &e.zh,
+            Side::English => &e.en,
+        };
+        own.iter().filter(|t| **t != b.matched).cloned().chain(b.added.iter().cloned()).collect()
     }
 
     /// Glossary phrases found in `query` (either language, longest match first, no overlap),

@@ -129,6 +129,14 @@ try:
     assert len(rows) == len(hits) and rows[0]["rank"] == "1", rows[:1]
     assert all(r["text"] and r["paragraph_id"] for r in rows), rows[:1]
 
+    # An English question bridged by the glossary to the Chinese term, said on screen.
+    search("digital transformation", "hybrid")
+    wait.until(lambda d: by_id("bridges").is_displayed())
+    assert "数字化转型" in by_id("bridges").text, by_id("bridges").text
+    top = driver.find_elements(By.CSS_SELECTOR, "#hits .text")[0].text
+    assert "数字化转型" in top or "數字化轉型" in top, top[:80]
+    print(f"glossary: {by_id('bridges').text}")
+
     # A paragraph holding markup is shown as text, never run.
     search("alert", "exact terms")
     texts = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#hits .text")]

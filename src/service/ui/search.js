@@ -57,6 +57,11 @@ function renderHits(resp, elapsed) {
       return el('li', 'hit', meta, paragraphText(p.text, h.match, h.highlights));
     }),
   );
+  const bridges = resp.bridges || [];
+  $('bridges').textContent = bridges.length
+    ? `Glossary: ${bridges.map((b) => `"${b.matched}" also searched as ${(b.added || []).join(' / ')}`).join('; ')}`
+    : '';
+  $('bridges').hidden = !bridges.length;
   const server = `embedding ${(resp.embedMs || 0).toFixed(1)} ms, search ${(resp.searchMs || 0).toFixed(1)} ms`;
   $('more').hidden = hits.length < view.k || view.k >= 100;
   // time from the parsed answer to the hits on screen (after the next frame)
@@ -84,6 +89,8 @@ function searchRequest(query) {
   const tags = splitList($('tagfilter').value);
   if (tags.length) filter.tags = tags;
   if (Object.keys(filter).length) req.filter = filter;
+  if (!$('glossary').checked) req.noGlossary = true;
+  if ($('bridgemust').checked && must.length) req.bridge = true;
   return req;
 }
 
