@@ -60,6 +60,31 @@ async fn every_rpc_and_restart(extra: &[&str], backend: Backend) {
     let years_present: Vec<Option<i32>> = stats.years.iter().map(|y| y.year).collect();
     assert_eq!(years_present, vec![Some(2023), Some(2024), None]);
 
+    // A document's paragraphs in reading order, on both backends; the count matches its listing.
+    let docs = c.list_documents(proto::ListDocumentsRequest::default()).await.unwrap().into_inner().documents;
+    let doc = &docs[0];
+    let (mut positions, mut token) = (Vec::new(), String::new());
+    loop {
+        let req = proto::ListParagraphsRequest { document_id: doc.id.clone(), page_size: 7, page_token: token };
+        let page = c.list_paragraphs(req).await.unwrap().into_inner();
+        assert_eq!(page.total, doc.paragraphs, "{}", doc.id);
+        positions.extend(page.paragraphs.iter().map(|p| p.position));
+        token = page.next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(positions.len() as u32, doc.paragraphs);
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+    // The glossary bridges an English rendering to the Chinese term on both keyword sides.
+    let bridged = proto::NearestParagraphsRequest {
+        mode: proto::SearchMode::Keyword as i32,
+        ..nearest("specialized, refined, distinctive and innovative firms", 3)
+    };
+    let r = c.nearest_paragraphs(bridged).await.unwrap().into_inner();
+    let top = simtheme::corpus::to_simplified(&r.hits[0].paragraph.as_ref().unwrap().text);
+    assert!(top.contains("专精特新") && r.bridges.len() == 1, "{top}");
+
     // English and Chinese queries find the relevant passages, with metadata and spans.
     let r = c
         .nearest_paragraphs(nearest("How do central SOEs push digital transformation and smart factories?", 5))
