@@ -59,6 +59,7 @@ fn docs(vectors: &[Vec<f32>]) -> Vec<(PreparedDocument, Vec<Vec<f32>>)> {
                 .collect();
             let doc = PreparedDocument {
                 id: format!("{:016x}", 0x1000_0000_0000_0000u64 + d as u64),
+                key: None,
                 origin: format!("bench-{d}"),
                 title: None,
                 source: None,
@@ -192,6 +193,8 @@ async fn main() {
         dim: e.dim(),
         index: IndexParams::default(),
         exact_search_below: 0,
+        // The graph, as this bench measured it before the shortlist existed.
+        large_search: simtheme::backend::LargeSearch::Hnsw,
     };
     let embedded: Arc<dyn Backend> = Arc::new(EmbeddedBackend::open(settings).unwrap());
     fill("embedded", &embedded, &docs).await;

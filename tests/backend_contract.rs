@@ -66,6 +66,7 @@ fn corpus() -> Vec<(PreparedDocument, Vec<Vec<f32>>)> {
     let doc = |id: &str, year: Option<i32>, tags: &[&str], paragraphs: Vec<PreparedParagraph>, duplicates: Vec<DuplicateOccurrence>| {
         PreparedDocument {
             id: id.into(),
+            key: None,
             origin: format!("contract/{id}.txt"),
             title: Some(format!("Title {id}")),
             source: year.map(|_| "国务院".to_string()),
@@ -145,7 +146,8 @@ async fn contract(name: &str, b: &dyn Backend) -> Vec<ExportedDocument> {
     let mut version = v0;
     for (d, v) in &docs {
         match b.put_document(Arc::new(d.clone()), Arc::new(v.clone())).await.unwrap() {
-            InsertOutcome::Inserted { document_id, paragraphs, chunks, duplicates, paragraph_ids } => {
+            InsertOutcome::Inserted { document_id, paragraphs, chunks, duplicates, paragraph_ids, replaced } => {
+                assert_eq!(replaced, None);
                 assert_eq!(document_id, d.id);
                 assert_eq!((paragraphs as usize, chunks as usize, duplicates as usize), (d.paragraphs.len(), v.len(), d.duplicates.len()));
                 assert_eq!(paragraph_ids.len(), d.paragraphs.len());

@@ -69,7 +69,8 @@ async fn http_json_matches_grpc_and_metrics_count_every_call() {
     }
     let missing = grpc.get_paragraph(with_key(READ_ONLY_KEY, proto::GetParagraphRequest { id: 987_654 })).await;
     assert_eq!(common::code(missing), tonic::Code::NotFound);
-    let refused = grpc.delete_document(with_key(READ_ONLY_KEY, proto::DeleteDocumentRequest { document_id: "x".into() })).await;
+    let refused =
+        grpc.delete_document(with_key(READ_ONLY_KEY, proto::DeleteDocumentRequest { document_id: "x".into(), ..Default::default() })).await;
     assert_eq!(common::code(refused), tonic::Code::PermissionDenied);
     let anonymous = grpc.stats(proto::StatsRequest {}).await;
     assert_eq!(common::code(anonymous), tonic::Code::Unauthenticated);

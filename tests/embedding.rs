@@ -457,4 +457,24 @@ fn cli_ingest_reports_each_file_and_is_idempotent() {
     let second = run();
     let out = String::from_utf8_lossy(&second.stdout);
     assert!(out.contains("0 inserted, 2 already present, 1 failed"), "{out}");
+
+    // Keyed by path, an edited file replaces its stored version instead of adding one.
+    std::fs::remove_file(docs.path().join("empty.md")).unwrap();
+    let keyed = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_simtheme"))
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(["ingest", "--key-from-path"])
+            .arg(docs.path().join("a.txt"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(keyed().contains("1 files: 1 inserted, 0 already present"), "keyed: a new document next to the unkeyed one");
+    std::fs::write(docs.path().join("a.txt"), "發布時間:2025-02-05\n推動人工智能賦能製造業，建設智能工廠、數字化車間和燈塔工廠。\n")
+        .unwrap();
+    let out = keyed();
+    assert!(out.contains("1 files: 0 inserted, 1 replaced, 0 already present") && out.contains("replaced"), "{out}");
+    assert!(keyed().contains("0 inserted, 1 already present"), "unchanged text, same key");
 }

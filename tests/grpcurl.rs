@@ -124,6 +124,28 @@ fn grpcurl_lists_describes_and_calls_every_rpc() {
     let deleted = call(addr, "simtheme.v1.SimThemeService/DeleteDocument", &format!(r#"{{"documentId":"{doc_id}"}}"#));
     assert_eq!(deleted["documentId"], doc_id.as_str());
 
+    // Keyed documents: a new text under a stored key replaces it; the same text changes nothing.
+    let keyed = |text: &str| format!(r#"{{"documents":[{{"key":"https://example.gov/p/1","name":"p1.html","text":"{text}"}}]}}"#);
+    let v1 = call(addr, "simtheme.v1.SimThemeService/AddDocuments", &keyed("低空經濟試點城市推動無人機物流配送。"));
+    assert_eq!(v1["inserted"], 1, "{v1}");
+    let v1_id = v1["results"][0]["documentId"].as_str().unwrap().to_string();
+    let same = call(addr, "simtheme.v1.SimThemeService/AddDocuments", &keyed("低空經濟試點城市推動無人機物流配送。"));
+    assert_eq!((same["alreadyPresent"].as_u64(), same["results"][0]["documentId"].as_str()), (Some(1), Some(v1_id.as_str())), "{same}");
+    let v2 = call(addr, "simtheme.v1.SimThemeService/AddDocuments", &keyed("海洋經濟高質量發展，建設現代海洋產業體系。"));
+    assert_eq!((v2["replaced"].as_u64(), v2["results"][0]["status"].as_str()), (Some(1), Some("INGEST_STATUS_REPLACED")), "{v2}");
+    assert_eq!(v2["results"][0]["replacedDocumentId"], v1_id.as_str(), "{v2}");
+    let got = call(addr, "simtheme.v1.SimThemeService/GetDocument", r#"{"key":"https://example.gov/p/1"}"#);
+    assert_eq!(got["document"]["id"], v2["results"][0]["documentId"], "{got}");
+    assert_eq!(got["document"]["key"], "https://example.gov/p/1", "{got}");
+    let (ok, _, err) = grpcurl(addr, &["-d", &format!(r#"{{"documentId":"{v1_id}"}}"#)], &["simtheme.v1.SimThemeService/GetDocument"]);
+    assert!(!ok && err.contains("NotFound"), "the old version is gone: {err}");
+    let gone = call(addr, "simtheme.v1.SimThemeService/DeleteDocument", r#"{"key":"https://example.gov/p/1"}"#);
+    assert_eq!(gone["documentId"], v2["results"][0]["documentId"], "{gone}");
+    let (ok, _, err) = grpcurl(addr, &["-d", r#"{"key":"https://example.gov/p/1"}"#], &["simtheme.v1.SimThemeService/GetDocument"]);
+    assert!(!ok && err.contains("NotFound") && err.contains("never added or was deleted"), "{err}");
+    let (ok, _, err) = grpcurl(addr, &["-d", r#"{"key":"k","documentId":"x"}"#], &["simtheme.v1.SimThemeService/DeleteDocument"]);
+    assert!(!ok && err.contains("InvalidArgument") && err.contains("not both"), "{err}");
+
     // Bad requests: the status code and a message that says what to fix.
     let (ok, _, err) = grpcurl(addr, &["-d", r#"{"text":"x","k":1000}"#], &["simtheme.v1.SimThemeService/NearestParagraphs"]);
     assert!(!ok);
@@ -139,7 +161,7 @@ fn grpcurl_lists_describes_and_calls_every_rpc() {
 }
 
 /// Every RPC of `simtheme.v1.SimThemeService`; the test above calls each one.
-const RPCS: [&str; 16] = [
+const RPCS: [&str; 17] = [
     "NearestParagraphs",
     "Similarity",
     "Embed",
@@ -156,4 +178,5 @@ const RPCS: [&str; 16] = [
     "ThemeTree",
     "TextReuse",
     "ListParagraphs",
+    "GetDocument",
 ];

@@ -224,7 +224,7 @@ async fn modes_suite(server: &Server) {
 
     // Delete: the document's terms stop matching, the index follows the store.
     let doc = search(&mut c, req("缺基少核", 1, SearchMode::Keyword)).await[0].paragraph.clone().unwrap().document_id;
-    c.delete_document(proto::DeleteDocumentRequest { document_id: doc }).await.unwrap();
+    c.delete_document(proto::DeleteDocumentRequest { document_id: doc, ..Default::default() }).await.unwrap();
     assert!(search(&mut c, req("缺基少核", 5, SearchMode::Keyword)).await.is_empty());
     assert!(search(&mut c, req("缺基少核", 5, SearchMode::Hybrid)).await.iter().all(|h| !text_of(h).contains("缺基少核")));
     assert_eq!(keyword_agrees_with_store(&mut c).await.documents, 4);

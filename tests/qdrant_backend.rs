@@ -174,9 +174,9 @@ async fn two_replicas_share_one_collection() {
     assert_eq!(again.already_present, 1);
 
     // Deleted through B, gone in A.
-    cb.delete_document(proto::DeleteDocumentRequest { document_id: id.clone() }).await.unwrap();
+    cb.delete_document(proto::DeleteDocumentRequest { document_id: id.clone(), ..Default::default() }).await.unwrap();
     assert_eq!(code(ca.get_paragraph(proto::GetParagraphRequest { id: pid }).await), Code::NotFound);
-    assert_eq!(code(ca.delete_document(proto::DeleteDocumentRequest { document_id: id }).await), Code::NotFound);
+    assert_eq!(code(ca.delete_document(proto::DeleteDocumentRequest { document_id: id, ..Default::default() }).await), Code::NotFound);
 
     // Concurrent ingestion of distinct documents through both loses nothing.
     let mut tasks = Vec::new();

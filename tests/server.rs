@@ -193,11 +193,12 @@ async fn every_rpc_and_restart(extra: &[&str], backend: Backend) {
 
     // Delete it: gone from search and from GetParagraph.
     let gone_pid = found.hits[0].paragraph.as_ref().unwrap().id;
-    let d = c.delete_document(proto::DeleteDocumentRequest { document_id: new_id.clone() }).await.unwrap().into_inner();
+    let d =
+        c.delete_document(proto::DeleteDocumentRequest { document_id: new_id.clone(), ..Default::default() }).await.unwrap().into_inner();
     assert!(d.paragraphs > 0);
     assert!(c.nearest_paragraphs(tagged).await.unwrap().into_inner().hits.is_empty());
     assert_eq!(code(c.get_paragraph(proto::GetParagraphRequest { id: gone_pid }).await), Code::NotFound);
-    assert_eq!(code(c.delete_document(proto::DeleteDocumentRequest { document_id: new_id }).await), Code::NotFound);
+    assert_eq!(code(c.delete_document(proto::DeleteDocumentRequest { document_id: new_id, ..Default::default() }).await), Code::NotFound);
 
     // Dates from the name and from front matter (which is stripped); the request's date wins.
     let body = "多地出臺低空經濟發展行動方案，推動無人機物流、城市空中交通和通用航空製造協同發展。";
@@ -235,11 +236,11 @@ async fn every_rpc_and_restart(extra: &[&str], backend: Backend) {
         "{p:?}"
     );
     for d in &r.results {
-        c.delete_document(proto::DeleteDocumentRequest { document_id: d.document_id.clone() }).await.unwrap();
+        c.delete_document(proto::DeleteDocumentRequest { document_id: d.document_id.clone(), ..Default::default() }).await.unwrap();
     }
     let r = c.add_documents(proto::AddDocumentsRequest { documents: vec![given] }).await.unwrap().into_inner();
     assert_eq!((r.results[0].date.as_str(), r.results[0].date_source.as_str()), ("2001", "given"), "{r:?}");
-    c.delete_document(proto::DeleteDocumentRequest { document_id: r.results[0].document_id.clone() }).await.unwrap();
+    c.delete_document(proto::DeleteDocumentRequest { document_id: r.results[0].document_id.clone(), ..Default::default() }).await.unwrap();
 
     // Restart on the same data directory: identical answers, nothing re-embedded or re-seeded.
     let before = c.nearest_paragraphs(nearest("新能源汽车和集成电路投资", 10)).await.unwrap().into_inner();

@@ -19,6 +19,23 @@ pub struct EmbeddedConfig {
     /// (clustered data, ef 1,024) or 12 (random data, ef 2,048) queries/s; above, HNSW
     /// (`cargo bench --bench index_recall`).
     pub exact_search_below: usize,
+    /// What answers searches at or above `exact_search_below` chunks. Default
+    /// [`LargeSearch::Shortlist`].
+    pub large_search: LargeSearch,
+}
+
+/// What answers the embedded backend's searches over many chunks (at or above
+/// [`EmbeddedConfig::exact_search_below`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LargeSearch {
+    /// 1-bit sign codes of every chunk shortlist 1 % of them (at least 5,000), which are
+    /// scored with their floats. recall@10 0.997 at 1,000,000 chunks in 5 ms per query on
+    /// 2 cores of the reference machine (`cargo bench --bench million`).
+    #[default]
+    Shortlist,
+    /// The hnsw_rs graph with ef_search (recall@10 0.99 needed ef 1,024-2,048: 9-32
+    /// queries/s at 100,000 chunks, `cargo bench --bench index_recall`).
+    Hnsw,
 }
 
 /// Default of [`EmbeddedConfig::exact_search_below`].
@@ -26,7 +43,12 @@ pub const DEFAULT_EXACT_SEARCH_BELOW: usize = 100_000;
 
 impl Default for EmbeddedConfig {
     fn default() -> Self {
-        Self { data_dir: PathBuf::from("data"), index: IndexParams::default(), exact_search_below: DEFAULT_EXACT_SEARCH_BELOW }
+        Self {
+            data_dir: PathBuf::from("data"),
+            index: IndexParams::default(),
+            exact_search_below: DEFAULT_EXACT_SEARCH_BELOW,
+            large_search: LargeSearch::default(),
+        }
     }
 }
 

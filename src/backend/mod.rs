@@ -21,13 +21,13 @@ use async_trait::async_trait;
 
 use crate::corpus::PreparedDocument;
 
-pub use config::{BackendConfig, EmbeddedConfig, DEFAULT_EXACT_SEARCH_BELOW};
+pub use config::{BackendConfig, EmbeddedConfig, LargeSearch, DEFAULT_EXACT_SEARCH_BELOW};
 pub use error::BackendError;
 pub use filter::{ParagraphFilter, YearFilter};
 pub use keyword_search::{KeywordHits, KeywordIndexStats, KeywordParagraphHit, KeywordSearch};
 pub use types::{
-    BackendInfo, BackendStats, DeletedDocument, DenseHits, DenseQuery, DocumentRecord, Exclusions, ExportedDocument, HnswStats, IndexStats,
-    InsertOutcome, ModelStats, ParagraphHit, ParagraphRecord, ParagraphVector, StoreStats, YearCount,
+    BackendInfo, BackendStats, DeletedDocument, DenseHits, DenseQuery, DocumentRecord, DocumentRef, Exclusions, ExportedDocument,
+    HnswStats, IndexStats, InsertOutcome, ModelStats, ParagraphHit, ParagraphRecord, ParagraphVector, StoreStats, YearCount,
 };
 
 /// The embedding model and dimension of the vectors the backend `config` names holds, read
@@ -56,6 +56,7 @@ pub async fn open(config: &BackendConfig, model: &str, dim: usize) -> Result<Arc
                 dim,
                 index: c.index,
                 exact_search_below: c.exact_search_below,
+                large_search: c.large_search,
             };
             let backend = tokio::task::spawn_blocking(move || embedded::EmbeddedBackend::open(settings)).await??;
             Ok(Arc::new(backend))
@@ -70,6 +71,9 @@ pub async fn open(config: &BackendConfig, model: &str, dim: usize) -> Result<Arc
 /// Contract shared by all implementations (the end-to-end tests run against each):
 /// * a document is stored whole or not at all, and storing the same document id again changes
 ///   nothing ([`InsertOutcome::AlreadyPresent`]);
+/// * a keyed document replaces the stored version of its key ([`InsertOutcome::Inserted`]'s
+///   `replaced`); at most one version of a key is stored once the call returns, and a search
+///   never returns paragraphs of two versions of one key;
 /// * one call answers for many documents where the engine may ask about many
 ///   ([`Backend::missing_documents`], [`Backend::export_documents`]);
 /// * paragraph ids are stable while their document is stored;
@@ -92,6 +96,9 @@ pub trait Backend: Send + Sync {
 
     /// Deletes a document with its paragraphs and vectors; `NotFound` when it is not stored.
     async fn delete_document(&self, id: &str) -> Result<DeletedDocument, BackendError>;
+
+    /// One stored document by id or by key; `None` when none is stored under it.
+    async fn document(&self, by: DocumentRef) -> Result<Option<DocumentRecord>, BackendError>;
 
     /// Up to `limit` documents ordered by id, strictly after `after`.
     async fn list_documents(&self, after: Option<String>, limit: usize) -> Result<Vec<DocumentRecord>, BackendError>;

@@ -20,12 +20,24 @@ pub enum InsertOutcome {
         duplicates: u32,
         /// Ids of the stored paragraphs, in document order.
         paragraph_ids: Vec<i64>,
+        /// The document that held the same key before and was removed, if any.
+        replaced: Option<String>,
     },
-    /// A document with this id already exists; nothing was changed.
+    /// A document with this id already exists (for a keyed document: the key holds the same
+    /// text already); nothing was changed.
     AlreadyPresent {
         /// Id of the existing document.
         document_id: String,
     },
+}
+
+/// How a caller names a stored document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocumentRef {
+    /// By document id.
+    Id(String),
+    /// By the caller's key.
+    Key(String),
 }
 
 /// What [`super::Backend::delete_document`] removed.
@@ -59,8 +71,10 @@ pub struct ExportedDocument {
 /// A stored document (without its paragraphs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentRecord {
-    /// Document id (hex prefix of the sha256 of the raw text).
+    /// Document id (hex prefix of the sha256 of the raw text, or of key and text).
     pub id: String,
+    /// The caller's key, if it was added with one (unique among stored documents).
+    pub key: Option<String>,
     /// Where the text came from.
     pub origin: String,
     /// Title, if known.
@@ -199,7 +213,7 @@ pub struct ParagraphHit {
 pub struct DenseHits {
     /// Hits, best first, ties by paragraph id.
     pub hits: Vec<ParagraphHit>,
-    /// Which search path answered: `"exact"`, `"hnsw"` (embedded) or `"qdrant"`.
+    /// Which search path answered: `"exact"`, `"shortlist"`, `"hnsw"` (embedded) or `"qdrant"`.
     pub path: &'static str,
 }
 

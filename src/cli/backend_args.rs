@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::backend::embedded::index::{IndexParams, DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH, DEFAULT_M};
 use crate::backend::qdrant::{self, QdrantSettings};
-use crate::backend::{BackendConfig, EmbeddedConfig, DEFAULT_EXACT_SEARCH_BELOW};
+use crate::backend::{BackendConfig, EmbeddedConfig, LargeSearch, DEFAULT_EXACT_SEARCH_BELOW};
 
 /// Which backend holds the corpus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -55,6 +55,11 @@ pub struct BackendArgs {
     /// selective).
     #[arg(long, default_value_t = DEFAULT_EXACT_SEARCH_BELOW)]
     pub exact_search_below: usize,
+    /// Embedded backend: what answers searches at or above --exact-search-below chunks:
+    /// `shortlist` (1-bit codes pick 1 % of the chunks, scored exactly; recall@10 0.997 at a
+    /// million chunks) or `hnsw` (the graph, with --hnsw-ef-search).
+    #[arg(long, value_enum, default_value_t = LargeSearch::Shortlist)]
+    pub large_search: LargeSearch,
 }
 
 impl BackendArgs {
@@ -65,6 +70,7 @@ impl BackendArgs {
                 data_dir: data_dir.to_path_buf(),
                 index: IndexParams { m: self.hnsw_m, ef_construction: self.hnsw_ef_construction, ef_search: self.hnsw_ef_search },
                 exact_search_below: self.exact_search_below,
+                large_search: self.large_search,
             }),
             BackendKind::Qdrant => BackendConfig::Qdrant(self.qdrant_settings(&self.qdrant_url, &self.collection)),
         }

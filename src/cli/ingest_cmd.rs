@@ -107,7 +107,8 @@ fn inputs_of(path: &Path, kind: FileKind, args: &IngestArgs) -> Result<Vec<(Stri
         FileKind::Page(format) => {
             let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
             let text = String::from_utf8(bytes).map_err(|_| "file is not valid UTF-8".to_string())?;
-            let meta = DocumentMeta { date: args.date.clone(), tags: args.tags.clone(), ..Default::default() };
+            let key = args.key_from_path.then(|| name.clone());
+            let meta = DocumentMeta { date: args.date.clone(), tags: args.tags.clone(), key, ..Default::default() };
             return Ok(vec![(name.clone(), IngestInput { text, name, meta, format, date_from_name: true })]);
         }
         FileKind::Csv => read_csv(path, args),
@@ -232,6 +233,7 @@ pub fn run_ingest(mut config: Config, paths: &[PathBuf], args: &IngestArgs) -> a
     for (label, r) in &rows {
         let status = match &r.status {
             IngestStatus::Inserted => "inserted".to_string(),
+            IngestStatus::Replaced(_) => "replaced".to_string(),
             IngestStatus::AlreadyPresent => "already present".to_string(),
             IngestStatus::Failed(_) => {
                 failures += 1;
@@ -255,8 +257,15 @@ pub fn run_ingest(mut config: Config, paths: &[PathBuf], args: &IngestArgs) -> a
         }
     }
     let inserted = rows.iter().filter(|(_, r)| r.status == IngestStatus::Inserted).count();
+    let replaced = rows.iter().filter(|(_, r)| matches!(r.status, IngestStatus::Replaced(_))).count();
     let present = rows.iter().filter(|(_, r)| r.status == IngestStatus::AlreadyPresent).count();
-    println!("{} documents from {} files: {inserted} inserted, {present} already present, {failures} failed", rows.len(), files.len());
+    // Replacements only happen with keys; the line keeps its shape without them.
+    let replaced = if replaced > 0 { format!(" {replaced} replaced,") } else { String::new() };
+    println!(
+        "{} documents from {} files: {inserted} inserted,{replaced} {present} already present, {failures} failed",
+        rows.len(),
+        files.len()
+    );
     let (dating, warning) = dating_summary(&rows.iter().map(|(_, r)| r).collect::<Vec<_>>());
     println!("dates: {dating}");
     if let Some(w) = warning {

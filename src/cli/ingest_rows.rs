@@ -39,6 +39,15 @@ pub struct IngestArgs {
     /// CSV/JSONL: column holding tags, separated by `,` or `;` (JSONL: also an array) [default: tags, when present].
     #[arg(long)]
     pub tags_column: Option<String>,
+    /// CSV/JSONL: column holding each document's key (e.g. its URL): a row whose key is stored
+    /// replaces the stored version [default: key, when present].
+    #[arg(long)]
+    pub key_column: Option<String>,
+    /// Files: key each document by its path as given on the command line (e.g.
+    /// `reports/2016.txt`), so ingesting an edited file again replaces the stored version
+    /// instead of adding a second one. Run from the same directory each time.
+    #[arg(long)]
+    pub key_from_path: bool,
 }
 
 /// One document read from a row.
@@ -94,15 +103,16 @@ fn missing_column(path: &Path, option: &str, name: &str, available: &[String]) -
 }
 
 /// Checks the named columns against those of the file; returns which optional ones to read.
-fn resolve<'a>(path: &Path, args: &'a IngestArgs, available: &[String]) -> anyhow::Result<[Option<&'a str>; 5]> {
+fn resolve<'a>(path: &Path, args: &'a IngestArgs, available: &[String]) -> anyhow::Result<[Option<&'a str>; 6]> {
     let cols = [
         ("--text-column", Column { name: args.text_column.as_deref().unwrap_or("text"), named: true }),
         ("--date-column", Column::new(&args.date_column, "date")),
         ("--title-column", Column::new(&args.title_column, "title")),
         ("--source-column", Column::new(&args.source_column, "source")),
         ("--tags-column", Column::new(&args.tags_column, "tags")),
+        ("--key-column", Column::new(&args.key_column, "key")),
     ];
-    let mut out = [None; 5];
+    let mut out = [None; 6];
     for (i, (option, col)) in cols.into_iter().enumerate() {
         if available.iter().any(|a| a == col.name) {
             out[i] = Some(col.name);
@@ -117,12 +127,12 @@ fn resolve<'a>(path: &Path, args: &'a IngestArgs, available: &[String]) -> anyho
 fn row_document(
     row: usize,
     cells: &dyn RowCells,
-    columns: &[Option<&str>; 5],
+    columns: &[Option<&str>; 6],
     args: &IngestArgs,
     rows: &mut Rows,
     bad_dates: &mut Vec<String>,
 ) {
-    let [text, date, title, source, tags] = *columns;
+    let [text, date, title, source, tags, key] = *columns;
     let text = text.and_then(|c| cells.cell(c)).unwrap_or_default();
     if text.trim().is_empty() {
         rows.empty.push(row);
@@ -146,7 +156,7 @@ fn row_document(
         }
     }
     let cell = |c: Option<&str>| c.and_then(|c| cells.cell(c)).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-    let meta = DocumentMeta { title: cell(title), source: cell(source), date, tags: all_tags };
+    let meta = DocumentMeta { title: cell(title), source: cell(source), date, tags: all_tags, key: cell(key) };
     rows.documents.push(RowDocument { row, text, meta });
 }
 

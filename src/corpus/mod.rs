@@ -74,9 +74,17 @@ fn is_binary(raw: &str) -> bool {
     raw.contains('\0') || control * 10 > total
 }
 
-/// Stable document id: the first 16 hex chars of the sha256 of the raw input.
-fn document_id(raw: &str) -> String {
-    let mut id = hex::encode(Sha256::digest(raw.as_bytes()));
+/// Stable document id: the first 16 hex chars of the sha256 of the raw input, or of the key,
+/// a NUL and the raw input for a keyed document (so two keys may hold the same text, and one
+/// key's unchanged text keeps its id).
+pub fn document_id(raw: &str, key: Option<&str>) -> String {
+    let mut hasher = Sha256::new();
+    if let Some(key) = key {
+        hasher.update(key.as_bytes());
+        hasher.update([0u8]);
+    }
+    hasher.update(raw.as_bytes());
+    let mut id = hex::encode(hasher.finalize());
     id.truncate(16);
     id
 }
@@ -195,8 +203,18 @@ pub fn prepare_document_dated(
     if paragraphs.is_empty() {
         return Err(CorpusError::NoBody(origin.to_string()));
     }
-    let doc =
-        PreparedDocument { id: document_id(raw), origin: origin.to_string(), title, source, date, year, tags, paragraphs, duplicates };
+    let doc = PreparedDocument {
+        id: document_id(raw, meta.key.as_deref()),
+        key: meta.key.clone(),
+        origin: origin.to_string(),
+        title,
+        source,
+        date,
+        year,
+        tags,
+        paragraphs,
+        duplicates,
+    };
     Ok((doc, Dating { source: date_source, overruled_header_date: overruled }))
 }
 
@@ -210,15 +228,33 @@ mod tests {
     fn id_is_sha256_prefix() {
         let doc = prepare_document(BODY, "t", &DocumentMeta::default(), &SegmentConfig::default()).unwrap();
         assert_eq!(doc.id.len(), 16);
-        assert_eq!(doc.id, document_id(BODY));
-        assert_ne!(doc.id, document_id("other"));
-        assert_eq!(document_id("abc"), "ba7816bf8f01cfea");
+        assert_eq!(doc.id, document_id(BODY, None));
+        assert_ne!(doc.id, document_id("other", None));
+        assert_eq!(document_id("abc", None), "ba7816bf8f01cfea");
+    }
+
+    #[test]
+    fn keyed_id_covers_key_and_text() {
+        let meta = DocumentMeta { key: Some("https://x/1".into()), ..DocumentMeta::default() };
+        let doc = prepare_document(BODY, "t", &meta, &SegmentConfig::default()).unwrap();
+        assert_eq!(doc.key.as_deref(), Some("https://x/1"));
+        assert_eq!(doc.id, document_id(BODY, Some("https://x/1")));
+        assert_ne!(doc.id, document_id(BODY, None), "a key gives its own id");
+        assert_ne!(doc.id, document_id(BODY, Some("https://x/2")), "two keys may hold one text");
+        // The NUL keeps key and text apart: ("ab", "c") is not ("a", "bc").
+        assert_ne!(document_id("c", Some("ab")), document_id("bc", Some("a")));
     }
 
     #[test]
     fn meta_overrides_detection() {
         let raw = format!("文章來源:經濟網 發布時間:2024-08-01\n{BODY}");
-        let meta = DocumentMeta { title: Some("T".into()), source: Some("S".into()), date: Some("2020-05".into()), tags: vec!["x".into()] };
+        let meta = DocumentMeta {
+            title: Some("T".into()),
+            source: Some("S".into()),
+            date: Some("2020-05".into()),
+            tags: vec!["x".into()],
+            key: None,
+        };
         let doc = prepare_document(&raw, "t", &meta, &SegmentConfig::default()).unwrap();
         assert_eq!((doc.title.as_deref(), doc.source.as_deref()), (Some("T"), Some("S")));
         assert_eq!((doc.date.as_deref(), doc.year), (Some("2020-05"), Some(2020)));
@@ -242,7 +278,7 @@ mod tests {
         assert_eq!((doc.title.as_deref(), doc.source.as_deref()), (Some("FM title"), Some("FM source")));
         assert_eq!(doc.year, Some(2019));
         assert!(doc.paragraphs.iter().all(|p| !p.text.contains("FM title") && !p.text.contains("date")));
-        assert_eq!(doc.id, document_id(&page), "the id covers the whole file, front matter included");
+        assert_eq!(doc.id, document_id(&page, None), "the id covers the whole file, front matter included");
         let given = DocumentMeta { date: Some("2001".into()), tags: vec!["b".into(), "c".into()], ..Default::default() };
         let (date, src, doc) = dated(&page, &given, "2010.md");
         assert_eq!((date.as_deref(), src), (Some("2001"), Some(DateSource::Given)));

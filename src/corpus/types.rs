@@ -13,13 +13,21 @@ pub struct DocumentMeta {
     pub date: Option<String>,
     /// Free-form tags used for filtering.
     pub tags: Vec<String>,
+    /// The caller's key (e.g. a URL): a document added under a key that is stored replaces the
+    /// stored version. Part of the document id (see [`PreparedDocument::id`]).
+    #[serde(default)]
+    pub key: Option<String>,
 }
 
 /// A document after cleaning and segmentation, ready to embed and store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PreparedDocument {
-    /// Stable id: hex sha256 of the raw input text (first 16 hex chars).
+    /// Stable id: the first 16 hex chars of the sha256 of the raw input text, or of the key
+    /// and the raw text for a keyed document (one key and text always give one id).
     pub id: String,
+    /// The caller's key, if any: at most one stored document holds a key.
+    #[serde(default)]
+    pub key: Option<String>,
     /// Where the text came from (file path or caller-supplied name); informative only.
     pub origin: String,
     /// Title (given, or detected; may be absent).

@@ -439,7 +439,7 @@ fn answer(round: Vec<Ready>, outcome: RoundOutcome, stats: &QueueStats) {
                     continue;
                 };
                 out.iter_mut().for_each(|e| e.queue_ms = ready.waited_ms);
-                let _ = ready.reply.send(Ok(out));
+                ready.send(Ok(out));
             }
             return;
         }
@@ -454,6 +454,16 @@ fn answer(round: Vec<Ready>, outcome: RoundOutcome, stats: &QueueStats) {
     };
     tracing::error!(requests = round.len(), "embedding round failed: {failure}");
     for ready in round {
-        let _ = ready.reply.send(Err(QueueError::Failed(failure.clone())));
+        ready.send(Err(QueueError::Failed(failure.clone())));
+    }
+}
+
+impl Ready {
+    /// Gives the client's tokens back, then answers: a caller that has its answer sees its
+    /// share already freed.
+    fn send(self, answer: Result<Vec<Embedding>, QueueError>) {
+        let Ready { reply, _reservation, .. } = self;
+        drop(_reservation);
+        let _ = reply.send(answer);
     }
 }

@@ -1,6 +1,6 @@
 //! Reading and deleting stored documents and paragraphs.
 
-use crate::backend::{DeletedDocument, DocumentRecord, ParagraphRecord, ParagraphVector};
+use crate::backend::{DeletedDocument, DocumentRecord, DocumentRef, ParagraphRecord, ParagraphVector};
 
 use super::{Engine, EngineError};
 
@@ -20,12 +20,26 @@ impl Engine {
         Ok(self.backend().list_documents(after, limit).await?)
     }
 
-    /// Deletes a document with its paragraphs and vectors.
-    pub async fn delete_document(&self, id: &str) -> Result<DeletedDocument, EngineError> {
-        if id.trim().is_empty() {
-            return Err(EngineError::InvalidArgument("document_id is empty".into()));
-        }
-        Ok(self.backend().delete_document(id).await?)
+    /// Deletes a document (by id or key) with its paragraphs and vectors; `NotFound` naming
+    /// the id or key when none is stored under it.
+    pub async fn delete_document(&self, by: DocumentRef) -> Result<DeletedDocument, EngineError> {
+        let id = match by {
+            DocumentRef::Id(id) if id.trim().is_empty() => return Err(EngineError::InvalidArgument("document_id is empty".into())),
+            DocumentRef::Id(id) => id,
+            by @ DocumentRef::Key(_) => self.document(by).await?.id,
+        };
+        Ok(self.backend().delete_document(&id).await?)
+    }
+
+    /// One stored document by id or key; `NotFound` naming the id or key when none is stored.
+    pub async fn document(&self, by: DocumentRef) -> Result<DocumentRecord, EngineError> {
+        let missing = match &by {
+            DocumentRef::Id(id) if id.trim().is_empty() => return Err(EngineError::InvalidArgument("document_id is empty".into())),
+            DocumentRef::Key(key) if key.trim().is_empty() => return Err(EngineError::InvalidArgument("key is empty".into())),
+            DocumentRef::Id(id) => format!("no document with id {id}; ListDocuments shows the stored ones"),
+            DocumentRef::Key(key) => format!("no document with key \"{key}\"; it was never added or was deleted"),
+        };
+        self.backend().document(by).await?.ok_or(EngineError::NotFound(missing))
     }
 }
 

@@ -21,6 +21,8 @@ pub const MAX_SOURCE_CHARS: usize = 200;
 pub const MAX_TAGS: usize = 32;
 /// Most characters of one tag.
 pub const MAX_TAG_CHARS: usize = 64;
+/// Most characters of a document key.
+pub const MAX_KEY_CHARS: usize = 1_024;
 
 /// Checks what a caller (or a front matter) says about a document against the metadata limits;
 /// the message names the field and the limit.
@@ -35,6 +37,10 @@ fn check_meta(name: &str, meta: &DocumentMeta) -> Result<(), EngineError> {
     too_long("name", name, MAX_NAME_CHARS)?;
     too_long("title", meta.title.as_deref().unwrap_or(""), MAX_TITLE_CHARS)?;
     too_long("source", meta.source.as_deref().unwrap_or(""), MAX_SOURCE_CHARS)?;
+    too_long("key", meta.key.as_deref().unwrap_or(""), MAX_KEY_CHARS)?;
+    if meta.key.as_deref().is_some_and(|k| k.chars().any(char::is_control)) {
+        return Err(EngineError::InvalidArgument("key contains a control character (newline, tab, NUL...); remove it".into()));
+    }
     check_tags(&meta.tags)
 }
 
@@ -124,10 +130,19 @@ impl Default for IngestInput {
 pub enum IngestStatus {
     /// Stored now.
     Inserted,
+    /// Stored now, replacing the version of its key with this id.
+    Replaced(String),
     /// Already stored (same id); nothing changed.
     AlreadyPresent,
     /// Rejected; nothing stored. The message says why.
     Failed(String),
+}
+
+impl IngestStatus {
+    /// True when the document was stored now (inserted or replacing its key's version).
+    pub fn stored(&self) -> bool {
+        matches!(self, IngestStatus::Inserted | IngestStatus::Replaced(_))
+    }
 }
 
 /// Wall time one document spent in each stage of its ingestion, as the ingesting task
@@ -286,7 +301,7 @@ impl Engine {
         for (index, input) in inputs.into_iter().enumerate() {
             results.push(self.ingest_one(index, input).await);
         }
-        if results.iter().any(|r| r.status == IngestStatus::Inserted) {
+        if results.iter().any(|r| r.status.stored()) {
             if let Err(e) = self.checkpoint().await {
                 tracing::warn!("could not checkpoint the backend after ingestion: {e}");
             }
@@ -321,6 +336,7 @@ impl Engine {
             Err(e) => return IngestResult::failed(index, doc.id.clone(), &e.into()).with(0, t),
         };
         let status = match timed(&mut t.storage, self.backend().put_document(Arc::clone(&doc), vectors)).await {
+            Ok(InsertOutcome::Inserted { replaced: Some(old), .. }) => IngestStatus::Replaced(old),
             Ok(InsertOutcome::Inserted { .. }) => IngestStatus::Inserted,
             Ok(InsertOutcome::AlreadyPresent { .. }) => IngestStatus::AlreadyPresent,
             Err(e) => return IngestResult::failed(index, doc.id.clone(), &e.into()).with(tokens, t),

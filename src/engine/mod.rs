@@ -26,15 +26,15 @@ use crate::config::Config;
 use crate::embed::{EmbedQueue, Embedder, TextEmbedder};
 use crate::glossary::Glossary;
 
-pub use crate::backend::{Exclusions, ParagraphFilter, ParagraphHit, YearFilter};
+pub use crate::backend::{DocumentRef, Exclusions, ParagraphFilter, ParagraphHit, YearFilter};
 pub use crate::config::SearchMode;
 pub use documents::{DocumentPage, ParagraphPage, DEFAULT_PAGE_SIZE, DEFAULT_PARAGRAPH_PAGE, MAX_PAGE_SIZE};
 pub use embedding::{EmbedOutput, Similarity, DEFAULT_EMBED_MODE};
 pub use error::EngineError;
 pub use glossary::{BridgeUsed, GlossaryStatus};
 pub use ingest::{
-    Format, IngestInput, IngestResult, IngestStatus, IngestTimings, MAX_NAME_CHARS, MAX_SOURCE_CHARS, MAX_TAGS, MAX_TAG_CHARS,
-    MAX_TITLE_CHARS,
+    Format, IngestInput, IngestResult, IngestStatus, IngestTimings, MAX_KEY_CHARS, MAX_NAME_CHARS, MAX_SOURCE_CHARS, MAX_TAGS,
+    MAX_TAG_CHARS, MAX_TITLE_CHARS,
 };
 pub use reuse::{ReuseQuery, ReuseScope};
 pub use search::{Provenance, QueryInput, SearchHit, SearchRequest, SearchResponse, DEFAULT_K};

@@ -105,7 +105,7 @@ pub struct SearchResponse {
     pub queue_ms: f64,
     /// Milliseconds spent searching and fetching.
     pub search_ms: f64,
-    /// Which path answered: `"exact"`/`"hnsw"` (dense), `"bm25"`, or `"<dense>+bm25"`.
+    /// Which path answered: `"exact"`/`"shortlist"`/`"hnsw"` (dense), `"bm25"`, or `"<dense>+bm25"`.
     pub path: String,
     /// HYBRID: the keyword ranking's weight in the fusion (given, or adapted to the query);
     /// 0 in the other modes.

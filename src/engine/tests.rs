@@ -83,12 +83,12 @@ async fn ingest_search_delete_round_trip_on_the_embedded_backend() {
     let stats = f.engine.stats().await.unwrap();
     assert_eq!((stats.store.documents, stats.store.paragraphs), (3, 6));
 
-    let deleted = f.engine.delete_document(drones).await.unwrap();
+    let deleted = f.engine.delete_document(DocumentRef::Id(drones.to_string())).await.unwrap();
     assert_eq!(deleted.paragraphs, 2);
     let out = f.engine.search(SearchRequest { mode: Some(SearchMode::Dense), ..text(query) }).await.unwrap();
     assert!(out.hits.iter().all(|h| &h.hit.paragraph.document_id != drones));
     assert_eq!(out.hits.len(), 4);
-    assert!(matches!(f.engine.delete_document(drones).await, Err(EngineError::NotFound(_))));
+    assert!(matches!(f.engine.delete_document(DocumentRef::Id(drones.to_string())).await, Err(EngineError::NotFound(_))));
     let page = f.engine.documents_page(None, 0).await.unwrap();
     assert_eq!((page.documents.len(), page.more), (2, false));
 }
@@ -198,7 +198,46 @@ async fn validation_errors_name_the_fix() {
     assert!(m.contains("top = 51"), "{m}");
     let m = message(e.themes(&ThemeRequest::default()).await);
     assert!(m.contains("ingest documents"), "nothing stored yet: {m}");
-    assert!(message(e.delete_document(" ").await).contains("document_id"));
+    assert!(message(e.delete_document(DocumentRef::Id(" ".into())).await).contains("document_id"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_holds_one_version_replaced_whole() {
+    let f = fixture(|_| {}).await;
+    let keyed = |text: &str, key: &str| IngestInput {
+        text: text.into(),
+        name: "page.html".into(),
+        meta: crate::corpus::DocumentMeta { key: Some(key.into()), ..Default::default() },
+        ..Default::default()
+    };
+    let url = "https://example.gov/policy/1";
+    let v1 = f.engine.ingest(vec![keyed(DOCS[0].1, url)]).await.remove(0);
+    assert_eq!(v1.status, IngestStatus::Inserted, "{v1:?}");
+    let same = f.engine.ingest(vec![keyed(DOCS[0].1, url)]).await.remove(0);
+    assert_eq!((same.status, &same.document_id), (IngestStatus::AlreadyPresent, &v1.document_id), "unchanged text");
+    // The same text under another key is another document.
+    let other = f.engine.ingest(vec![keyed(DOCS[0].1, "https://example.gov/policy/2")]).await.remove(0);
+    assert!(other.status == IngestStatus::Inserted && other.document_id != v1.document_id, "{other:?}");
+    let v2 = f.engine.ingest(vec![keyed(DOCS[1].1, url)]).await.remove(0);
+    assert_eq!(v2.status, IngestStatus::Replaced(v1.document_id.clone()), "{v2:?}");
+    let stored = f.engine.document(DocumentRef::Key(url.into())).await.unwrap();
+    assert_eq!((stored.id.as_str(), stored.key.as_deref()), (v2.document_id.as_str(), Some(url)));
+    assert!(matches!(f.engine.document(DocumentRef::Id(v1.document_id.clone())).await, Err(EngineError::NotFound(_))));
+    let out = f.engine.search(SearchRequest { mode: Some(SearchMode::Dense), k: 20, ..text(DOCS[0].1) }).await.unwrap();
+    assert!(out.hits.iter().all(|h| h.hit.paragraph.document_id != v1.document_id), "the old version is not searchable");
+    assert_eq!(f.engine.documents_page(None, 0).await.unwrap().documents.len(), 2);
+    // Delete by key; then the key is free and NotFound says so.
+    let deleted = f.engine.delete_document(DocumentRef::Key(url.into())).await.unwrap();
+    assert_eq!(deleted.document_id, v2.document_id);
+    match f.engine.delete_document(DocumentRef::Key(url.into())).await {
+        Err(EngineError::NotFound(m)) => assert!(m.contains(url) && m.contains("never added or was deleted"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    // Bad keys are refused and store nothing.
+    let bad = f.engine.ingest(vec![keyed(DOCS[2].1, "a\nb"), keyed(DOCS[2].1, &"k".repeat(MAX_KEY_CHARS + 1))]).await;
+    assert!(matches!(&bad[0].status, IngestStatus::Failed(m) if m.contains("control character")), "{:?}", bad[0]);
+    assert!(matches!(&bad[1].status, IngestStatus::Failed(m) if m.contains("key is 1025 characters")), "{:?}", bad[1]);
+    assert_eq!(f.engine.documents_page(None, 0).await.unwrap().documents.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,7 +3,7 @@
 
 use tonic::Status;
 
-use crate::backend::{DocumentRecord, ParagraphRecord};
+use crate::backend::{DocumentRecord, DocumentRef, ParagraphRecord};
 use crate::corpus::DocumentMeta;
 use crate::engine::{
     BridgeUsed, EngineError, Format, IngestInput, IngestResult, IngestStatus, ParagraphFilter, QueryInput, SearchHit, SearchMode,
@@ -47,7 +47,7 @@ fn opt(s: &str) -> Option<String> {
 pub fn ingest_input(d: proto::DocumentInput) -> Result<IngestInput, EngineError> {
     Ok(IngestInput {
         format: Format::parse(&d.format)?,
-        meta: DocumentMeta { title: opt(&d.title), source: opt(&d.source), date: opt(&d.date), tags: d.tags },
+        meta: DocumentMeta { title: opt(&d.title), source: opt(&d.source), date: opt(&d.date), tags: d.tags, key: opt(&d.key) },
         name: d.name,
         text: d.text,
         ..Default::default()
@@ -56,8 +56,13 @@ pub fn ingest_input(d: proto::DocumentInput) -> Result<IngestInput, EngineError>
 
 /// Protobuf result of one ingested document.
 pub fn ingest_result(r: IngestResult) -> proto::DocumentResult {
+    let mut replaced_document_id = String::new();
     let (status, error) = match r.status {
         IngestStatus::Inserted => (proto::IngestStatus::Inserted, String::new()),
+        IngestStatus::Replaced(old) => {
+            replaced_document_id = old;
+            (proto::IngestStatus::Replaced, String::new())
+        }
         IngestStatus::AlreadyPresent => (proto::IngestStatus::AlreadyPresent, String::new()),
         IngestStatus::Failed(m) => (proto::IngestStatus::Failed, m),
     };
@@ -74,6 +79,7 @@ pub fn ingest_result(r: IngestResult) -> proto::DocumentResult {
         year: r.year,
         date_source: r.date_source.map(|s| s.as_str().to_string()).unwrap_or_default(),
         overruled_header_date: r.overruled_header_date.unwrap_or_default(),
+        replaced_document_id,
     }
 }
 
@@ -85,7 +91,18 @@ pub fn ingest_response(results: Vec<IngestResult>) -> proto::AddDocumentsRespons
         inserted: count(proto::IngestStatus::Inserted),
         already_present: count(proto::IngestStatus::AlreadyPresent),
         failed: count(proto::IngestStatus::Failed),
+        replaced: count(proto::IngestStatus::Replaced),
         results,
+    }
+}
+
+/// A document named by id or by key: exactly one of them.
+pub fn document_ref(document_id: String, key: String) -> Result<DocumentRef, EngineError> {
+    match (document_id.trim(), key.trim()) {
+        ("", "") => Err(EngineError::InvalidArgument("name the document: set document_id or key".into())),
+        (id, "") => Ok(DocumentRef::Id(id.to_string())),
+        ("", key) => Ok(DocumentRef::Key(key.to_string())),
+        _ => Err(EngineError::InvalidArgument("set document_id or key, not both".into())),
     }
 }
 
@@ -118,6 +135,7 @@ pub fn document(d: DocumentRecord) -> proto::Document {
         paragraphs: d.paragraphs,
         chunks: d.chunks,
         duplicates: d.duplicates,
+        key: d.key.unwrap_or_default(),
     }
 }
 

@@ -114,8 +114,9 @@ impl SimThemeService for Handlers {
         &self,
         request: Request<proto::DeleteDocumentRequest>,
     ) -> Result<Response<proto::DeleteDocumentResponse>, Status> {
-        let id = request.into_inner().document_id;
-        let deleted = self.engine()?.delete_document(&id).await.map_err(status)?;
+        let r = request.into_inner();
+        let by = convert::document_ref(r.document_id, r.key).map_err(status)?;
+        let deleted = self.engine()?.delete_document(by).await.map_err(status)?;
         Ok(Response::new(proto::DeleteDocumentResponse {
             document_id: deleted.document_id,
             paragraphs: deleted.paragraphs,
@@ -182,6 +183,7 @@ impl SimThemeService for Handlers {
             inserted: r.inserted,
             already_present: r.already_present,
             failed: r.failed,
+            replaced: r.replaced,
         }))
     }
 
@@ -256,6 +258,13 @@ impl SimThemeService for Handlers {
             next_page_token: page.next_after.map(|p| encode_page_token(&p.to_string())).unwrap_or_default(),
             total: page.total as u32,
         }))
+    }
+
+    async fn get_document(&self, request: Request<proto::GetDocumentRequest>) -> Result<Response<proto::GetDocumentResponse>, Status> {
+        let r = request.into_inner();
+        let by = convert::document_ref(r.document_id, r.key).map_err(status)?;
+        let document = self.engine()?.document(by).await.map_err(status)?;
+        Ok(Response::new(proto::GetDocumentResponse { document: Some(convert::document(document)) }))
     }
 
     async fn text_reuse(&self, request: Request<proto::TextReuseRequest>) -> Result<Response<proto::TextReuseResponse>, Status> {

@@ -168,4 +168,8 @@ impl SimThemeService for Instrumented {
     ) -> Result<Response<proto::ListParagraphsResponse>, Status> {
         self.inner.list_paragraphs(request).await
     }
+
+    async fn get_document(&self, request: Request<proto::GetDocumentRequest>) -> Result<Response<proto::GetDocumentResponse>, Status> {
+        self.inner.get_document(request).await
+    }
 }

@@ -186,7 +186,7 @@ impl Metrics {
             index: reg(&r, IntGaugeVec::new(Opts::new("simtheme_index_vectors", "Vectors in the chunk index, by state (live, tombstoned)."), &["state"]).unwrap()),
             store: reg(&r, IntGaugeVec::new(Opts::new("simtheme_store_rows", "Rows in the store, by kind (documents, paragraphs, chunks, duplicates)."), &["kind"]).unwrap()),
             corpus_version: gauge(&r, "simtheme_corpus_version", "Corpus version: changes with every ingestion or deletion."),
-            exact_search_below: gauge(&r, "simtheme_exact_search_below_chunks", "Below this many chunks searches are exact; HNSW above."),
+            exact_search_below: gauge(&r, "simtheme_exact_search_below_chunks", "Below this many chunks searches are exact; the shortlist or HNSW (--large-search) above."),
             build: reg(&r, IntGaugeVec::new(Opts::new("simtheme_build_info", "Always 1; labels: version, model, dimension, integer kernel in use, storage backend."), &["version", "model", "dim", "kernel", "backend"]).unwrap()),
         };
         Arc::new(Self {

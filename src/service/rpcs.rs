@@ -88,6 +88,7 @@ pub const RPCS: &[Rpc] = &[
     Rpc { name: "ThemeTree", writes: false, http: http!(theme_tree), deadline: Deadline::WholeCall },
     Rpc { name: "TextReuse", writes: false, http: http!(text_reuse), deadline: Deadline::WholeCall },
     Rpc { name: "ListParagraphs", writes: false, http: http!(list_paragraphs), deadline: Deadline::WholeCall },
+    Rpc { name: "GetDocument", writes: false, http: http!(get_document), deadline: Deadline::WholeCall },
 ];
 
 /// Health and reflection methods (other services), labelled `service/method`.
@@ -145,7 +146,7 @@ mod tests {
         let writes: Vec<&str> = RPCS.iter().filter(|r| r.writes).map(|r| r.name).collect();
         assert_eq!(writes, ["DeleteDocument", "AddDocuments", "StreamDocuments"]);
         assert!(writes.iter().all(|w| super::writes(w)) && !super::writes("Stats") && !super::writes("Nope"));
-        assert_eq!(http_rpcs().count(), 15);
+        assert_eq!(http_rpcs().count(), 16);
     }
 
     #[test]

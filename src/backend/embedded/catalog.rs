@@ -89,6 +89,11 @@ impl Catalog {
         self.docs.get(id)
     }
 
+    /// Ids of the documents known.
+    pub fn document_ids(&self) -> HashSet<String> {
+        self.docs.keys().cloned().collect()
+    }
+
     /// True when the document is known.
     pub fn has_document(&self, id: &str) -> bool {
         self.docs.contains_key(id)

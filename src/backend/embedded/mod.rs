@@ -13,6 +13,8 @@
 pub mod backup;
 mod catalog;
 pub mod index;
+#[cfg(test)]
+mod keys_tests;
 mod keyword;
 mod read;
 mod search;
@@ -26,8 +28,8 @@ use std::time::Instant;
 use async_trait::async_trait;
 
 use super::{
-    Backend, BackendError, BackendInfo, BackendStats, DeletedDocument, DenseHits, DenseQuery, DocumentRecord, ExportedDocument,
-    InsertOutcome, KeywordHits, KeywordIndexStats, KeywordSearch, ParagraphFilter, ParagraphRecord, ParagraphVector,
+    Backend, BackendError, BackendInfo, BackendStats, DeletedDocument, DenseHits, DenseQuery, DocumentRecord, DocumentRef,
+    ExportedDocument, InsertOutcome, KeywordHits, KeywordIndexStats, KeywordSearch, ParagraphFilter, ParagraphRecord, ParagraphVector,
 };
 use crate::corpus::PreparedDocument;
 use crate::keyword::KeywordIndex;
@@ -50,6 +52,8 @@ pub struct EmbeddedSettings {
     pub index: IndexParams,
     /// Below this many chunks every search is an exact scan.
     pub exact_search_below: usize,
+    /// What answers searches at or above `exact_search_below` chunks.
+    pub large_search: crate::backend::LargeSearch,
 }
 
 /// SQLite + hnsw_rs in the data directory. Cheap to clone (shared state).
@@ -70,6 +74,10 @@ pub(crate) struct Inner {
     reader: Mutex<Store>,
     index: RwLock<ChunkIndex>,
     catalog: RwLock<Catalog>,
+    /// Held shared by every search from its first look at the catalog to its last store read;
+    /// a replacement takes it exclusively (and lets go at once) after its catalog swap, to know
+    /// that no search still reads the version it is about to delete.
+    search_gate: RwLock<()>,
     /// Set when the index changed since it was last written to disk.
     index_dirty: Mutex<bool>,
     /// BM25 index of the chunk texts (`data_dir/keyword`), committed with every write.
@@ -88,7 +96,13 @@ impl EmbeddedBackend {
     /// Opens the store under `settings.data_dir` (creating it), builds the catalog, and loads
     /// the index dump or rebuilds the index from the stored vectors. Blocking.
     pub fn open(settings: EmbeddedSettings) -> Result<Self, BackendError> {
-        let store = Store::open(&settings.data_dir)?;
+        let mut store = Store::open(&settings.data_dir)?;
+        // Versions replaced by a newer one of their key but not deleted yet: a replacement
+        // was interrupted after its SQLite commit. The new version is whole; finish the job.
+        for old in store.replaced_documents()? {
+            tracing::warn!(document = %old, "deleting a version replaced before the last stop");
+            store.delete_document(&old)?;
+        }
         let catalog = build_catalog(&store)?;
         let index = load_or_build_index(&settings, &store)?;
         let (keyword, keyword_reconciled) = keyword::open_keyword_index(&settings.data_dir, &store)?;
@@ -100,6 +114,7 @@ impl EmbeddedBackend {
             store: Mutex::new(store),
             index: RwLock::new(index),
             catalog: RwLock::new(catalog),
+            search_gate: RwLock::new(()),
             index_dirty: Mutex::new(false),
             keyword,
             keyword_reconciled,
@@ -148,6 +163,18 @@ impl Inner {
 
     pub(crate) fn catalog_mut(&self) -> RwLockWriteGuard<'_, Catalog> {
         self.catalog.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The search gate, shared (see [`Inner::search_gate`]'s field): taken once per search,
+    /// at its outermost call, never twice by one thread.
+    pub(crate) fn search_gate(&self) -> RwLockReadGuard<'_, ()> {
+        self.search_gate.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Returns once every search that started before this call has finished. The caller
+    /// holds no lock a search takes.
+    pub(crate) fn wait_for_searches_before_now(&self) {
+        drop(self.search_gate.write().unwrap_or_else(|p| p.into_inner()));
     }
 
     pub(crate) fn mark_index_dirty(&self) {
@@ -225,6 +252,25 @@ impl Backend for EmbeddedBackend {
         self.blocking(move |i| Ok(i.reader().list_documents(after.as_deref(), limit)?)).await
     }
 
+    async fn document(&self, by: DocumentRef) -> Result<Option<DocumentRecord>, BackendError> {
+        self.blocking(move |i| {
+            let reader = i.reader();
+            let id = match by {
+                DocumentRef::Id(id) => id,
+                DocumentRef::Key(key) => match reader.document_id_by_key(&key)? {
+                    Some(id) => id,
+                    None => return Ok(None),
+                },
+            };
+            match reader.document(&id) {
+                Ok(d) => Ok(Some(d)),
+                Err(StoreError::NotFound(_)) => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await
+    }
+
     async fn paragraph(&self, id: i64) -> Result<ParagraphRecord, BackendError> {
         self.blocking(move |i| Ok(i.reader().paragraph(id)?)).await
     }
@@ -234,11 +280,19 @@ impl Backend for EmbeddedBackend {
     }
 
     async fn nearest(&self, query: DenseQuery) -> Result<DenseHits, BackendError> {
-        self.blocking(move |i| i.nearest(&query)).await
+        self.blocking(move |i| {
+            let _gate = i.search_gate();
+            i.nearest(&query)
+        })
+        .await
     }
 
     async fn paragraph_vectors(&self, filter: ParagraphFilter, limit: usize) -> Result<Vec<ParagraphVector>, BackendError> {
-        self.blocking(move |i| i.paragraph_vectors(&filter, limit)).await
+        self.blocking(move |i| {
+            let _gate = i.search_gate();
+            i.paragraph_vectors(&filter, limit)
+        })
+        .await
     }
 
     async fn corpus_version(&self) -> Result<u64, BackendError> {
@@ -254,7 +308,11 @@ impl Backend for EmbeddedBackend {
     }
 
     async fn keyword(&self, query: KeywordSearch) -> Result<KeywordHits, BackendError> {
-        self.blocking(move |i| i.keyword_search(&query)).await
+        self.blocking(move |i| {
+            let _gate = i.search_gate();
+            i.keyword_search(&query)
+        })
+        .await
     }
 
     async fn keyword_stats(&self) -> Result<Option<KeywordIndexStats>, BackendError> {

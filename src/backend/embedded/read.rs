@@ -20,25 +20,31 @@ impl Inner {
     /// Paragraphs passing `filter` with their vectors (normalised mean of chunk vectors), in
     /// paragraph-id order; above `limit`, the `limit` paragraphs with the smallest
     /// [`sample_key`].
+    ///
+    /// The documents are those the catalog shows when the call starts (the caller holds the
+    /// search gate, so none of them leaves the store before the call ends, and each was
+    /// committed to the store before the catalog showed it): a replacement under way gives
+    /// the old version or the new one.
     pub(crate) fn paragraph_vectors(&self, filter: &ParagraphFilter, limit: usize) -> Result<Vec<ParagraphVector>, BackendError> {
+        let visible = self.catalog().document_ids();
         let store = self.reader();
-        let mut paragraphs: Vec<_> =
-            store.all_paragraphs()?.into_iter().filter(|p| filter.accepts(&p.document_id, p.year, &p.tags)).collect();
+        let mut paragraphs: Vec<_> = store
+            .all_paragraphs()?
+            .into_iter()
+            .filter(|p| visible.contains(&p.document_id) && filter.accepts(&p.document_id, p.year, &p.tags))
+            .collect();
         if paragraphs.len() > limit {
             paragraphs.sort_by_key(|p| sample_key(p.id));
             paragraphs.truncate(limit);
             paragraphs.sort_by_key(|p| p.id);
         }
-        let vectors = store.all_chunk_vectors(&self.settings.model)?;
+        let vectors = store.all_chunk_vectors_by_paragraph(&self.settings.model)?;
         drop(store);
-        let catalog = self.catalog();
         let mut sums: HashMap<i64, Vec<f32>> = HashMap::with_capacity(paragraphs.len());
-        for (chunk, v) in &vectors {
-            let Some(owner) = catalog.owner(*chunk as u64) else { continue };
-            let s = sums.entry(owner.paragraph).or_insert_with(|| vec![0.0; v.len()]);
+        for (paragraph, v) in &vectors {
+            let s = sums.entry(*paragraph).or_insert_with(|| vec![0.0; v.len()]);
             s.iter_mut().zip(v).for_each(|(a, b)| *a += b);
         }
-        drop(catalog);
         let mut out = Vec::with_capacity(paragraphs.len());
         for paragraph in paragraphs {
             let Some(mut vector) = sums.remove(&paragraph.id) else { continue };

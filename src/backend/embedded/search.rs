@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 
-use crate::backend::{BackendError, DenseHits, DenseQuery, ParagraphHit, ParagraphRecord, ParagraphVector};
+use super::index::Shortlist;
+use crate::backend::{BackendError, DenseHits, DenseQuery, LargeSearch, ParagraphHit, ParagraphRecord, ParagraphVector};
 use crate::embed::normalize;
 
 use super::Inner;
@@ -39,14 +40,22 @@ impl Inner {
         }
         // must_contain restricts to a set of paragraphs: scan those exactly.
         let exact = q.exact || allowed.is_some() || live < self.settings.exact_search_below || catalog.selectivity(&q.filter) < 0.05;
+        let path = match (exact, self.settings.large_search) {
+            (true, _) => "exact",
+            (false, LargeSearch::Shortlist) => "shortlist",
+            (false, LargeSearch::Hnsw) => "hnsw",
+        };
         let accept = |chunk: u64| {
             catalog.accepts(chunk, &q.filter, &q.exclude)
                 && allowed.as_ref().is_none_or(|a| catalog.owner(chunk).is_some_and(|o| a.contains(&o.paragraph)))
         };
         let mut fetch = (k * 4 + 16).min(live);
         let best = loop {
-            let chunk_hits =
-                if exact { index.exact_search(&q.vector, fetch, Some(&accept))? } else { index.search(&q.vector, fetch, Some(&accept))? };
+            let chunk_hits = match path {
+                "exact" => index.exact_search(&q.vector, fetch, Some(&accept))?,
+                "shortlist" => index.shortlist_search(&q.vector, fetch, Some(&accept), Shortlist::default())?,
+                _ => index.search(&q.vector, fetch, Some(&accept))?,
+            };
             let mut best: HashMap<i64, (f32, i64)> = HashMap::new();
             for h in &chunk_hits {
                 let Some(owner) = catalog.owner(h.id) else { continue };
@@ -62,6 +71,8 @@ impl Inner {
         };
         drop(index);
         drop(catalog);
+        #[cfg(test)]
+        super::keys_tests::pause_after_ranking();
         let mut ranked: Vec<(i64, f32, i64)> = best.into_iter().map(|(p, (s, c))| (p, s, c)).collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         ranked.retain(|(_, s, _)| *s >= q.min_score || q.min_score <= -1.0);
@@ -72,7 +83,7 @@ impl Inner {
             .into_iter()
             .map(|(i, paragraph, span)| ParagraphHit { paragraph, score: ranked[i].1, span })
             .collect();
-        Ok(DenseHits { hits, path: if exact { "exact" } else { "hnsw" } })
+        Ok(DenseHits { hits, path })
     }
 
     /// For each `(paragraph id, chunk id)` of a ranking, in order: its index, the stored

@@ -103,6 +103,7 @@ pub async fn export_documents(inner: &Inner, after: Option<&str>, limit: usize) 
         }
         let document = PreparedDocument {
             id: d.id,
+            key: d.key,
             origin: d.origin,
             title: d.title,
             source: d.source,

@@ -57,16 +57,8 @@ struct Candidate {
 /// One round of a grouped query: the best chunk of each returned paragraph, and how many
 /// groups Qdrant returned (fewer than the limit means there are no more).
 async fn groups(inner: &Inner, req: QueryPointGroupsBuilder) -> Result<(Vec<Candidate>, usize), BackendError> {
-    let found = inner.client.query_groups(req).await.map_err(inner.err("searching"))?;
-    let groups = found.result.map(|r| r.groups).unwrap_or_default();
-    let returned = groups.len();
-    let mut out = Vec::with_capacity(returned);
-    for group in groups {
-        let Some(best) = group.hits.into_iter().next() else { continue };
-        out.push(Candidate { chunk: decode(inner, "a chunk point", best.payload)?, score: best.score });
-    }
-    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.chunk.paragraph_id.cmp(&b.chunk.paragraph_id)));
-    Ok((out, returned))
+    let (best, returned) = super::read::best_per_group(inner, req).await?;
+    Ok((best.into_iter().map(|(chunk, score)| Candidate { chunk, score }).collect(), returned))
 }
 
 /// The limit of the next round of a checked search, or `None` when the last round (of `limit`
@@ -129,7 +121,9 @@ async fn best_cosines(inner: &Inner, ids: &[i64], vector: &[f32]) -> Result<Hash
     let found = inner.client.query_groups(req).await.map_err(inner.err("scoring keyword hits"))?;
     let mut out = HashMap::new();
     for group in found.result.map(|r| r.groups).unwrap_or_default() {
-        let Some(best) = group.hits.into_iter().next() else { continue };
+        // A point deleted while the query ran comes back without its payload (a grouped query adds
+        // the group key to it): it is gone.
+        let Some(best) = group.hits.into_iter().next().filter(|b| b.payload.contains_key("kind")) else { continue };
         let chunk: ChunkPayload = decode(inner, "a chunk point", best.payload)?;
         out.insert(chunk.paragraph_id, best.score);
     }

@@ -15,6 +15,7 @@ mod read;
 pub mod schema;
 mod setup;
 pub mod snapshots;
+mod versions;
 mod write;
 
 use std::sync::Arc;
@@ -24,8 +25,8 @@ use async_trait::async_trait;
 use qdrant_client::Qdrant;
 
 use super::{
-    Backend, BackendError, BackendInfo, BackendStats, DeletedDocument, DenseHits, DenseQuery, DocumentRecord, ExportedDocument,
-    InsertOutcome, KeywordHits, KeywordIndexStats, KeywordSearch, ParagraphFilter, ParagraphRecord, ParagraphVector,
+    Backend, BackendError, BackendInfo, BackendStats, DeletedDocument, DenseHits, DenseQuery, DocumentRecord, DocumentRef,
+    ExportedDocument, InsertOutcome, KeywordHits, KeywordIndexStats, KeywordSearch, ParagraphFilter, ParagraphRecord, ParagraphVector,
 };
 use crate::corpus::PreparedDocument;
 
@@ -176,6 +177,13 @@ impl Backend for QdrantBackend {
 
     async fn delete_document(&self, id: &str) -> Result<DeletedDocument, BackendError> {
         write::delete(&self.inner, id).await
+    }
+
+    async fn document(&self, by: DocumentRef) -> Result<Option<DocumentRecord>, BackendError> {
+        match by {
+            DocumentRef::Id(id) => read::document_record(&self.inner, &id).await,
+            DocumentRef::Key(key) => read::document_by_key(&self.inner, &key).await,
+        }
     }
 
     async fn list_documents(&self, after: Option<String>, limit: usize) -> Result<Vec<DocumentRecord>, BackendError> {

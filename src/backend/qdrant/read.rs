@@ -12,6 +12,7 @@ use super::error::bad_payload;
 use super::filter::{chunks, of_kind};
 use super::schema::{document_point_id, ChunkPayload, DocumentPayload, DENSE, KIND_CHUNK, KIND_DOCUMENT, KIND_DUPLICATE};
 use super::setup::meta;
+use super::versions::newest_only;
 use super::Inner;
 use crate::backend::{
     BackendError, BackendStats, DenseHits, DenseQuery, DocumentRecord, Exclusions, HnswStats, IndexStats, ModelStats, ParagraphFilter,
@@ -54,6 +55,7 @@ fn document_of(d: DocumentPayload) -> DocumentRecord {
         date: d.meta.date,
         year: d.meta.year,
         tags: d.meta.tags,
+        key: d.meta.key,
         paragraphs: d.paragraphs,
         chunks: d.chunks,
         duplicates: d.duplicates,
@@ -102,6 +104,30 @@ pub async fn document(inner: &Inner, id: &str) -> Result<Option<DocumentPayload>
     let Some(p) = got.result.into_iter().next() else { return Ok(None) };
     let d: DocumentPayload = decode(inner, "a document point", p.payload)?;
     Ok((!d.pending).then_some(d))
+}
+
+/// Committed documents holding `key`: `(document_id, rank)` pairs, newest first.
+pub async fn versions_of(inner: &Inner, key: &str) -> Result<Vec<(String, (i64, String))>, BackendError> {
+    let mut f: Filter = of_kind(KIND_DOCUMENT);
+    f.must.push(Condition::matches("key", key.to_string()));
+    let mut out: Vec<(String, (i64, String))> = documents_matching(inner, f)
+        .await?
+        .into_iter()
+        .map(|d| (d.document_id.clone(), super::versions::rank(&d.meta, &d.document_id)))
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1));
+    Ok(out)
+}
+
+/// The committed document holding `key`, newest version first when a replacement is under way.
+pub async fn document_by_key(inner: &Inner, key: &str) -> Result<Option<DocumentRecord>, BackendError> {
+    let Some((id, _)) = versions_of(inner, key).await?.into_iter().next() else { return Ok(None) };
+    Ok(document(inner, &id).await?.map(document_of))
+}
+
+/// A committed document's record, or `None`.
+pub async fn document_record(inner: &Inner, id: &str) -> Result<Option<DocumentRecord>, BackendError> {
+    Ok(document(inner, id).await?.map(document_of))
 }
 
 /// Document payloads matching `filter` (any commit state), in id order.
@@ -190,15 +216,43 @@ pub async fn nearest(inner: &Inner, q: &DenseQuery) -> Result<DenseHits, Backend
     if q.min_score > -1.0 {
         req = req.score_threshold(q.min_score);
     }
-    let found = inner.client.query_groups(req).await.map_err(inner.err("searching"))?;
-    let mut hits = Vec::new();
-    for group in found.result.map(|r| r.groups).unwrap_or_default() {
-        let Some(best) = group.hits.into_iter().next() else { continue };
-        let c: ChunkPayload = decode(inner, "a chunk point", best.payload)?;
-        hits.push(ParagraphHit { span: (c.start, c.end), paragraph: record_of(&c), score: best.score });
-    }
-    hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.paragraph.id.cmp(&b.paragraph.id)));
+    let (best, _) = best_per_group(inner, req).await?;
+    let hits = best.into_iter().map(|(c, score)| ParagraphHit { span: (c.start, c.end), paragraph: record_of(&c), score }).collect();
     Ok(DenseHits { hits, path: if q.exact { "qdrant-exact" } else { "qdrant" } })
+}
+
+/// Times a grouped query is run again when its answer held a point deleted while it ran.
+const RACED_QUERY_RETRIES: usize = 3;
+
+/// Runs a grouped query (by paragraph, one hit per group): the best chunk of each paragraph
+/// with its score, best first (ties by paragraph id), only the newest version of each key
+/// ([`newest_only`]), and how many groups Qdrant returned.
+///
+/// Qdrant scores points first and reads their payloads after: a point deleted in between comes
+/// back without its payload (a grouped query adds the group key to it). Such an answer raced a
+/// write (e.g. the old version of a replaced key going away after the new one was committed,
+/// which the scoring may not have seen yet), so the query is run again, up to
+/// [`RACED_QUERY_RETRIES`] times; then the deleted points are dropped.
+pub(super) async fn best_per_group(inner: &Inner, req: QueryPointGroupsBuilder) -> Result<(Vec<(ChunkPayload, f32)>, usize), BackendError> {
+    let mut attempt = 0;
+    loop {
+        let found = inner.client.query_groups(req.clone()).await.map_err(inner.err("searching"))?;
+        let groups = found.result.map(|r| r.groups).unwrap_or_default();
+        let returned = groups.len();
+        let best: Vec<_> = groups.into_iter().filter_map(|g| g.hits.into_iter().next()).collect();
+        let raced = best.iter().any(|b| !b.payload.contains_key("kind"));
+        if raced && attempt < RACED_QUERY_RETRIES {
+            attempt += 1;
+            continue;
+        }
+        let mut out = Vec::with_capacity(best.len());
+        for b in best.into_iter().filter(|b| b.payload.contains_key("kind")) {
+            out.push((decode::<ChunkPayload>(inner, "a chunk point", b.payload)?, b.score));
+        }
+        let mut out = newest_only(out, |(c, _)| c);
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.paragraph_id.cmp(&b.0.paragraph_id)));
+        return Ok((out, returned));
+    }
 }
 
 /// Exact count of points matching `filter`.
@@ -244,9 +298,16 @@ pub async fn paragraph_vectors(inner: &Inner, filter: &ParagraphFilter, limit: u
 /// paragraphs' sampling keys, in paragraph-id order.
 async fn sampled_vectors(inner: &Inner, f: Filter) -> Result<Vec<(i64, ParagraphVector)>, BackendError> {
     let mut by_paragraph: BTreeMap<i64, (ParagraphRecord, Vec<f32>, i64)> = BTreeMap::new();
+    let mut points = Vec::new();
     for p in scroll_all(inner, f, true).await? {
+        if !p.payload.contains_key("kind") {
+            continue; // deleted while it was read
+        }
         let v = dense_vector(inner, &p)?;
         let c: ChunkPayload = decode(inner, "a chunk point", p.payload)?;
+        points.push((c, v));
+    }
+    for (c, v) in newest_only(points, |(c, _)| c) {
         let entry = by_paragraph.entry(c.paragraph_id).or_insert_with(|| (record_of(&c), vec![0f32; v.len()], c.sample_key));
         entry.1.iter_mut().zip(&v).for_each(|(s, x)| *s += x);
     }

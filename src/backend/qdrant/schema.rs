@@ -38,6 +38,7 @@ pub const META_POINT_ID: &str = "00000000-0000-4000-8000-0000000051a7";
 pub const INDEXED_FIELDS: &[(&str, IndexedType)] = &[
     ("kind", IndexedType::Keyword),
     ("document_id", IndexedType::Keyword),
+    ("key", IndexedType::Keyword),
     ("tags", IndexedType::Keyword),
     ("year", IndexedType::Integer),
     ("paragraph_id", IndexedType::Integer),
@@ -79,6 +80,13 @@ pub struct DocumentFields {
     /// Tags.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// The caller's key (absent for unkeyed documents).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// When this version of the key was written, unix nanoseconds: of two versions of one key,
+    /// the one with the larger `(key_version, document_id)` is the current one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_version: Option<i64>,
 }
 
 impl DocumentFields {
@@ -90,6 +98,11 @@ impl DocumentFields {
             date: doc.date.clone(),
             year: doc.year,
             tags: doc.tags.clone(),
+            key: doc.key.clone(),
+            key_version: doc
+                .key
+                .as_ref()
+                .map(|_| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)),
         }
     }
 }

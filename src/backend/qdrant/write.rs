@@ -157,6 +157,10 @@ pub async fn put(
         .set_payload(SetPayloadPointsBuilder::new(inner.collection(), commit).points_selector(of_doc).wait(true))
         .await
         .map_err(inner.err("committing a document"))?;
+    let replaced = match &doc.key {
+        Some(key) => remove_older_versions(inner, key, &doc.id).await?,
+        None => None,
+    };
     bump_version(inner).await?;
     let chunks = vectors.len() as u32;
     Ok(InsertOutcome::Inserted {
@@ -165,7 +169,24 @@ pub async fn put(
         chunks,
         duplicates: doc.duplicates.len() as u32,
         paragraph_ids,
+        replaced,
     })
+}
+
+/// After a keyed document's commit: deletes every committed version of `key` but the newest
+/// (see [`super::versions`]). Every writer does this after its commit, so of concurrent
+/// replacements the last to commit sees all the others and one version is left: the newest,
+/// which may be another writer's (then this one's is deleted here too). Returns the first
+/// version deleted that is not `mine`.
+async fn remove_older_versions(inner: &Inner, key: &str, mine: &str) -> Result<Option<String>, BackendError> {
+    let mut replaced = None;
+    for (id, _) in read::versions_of(inner, key).await?.into_iter().skip(1) {
+        delete_points_of(inner, &id, "removing a replaced version").await?;
+        if id != mine && replaced.is_none() {
+            replaced = Some(id);
+        }
+    }
+    Ok(replaced)
 }
 
 /// Deletes every point of a document; `NotFound` when it is not stored.

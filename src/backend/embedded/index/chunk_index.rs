@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use super::graph::Graph;
-use super::store::{dot, normalized, sort_hits, Store};
+use super::store::{dot, normalized, sort_hits, Shortlist, Store};
 use super::{Hit, IndexError, IndexParams, EF_PER_K};
 
 /// When a filter is estimated to accept less than this fraction of the live
@@ -203,6 +203,23 @@ impl ChunkIndex {
             return store.exact(q, k, filter);
         }
         hits
+    }
+
+    /// Top-`k` by sign-code shortlist and float rescoring (see `quantized`): at least 50,000
+    /// live vectors are compared by their 1-bit codes, the nearest `size` of them (widened
+    /// until that many pass `filter`; [`Shortlist::default`]: 0.5 %, at least 100 per result)
+    /// are scored exactly. Below 50,000 live
+    /// vectors it is [`exact_search`](Self::exact_search). Approximate above that: recall is
+    /// measured by `benches/million.rs`. Same ordering and errors as [`search`](Self::search).
+    pub fn shortlist_search(
+        &self,
+        query: &[f32],
+        k: usize,
+        filter: Option<&(dyn Fn(u64) -> bool + Sync)>,
+        size: Shortlist,
+    ) -> Result<Vec<Hit>, IndexError> {
+        let q = normalized(query, self.store.dim, None)?;
+        Ok(self.store.shortlist_search(&q, k, filter, size))
     }
 
     /// Exact top-`k` by brute force over all live vectors (rayon above ~16k

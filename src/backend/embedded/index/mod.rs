@@ -21,10 +21,14 @@
 mod chunk_index;
 mod graph;
 mod persist;
+mod quantized;
+#[cfg(test)]
+mod shortlist_tests;
 mod store;
 
 pub use chunk_index::{ChunkIndex, Staged, COMPACTION_TOMBSTONE_FRACTION, SELECTIVE_FILTER_FRACTION};
 pub(crate) use store::dot;
+pub use store::{Shortlist, SHORTLIST_FROM_LIVE};
 
 use serde::{Deserialize, Serialize};
 

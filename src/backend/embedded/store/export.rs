@@ -56,6 +56,7 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         let document = PreparedDocument {
             id: record.id,
+            key: record.key,
             origin: record.origin,
             title: record.title,
             source: record.source,

@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, Row};
 use super::{to_u32, vector, ChunkRecord, DocumentRecord, ModelStats, ParagraphRecord, Store, StoreError, StoreStats, YearCount};
 
 const DOCUMENT_COLUMNS: &str = "id, origin, title, source, date, year, tags, \
-     paragraph_count, chunk_count, duplicate_count, created_at";
+     paragraph_count, chunk_count, duplicate_count, created_at, key";
 
 const PARAGRAPH_SELECT: &str = "SELECT p.id, p.document_id, p.position, p.heading, p.text, \
      p.simplified, d.title, d.source, d.date, d.year, d.tags \
@@ -34,7 +34,9 @@ impl Store {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         // Empty ids are rejected on insert, so `id > ''` matches every document
         // and one statement (always an index range scan) serves the first page too.
-        let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id > ?1 ORDER BY id LIMIT ?2");
+        // A version replaced by a newer one of its key is not listed (it is only kept until
+        // searches that saw it have finished).
+        let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id > ?1 AND replaced_by IS NULL ORDER BY id LIMIT ?2");
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(rusqlite::params![after.unwrap_or(""), limit], raw_document)?;
         rows.map(|r| r?.finish()).collect()
@@ -125,6 +127,19 @@ impl Store {
         Ok(out)
     }
 
+    /// Every chunk vector of `model_id` with the id of its paragraph, in chunk-id order.
+    pub fn all_chunk_vectors_by_paragraph(&self, model_id: &str) -> Result<Vec<(i64, Vec<f32>)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT id, paragraph_id, dim, vector FROM chunks WHERE model_id = ?1 ORDER BY id")?;
+        let mut rows = stmt.query([model_id])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let id: i64 = row.get(0)?;
+            let blob = row.get_ref(3)?.as_blob().map_err(|e| corrupt_col(id, e))?;
+            out.push((row.get(1)?, vector::decode(blob, row.get(2)?, id)?));
+        }
+        Ok(out)
+    }
+
     /// The vector of one chunk; `NotFound` if unknown, `Corrupt` if malformed.
     pub fn chunk_vector(&self, chunk_id: i64) -> Result<Vec<f32>, StoreError> {
         let mut stmt = self.conn.prepare_cached("SELECT dim, vector FROM chunks WHERE id = ?1")?;
@@ -206,6 +221,7 @@ fn raw_document(r: &Row<'_>) -> rusqlite::Result<RawDocument> {
             chunks: 0,
             duplicates: 0,
             created_at: r.get(10)?,
+            key: r.get(11)?,
         },
         r.get(6)?,
         [r.get(7)?, r.get(8)?, r.get(9)?],

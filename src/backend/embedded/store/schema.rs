@@ -7,13 +7,13 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::StoreError;
 
 /// Schema version this build writes and understands.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// How long a statement waits for a lock held by another connection.
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Migration `i` upgrades a database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[MIGRATION_1];
+const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2];
 
 /// Version 1: the initial schema.
 ///
@@ -83,6 +83,21 @@ CREATE TABLE duplicates (
     text         TEXT NOT NULL
 ) STRICT;
 CREATE INDEX duplicates_document ON duplicates (document_id);
+";
+
+/// Version 2: document keys.
+///
+/// * `key`: the caller's key, unique among documents that hold one.
+/// * `replaced_by`: set (and `key` cleared) in the transaction that stores a new version of
+///   the key. The old version stays readable until the embedded backend has swapped its
+///   catalog and no search started before the swap is still running; then it is deleted. A
+///   row with `replaced_by` found at open is the remains of an interrupted replacement and is
+///   deleted then.
+const MIGRATION_2: &str = "
+ALTER TABLE documents ADD COLUMN key TEXT;
+ALTER TABLE documents ADD COLUMN replaced_by TEXT;
+CREATE UNIQUE INDEX documents_key ON documents (key) WHERE key IS NOT NULL;
+CREATE INDEX documents_replaced ON documents (replaced_by) WHERE replaced_by IS NOT NULL;
 ";
 
 /// Applies connection pragmas: WAL journal, `synchronous=FULL`, foreign keys,

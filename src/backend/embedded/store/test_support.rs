@@ -10,6 +10,7 @@ pub const MODEL: &str = "test-model";
 pub fn make_doc(id: &str, year: Option<i32>, paragraphs: u32, chunks: u32) -> PreparedDocument {
     PreparedDocument {
         id: id.to_string(),
+        key: None,
         origin: format!("test://{id}"),
         title: Some(format!("標題 {id}")),
         source: Some("經濟網".into()),

@@ -20,6 +20,9 @@ pub enum StoreInsert {
         /// Ids assigned to the chunks, in paragraph then chunk order (the
         /// order of the `chunk_vectors` argument).
         chunk_ids: Vec<i64>,
+        /// The document that held the key before (now marked replaced, see
+        /// [`super::Store::replaced_documents`]), if any.
+        replaced: Option<String>,
     },
     /// A document with this id already exists; nothing was changed.
     AlreadyPresent {

@@ -34,6 +34,17 @@ impl Store {
         if let Some(dim) = dim {
             register_model(&tx, model_id, dim)?;
         }
+        // The key moves to the new version in this transaction; the old one is marked.
+        let replaced: Option<String> = match &doc.key {
+            Some(key) => {
+                let old: Option<String> = tx.query_row("SELECT id FROM documents WHERE key = ?1", [key], |r| r.get(0)).optional()?;
+                if let Some(old) = &old {
+                    tx.execute("UPDATE documents SET key = NULL, replaced_by = ?1 WHERE id = ?2", params![doc.id, old])?;
+                }
+                old
+            }
+            None => None,
+        };
         let (paragraph_ids, chunk_ids) = write_rows(&tx, doc, chunk_vectors, model_id, dim)?;
         bump_version(&tx)?;
         tx.commit()?;
@@ -44,7 +55,21 @@ impl Store {
             duplicates: doc.duplicates.len() as u32,
             paragraph_ids,
             chunk_ids,
+            replaced,
         })
+    }
+
+    /// Id of the document holding `key`, if any.
+    pub fn document_id_by_key(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT id FROM documents WHERE key = ?1")?;
+        Ok(stmt.query_row([key], |r| r.get(0)).optional()?)
+    }
+
+    /// Documents marked replaced by a newer version of their key and not yet deleted.
+    pub fn replaced_documents(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT id FROM documents WHERE replaced_by IS NOT NULL ORDER BY id")?;
+        let ids = stmt.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+        Ok(ids)
     }
 
     /// Deletes a document with its paragraphs, chunks and duplicates (one
@@ -100,8 +125,8 @@ fn write_rows(
     let created_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     tx.execute(
         "INSERT INTO documents (id, origin, title, source, date, year, tags, \
-         paragraph_count, chunk_count, duplicate_count, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+         paragraph_count, chunk_count, duplicate_count, created_at, key) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
             doc.id,
             doc.origin,
@@ -113,7 +138,8 @@ fn write_rows(
             doc.paragraphs.len() as i64,
             chunk_vectors.len() as i64,
             doc.duplicates.len() as i64,
-            created_at
+            created_at,
+            doc.key
         ],
     )?;
     let mut para_stmt = tx.prepare_cached(
@@ -176,12 +202,12 @@ mod tests {
         let doc = make_doc("abc", Some(2019), 3, 2);
         let vecs = make_vectors(&doc, 4, 0.5);
         let out = store.insert_document(&doc, &vecs, MODEL).unwrap();
-        let StoreInsert::Inserted { document_id, paragraphs, chunks, duplicates, paragraph_ids, chunk_ids } = out else {
+        let StoreInsert::Inserted { document_id, paragraphs, chunks, duplicates, paragraph_ids, chunk_ids, replaced } = out else {
             panic!("expected Inserted")
         };
         assert_eq!(paragraph_ids.len(), 3);
         assert_eq!((document_id.as_str(), paragraphs, chunks, duplicates), ("abc", 3, 6, 1));
-        assert_eq!(chunk_ids.len(), 6);
+        assert_eq!((chunk_ids.len(), replaced), (6, None));
 
         let rec = store.document("abc").unwrap();
         assert_eq!(rec.origin, doc.origin);
