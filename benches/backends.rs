@@ -203,7 +203,7 @@ async fn main() {
         embedded.paragraph_vectors(ParagraphFilter::default(), 2_000).await.unwrap().iter().map(|p| p.paragraph.id).collect();
     drop(embedded);
     let dir = tmp.path().join("embedded").display().to_string();
-    let (mut server, addr) = start_server(&["--data-dir", &dir, "--exact-search-below", "0"]);
+    let (mut server, addr) = start_server(&["--data-dir", &dir, "--exact-search-below", "0", "--large-search", "hnsw"]);
     for clients in [1, 8] {
         load("embedded", &addr, &ids, clients, secs).await;
     }

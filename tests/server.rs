@@ -267,8 +267,8 @@ async fn every_rpc_and_restart(extra: &[&str], backend: Backend) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_clients_share_forward_passes_and_hnsw_agrees_with_exact() {
     let tmp = tempfile::tempdir().unwrap();
-    // `--exact-search-below 0`: searches go through the HNSW graph, not the exact scan.
-    let server = Server::start(tmp.path(), &["--no-seed", "--exact-search-below", "0"]);
+    // `--exact-search-below 0 --large-search hnsw`: searches go through the HNSW graph.
+    let server = Server::start(tmp.path(), &["--no-seed", "--exact-search-below", "0", "--large-search", "hnsw"]);
     let c = server.client().await;
     let mut tasks = Vec::new();
     for i in 0..32 {

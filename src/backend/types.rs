@@ -229,7 +229,8 @@ pub struct ParagraphVector {
 /// State of the vector index behind a backend, with only what the backend really knows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexStats {
-    /// What answers approximate searches: `"hnsw"` (the embedded hnsw_rs graph) or `"qdrant"`
+    /// What answers approximate searches: `"hnsw"` (the embedded hnsw_rs graph), `"shortlist"`
+    /// (the embedded sign-code shortlist, no graph kept) or `"qdrant"`
     /// (the server's own per-segment HNSW indexes).
     pub kind: &'static str,
     /// Live vectors.

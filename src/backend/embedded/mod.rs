@@ -357,13 +357,19 @@ fn load_or_build_index(settings: &EmbeddedSettings, store: &Store) -> Result<Chu
     let fp = fingerprint(settings, store)?;
     let started = Instant::now();
     let dir = index_dir(&settings.data_dir);
-    if let Some(mut index) = ChunkIndex::load(&dir, &fp)? {
+    // The graph is kept only where it answers searches (`--large-search hnsw`).
+    let graph = settings.large_search == crate::backend::LargeSearch::Hnsw;
+    if let Some(mut index) = ChunkIndex::load_with_graph(&dir, &fp, graph)? {
         index.set_ef_search(settings.index.ef_search);
         tracing::info!(points = index.len(), ms = started.elapsed().as_millis() as u64, "index loaded from dump");
         return Ok(index);
     }
     let vectors = store.all_chunk_vectors(&settings.model)?;
-    let mut index = ChunkIndex::new(settings.dim, settings.index, vectors.len());
+    let mut index = if graph {
+        ChunkIndex::new(settings.dim, settings.index, vectors.len())
+    } else {
+        ChunkIndex::without_graph(settings.dim, settings.index, vectors.len())
+    };
     let items: Vec<(u64, &[f32])> = vectors.iter().map(|(id, v)| (*id as u64, v.as_slice())).collect();
     index.insert(&items)?;
     if !vectors.is_empty() {

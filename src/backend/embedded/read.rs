@@ -59,11 +59,13 @@ impl Inner {
         let store = self.reader().stats()?;
         let index = self.index();
         let p = index.params();
+        // Without a graph (`--large-search shortlist`) there are no HNSW parameters to report.
+        let hnsw = index.has_graph().then_some(HnswStats { m: p.m, ef_construction: p.ef_construction, ef_search: Some(p.ef_search) });
         let index = IndexStats {
-            kind: "hnsw",
+            kind: if index.has_graph() { "hnsw" } else { "shortlist" },
             points: index.len(),
             tombstones: index.tombstones(),
-            hnsw: Some(HnswStats { m: p.m, ef_construction: p.ef_construction, ef_search: Some(p.ef_search) }),
+            hnsw,
         };
         Ok(BackendStats { store, index })
     }

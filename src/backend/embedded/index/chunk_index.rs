@@ -43,6 +43,9 @@ pub struct ChunkIndex {
     pub(crate) graph: Graph,
     /// True when the graph came from a persisted dump (not rebuilt) at load.
     pub(crate) graph_reloaded: bool,
+    /// False for an index kept without a graph ([`ChunkIndex::without_graph`]): nothing is
+    /// linked, and [`ChunkIndex::search`] answers through the shortlist.
+    pub(crate) graph_enabled: bool,
 }
 
 impl std::fmt::Debug for ChunkIndex {
@@ -67,7 +70,33 @@ impl ChunkIndex {
     /// `capacity_hint` is the expected number of vectors (pre-allocation only).
     pub fn new(dim: usize, params: IndexParams, capacity_hint: usize) -> Self {
         let params = params.sanitized();
-        ChunkIndex { params, store: Store::new(dim, capacity_hint), graph: Graph::new(&params, capacity_hint), graph_reloaded: false }
+        ChunkIndex {
+            params,
+            store: Store::new(dim, capacity_hint),
+            graph: Graph::new(&params, capacity_hint),
+            graph_reloaded: false,
+            graph_enabled: true,
+        }
+    }
+
+    /// An empty index that keeps no HNSW graph: insertions only store the vectors and their
+    /// sign codes (tens of thousands per second instead of hundreds), and every search is
+    /// exact or goes through the shortlist ([`ChunkIndex::shortlist_search`]). For the
+    /// embedded backend's `--large-search shortlist`, where the graph would never be read.
+    pub fn without_graph(dim: usize, params: IndexParams, capacity_hint: usize) -> Self {
+        let params = params.sanitized();
+        ChunkIndex {
+            params,
+            store: Store::new(dim, capacity_hint),
+            graph: Graph::new(&params, 0),
+            graph_reloaded: false,
+            graph_enabled: false,
+        }
+    }
+
+    /// True when this index keeps an HNSW graph.
+    pub fn has_graph(&self) -> bool {
+        self.graph_enabled
     }
 
     /// Inserts a batch of `(caller id, vector)`. Vectors are L2-normalised
@@ -107,6 +136,9 @@ impl ChunkIndex {
     /// `hnsw_rs` inserts concurrently with searches (its own locks per node), so a writer links
     /// under a read lock and searches go on meanwhile. Slots outside the store are ignored.
     pub fn link(&self, slots: std::ops::Range<usize>) {
+        if !self.graph_enabled {
+            return;
+        }
         let store = &self.store;
         let batch: Vec<(&[f32], usize)> = slots.filter(|&s| s < store.slots()).map(|s| (store.vector(s), s)).collect();
         self.graph.insert_shared(&batch);
@@ -133,6 +165,9 @@ impl ChunkIndex {
     /// Appends validated, normalised vectors (`normed.len() == ids.len() * dim`).
     pub(crate) fn insert_normalized(&mut self, ids: &[u64], normed: &[f32]) {
         let slots = self.push_normalized(ids, normed).slots();
+        if !self.graph_enabled {
+            return;
+        }
         let store = &self.store;
         let batch: Vec<(&[f32], usize)> = slots.map(|s| (store.vector(s), s)).collect();
         self.graph.insert(&batch);
@@ -177,6 +212,9 @@ impl ChunkIndex {
         let store = &self.store;
         if k == 0 || store.live() == 0 {
             return Vec::new();
+        }
+        if !self.graph_enabled {
+            return store.shortlist_search(q, k, filter, Shortlist::default());
         }
         if let Some(f) = filter {
             if self.estimate_selectivity(f) < SELECTIVE_FILTER_FRACTION {
@@ -296,7 +334,11 @@ impl ChunkIndex {
     /// live points (fresh graph, no tombstones). Ids and vectors are unchanged.
     pub fn compacted(&self) -> ChunkIndex {
         let live = self.store.live();
-        let mut out = ChunkIndex::new(self.store.dim, self.params, live);
+        let mut out = if self.graph_enabled {
+            ChunkIndex::new(self.store.dim, self.params, live)
+        } else {
+            ChunkIndex::without_graph(self.store.dim, self.params, live)
+        };
         let mut ids = Vec::with_capacity(live);
         let mut data = Vec::with_capacity(live * self.store.dim);
         for slot in 0..self.store.slots() {

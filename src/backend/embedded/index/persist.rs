@@ -175,18 +175,25 @@ impl ChunkIndex {
     /// graph dump is unreadable, the graph is rebuilt from the stored vectors
     /// (see [`graph_was_reloaded`](Self::graph_was_reloaded)).
     pub fn load(dir: &Path, expected_fingerprint: &str) -> Result<Option<ChunkIndex>, IndexError> {
-        load_impl(dir, expected_fingerprint, None)
+        load_impl(dir, expected_fingerprint, None, true)
+    }
+
+    /// Like [`load`](Self::load), with `graph` false for an index kept without a graph
+    /// ([`ChunkIndex::without_graph`]): a dumped graph is not read, none is rebuilt. With
+    /// `graph` true a dump saved without one has its graph built from the stored vectors.
+    pub fn load_with_graph(dir: &Path, expected_fingerprint: &str, graph: bool) -> Result<Option<ChunkIndex>, IndexError> {
+        load_impl(dir, expected_fingerprint, None, graph)
     }
 
     /// Like [`load`](Self::load), and additionally returns `Ok(None)` when the
     /// saved `m`/`ef_construction` differ from `params`; the loaded index uses
     /// `params.ef_search`.
     pub fn load_matching(dir: &Path, expected_fingerprint: &str, params: &IndexParams) -> Result<Option<ChunkIndex>, IndexError> {
-        load_impl(dir, expected_fingerprint, Some(params))
+        load_impl(dir, expected_fingerprint, Some(params), true)
     }
 }
 
-fn load_impl(dir: &Path, fingerprint: &str, want: Option<&IndexParams>) -> Result<Option<ChunkIndex>, IndexError> {
+fn load_impl(dir: &Path, fingerprint: &str, want: Option<&IndexParams>, graph: bool) -> Result<Option<ChunkIndex>, IndexError> {
     let cur = dir.join(CURRENT);
     let gen = match fs::read_to_string(&cur) {
         Ok(s) => s.trim().to_string(),
@@ -236,6 +243,10 @@ fn load_impl(dir: &Path, fingerprint: &str, want: Option<&IndexParams>) -> Resul
     if let Some(p) = want {
         params.ef_search = p.sanitized().ef_search;
     }
+    if !graph {
+        let graph = Graph::new(&params, 0);
+        return Ok(Some(ChunkIndex { params, store, graph, graph_reloaded: false, graph_enabled: false }));
+    }
     let reloaded = match &m.graph_basename {
         Some(name) if !name.contains(['/', '\\']) => match Graph::load(&gen_dir, name) {
             Ok(g) if g.len() == m.slots => Some(g),
@@ -265,5 +276,5 @@ fn load_impl(dir: &Path, fingerprint: &str, want: Option<&IndexParams>) -> Resul
             g
         }
     };
-    Ok(Some(ChunkIndex { params, store, graph, graph_reloaded }))
+    Ok(Some(ChunkIndex { params, store, graph, graph_reloaded, graph_enabled: true }))
 }

@@ -80,3 +80,29 @@ fn shortlist_is_close_to_exact_and_keeps_filters_tombstones_and_reloads() {
     let ids = |h: Vec<Hit>| h.into_iter().map(|x| x.id).collect::<Vec<_>>();
     assert_eq!(ids(small.shortlist_search(&q, 10, None, size)), ids(small.exact(&q, 10, None)));
 }
+
+#[test]
+fn an_index_without_graph_stores_searches_saves_and_gains_a_graph_on_demand() {
+    use super::{ChunkIndex, IndexParams};
+    let s = store(3_000);
+    let items: Vec<(u64, Vec<f32>)> = (0..3_000).map(|i| (i as u64, s.vector(i).to_vec())).collect();
+    let refs: Vec<(u64, &[f32])> = items.iter().map(|(id, v)| (*id, v.as_slice())).collect();
+    let mut index = ChunkIndex::without_graph(DIM, IndexParams::default(), 3_000);
+    index.insert(&refs).unwrap();
+    assert!(!index.has_graph() && index.len() == 3_000);
+    let q = s.vector(17).to_vec();
+    let ids = |h: Vec<Hit>| h.into_iter().map(|x| x.id).collect::<Vec<_>>();
+    let exact = ids(index.exact_search(&q, 10, None).unwrap());
+    assert_eq!(ids(index.search(&q, 10, None).unwrap()), exact, "without a graph, search is the shortlist (exact here)");
+    assert!(!index.compacted().has_graph());
+
+    let dir = tempfile::tempdir().unwrap();
+    index.save(dir.path(), "fp").unwrap();
+    let again = ChunkIndex::load_with_graph(dir.path(), "fp", false).unwrap().unwrap();
+    assert!(!again.has_graph() && again.len() == 3_000);
+    assert_eq!(ids(again.search(&q, 10, None).unwrap()), exact);
+    // Switching to the graph later builds it from the dumped vectors.
+    let graphed = ChunkIndex::load_with_graph(dir.path(), "fp", true).unwrap().unwrap();
+    assert!(graphed.has_graph() && !graphed.graph_was_reloaded());
+    assert_eq!(ids(graphed.search(&q, 10, None).unwrap())[0], exact[0]);
+}
