@@ -89,6 +89,23 @@ fn read_le<const N: usize, T>(path: &Path, dir: &Path, count: usize, dec: impl F
     Ok(bytes.chunks_exact(N).map(|c| dec(c.try_into().expect("chunk of N bytes"))).collect())
 }
 
+/// Reads `count` little-endian `f32` straight into their vector: one allocation the size of the
+/// file (the vectors of a million chunks are 1.5 GB; decoding through a byte buffer first
+/// doubled the memory touched, and page faults dominated the start).
+fn read_f32_le(path: &Path, dir: &Path, count: usize) -> Result<Vec<f32>, IndexError> {
+    let mut file = File::open(path).map_err(io_err(path))?;
+    let len = file.metadata().map_err(io_err(path))?.len();
+    if len != (count as u64).saturating_mul(4) {
+        return Err(corrupt(dir, format!("{} has {len} bytes, expected {}", path.display(), count * 4)));
+    }
+    let mut out = vec![0f32; count];
+    file.read_exact(bytemuck::cast_slice_mut::<f32, u8>(&mut out)).map_err(io_err(path))?;
+    if cfg!(target_endian = "big") {
+        out.iter_mut().for_each(|x| *x = f32::from_le_bytes(x.to_ne_bytes()));
+    }
+    Ok(out)
+}
+
 fn sync_dir(dir: &Path) {
     // Best effort: directory fsync is not supported on every platform.
     if let Ok(d) = File::open(dir) {
@@ -229,7 +246,7 @@ fn load_impl(dir: &Path, fingerprint: &str, want: Option<&IndexParams>, graph: b
     }
     let n_floats = m.slots.checked_mul(m.dim).ok_or_else(|| corrupt(&gen_dir, "size overflow"))?;
     let mut store = Store::new(m.dim, 0);
-    store.data = read_le(&gen_dir.join(VECTORS), &gen_dir, n_floats, f32::from_le_bytes)?;
+    store.data = read_f32_le(&gen_dir.join(VECTORS), &gen_dir, n_floats)?;
     store.ids = read_le(&gen_dir.join(IDS), &gen_dir, m.slots, u64::from_le_bytes)?;
     store.dead = read_le(&gen_dir.join(DEAD), &gen_dir, m.slots, |[b]: [u8; 1]| b != 0)?;
     store.rebuild_map().map_err(|id| corrupt(&gen_dir, format!("id {id} live twice")))?;
