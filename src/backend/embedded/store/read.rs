@@ -65,6 +65,32 @@ impl Store {
         Ok(out)
     }
 
+    /// The paragraphs of one document with its metadata, ordered by paragraph id (empty for
+    /// an unknown document).
+    pub fn paragraphs_of_document(&self, document: &str) -> Result<Vec<ParagraphRecord>, StoreError> {
+        let sql = format!("{PARAGRAPH_SELECT} WHERE p.document_id = ?1 ORDER BY p.id");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([document], raw_paragraph)?;
+        rows.map(|r| r?.finish()).collect()
+    }
+
+    /// The chunk vectors of `model_id` of one document with their paragraph ids, in chunk-id
+    /// order.
+    pub fn chunk_vectors_of_document(&self, document: &str, model_id: &str) -> Result<Vec<(i64, Vec<f32>)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.id, c.paragraph_id, c.dim, c.vector FROM chunks c JOIN paragraphs p ON p.id = c.paragraph_id \
+             WHERE p.document_id = ?1 AND c.model_id = ?2 ORDER BY c.id",
+        )?;
+        let mut rows = stmt.query(rusqlite::params![document, model_id])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let id: i64 = row.get(0)?;
+            let blob = row.get_ref(3)?.as_blob().map_err(|e| corrupt_col(id, e))?;
+            out.push((row.get(1)?, vector::decode(blob, row.get(2)?, id)?));
+        }
+        Ok(out)
+    }
+
     /// Every paragraph with its document's metadata, ordered by paragraph id.
     pub fn all_paragraphs(&self) -> Result<Vec<ParagraphRecord>, StoreError> {
         let sql = format!("{PARAGRAPH_SELECT} ORDER BY p.id");
