@@ -28,9 +28,13 @@
 //! shared with another build (~100 vectors/s), so use e.g.
 //! `SIMTHEME_BENCH_N=20000` or a single `SIMTHEME_BENCH_CONFIGS` for quick runs.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use common::{gaussian, normalize};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use simtheme::backend::embedded::index::{ChunkIndex, Hit, IndexParams};
@@ -38,18 +42,6 @@ use simtheme::backend::embedded::index::{ChunkIndex, Hit, IndexParams};
 const DIM: usize = 384;
 const QUERIES: usize = 500;
 const K: usize = 10;
-
-fn gaussian(rng: &mut StdRng) -> f32 {
-    let u1: f64 = rng.random_range(f64::EPSILON..1.0);
-    let u2: f64 = rng.random();
-    ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
-}
-
-fn normalize(mut v: Vec<f32>) -> Vec<f32> {
-    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    v.iter_mut().for_each(|x| *x /= n);
-    v
-}
 
 fn unit(rng: &mut StdRng) -> Vec<f32> {
     normalize((0..DIM).map(|_| gaussian(rng)).collect())

@@ -28,6 +28,7 @@ mod common;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use common::{gaussian, normalize};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
@@ -36,18 +37,6 @@ use simtheme::backend::embedded::store::Store;
 
 const QUERIES: usize = 300;
 const K: usize = 10;
-
-fn gaussian(rng: &mut StdRng) -> f32 {
-    let u1: f64 = rng.random_range(f64::EPSILON..1.0);
-    let u2: f64 = rng.random();
-    ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
-}
-
-fn normalize(mut v: Vec<f32>) -> Vec<f32> {
-    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    v.iter_mut().for_each(|x| *x /= n);
-    v
-}
 
 /// (queries, parents): real vectors of the store, every n-th held out as a query.
 fn real_vectors(dir: &str, model: &str) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {

@@ -8,6 +8,9 @@ use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+use rand::rngs::StdRng;
+use rand::Rng;
+
 /// Short English and Chinese queries sent by the gRPC load benches.
 pub const QUERIES: &[&str] = &[
     "digital transformation of manufacturing",
@@ -125,4 +128,18 @@ pub fn cpu_model() -> String {
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
         .unwrap_or_else(|| "unknown CPU".into())
+}
+
+/// A standard normal sample (Box-Muller) for the vector benches' synthetic data.
+pub fn gaussian(rng: &mut StdRng) -> f32 {
+    let u1: f64 = rng.random_range(f64::EPSILON..1.0);
+    let u2: f64 = rng.random();
+    ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
+}
+
+/// `v` scaled to unit length.
+pub fn normalize(mut v: Vec<f32>) -> Vec<f32> {
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    v.iter_mut().for_each(|x| *x /= n);
+    v
 }

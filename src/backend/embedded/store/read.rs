@@ -81,14 +81,8 @@ impl Store {
             "SELECT c.id, c.paragraph_id, c.dim, c.vector FROM chunks c JOIN paragraphs p ON p.id = c.paragraph_id \
              WHERE p.document_id = ?1 AND c.model_id = ?2 ORDER BY c.id",
         )?;
-        let mut rows = stmt.query(rusqlite::params![document, model_id])?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            let id: i64 = row.get(0)?;
-            let blob = row.get_ref(3)?.as_blob().map_err(|e| corrupt_col(id, e))?;
-            out.push((row.get(1)?, vector::decode(blob, row.get(2)?, id)?));
-        }
-        Ok(out)
+        let vectors = vectors_by_paragraph(stmt.query(rusqlite::params![document, model_id])?);
+        vectors
     }
 
     /// Every paragraph with its document's metadata, ordered by paragraph id.
@@ -156,14 +150,8 @@ impl Store {
     /// Every chunk vector of `model_id` with the id of its paragraph, in chunk-id order.
     pub fn all_chunk_vectors_by_paragraph(&self, model_id: &str) -> Result<Vec<(i64, Vec<f32>)>, StoreError> {
         let mut stmt = self.conn.prepare_cached("SELECT id, paragraph_id, dim, vector FROM chunks WHERE model_id = ?1 ORDER BY id")?;
-        let mut rows = stmt.query([model_id])?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            let id: i64 = row.get(0)?;
-            let blob = row.get_ref(3)?.as_blob().map_err(|e| corrupt_col(id, e))?;
-            out.push((row.get(1)?, vector::decode(blob, row.get(2)?, id)?));
-        }
-        Ok(out)
+        let vectors = vectors_by_paragraph(stmt.query([model_id])?);
+        vectors
     }
 
     /// The vector of one chunk; `NotFound` if unknown, `Corrupt` if malformed.
@@ -219,6 +207,17 @@ impl Store {
             corpus_version: self.corpus_version()?,
         })
     }
+}
+
+/// `(paragraph id, vector)` of rows `(chunk id, paragraph id, dim, vector blob)`.
+fn vectors_by_paragraph(mut rows: rusqlite::Rows<'_>) -> Result<Vec<(i64, Vec<f32>)>, StoreError> {
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let blob = row.get_ref(3)?.as_blob().map_err(|e| corrupt_col(id, e))?;
+        out.push((row.get(1)?, vector::decode(blob, row.get(2)?, id)?));
+    }
+    Ok(out)
 }
 
 fn corrupt_col(id: i64, e: impl std::fmt::Display) -> StoreError {
