@@ -30,6 +30,7 @@ use simtheme::backend::{BackendConfig, ParagraphFilter};
 use simtheme::config::Config;
 use simtheme::corpus::DocumentMeta;
 use simtheme::engine::{Engine, IngestInput, IngestStatus};
+use simtheme::themes::eras::EraParams;
 use simtheme::themes::{cluster_themes, theme_tree, ThemeInput, ThemeParams, ThemeTree, TreeParams};
 
 use common::{cpu_model, peak_rss_mb};
@@ -111,9 +112,10 @@ async fn main() {
         score_flat(&name, &corpus, &r, policies, secs);
     }
     let variants = std::env::var("SIMTHEME_VARIANTS").unwrap_or_else(|_| "paragraph-tree,chunk-tree".into());
+    let tree_params = TreeParams { eras: era_params(), ..Default::default() };
     if variants.split(',').any(|v| v == "paragraph-tree") {
         let t = Instant::now();
-        let tree = theme_tree(&inputs, None, &TreeParams::default()).expect("tree");
+        let tree = theme_tree(&inputs, None, &tree_params).expect("tree");
         score_tree("paragraph tree", &corpus, &tree, policies, t.elapsed().as_secs_f64());
     }
     if variants.split(',').any(|v| v == "chunk-tree") {
@@ -121,10 +123,25 @@ async fn main() {
         let (units, paragraph_of) = chunk_units(&data, &inputs);
         println!("\n{} chunks read in {:.2} s", units.len(), t.elapsed().as_secs_f64());
         let t = Instant::now();
-        let tree = theme_tree(&units, Some(&paragraph_of), &TreeParams::default()).expect("tree");
+        let tree = theme_tree(&units, Some(&paragraph_of), &tree_params).expect("tree");
         score_tree("chunk tree (paragraph weights)", &corpus, &tree, policies, t.elapsed().as_secs_f64());
     }
     println!("\npeak RSS {:.0} MB", peak_rss_mb());
+}
+
+/// Era-term thresholds: the defaults, each overridable by `SIMTHEME_ERA_<FIELD>` (e.g.
+/// `SIMTHEME_ERA_MIN_COHERENCE=0.2`) to tune on one corpus and report on the other.
+fn era_params() -> EraParams {
+    let d = EraParams::default();
+    let get = |name: &str| std::env::var(format!("SIMTHEME_ERA_{name}")).ok();
+    EraParams {
+        min_units: get("MIN_UNITS").map_or(d.min_units, |v| v.parse().unwrap()),
+        min_years: get("MIN_YEARS").map_or(d.min_years, |v| v.parse().unwrap()),
+        max_era_share: get("MAX_ERA_SHARE").map_or(d.max_era_share, |v| v.parse().unwrap()),
+        min_lift: get("MIN_LIFT").map_or(d.min_lift, |v| v.parse().unwrap()),
+        min_coherence: get("MIN_COHERENCE").map_or(d.min_coherence, |v| v.parse().unwrap()),
+        max_terms: get("MAX_TERMS").map_or(d.max_terms, |v| v.parse().unwrap()),
+    }
 }
 
 /// Every stored chunk as a unit, with its paragraph (paragraphs of `inputs` only).
@@ -163,5 +180,16 @@ fn score_tree(name: &str, corpus: &Corpus, tree: &ThemeTree, policies: &[policie
             })
             .collect();
         report(&format!("{name}, level {level}"), corpus, &groups, 0, policies, secs);
+    }
+    let groups: Vec<Group> = tree
+        .policies
+        .iter()
+        .map(|p| Group { label: p.terms.iter().take(3).cloned().collect(), members: p.paragraphs.iter().map(|w| w.id).collect() })
+        .collect();
+    report(&format!("{name}, policy themes"), corpus, &groups, 0, policies, secs);
+    if std::env::var("SIMTHEME_PRINT_POLICIES").is_ok() {
+        for p in &tree.policies {
+            println!("      {:<40} {}–{} peak {} {:>4} units, coherence {:.2}", p.terms.join(" | "), p.first_year, p.last_year, p.peak_year, p.theme.size, p.coherence);
+        }
     }
 }

@@ -23,6 +23,7 @@ pub mod assign;
 mod build;
 pub mod cluster;
 pub mod compare;
+pub mod eras;
 pub mod export;
 pub mod grid;
 mod heatmap;
@@ -49,7 +50,7 @@ pub use metrics::{ari, nmi};
 pub use period::Period;
 pub use plot::plot_year_shares;
 pub use time::{themes_over_time, YearThemeKeywords};
-pub use tree::{theme_tree, ParagraphWeight, ThemeTree, TreeNode, TreeParams};
+pub use tree::{theme_tree, ParagraphWeight, PolicyTheme, ThemeTree, TreeNode, TreeParams};
 
 /// Errors produced by the themes module.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]

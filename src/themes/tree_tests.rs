@@ -226,3 +226,80 @@ fn bad_arguments_are_refused() {
     assert!(theme_tree(&inputs, Some(&[1, 2]), &TreeParams::default()).is_err());
     assert!(theme_tree(&inputs, None, &TreeParams { levels: 0, ..Default::default() }).is_err());
 }
+
+/// 30 years of 8 long paragraphs, each five sentences on general topics. In 2012–2017 three
+/// paragraphs a year also carry one policy sentence (a direction of its own); in 2000–2005 three
+/// paragraphs a year carry a phrase of the time ("新时期") on no topic of its own.
+fn era_corpus(seed: u64) -> (Vec<ThemeInput>, HashSet<i64>, HashSet<i64>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let common = unit(&mut rng);
+    let topics: Vec<Vec<f32>> = (0..9).map(|_| mix(&common, &unit(&mut rng), 0.5)).collect();
+    let policy = mix(&common, &unit(&mut rng), 0.5);
+    let (mut out, mut policy_ids, mut drift_ids) = (Vec::new(), HashSet::new(), HashSet::new());
+    for year in 1990..2020 {
+        for k in 0..8usize {
+            let id = out.len() as i64;
+            let mut sum = vec![0f32; D];
+            let mut text = String::new();
+            for c in 0..5usize {
+                let t = rng.random_range(0..9usize);
+                let with_policy = (2012..=2017).contains(&year) && k < 3 && c == 0;
+                let with_drift = (2000..=2005).contains(&year) && k < 3 && c == 0;
+                let (v, s) = if with_policy {
+                    policy_ids.insert(id);
+                    (around(&policy, 0.1, &mut rng), "实施乡村振兴战略，推进乡村振兴。".to_string())
+                } else {
+                    let v = around(&topics[t], 0.1, &mut rng);
+                    if with_drift {
+                        drift_ids.insert(id);
+                        (v, format!("新时期加强{}工作。", WORDS[t % 9]))
+                    } else {
+                        (v, format!("加强{}和{}工作。", WORDS[t % 9], WORDS[(t + 1) % 9]))
+                    }
+                };
+                sum.iter_mut().zip(&v).for_each(|(a, b)| *a += b);
+                text.push_str(&s);
+            }
+            // an ordinal of its own, so that no paragraph recurs as boilerplate
+            text.push_str(&format!("{}{}项。", ORDINALS[id as usize % 20], ORDINALS[(id as usize / 20) % 20]));
+            normalize(&mut sum);
+            out.push(ThemeInput { id, year: Some(year), text: text.clone(), simplified: text, vector: sum });
+        }
+    }
+    (out, policy_ids, drift_ids)
+}
+
+#[test]
+fn an_era_bound_policy_named_in_passing_gets_its_own_policy_theme() {
+    let (inputs, policy_ids, drift_ids) = era_corpus(5);
+    let tree = theme_tree(&inputs, None, &TreeParams::default()).unwrap();
+    let found: Vec<_> = tree.policies.iter().filter(|p| p.terms.iter().any(|t| t.contains("乡村振兴"))).collect();
+    assert_eq!(found.len(), 1, "one policy theme for the policy: {:?}", tree.policies.iter().map(|p| &p.terms).collect::<Vec<_>>());
+    let p = found[0];
+    let members: HashSet<i64> = p.theme.members.iter().copied().collect();
+    assert_eq!(members, policy_ids, "exactly the paragraphs naming it");
+    assert!(p.first_year >= 2012 && p.last_year <= 2017 && (p.first_year..=p.last_year).contains(&p.peak_year), "{p:?}");
+    assert!(p.coherence >= 0.12);
+    assert!(p.paragraphs.iter().all(|w| w.weight == 1.0));
+    // the broad theme named is a level-0 node holding some of its paragraphs
+    let broad = &tree.nodes[p.broad_theme.expect("a broad theme") as usize];
+    assert_eq!(broad.level, 0);
+    assert!(broad.theme.members.iter().any(|m| policy_ids.contains(m)));
+    // the phrase of the time is on no topic: no policy theme holds its paragraphs
+    assert!(
+        tree.policies.iter().all(|q| q.theme.members.iter().filter(|m| drift_ids.contains(m)).count() * 2 < drift_ids.len()),
+        "{:?}",
+        tree.policies.iter().map(|p| &p.terms).collect::<Vec<_>>()
+    );
+    // words of every year are no policy
+    assert!(tree.policies.iter().all(|q| q.terms.iter().all(|t| !WORDS.iter().any(|w| t == w))));
+    // and the same input gives the same policies
+    assert_eq!(theme_tree(&inputs, None, &TreeParams::default()).unwrap().policies, tree.policies);
+}
+
+#[test]
+fn short_corpora_have_no_policy_themes() {
+    let (inputs, _, _) = era_corpus(5);
+    let recent: Vec<ThemeInput> = inputs.into_iter().filter(|i| i.year.is_some_and(|y| y >= 2013)).collect();
+    assert!(theme_tree(&recent, None, &TreeParams::default()).unwrap().policies.is_empty(), "7 years are too few for eras");
+}
