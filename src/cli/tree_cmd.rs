@@ -1,12 +1,15 @@
-//! `simtheme themes --tree | --level N | --subtree ID`: themes at every zoom, printed as an
-//! indented tree, one level as a table, or one theme with its descendants (or JSON).
+//! `simtheme themes --tree | --level N | --subtree ID | --policies`: themes at every zoom,
+//! printed as an indented tree, one level as a table, one theme with its descendants, or the
+//! policy themes (or CSV/JSON).
 
 use std::path::Path;
 
 use crate::config::Config;
-use crate::engine::{ThemeTreeQuery, ThemeTreeRun};
+use crate::engine::{ThemeTreeQuery, ThemeTreeRun, MAX_POLICIES};
+use crate::themes::eras::MIN_CORPUS_YEARS;
 use crate::themes::plot::ChartKind;
-use crate::themes::{self, export, ShareGrid, Theme, TreeNode};
+use crate::themes::policies::policy_rows;
+use crate::themes::{self, export, PolicyTheme, ShareGrid, Theme, TreeNode};
 
 use super::themes_cmd::{open, print_rows, Format, OutputArgs, ThemeArgs, TimeArgs};
 
@@ -25,12 +28,17 @@ pub struct ZoomArgs {
     /// Number of levels of the tree (1 to 6; default 3).
     #[arg(long)]
     pub levels: Option<usize>,
+    /// Print the policy themes: terms that appear, peak and fade (the paragraphs naming each,
+    /// whichever theme they fall in), most paragraphs first; with --subtree, those under its
+    /// broad theme.
+    #[arg(long, conflicts_with_all = ["tree", "level"])]
+    pub policies: bool,
 }
 
 impl ZoomArgs {
     /// True when a tree view was asked for.
     pub fn active(&self) -> bool {
-        self.tree || self.level.is_some() || self.subtree.is_some()
+        self.tree || self.level.is_some() || self.subtree.is_some() || self.policies
     }
 }
 
@@ -78,6 +86,9 @@ pub fn run_theme_tree(
     let (runtime, engine) = open(config)?;
     let query = ThemeTreeQuery { themes: args.request(), levels: zoom.levels, min_split: None };
     let (run, _) = runtime.block_on(engine.theme_tree(&query))?;
+    if zoom.policies {
+        return print_policies(&run, zoom.subtree, out, bucket, presence, plot);
+    }
     let nodes = run.select(zoom.level, zoom.subtree)?;
     if plot.is_some() || out.format() != Format::Table {
         let themes: Vec<Theme> = nodes.iter().map(|n| n.theme.clone()).collect();
@@ -115,6 +126,56 @@ pub fn run_theme_tree(
         let n = &t.nodes[id as usize];
         println!("{}", line(&run, n, 2 * (n.level - base) as usize));
         stack.extend(n.children.iter().rev().filter(|c| wanted.contains(c)));
+    }
+    let (largest, found) = run.policies(POLICIES_IN_TREE, zoom.subtree)?;
+    if found > 0 {
+        println!("{found} policy themes (terms that appear, peak and fade; `--policies` lists them all); the largest:");
+        for p in largest {
+            println!("{}", policy_line(&run, p));
+        }
+    }
+    Ok(())
+}
+
+/// Policy themes printed under the tree.
+const POLICIES_IN_TREE: usize = 10;
+
+fn policy_line(run: &ThemeTreeRun, p: &PolicyTheme) -> String {
+    let example = p.theme.representatives.first().and_then(|id| run.records.get(id)).map(|r| r.text.chars().take(30).collect::<String>());
+    let broad = p.broad_theme.and_then(|b| run.tree.nodes.get(b as usize)).map_or("-".to_string(), |n| format!("[{}] {}", n.theme.id, n.theme.label));
+    format!(
+        "  ({}) {} — {}–{} (peak {}), {} paragraphs, coherence {:.2}, in {}: {}",
+        p.theme.id,
+        p.terms.iter().take(5).cloned().collect::<Vec<_>>().join(" | "),
+        p.first_year,
+        p.last_year,
+        p.peak_year,
+        p.theme.size,
+        p.coherence,
+        broad,
+        example.unwrap_or_default()
+    )
+}
+
+/// Prints every policy theme (under `subtree`'s broad theme when given) as a table, CSV or
+/// JSON; `plot` draws their shares over time as a heatmap.
+fn print_policies(run: &ThemeTreeRun, subtree: Option<u32>, out: &OutputArgs, bucket: u32, presence: f32, plot: Option<&Path>) -> anyhow::Result<()> {
+    let (policies, found) = run.policies(MAX_POLICIES, subtree)?;
+    if let Some(path) = plot {
+        let themes: Vec<Theme> = policies.iter().map(|p| p.theme.clone()).collect();
+        let grid = ShareGrid::new(&themes, &run.inputs, bucket)?;
+        themes::plot::plot_themes(&themes, &grid, ChartKind::Heatmap, presence, path)?;
+        eprintln!("heatmap of {} policy themes written to {}", themes.len(), path.display());
+    }
+    if out.format() != Format::Table {
+        return print_rows(&policy_rows(&policies, &run.tree.nodes, &run.inputs), out.format());
+    }
+    println!("{found} policy themes over {} paragraphs (result {}, {:.0} ms)", run.tree.input_count, run.result_id, run.elapsed_ms);
+    if found == 0 {
+        println!("none: a policy theme needs a corpus of at least {MIN_CORPUS_YEARS} distinct years and a term that appears, peaks and fades");
+    }
+    for p in policies {
+        println!("{}", policy_line(run, p));
     }
     Ok(())
 }

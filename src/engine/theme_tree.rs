@@ -8,12 +8,16 @@ use std::time::Instant;
 use sha2::{Digest, Sha256};
 
 use crate::backend::ParagraphRecord;
-use crate::themes::{theme_tree, ThemeInput, ThemeTree, TreeNode, TreeParams};
+use crate::themes::{theme_tree, PolicyTheme, ThemeInput, ThemeTree, TreeNode, TreeParams};
 
 use super::{Engine, EngineError, ParagraphFilter, ThemeRequest};
 
 /// Most levels a tree may have.
 pub const MAX_TREE_LEVELS: usize = 6;
+/// Most policy themes one answer may list.
+pub const MAX_POLICIES: usize = 1000;
+/// Policy themes listed when the caller does not say.
+pub const DEFAULT_POLICIES: usize = 50;
 /// Most members a node may quote per year.
 pub const MAX_YEAR_EXAMPLES: usize = 10;
 
@@ -107,12 +111,43 @@ impl ThemeTreeRun {
         out
     }
 
+    /// Up to `limit` (see [`policy_limit`]) policy themes, most paragraphs first; with `subtree`, only those under the broad theme that node
+    /// belongs to. Also returns how many there are before the limit.
+    pub fn policies(&self, limit: usize, subtree: Option<u32>) -> Result<(Vec<&PolicyTheme>, usize), EngineError> {
+        let broad = match subtree {
+            Some(id) => {
+                self.subtree(id)?;
+                let mut n = &self.tree.nodes[id as usize];
+                while let Some(p) = n.parent {
+                    n = &self.tree.nodes[p as usize];
+                }
+                Some(n.theme.id)
+            }
+            None => None,
+        };
+        let all: Vec<&PolicyTheme> = self.tree.policies.iter().filter(|p| broad.is_none() || p.broad_theme == broad).collect();
+        let found = all.len();
+        Ok((all.into_iter().take(limit).collect(), found))
+    }
+
     /// Node `id` and its descendants; `NotFound` naming the valid ids otherwise.
     pub fn subtree(&self, id: u32) -> Result<Vec<&TreeNode>, EngineError> {
         self.tree.subtree(id).ok_or_else(|| {
             EngineError::NotFound(format!("theme {id} is not in this tree (ids 0..{}); list the tree first", self.tree.nodes.len()))
         })
     }
+}
+
+/// The number of policy themes to list, checked: `None` gives [`DEFAULT_POLICIES`]; at most
+/// [`MAX_POLICIES`].
+pub fn policy_limit(n: Option<u32>) -> Result<usize, EngineError> {
+    let n = n.map_or(DEFAULT_POLICIES, |n| n as usize);
+    if n > MAX_POLICIES {
+        return Err(EngineError::InvalidArgument(format!(
+            "policies {n} is above the maximum of {MAX_POLICIES}; ask one subtree for its own policy themes"
+        )));
+    }
+    Ok(n)
 }
 
 /// The number of members to quote per year and node, checked: at most [`MAX_YEAR_EXAMPLES`].

@@ -234,10 +234,13 @@ impl SimThemeService for Handlers {
         let engine = self.engine()?;
         let r = request.into_inner();
         let query = tree_reuse::tree_query(&r).map_err(status)?;
+        let per_year = crate::engine::year_examples_count(r.year_examples).map_err(status)?;
+        let limit = crate::engine::policy_limit(r.policies).map_err(status)?;
         let (run, cached) = engine.theme_tree(&query).await.map_err(status)?;
         let nodes = run.select(r.level, r.subtree).map_err(status)?;
-        let per_year = crate::engine::year_examples_count(r.year_examples).map_err(status)?;
-        Ok(Response::new(tree_reuse::tree_response(&run, &nodes, cached, r.include_members, per_year)))
+        let (policies, policies_found) = run.policies(limit, r.subtree).map_err(status)?;
+        let answer = tree_reuse::TreeAnswer { cached, members: r.include_members, per_year, policies, policies_found };
+        Ok(Response::new(tree_reuse::tree_response(&run, &nodes, &answer)))
     }
 
     async fn list_paragraphs(

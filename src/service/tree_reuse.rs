@@ -4,7 +4,7 @@
 use crate::engine::{EngineError, ReuseQuery, ReuseScope, ThemeTreeQuery, ThemeTreeRun};
 use crate::proto;
 use crate::reuse::{DiffOp, ReuseEntry, ReuseKind, ReuseParagraph, ReuseParams, ReuseReport};
-use crate::themes::TreeNode;
+use crate::themes::{PolicyTheme, TreeNode};
 
 use super::convert::theme_request;
 
@@ -47,10 +47,51 @@ fn node(run: &ThemeTreeRun, n: &TreeNode, members: bool, per_year: usize) -> pro
     }
 }
 
-/// ThemeTree response with the `nodes` selected from `run`, each with its member ids when
-/// `members` and up to `per_year` quoted members per year.
-pub fn tree_response(run: &ThemeTreeRun, nodes: &[&TreeNode], cached: bool, members: bool, per_year: usize) -> proto::ThemeTreeResponse {
+fn policy(run: &ThemeTreeRun, p: &PolicyTheme, members: bool) -> proto::PolicyTheme {
+    let t = &p.theme;
+    let quoted = |id: &i64| -> Option<proto::ThemeParagraph> {
+        let v = &run.inputs.iter().find(|i| i.id == *id)?.vector;
+        quote(run, *id, crate::embed::cosine(v, &t.centroid))
+    };
+    proto::PolicyTheme {
+        id: t.id,
+        label: t.label.clone(),
+        terms: p.terms.clone(),
+        first_year: p.first_year,
+        peak_year: p.peak_year,
+        last_year: p.last_year,
+        size: t.size,
+        share: t.share,
+        coherence: p.coherence,
+        broad_theme: p.broad_theme,
+        keywords: t.keywords.iter().map(|k| proto::Keyword { word: k.word.clone(), weight: k.weight }).collect(),
+        years: t.years.iter().map(|y| proto::ThemeYearShare { year: y.year, count: y.count, share: y.share }).collect(),
+        representatives: t.representatives.iter().filter_map(quoted).collect(),
+        member_ids: if members { p.paragraphs.iter().map(|w| w.id).collect() } else { Vec::new() },
+    }
+}
+
+/// What a ThemeTree response holds besides the tree: whether it came from the cache, member
+/// ids, quoted members per year, and the policy themes (with how many there are).
+pub struct TreeAnswer<'a> {
+    /// Served from the cache.
+    pub cached: bool,
+    /// Member ids of every node and policy theme.
+    pub members: bool,
+    /// Members quoted per year and node.
+    pub per_year: usize,
+    /// The policy themes to list.
+    pub policies: Vec<&'a PolicyTheme>,
+    /// Policy themes there are before the limit.
+    pub policies_found: usize,
+}
+
+/// ThemeTree response with the `nodes` selected from `run` and what `answer` asks for.
+pub fn tree_response(run: &ThemeTreeRun, nodes: &[&TreeNode], answer: &TreeAnswer) -> proto::ThemeTreeResponse {
+    let TreeAnswer { cached, members, per_year, .. } = *answer;
     proto::ThemeTreeResponse {
+        policies: answer.policies.iter().map(|p| policy(run, p, members)).collect(),
+        policies_found: answer.policies_found as u32,
         result_id: run.result_id.clone(),
         nodes: nodes.iter().map(|n| node(run, n, members, per_year)).collect(),
         depth: run.tree.depth(),

@@ -34,6 +34,7 @@ mod members;
 pub mod metrics;
 pub mod period;
 pub mod plot;
+pub mod policies;
 mod silhouette;
 pub mod stopwords;
 pub mod time;
@@ -50,7 +51,8 @@ pub use metrics::{ari, nmi};
 pub use period::Period;
 pub use plot::plot_year_shares;
 pub use time::{themes_over_time, YearThemeKeywords};
-pub use tree::{theme_tree, ParagraphWeight, PolicyTheme, ThemeTree, TreeNode, TreeParams};
+pub use policies::PolicyTheme;
+pub use tree::{theme_tree, ParagraphWeight, ThemeTree, TreeNode, TreeParams};
 
 /// Errors produced by the themes module.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]

@@ -28,7 +28,8 @@ use serde::{Deserialize, Serialize};
 
 use super::build::assemble_theme;
 use super::cluster::cluster_points;
-use super::eras::{era_terms, EraParams};
+use super::eras::EraParams;
+use super::policies::{policy_themes, PolicyTheme};
 use super::keywords::{common_words, Corpus, KeywordModel};
 use super::time::year_totals;
 use super::vecmath::{center_rows, flatten_unit};
@@ -84,30 +85,6 @@ pub struct TreeNode {
     /// Child node ids, largest first; empty for a leaf.
     pub children: Vec<u32>,
     /// Paragraphs held, by ascending id, with their weight (weight 1 when units are paragraphs).
-    pub paragraphs: Vec<ParagraphWeight>,
-}
-
-/// A policy theme: the units naming one era-bound term or its aliases ([`super::eras`]),
-/// across the broad themes they fall in.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PolicyTheme {
-    /// The theme; `theme.id` is the index in [`ThemeTree::policies`], `theme.label` its
-    /// first three terms, `theme.members` the unit ids naming any term.
-    pub theme: Theme,
-    /// The defining term first, then its aliases.
-    pub terms: Vec<String>,
-    /// First year of the era (the shortest run of years holding 80% of the term's mentions).
-    pub first_year: i32,
-    /// Year where the term's units are the largest share of that year's units.
-    pub peak_year: i32,
-    /// Last year of the era.
-    pub last_year: i32,
-    /// Mean pairwise cosine of the defining term's units with the corpus mean removed: how
-    /// much the units naming it are about one thing (0 = no more than random units).
-    pub coherence: f32,
-    /// The level-0 node holding most of its units (`None` when all are outliers).
-    pub broad_theme: Option<u32>,
-    /// Paragraphs held, by ascending id, with their weight (as [`TreeNode::paragraphs`]).
     pub paragraphs: Vec<ParagraphWeight>,
 }
 
@@ -296,70 +273,8 @@ pub fn theme_tree(units: &[ThemeInput], paragraph_of: Option<&[i64]>, params: &T
     })
 }
 
-/// The policy themes of the units outside `boiler`, labelled against each other and placed
-/// under the level-0 node of `nodes` holding most of their units.
-#[allow(clippy::too_many_arguments)]
-fn policy_themes(
-    units: &[ThemeInput],
-    data: &[f32],
-    d: usize,
-    corpus: &Corpus,
-    common: &[bool],
-    boiler: &HashSet<usize>,
-    nodes: &[TreeNode],
-    weights: &ParagraphWeights,
-    totals: &BTreeMap<(bool, i32), u32>,
-    top: usize,
-    eras: &EraParams,
-) -> Vec<PolicyTheme> {
-    let mut centred = data.to_vec();
-    center_rows(&mut centred, d);
-    let years: Vec<Option<i32>> = units.iter().enumerate().map(|(i, u)| if boiler.contains(&i) { None } else { u.year }).collect();
-    let found = era_terms(corpus, &years, &centred, d, eras);
-    let found: Vec<_> = found.into_iter().map(|mut t| {
-        t.members.retain(|i| !boiler.contains(i));
-        t
-    }).filter(|t| !t.members.is_empty()).collect();
-    let class_counts: Vec<Vec<u32>> = found.iter().map(|t| corpus.counts(&t.members)).collect();
-    let mut model = KeywordModel::fit(corpus, &class_counts, top);
-    model.ban(common);
-    let id_row: HashMap<i64, usize> = units.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
-    let level0: Vec<(u32, HashSet<usize>)> = nodes
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| n.level == 0)
-        .map(|(i, n)| (i as u32, n.theme.members.iter().filter_map(|m| id_row.get(m).copied()).collect()))
-        .collect();
-    found
-        .into_iter()
-        .zip(&class_counts)
-        .enumerate()
-        .map(|(i, (t, counts))| {
-            let keywords = model.keywords(corpus, counts, top);
-            let mut theme = assemble_theme(units, data, d, &t.members, i as u32, keywords, totals);
-            theme.label = t.terms.iter().take(3).cloned().collect::<Vec<_>>().join(" / ");
-            let broad_theme = level0
-                .iter()
-                .map(|(id, m)| (*id, t.members.iter().filter(|u| m.contains(u)).count()))
-                .filter(|(_, c)| *c > 0)
-                .fold(None, |best: Option<(u32, usize)>, (id, c)| if best.is_none_or(|(_, b)| c > b) { Some((id, c)) } else { best })
-                .map(|(id, _)| id);
-            PolicyTheme {
-                paragraphs: weights.of(&t.members),
-                theme,
-                terms: t.terms,
-                first_year: t.era.0,
-                peak_year: t.peak,
-                last_year: t.era.1,
-                coherence: t.coherence,
-                broad_theme,
-            }
-        })
-        .collect()
-}
-
 /// Characters of every unit and of every paragraph, to weigh a node's paragraphs.
-struct ParagraphWeights<'a> {
+pub(super) struct ParagraphWeights<'a> {
     paragraph_of: Option<&'a [i64]>,
     unit_chars: Vec<f32>,
     paragraph_chars: HashMap<i64, f32>,
@@ -378,7 +293,8 @@ impl<'a> ParagraphWeights<'a> {
         ParagraphWeights { paragraph_of, unit_chars, paragraph_chars, ids: units.iter().map(|u| u.id).collect() }
     }
 
-    fn of(&self, rows: &[usize]) -> Vec<ParagraphWeight> {
+    /// The paragraphs of units `rows` with the share of each paragraph's characters they hold.
+    pub(super) fn of(&self, rows: &[usize]) -> Vec<ParagraphWeight> {
         let Some(p) = self.paragraph_of else {
             let mut out: Vec<ParagraphWeight> = rows.iter().map(|&i| ParagraphWeight { id: self.ids[i], weight: 1.0 }).collect();
             out.sort_by_key(|w| w.id);
