@@ -189,7 +189,15 @@ fn score_tree(name: &str, corpus: &Corpus, tree: &ThemeTree, policies: &[policie
     report(&format!("{name}, policy themes"), corpus, &groups, 0, policies, secs);
     if std::env::var("SIMTHEME_PRINT_POLICIES").is_ok() {
         for p in &tree.policies {
-            println!("      {:<40} {}–{} peak {} {:>4} units, coherence {:.2}", p.terms.join(" | "), p.first_year, p.last_year, p.peak_year, p.theme.size, p.coherence);
+            println!(
+                "      {:<40} {}–{} peak {} {:>4} units, coherence {:.2}",
+                p.terms.join(" | "),
+                p.first_year,
+                p.last_year,
+                p.peak_year,
+                p.theme.size,
+                p.coherence
+            );
         }
     }
 }

@@ -24,11 +24,8 @@ fn simtheme(data: &std::path::Path, args: &[&str]) -> String {
 async fn a_policy_named_in_passing_over_five_years_gets_its_own_policy_theme() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let mut files: Vec<String> = std::fs::read_dir(SAMPLE)
-        .unwrap()
-        .map(|e| e.unwrap().path().display().to_string())
-        .filter(|p| p.ends_with(".txt"))
-        .collect();
+    let mut files: Vec<String> =
+        std::fs::read_dir(SAMPLE).unwrap().map(|e| e.unwrap().path().display().to_string()).filter(|p| p.ends_with(".txt")).collect();
     files.sort();
     let args: Vec<&str> = std::iter::once("ingest").chain(files.iter().map(String::as_str)).collect();
     simtheme(&data, &args);

@@ -142,7 +142,10 @@ const POLICIES_IN_TREE: usize = 10;
 
 fn policy_line(run: &ThemeTreeRun, p: &PolicyTheme) -> String {
     let example = p.theme.representatives.first().and_then(|id| run.records.get(id)).map(|r| r.text.chars().take(30).collect::<String>());
-    let broad = p.broad_theme.and_then(|b| run.tree.nodes.get(b as usize)).map_or("-".to_string(), |n| format!("[{}] {}", n.theme.id, n.theme.label));
+    let broad = p
+        .broad_theme
+        .and_then(|b| run.tree.nodes.get(b as usize))
+        .map_or("-".to_string(), |n| format!("[{}] {}", n.theme.id, n.theme.label));
     format!(
         "  ({}) {} — {}–{} (peak {}), {} paragraphs, coherence {:.2}, in {}: {}",
         p.theme.id,
@@ -159,7 +162,14 @@ fn policy_line(run: &ThemeTreeRun, p: &PolicyTheme) -> String {
 
 /// Prints every policy theme (under `subtree`'s broad theme when given) as a table, CSV or
 /// JSON; `plot` draws their shares over time as a heatmap.
-fn print_policies(run: &ThemeTreeRun, subtree: Option<u32>, out: &OutputArgs, bucket: u32, presence: f32, plot: Option<&Path>) -> anyhow::Result<()> {
+fn print_policies(
+    run: &ThemeTreeRun,
+    subtree: Option<u32>,
+    out: &OutputArgs,
+    bucket: u32,
+    presence: f32,
+    plot: Option<&Path>,
+) -> anyhow::Result<()> {
     let (policies, found) = run.policies(MAX_POLICIES, subtree)?;
     if let Some(path) = plot {
         let themes: Vec<Theme> = policies.iter().map(|p| p.theme.clone()).collect();
@@ -168,11 +178,16 @@ fn print_policies(run: &ThemeTreeRun, subtree: Option<u32>, out: &OutputArgs, bu
         eprintln!("heatmap of {} policy themes written to {}", themes.len(), path.display());
     }
     if out.format() != Format::Table {
-        return print_rows(&policy_rows(&policies, &run.tree.nodes, &run.inputs), out.format());
+        return print_rows(
+            &policy_rows(&policies, |b| run.tree.nodes.get(b as usize).map(|n| n.theme.label.clone()), &run.inputs),
+            out.format(),
+        );
     }
     println!("{found} policy themes over {} paragraphs (result {}, {:.0} ms)", run.tree.input_count, run.result_id, run.elapsed_ms);
     if found == 0 {
-        println!("none: a policy theme needs a corpus of at least {MIN_CORPUS_YEARS} distinct years and a term that appears, peaks and fades");
+        println!(
+            "none: a policy theme needs a corpus of at least {MIN_CORPUS_YEARS} distinct years and a term that appears, peaks and fades"
+        );
     }
     for p in policies {
         println!("{}", policy_line(run, p));

@@ -40,7 +40,9 @@ pub use reuse::{ReuseQuery, ReuseScope};
 pub use search::{Provenance, QueryInput, SearchHit, SearchRequest, SearchResponse, DEFAULT_K};
 pub use seeds::SEED_DOCUMENTS;
 pub use stats::EngineStats;
-pub use theme_tree::{policy_limit, year_examples_count, ThemeTreeQuery, ThemeTreeRun, DEFAULT_POLICIES, MAX_POLICIES, MAX_TREE_LEVELS, MAX_YEAR_EXAMPLES};
+pub use theme_tree::{
+    policy_limit, year_examples_count, ThemeTreeQuery, ThemeTreeRun, DEFAULT_POLICIES, MAX_POLICIES, MAX_TREE_LEVELS, MAX_YEAR_EXAMPLES,
+};
 pub use themes::{ThemeRequest, ThemesCache, ThemesOverTime, ThemesRun, DEFAULT_ASSIGN_TOP, MAX_ASSIGN_TOP, MAX_KEYWORDS};
 
 /// The running state of one simtheme instance.

@@ -109,9 +109,8 @@ pub(crate) fn era_terms(corpus: &Corpus, years: &[Option<i32>], centred: &[f32],
         if coherence < params.min_coherence {
             continue;
         }
-        let alias = defining.iter().position(|own| {
-            jaccard(&units, own) >= ALIAS_OVERLAP || overlap(&units, own) >= CONTAINED * units.len() as f64
-        });
+        let alias =
+            defining.iter().position(|own| jaccard(&units, own) >= ALIAS_OVERLAP || overlap(&units, own) >= CONTAINED * units.len() as f64);
         if let Some(i) = alias {
             let t = &mut taken[i];
             t.terms.push(term);
@@ -166,7 +165,8 @@ fn join_words(corpus: &Corpus, words: &[u32]) -> String {
     let mut s = String::new();
     for &w in words {
         let word = &corpus.words[w as usize];
-        let ascii_join = s.chars().last().is_some_and(|c| c.is_ascii_alphanumeric()) && word.starts_with(|c: char| c.is_ascii_alphanumeric());
+        let ascii_join =
+            s.chars().last().is_some_and(|c| c.is_ascii_alphanumeric()) && word.starts_with(|c: char| c.is_ascii_alphanumeric());
         if ascii_join {
             s.push(' ');
         }
@@ -240,7 +240,14 @@ fn year_sums(years: &[Option<i32>], centred: &[f32], d: usize) -> BTreeMap<i32, 
 
 /// Mean cosine of each of `units` to the other units of its year: how alike the units of
 /// those years are anyway (a speech's style, an era's vocabulary), whatever they name.
-fn same_year_baseline(units: &[usize], years: &[Option<i32>], centred: &[f32], d: usize, sums: &BTreeMap<i32, Vec<f32>>, per_year: &BTreeMap<i32, usize>) -> f32 {
+fn same_year_baseline(
+    units: &[usize],
+    years: &[Option<i32>],
+    centred: &[f32],
+    d: usize,
+    sums: &BTreeMap<i32, Vec<f32>>,
+    per_year: &BTreeMap<i32, usize>,
+) -> f32 {
     let (mut total, mut n) = (0f32, 0usize);
     for &u in units {
         let Some(y) = years[u] else { continue };

@@ -40,6 +40,7 @@ pub mod stopwords;
 pub mod time;
 pub mod tree;
 mod vecmath;
+mod weights;
 
 use serde::{Deserialize, Serialize};
 
@@ -50,9 +51,10 @@ pub use grid::{Lifecycle, ShareGrid};
 pub use metrics::{ari, nmi};
 pub use period::Period;
 pub use plot::plot_year_shares;
-pub use time::{themes_over_time, YearThemeKeywords};
 pub use policies::PolicyTheme;
-pub use tree::{theme_tree, ParagraphWeight, ThemeTree, TreeNode, TreeParams};
+pub use time::{themes_over_time, YearThemeKeywords};
+pub use tree::{theme_tree, ThemeTree, TreeNode, TreeParams};
+pub use weights::ParagraphWeight;
 
 /// Errors produced by the themes module.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]

@@ -14,8 +14,8 @@ use super::build::assemble_theme;
 use super::eras::{era_terms, EraParams};
 use super::export::Columns;
 use super::keywords::{Corpus, KeywordModel};
-use super::tree::{ParagraphWeight, ParagraphWeights, TreeNode};
 use super::vecmath::center_rows;
+use super::weights::{ParagraphWeight, ParagraphWeights};
 use super::{Theme, ThemeInput};
 
 /// A policy theme: the units naming one era-bound term or its aliases ([`super::eras`]),
@@ -43,7 +43,7 @@ pub struct PolicyTheme {
 }
 
 /// The policy themes of the units outside `boiler`, labelled against each other and placed
-/// under the level-0 node of `nodes` holding most of their units.
+/// under the level-0 node (of `level0`: node id and unit indices) holding most of their units.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn policy_themes(
     units: &[ThemeInput],
@@ -52,7 +52,7 @@ pub(super) fn policy_themes(
     corpus: &Corpus,
     common: &[bool],
     boiler: &HashSet<usize>,
-    nodes: &[TreeNode],
+    level0: &[(u32, HashSet<usize>)],
     weights: &ParagraphWeights,
     totals: &BTreeMap<(bool, i32), u32>,
     top: usize,
@@ -62,20 +62,17 @@ pub(super) fn policy_themes(
     center_rows(&mut centred, d);
     let years: Vec<Option<i32>> = units.iter().enumerate().map(|(i, u)| if boiler.contains(&i) { None } else { u.year }).collect();
     let found = era_terms(corpus, &years, &centred, d, eras);
-    let found: Vec<_> = found.into_iter().map(|mut t| {
-        t.members.retain(|i| !boiler.contains(i));
-        t
-    }).filter(|t| !t.members.is_empty()).collect();
+    let found: Vec<_> = found
+        .into_iter()
+        .map(|mut t| {
+            t.members.retain(|i| !boiler.contains(i));
+            t
+        })
+        .filter(|t| !t.members.is_empty())
+        .collect();
     let class_counts: Vec<Vec<u32>> = found.iter().map(|t| corpus.counts(&t.members)).collect();
     let mut model = KeywordModel::fit(corpus, &class_counts, top);
     model.ban(common);
-    let id_row: HashMap<i64, usize> = units.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
-    let level0: Vec<(u32, HashSet<usize>)> = nodes
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| n.level == 0)
-        .map(|(i, n)| (i as u32, n.theme.members.iter().filter_map(|m| id_row.get(m).copied()).collect()))
-        .collect();
     found
         .into_iter()
         .zip(&class_counts)
@@ -153,9 +150,9 @@ impl Columns for PolicyRow {
     ];
 }
 
-/// One row per policy theme of `policies`; `nodes` are the tree's nodes (for the broad
-/// theme's label) and `inputs` the clustered paragraphs (for the representative's text).
-pub fn policy_rows(policies: &[&PolicyTheme], nodes: &[TreeNode], inputs: &[ThemeInput]) -> Vec<PolicyRow> {
+/// One row per policy theme of `policies`; `broad_label` names a broad theme by its node id
+/// and `inputs` are the clustered paragraphs (for the representative's text).
+pub fn policy_rows(policies: &[&PolicyTheme], broad_label: impl Fn(u32) -> Option<String>, inputs: &[ThemeInput]) -> Vec<PolicyRow> {
     let text: HashMap<i64, &str> = inputs.iter().map(|i| (i.id, i.text.as_str())).collect();
     policies
         .iter()
@@ -171,7 +168,7 @@ pub fn policy_rows(policies: &[&PolicyTheme], nodes: &[TreeNode], inputs: &[Them
                 share: p.theme.share,
                 coherence: p.coherence,
                 broad_theme: p.broad_theme,
-                broad_label: p.broad_theme.and_then(|b| nodes.get(b as usize)).map(|n| n.theme.label.clone()).unwrap_or_default(),
+                broad_label: p.broad_theme.and_then(&broad_label).unwrap_or_default(),
                 keywords: p.theme.keywords.iter().map(|k| k.word.as_str()).collect::<Vec<_>>().join("; "),
                 representative_id,
                 representative_text: representative_id.and_then(|id| text.get(&id)).map(|t| t.to_string()).unwrap_or_default(),

@@ -29,10 +29,11 @@ use serde::{Deserialize, Serialize};
 use super::build::assemble_theme;
 use super::cluster::cluster_points;
 use super::eras::EraParams;
-use super::policies::{policy_themes, PolicyTheme};
 use super::keywords::{common_words, Corpus, KeywordModel};
+use super::policies::{policy_themes, PolicyTheme};
 use super::time::year_totals;
 use super::vecmath::{center_rows, flatten_unit};
+use super::weights::{ParagraphWeight, ParagraphWeights};
 use super::{Method, Selection, Theme, ThemeInput, ThemeParams, ThemesError, ThemesResult};
 
 /// Parameters of [`theme_tree`].
@@ -62,15 +63,6 @@ impl Default for TreeParams {
 
 /// Least number of distinct years a text must recur in to count as boilerplate.
 pub const BOILERPLATE_MIN_YEARS: usize = 3;
-
-/// A paragraph held by a tree node.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ParagraphWeight {
-    /// Paragraph id.
-    pub id: i64,
-    /// Share of the paragraph's characters (its clustered units) in the node, in (0, 1].
-    pub weight: f32,
-}
 
 /// One theme of the tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -259,7 +251,14 @@ pub fn theme_tree(units: &[ThemeInput], paragraph_of: Option<&[i64]>, params: &T
             }
         }
     }
-    let policies = policy_themes(units, &data, d, &corpus, &common, &boiler, &nodes, &weights, &totals, top, &params.eras);
+    let id_row: HashMap<i64, usize> = units.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
+    let level0: Vec<(u32, HashSet<usize>)> = nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.level == 0)
+        .map(|(i, n)| (i as u32, n.theme.members.iter().filter_map(|m| id_row.get(m).copied()).collect()))
+        .collect();
+    let policies = policy_themes(units, &data, d, &corpus, &common, &boiler, &level0, &weights, &totals, top, &params.eras);
     outliers.sort_unstable();
     let mut boilerplate: Vec<usize> = boiler.into_iter().collect();
     boilerplate.sort_unstable();
@@ -271,39 +270,4 @@ pub fn theme_tree(units: &[ThemeInput], paragraph_of: Option<&[i64]>, params: &T
         input_count: units.len() as u32,
         params: params.clone(),
     })
-}
-
-/// Characters of every unit and of every paragraph, to weigh a node's paragraphs.
-pub(super) struct ParagraphWeights<'a> {
-    paragraph_of: Option<&'a [i64]>,
-    unit_chars: Vec<f32>,
-    paragraph_chars: HashMap<i64, f32>,
-    ids: Vec<i64>,
-}
-
-impl<'a> ParagraphWeights<'a> {
-    fn new(units: &[ThemeInput], paragraph_of: Option<&'a [i64]>) -> Self {
-        let unit_chars: Vec<f32> = units.iter().map(|u| u.text.chars().count().max(1) as f32).collect();
-        let mut paragraph_chars = HashMap::new();
-        if let Some(p) = paragraph_of {
-            for (i, &pid) in p.iter().enumerate() {
-                *paragraph_chars.entry(pid).or_insert(0.0) += unit_chars[i];
-            }
-        }
-        ParagraphWeights { paragraph_of, unit_chars, paragraph_chars, ids: units.iter().map(|u| u.id).collect() }
-    }
-
-    /// The paragraphs of units `rows` with the share of each paragraph's characters they hold.
-    pub(super) fn of(&self, rows: &[usize]) -> Vec<ParagraphWeight> {
-        let Some(p) = self.paragraph_of else {
-            let mut out: Vec<ParagraphWeight> = rows.iter().map(|&i| ParagraphWeight { id: self.ids[i], weight: 1.0 }).collect();
-            out.sort_by_key(|w| w.id);
-            return out;
-        };
-        let mut acc: BTreeMap<i64, f32> = BTreeMap::new();
-        for &i in rows {
-            *acc.entry(p[i]).or_insert(0.0) += self.unit_chars[i];
-        }
-        acc.into_iter().map(|(id, c)| ParagraphWeight { id, weight: (c / self.paragraph_chars[&id]).min(1.0) }).collect()
-    }
 }
