@@ -139,6 +139,8 @@ pub fn run_theme_tree(
 
 /// Policy themes printed under the tree.
 const POLICIES_IN_TREE: usize = 10;
+/// Policy themes drawn by `--policies --plot` (the largest; a heatmap stays readable).
+const POLICIES_PLOTTED: usize = 40;
 
 fn policy_line(run: &ThemeTreeRun, p: &PolicyTheme) -> String {
     let example = p.theme.representatives.first().and_then(|id| run.records.get(id)).map(|r| r.text.chars().take(30).collect::<String>());
@@ -161,7 +163,7 @@ fn policy_line(run: &ThemeTreeRun, p: &PolicyTheme) -> String {
 }
 
 /// Prints every policy theme (under `subtree`'s broad theme when given) as a table, CSV or
-/// JSON; `plot` draws their shares over time as a heatmap.
+/// JSON; `plot` draws the shares over time of the largest [`POLICIES_PLOTTED`] as a heatmap.
 fn print_policies(
     run: &ThemeTreeRun,
     subtree: Option<u32>,
@@ -172,10 +174,10 @@ fn print_policies(
 ) -> anyhow::Result<()> {
     let (policies, found) = run.policies(MAX_POLICIES, subtree)?;
     if let Some(path) = plot {
-        let themes: Vec<Theme> = policies.iter().map(|p| p.theme.clone()).collect();
+        let themes: Vec<Theme> = policies.iter().take(POLICIES_PLOTTED).map(|p| p.theme.clone()).collect();
         let grid = ShareGrid::new(&themes, &run.inputs, bucket)?;
         themes::plot::plot_themes(&themes, &grid, ChartKind::Heatmap, presence, path)?;
-        eprintln!("heatmap of {} policy themes written to {}", themes.len(), path.display());
+        eprintln!("heatmap of the {} largest policy themes written to {}", themes.len(), path.display());
     }
     if out.format() != Format::Table {
         return print_rows(
