@@ -1,15 +1,28 @@
-//! Embedded (SQLite + hnsw_rs) against Qdrant, same data, same run: ingestion (documents/s,
-//! chunks/s, storage only: the vectors are ready, embedding is timed apart),
-//! recall@10 against an exact scan, and NearestParagraphs queries/s at 1 and 8 clients through
-//! simtheme's gRPC (paragraph-id queries, so the model stays out of the figure).
+//! Embedded (SQLite + its index) against Qdrant, same data, same run: ingestion (documents/s,
+//! chunks/s, storage only: the vectors are ready, embedding is timed apart), Qdrant's indexing
+//! time after the load, recall@10 against an exact scan, and NearestParagraphs queries/s at 1
+//! and 8 clients through simtheme's gRPC (paragraph-id queries, so the model stays out of the
+//! figure).
 //!
-//! Data: the seed corpus's real chunk vectors (embedded once, time printed) plus Gaussian
-//! perturbations (cosine ~0.9 to their base), normalised; one chunk per paragraph, ten paragraphs
-//! per document.
+//! Data: with `SIMTHEME_BENCH_STORE=DIR` (an ingested data directory), realistic vectors: the
+//! store's real e5 chunk vectors, 300 held out as queries, the corpus generated around the
+//! others (see `common/realistic.rs`). Without it, the seed corpus's chunk vectors (embedded
+//! once, time printed) plus Gaussian perturbations (cosine ~0.9 to their base). One chunk per
+//! paragraph, ten paragraphs per document.
 //!
-//!     SIMTHEME_QDRANT_BIN=/path/to/qdrant SIMTHEME_BENCH_N=100000 cargo bench --bench backends
+//! Env: `SIMTHEME_BENCH_N` (default 100,000), `SIMTHEME_BENCH_BACKENDS` (default
+//! `embedded,qdrant`), `SIMTHEME_BENCH_QDRANT_MODES` (Qdrant collection quantization, default
+//! `int8`; `int8,none` compares both), `SIMTHEME_BENCH_QDRANT_SEARCH` (search settings
+//! `hnsw_ef:oversampling` compared in-process on each collection, e.g. `0:2,128:4`; ef 0 is
+//! Qdrant's default), `SIMTHEME_BENCH_PUTS` (documents written at once,
+//! default 8), `SIMTHEME_LOAD_SECS` (default 10), `SIMTHEME_QDRANT_BIN`.
+//!
+//!     SIMTHEME_QDRANT_BIN=/path/to/qdrant SIMTHEME_BENCH_STORE=/path/to/data \
+//!         SIMTHEME_BENCH_N=1000000 SIMTHEME_BENCH_BACKENDS=qdrant cargo bench --bench backends
 
 mod common;
+#[path = "common/realistic.rs"]
+mod realistic;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -74,6 +87,12 @@ fn docs(vectors: &[Vec<f32>]) -> Vec<(PreparedDocument, Vec<Vec<f32>>)> {
         .collect()
 }
 
+/// Exact top-`k` of every query (all cores).
+fn exact_tops(data: &[Vec<f32>], queries: &[Vec<f32>], k: usize) -> Vec<Vec<usize>> {
+    use rayon::prelude::*;
+    queries.par_iter().map(|q| exact_top(data, q, k)).collect()
+}
+
 fn exact_top(data: &[Vec<f32>], q: &[f32], k: usize) -> Vec<usize> {
     let mut scored: Vec<(f32, usize)> = data.iter().enumerate().map(|(i, v)| (v.iter().zip(q).map(|(a, b)| a * b).sum(), i)).collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -81,19 +100,56 @@ fn exact_top(data: &[Vec<f32>], q: &[f32], k: usize) -> Vec<usize> {
 }
 
 async fn fill(name: &str, backend: &Arc<dyn Backend>, docs: &[(PreparedDocument, Vec<Vec<f32>>)]) {
+    let at_once: usize = std::env::var("SIMTHEME_BENCH_PUTS").ok().and_then(|s| s.parse().ok()).unwrap_or(8);
     let started = Instant::now();
+    let gate = Arc::new(tokio::sync::Semaphore::new(at_once.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
     for (d, v) in docs {
-        backend.put_document(Arc::new(d.clone()), Arc::new(v.clone())).await.expect("put");
+        let permit = Arc::clone(&gate).acquire_owned().await.unwrap();
+        let (backend, d, v) = (Arc::clone(backend), Arc::new(d.clone()), Arc::new(v.clone()));
+        tasks.spawn(async move {
+            backend.put_document(d, v).await.expect("put");
+            drop(permit);
+        });
+        while let Some(done) = tasks.try_join_next() {
+            done.unwrap();
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
     }
     backend.checkpoint().await.expect("checkpoint");
     let s = started.elapsed().as_secs_f64();
     let chunks: usize = docs.iter().map(|(_, v)| v.len()).sum();
     println!(
-        "{name:>9} ingest: {} documents, {chunks} chunks in {s:.1} s = {:.1} documents/s, {:.0} chunks/s",
+        "{name:>9} ingest: {} documents, {chunks} chunks in {s:.1} s = {:.1} documents/s, {:.0} chunks/s ({at_once} at once)",
         docs.len(),
         docs.len() as f64 / s,
         chunks as f64 / s
     );
+}
+
+/// Waits until Qdrant has indexed `collection` (status green, no optimisation running); prints
+/// how long that took after the load.
+async fn wait_indexed(url: &str, collection: &str) {
+    let client = qdrant_client::Qdrant::from_url(url).skip_compatibility_check().build().unwrap();
+    let started = Instant::now();
+    loop {
+        let info = client.collection_info(collection).await.unwrap().result.unwrap();
+        let green = info.status == qdrant_client::qdrant::CollectionStatus::Green as i32;
+        let (points, indexed) = (info.points_count.unwrap_or(0), info.indexed_vectors_count.unwrap_or(0));
+        // Green alone may come before the optimiser starts; small collections are never indexed
+        // (below Qdrant's indexing threshold, about 20,000 such vectors).
+        if green && (indexed * 10 >= points * 9 || points < 20_000) || started.elapsed() > Duration::from_secs(3600) {
+            println!(
+                "   qdrant indexed {indexed} of {points} vectors, {} segments, {:.1} s after the load",
+                info.segments_count,
+                started.elapsed().as_secs_f64()
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 async fn recall(
@@ -104,10 +160,11 @@ async fn recall(
     docs: &[(PreparedDocument, Vec<Vec<f32>>)],
 ) {
     let (mut hit, mut total) = (0usize, 0usize);
+    let truth = exact_tops(data, queries, 10);
+    let mut latencies = Vec::new();
     let started = Instant::now();
-    for q in queries {
-        let want: Vec<(String, u32)> =
-            exact_top(data, q, 10).into_iter().map(|i| (docs[i / PER_DOC].0.id.clone(), (i % PER_DOC) as u32)).collect();
+    for (q, top) in queries.iter().zip(&truth) {
+        let want: Vec<(String, u32)> = top.iter().map(|&i| (docs[i / PER_DOC].0.id.clone(), (i % PER_DOC) as u32)).collect();
         let query = DenseQuery {
             vector: q.clone(),
             k: 10,
@@ -117,12 +174,22 @@ async fn recall(
             exact: false,
             must_contain: Default::default(),
         };
+        let t = Instant::now();
         let got = backend.nearest(query).await.expect("search");
+        latencies.push(t.elapsed().as_secs_f64() * 1e3);
         total += want.len();
         hit += got.hits.iter().filter(|h| want.contains(&(h.paragraph.document_id.clone(), h.paragraph.position))).count();
     }
-    let ms = started.elapsed().as_secs_f64() * 1e3 / queries.len() as f64;
-    println!("{name:>9} recall@10 vs exact: {:.4} ({} queries, {ms:.2} ms/query in-process)", hit as f64 / total as f64, queries.len());
+    let _ = started;
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    let p = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
+    println!(
+        "{name:>9} recall@10 vs exact: {:.4} ({} queries; in-process p50 {:.2} ms, p99 {:.2} ms)",
+        hit as f64 / total as f64,
+        queries.len(),
+        p(0.5),
+        p(0.99)
+    );
 }
 
 fn start_server(args: &[&str]) -> (Child, String) {
@@ -168,6 +235,99 @@ async fn main() {
     let n: usize = std::env::var("SIMTHEME_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
     let secs: u64 = std::env::var("SIMTHEME_LOAD_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
     let qdrant_bin = std::env::var("SIMTHEME_QDRANT_BIN").ok();
+    let backends = std::env::var("SIMTHEME_BENCH_BACKENDS").unwrap_or_else(|_| "embedded,qdrant".into());
+    let modes = std::env::var("SIMTHEME_BENCH_QDRANT_MODES").unwrap_or_else(|_| "int8".into());
+    let search = std::env::var("SIMTHEME_BENCH_QDRANT_SEARCH").unwrap_or_default();
+    println!("CPU: {}; load {}", common::cpu_model(), common::load_average());
+    let (data, queries, model, dim) = match std::env::var("SIMTHEME_BENCH_STORE") {
+        Ok(dir) => {
+            let model = std::env::var("SIMTHEME_BENCH_MODEL").unwrap_or_else(|_| "multilingual-e5-small".into());
+            let (queries, parents) = realistic::real_vectors(&dir, &model);
+            let t = Instant::now();
+            let data = realistic::corpus(&parents, n);
+            println!(
+                "data: {n} vectors around {} real chunk vectors of {dir}, generated in {:.1} s",
+                parents.len(),
+                t.elapsed().as_secs_f64()
+            );
+            let dim = data[0].len();
+            (data, queries, model, dim)
+        }
+        Err(_) => {
+            let (data, queries, e) = seed_vectors(n);
+            (data, queries, e.name().to_string(), e.dim())
+        }
+    };
+    let docs = docs(&data);
+    println!("backends: N={n} vectors, {} documents, dim {dim}", docs.len());
+    let tmp = tempfile::tempdir().unwrap();
+
+    if backends.split(',').any(|b| b == "embedded") {
+        let settings = EmbeddedSettings {
+            data_dir: tmp.path().join("embedded"),
+            model: model.clone(),
+            dim,
+            index: IndexParams::default(),
+            exact_search_below: 0,
+            large_search: simtheme::backend::LargeSearch::Shortlist,
+        };
+        let embedded: Arc<dyn Backend> = Arc::new(EmbeddedBackend::open(settings).unwrap());
+        fill("embedded", &embedded, &docs).await;
+        recall("embedded", &embedded, &data, &queries, &docs).await;
+        let ids: Vec<i64> =
+            embedded.paragraph_vectors(ParagraphFilter::default(), 2_000).await.unwrap().iter().map(|p| p.paragraph.id).collect();
+        drop(embedded);
+        let dir = tmp.path().join("embedded").display().to_string();
+        let (mut server, addr) = start_server(&["--data-dir", &dir, "--exact-search-below", "0"]);
+        for clients in [1, 8] {
+            load("embedded", &addr, &ids, clients, secs).await;
+        }
+        println!("   embedded server RSS {:.0} MiB", common::rss_mib(server.id()));
+        let _ = server.kill();
+    }
+
+    if !backends.split(',').any(|b| b == "qdrant") {
+        return;
+    }
+    let Some(bin) = qdrant_bin else {
+        println!("SKIPPED: Qdrant half (set SIMTHEME_QDRANT_BIN)");
+        return;
+    };
+    let (mut qdrant, url) = start_qdrant(&bin, tmp.path());
+    for mode in modes.split(',') {
+        let collection = format!("bench_{mode}");
+        let settings = QdrantSettings { collection: collection.clone(), quantization: mode == "int8", ..QdrantSettings::new(url.clone()) };
+        let name = format!("qdrant-{mode}");
+        let q: Arc<dyn Backend> = Arc::new(QdrantBackend::open(settings, &model, dim).await.unwrap());
+        fill(&name, &q, &docs).await;
+        wait_indexed(&url, &collection).await;
+        recall(&name, &q, &data, &queries, &docs).await;
+        // the search settings side by side on the same collection (in-process)
+        for pair in search.split(',').filter(|p| !p.is_empty()) {
+            let (ef, os) = pair.split_once(':').expect("SIMTHEME_BENCH_QDRANT_SEARCH entries are hnsw_ef:oversampling");
+            let (ef, os): (u64, f64) = (ef.parse().unwrap(), os.parse().unwrap());
+            let settings = QdrantSettings {
+                collection: collection.clone(),
+                hnsw_ef: (ef > 0).then_some(ef),
+                oversampling: os,
+                ..QdrantSettings::new(url.clone())
+            };
+            let tuned: Arc<dyn Backend> = Arc::new(QdrantBackend::open(settings, &model, dim).await.unwrap());
+            recall(&format!("{name} ef {ef} oversampling {os}"), &tuned, &data, &queries, &docs).await;
+        }
+        let ids: Vec<i64> = q.paragraph_vectors(ParagraphFilter::default(), 2_000).await.unwrap().iter().map(|p| p.paragraph.id).collect();
+        let (mut server, addr) = start_server(&["--backend", "qdrant", "--qdrant-url", &url, "--collection", &collection]);
+        for clients in [1, 8] {
+            load(&name, &addr, &ids, clients, secs).await;
+        }
+        let _ = server.kill();
+        println!("   qdrant server RSS {:.0} MiB", common::rss_mib(qdrant.id()));
+    }
+    let _ = qdrant.kill();
+}
+
+/// The seed corpus's chunk vectors plus noise, and noisy queries around them.
+fn seed_vectors(n: usize) -> (Vec<Vec<f32>>, Vec<Vec<f32>>, Embedder) {
     let e = Embedder::load(&EmbedderConfig::default()).expect("model");
     let mut texts = Vec::new();
     for (name, text) in simtheme::engine::SEED_DOCUMENTS {
@@ -183,50 +343,8 @@ async fn main() {
     let queries: Vec<Vec<f32>> = (0..QUERIES)
         .map(|_| normalize(base[rng.random_range(0..base.len())].iter().map(|&x| x + 0.03 * gaussian(&mut rng)).collect()))
         .collect();
-    let docs = docs(&data);
-    println!("backends: N={n} vectors (seed chunks + noise), {} documents, dim {}", docs.len(), e.dim());
-
-    let tmp = tempfile::tempdir().unwrap();
-    let settings = EmbeddedSettings {
-        data_dir: tmp.path().join("embedded"),
-        model: e.name().into(),
-        dim: e.dim(),
-        index: IndexParams::default(),
-        exact_search_below: 0,
-        // The graph, as this bench measured it before the shortlist existed.
-        large_search: simtheme::backend::LargeSearch::Hnsw,
-    };
-    let embedded: Arc<dyn Backend> = Arc::new(EmbeddedBackend::open(settings).unwrap());
-    fill("embedded", &embedded, &docs).await;
-    recall("embedded", &embedded, &data, &queries, &docs).await;
-    let ids: Vec<i64> =
-        embedded.paragraph_vectors(ParagraphFilter::default(), 2_000).await.unwrap().iter().map(|p| p.paragraph.id).collect();
-    drop(embedded);
-    let dir = tmp.path().join("embedded").display().to_string();
-    let (mut server, addr) = start_server(&["--data-dir", &dir, "--exact-search-below", "0", "--large-search", "hnsw"]);
-    for clients in [1, 8] {
-        load("embedded", &addr, &ids, clients, secs).await;
-    }
-    let _ = server.kill();
-
-    let Some(bin) = qdrant_bin else {
-        println!("SKIPPED: Qdrant half (set SIMTHEME_QDRANT_BIN)");
-        return;
-    };
-    let (mut qdrant, url) = start_qdrant(&bin, tmp.path());
-    let qb = QdrantBackend::open(QdrantSettings::new(url.clone()), e.name(), e.dim()).await.unwrap();
-    let q: Arc<dyn Backend> = Arc::new(qb);
-    fill("qdrant", &q, &docs).await;
-    recall("qdrant", &q, &data, &queries, &docs).await;
-    let ids: Vec<i64> = q.paragraph_vectors(ParagraphFilter::default(), 2_000).await.unwrap().iter().map(|p| p.paragraph.id).collect();
-    let (mut server, addr) = start_server(&["--backend", "qdrant", "--qdrant-url", &url]);
-    for clients in [1, 8] {
-        load("qdrant", &addr, &ids, clients, secs).await;
-    }
-    let _ = server.kill();
-    let _ = qdrant.kill();
+    (data, queries, e)
 }
-
 fn start_qdrant(bin: &str, dir: &std::path::Path) -> (Child, String) {
     let port = |_: u8| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let (http, grpc) = (port(0), port(1));

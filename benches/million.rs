@@ -24,56 +24,17 @@
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "common/realistic.rs"]
+mod realistic;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use common::{gaussian, normalize};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
+use realistic::{corpus, real_vectors};
 use simtheme::backend::embedded::index::{ChunkIndex, Hit, IndexParams, Shortlist};
-use simtheme::backend::embedded::store::Store;
 
-const QUERIES: usize = 300;
 const K: usize = 10;
-
-/// (queries, parents): real vectors of the store, every n-th held out as a query.
-fn real_vectors(dir: &str, model: &str) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
-    let store = Store::open_reader(std::path::Path::new(dir)).expect("open the store of SIMTHEME_BENCH_STORE");
-    let all: Vec<Vec<f32>> = store.all_chunk_vectors(model).expect("read vectors").into_iter().map(|(_, v)| v).collect();
-    assert!(all.len() > 2 * QUERIES, "{dir} holds {} vectors of {model}; ingest a corpus first", all.len());
-    let step = all.len() / QUERIES;
-    let (mut queries, mut parents) = (Vec::new(), Vec::new());
-    for (i, v) in all.into_iter().enumerate() {
-        if i % step == 0 && queries.len() < QUERIES {
-            queries.push(v);
-        } else {
-            parents.push(v);
-        }
-    }
-    (queries, parents)
-}
-
-/// `n` corpus vectors around the parents (see the module comment), in parallel, seeded per
-/// block so the set does not depend on the thread count.
-fn corpus(parents: &[Vec<f32>], n: usize) -> Vec<Vec<f32>> {
-    const BLOCK: usize = 4_096;
-    (0..n.div_ceil(BLOCK))
-        .into_par_iter()
-        .flat_map_iter(|b| {
-            let mut rng = StdRng::seed_from_u64(0x5EED_0000 + b as u64);
-            let len = BLOCK.min(n - b * BLOCK);
-            (0..len)
-                .map(|_| {
-                    let p = &parents[rng.random_range(0..parents.len())];
-                    let sigma: f32 = rng.random_range(0.01..0.03);
-                    normalize(p.iter().map(|&x| x + sigma * gaussian(&mut rng)).collect())
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
 
 fn median_ms(mut xs: Vec<Duration>) -> (f64, f64) {
     xs.sort();

@@ -126,6 +126,14 @@ async fn qdrant_gives_the_same_top_ten_as_the_embedded_exact_path() {
     assert_eq!((sa.documents, sa.paragraphs, sa.chunks, sa.duplicates), (sb.documents, sb.paragraphs, sb.chunks, sb.duplicates));
     assert_eq!(sa.years, sb.years);
 
+    // A new collection keeps int8 copies of the vectors in RAM (searches rescore on the floats).
+    let (status, info) = common::qdrant::http_get(node.http_port, "/collections/same").expect("collection info");
+    let info: serde_json::Value = serde_json::from_str(&info).unwrap();
+    assert_eq!(status, 200, "{info}");
+    let dense = &info["result"]["config"]["params"]["vectors"]["dense"];
+    assert_eq!(dense["quantization_config"]["scalar"]["type"], "int8", "{info}");
+    assert_eq!(dense["quantization_config"]["scalar"]["always_ram"], true, "{info}");
+
     // Backups of the Qdrant backend are collection snapshots on the node, taken while it serves.
     let backup = |collection: &str, extra: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_simtheme"))

@@ -17,6 +17,15 @@ pub enum BackendKind {
     Qdrant,
 }
 
+/// Quantization of a new Qdrant collection's vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum QdrantQuantization {
+    /// Scalar int8, in RAM, with float rescoring.
+    Int8,
+    /// Float vectors only.
+    None,
+}
+
 /// Storage backend settings.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BackendArgs {
@@ -41,6 +50,17 @@ pub struct BackendArgs {
     /// Deadline of one Qdrant call, seconds.
     #[arg(long, default_value_t = qdrant::DEFAULT_TIMEOUT_SECS)]
     pub qdrant_timeout_secs: u64,
+    /// Quantization of a new Qdrant collection's vectors (ignored when it exists): `int8`
+    /// (kept in RAM; searches pick --qdrant-oversampling times the results on it and rescore
+    /// them on the floats) or `none`.
+    #[arg(long, value_enum, default_value_t = QdrantQuantization::Int8)]
+    pub qdrant_quantization: QdrantQuantization,
+    /// Qdrant searches on int8 vectors: candidates per result wanted, rescored on the floats.
+    #[arg(long, default_value_t = qdrant::DEFAULT_OVERSAMPLING)]
+    pub qdrant_oversampling: f64,
+    /// Qdrant searches: size of the HNSW candidate list (0: Qdrant's default, 100).
+    #[arg(long, default_value_t = qdrant::DEFAULT_HNSW_EF)]
+    pub qdrant_hnsw_ef: u64,
     /// HNSW (embedded backend): max links per node.
     #[arg(long, default_value_t = DEFAULT_M)]
     pub hnsw_m: usize,
@@ -85,6 +105,9 @@ impl BackendArgs {
             shards: self.shards.max(1),
             replication_factor: self.replication_factor.max(1),
             timeout: Duration::from_secs(self.qdrant_timeout_secs.max(1)),
+            quantization: self.qdrant_quantization == QdrantQuantization::Int8,
+            oversampling: self.qdrant_oversampling.max(1.0),
+            hnsw_ef: (self.qdrant_hnsw_ef > 0).then_some(self.qdrant_hnsw_ef),
         }
     }
 }

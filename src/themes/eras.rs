@@ -122,6 +122,8 @@ pub(crate) fn era_terms(corpus: &Corpus, years: &[Option<i32>], centred: &[f32],
             taken.push(EraTerm { terms: vec![term], members: units, era, peak, coherence });
         }
     }
+    // aliases add units: most units first again (a stable sort keeps ties in candidate order)
+    taken.sort_by_key(|t| std::cmp::Reverse(t.members.len()));
     taken
 }
 

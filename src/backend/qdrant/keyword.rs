@@ -17,10 +17,10 @@
 
 use std::collections::HashMap;
 
-use qdrant_client::qdrant::{Condition, Filter, Query, QueryPointGroupsBuilder, SearchParams, VectorInput};
+use qdrant_client::qdrant::{Condition, Filter, Query, QueryPointGroupsBuilder, VectorInput};
 
 use super::filter::chunks;
-use super::read::{decode, record_of};
+use super::read::{decode, record_of, search_params};
 use super::schema::{spaced_chars, ChunkPayload, DENSE, KEYWORDS};
 use super::Inner;
 use crate::backend::{BackendError, DenseHits, DenseQuery, KeywordHits, KeywordParagraphHit, KeywordSearch, ParagraphHit};
@@ -80,7 +80,7 @@ pub async fn nearest_containing(inner: &Inner, q: &DenseQuery) -> Result<DenseHi
             .group_size(1u64)
             .limit(limit)
             .with_payload(true)
-            .params(SearchParams { exact: Some(q.exact), ..Default::default() });
+            .params(search_params(inner, q.exact));
         if q.min_score > -1.0 {
             req = req.score_threshold(q.min_score);
         }
@@ -117,7 +117,7 @@ async fn best_cosines(inner: &Inner, ids: &[i64], vector: &[f32]) -> Result<Hash
         .group_size(1u64)
         .limit(ids.len() as u64)
         .with_payload(true)
-        .params(SearchParams { exact: Some(true), ..Default::default() });
+        .params(search_params(inner, true));
     let found = inner.client.query_groups(req).await.map_err(inner.err("scoring keyword hits"))?;
     let mut out = HashMap::new();
     for group in found.result.map(|r| r.groups).unwrap_or_default() {

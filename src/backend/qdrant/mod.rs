@@ -47,6 +47,17 @@ pub struct QdrantSettings {
     pub replication_factor: u32,
     /// Deadline of one Qdrant call. Default 30 s.
     pub timeout: Duration,
+    /// Scalar (int8) quantization of a new collection's chunk vectors, kept in RAM, with every
+    /// approximate search rescored on the float vectors (ignored when the collection exists).
+    /// Default on: a quarter of the vector memory per search, the float vectors only for the
+    /// rescoring.
+    pub quantization: bool,
+    /// Candidates taken on the int8 vectors per result wanted, then rescored on the floats
+    /// (collections with quantization). Default [`DEFAULT_OVERSAMPLING`].
+    pub oversampling: f64,
+    /// Size of the HNSW candidate list of a search; `None` leaves Qdrant's default (the
+    /// collection's ef_construct, 100). Default [`DEFAULT_HNSW_EF`].
+    pub hnsw_ef: Option<u64>,
 }
 
 /// Qdrant gRPC URL used when none is given (a local server's gRPC port).
@@ -57,6 +68,13 @@ pub const DEFAULT_COLLECTION: &str = "simtheme";
 pub const DEFAULT_SHARDS: u32 = 1;
 /// Copies of each shard of a new collection when not told otherwise.
 pub const DEFAULT_REPLICATION_FACTOR: u32 = 1;
+/// Candidates scored on the int8 vectors per result wanted, then rescored on the floats, when
+/// not told otherwise. Chosen at 100,000 realistic vectors around the Singapore budget
+/// speeches' chunks: recall@10 0.981 at 2, 0.994 at 3, 0.996 at 4, for the same latency.
+pub const DEFAULT_OVERSAMPLING: f64 = 4.0;
+/// HNSW candidate list of a Qdrant search when not told otherwise (with oversampling 4:
+/// recall@10 0.996 at 100,000 vectors; a margin for larger collections).
+pub const DEFAULT_HNSW_EF: u64 = 128;
 /// Deadline of one Qdrant call when not told otherwise, seconds.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
 
@@ -70,6 +88,9 @@ impl QdrantSettings {
             shards: DEFAULT_SHARDS,
             replication_factor: DEFAULT_REPLICATION_FACTOR,
             timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
+            quantization: true,
+            oversampling: DEFAULT_OVERSAMPLING,
+            hnsw_ef: Some(DEFAULT_HNSW_EF),
         }
     }
 }

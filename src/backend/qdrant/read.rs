@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use qdrant_client::qdrant::{
-    facet_value, Condition, CountPointsBuilder, FacetCountsBuilder, Filter, GetPointsBuilder, PointId, QueryPointGroupsBuilder,
-    RetrievedPoint, ScrollPointsBuilder, SearchParams, Value,
+    facet_value, Condition, CountPointsBuilder, FacetCountsBuilder, Filter, GetPointsBuilder, PointId, QuantizationSearchParams,
+    QueryPointGroupsBuilder, RetrievedPoint, ScrollPointsBuilder, SearchParams, Value,
 };
 use serde::de::DeserializeOwned;
 
@@ -212,13 +212,22 @@ pub async fn nearest(inner: &Inner, q: &DenseQuery) -> Result<DenseHits, Backend
         .group_size(1u64)
         .limit(q.k as u64)
         .with_payload(true)
-        .params(SearchParams { exact: Some(q.exact), ..Default::default() });
+        .params(search_params(inner, q.exact));
     if q.min_score > -1.0 {
         req = req.score_threshold(q.min_score);
     }
     let (best, _) = best_per_group(inner, req).await?;
     let hits = best.into_iter().map(|(c, score)| ParagraphHit { span: (c.start, c.end), paragraph: record_of(&c), score }).collect();
     Ok(DenseHits { hits, path: if q.exact { "qdrant-exact" } else { "qdrant" } })
+}
+
+/// Search parameters: exact searches read the float vectors only; approximate ones take
+/// `oversampling` candidates per result on the int8 vectors (when the collection has them),
+/// rescore those on the floats, and search the graph with the configured `hnsw_ef`.
+pub(super) fn search_params(inner: &Inner, exact: bool) -> SearchParams {
+    let s = &inner.settings;
+    let quantization = QuantizationSearchParams { ignore: Some(exact), rescore: Some(true), oversampling: Some(s.oversampling) };
+    SearchParams { exact: Some(exact), quantization: Some(quantization), hnsw_ef: s.hnsw_ef, ..Default::default() }
 }
 
 /// Times a grouped query is run again when its answer held a point deleted while it ran.

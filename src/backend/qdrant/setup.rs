@@ -4,8 +4,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use qdrant_client::qdrant::{
     CreateCollectionBuilder, CreateFieldIndexCollectionBuilder, Distance, FieldType, GetPointsBuilder, Modifier, PointStruct,
-    SparseVectorParamsBuilder, SparseVectorsConfigBuilder, TextIndexParamsBuilder, TokenizerType, UpsertPointsBuilder, VectorParamsBuilder,
-    VectorsConfigBuilder,
+    QuantizationType, ScalarQuantizationBuilder, SparseVectorParamsBuilder, SparseVectorsConfigBuilder, TextIndexParamsBuilder,
+    TokenizerType, UpsertPointsBuilder, VectorParamsBuilder, VectorsConfigBuilder,
 };
 use qdrant_client::Payload;
 
@@ -72,7 +72,14 @@ pub async fn ensure_collection(inner: &Inner) -> Result<(), BackendError> {
 async fn create(inner: &Inner) -> Result<(), BackendError> {
     let s = &inner.settings;
     let mut dense = VectorsConfigBuilder::default();
-    dense.add_named_vector_params(DENSE, VectorParamsBuilder::new(inner.dim as u64, Distance::Cosine));
+    let mut params = VectorParamsBuilder::new(inner.dim as u64, Distance::Cosine);
+    if s.quantization {
+        // int8 per component, the 1% most extreme values clipped, in RAM; searches rescore
+        params = params.quantization_config(
+            ScalarQuantizationBuilder::default().r#type(QuantizationType::Int8.into()).quantile(0.99).always_ram(true),
+        );
+    }
+    dense.add_named_vector_params(DENSE, params);
     let mut sparse = SparseVectorsConfigBuilder::default();
     sparse.add_named_vector_params(KEYWORDS, SparseVectorParamsBuilder::default().modifier(Modifier::Idf as i32));
     let request = CreateCollectionBuilder::new(inner.collection())
