@@ -4,7 +4,7 @@
 use crate::engine::{EngineError, ReuseQuery, ReuseScope, ThemeTreeQuery, ThemeTreeRun};
 use crate::proto;
 use crate::reuse::{DiffOp, ReuseEntry, ReuseKind, ReuseParagraph, ReuseParams, ReuseReport};
-use crate::themes::{PolicyTheme, TreeNode};
+use crate::themes::{PolicyTheme, Theme, TreeNode};
 
 use super::convert::theme_request;
 
@@ -22,12 +22,29 @@ fn quote(run: &ThemeTreeRun, id: i64, similarity: f32) -> Option<proto::ThemePar
     Some(proto::ThemeParagraph { paragraph_id: id, document_id: r.document_id.clone(), year: r.year, text: r.text.clone(), similarity })
 }
 
-fn node(run: &ThemeTreeRun, n: &TreeNode, members: bool, per_year: usize) -> proto::ThemeNode {
-    let t = &n.theme;
+/// The parts a tree node and a policy theme share: keywords, years and the representatives
+/// quoted with their cosine to the theme's centre.
+struct ThemeParts {
+    keywords: Vec<proto::Keyword>,
+    years: Vec<proto::ThemeYearShare>,
+    representatives: Vec<proto::ThemeParagraph>,
+}
+
+fn parts(run: &ThemeTreeRun, t: &Theme) -> ThemeParts {
     let quoted = |id: &i64| -> Option<proto::ThemeParagraph> {
         let v = &run.inputs.iter().find(|i| i.id == *id)?.vector;
         quote(run, *id, crate::embed::cosine(v, &t.centroid))
     };
+    ThemeParts {
+        keywords: t.keywords.iter().map(|k| proto::Keyword { word: k.word.clone(), weight: k.weight }).collect(),
+        years: t.years.iter().map(|y| proto::ThemeYearShare { year: y.year, count: y.count, share: y.share }).collect(),
+        representatives: t.representatives.iter().filter_map(quoted).collect(),
+    }
+}
+
+fn node(run: &ThemeTreeRun, n: &TreeNode, members: bool, per_year: usize) -> proto::ThemeNode {
+    let t = &n.theme;
+    let ThemeParts { keywords, years, representatives } = parts(run, t);
     let mut member_ids = if members { n.paragraphs.iter().map(|p| p.id).collect() } else { Vec::new() };
     member_ids.sort_unstable();
     proto::ThemeNode {
@@ -36,12 +53,12 @@ fn node(run: &ThemeTreeRun, n: &TreeNode, members: bool, per_year: usize) -> pro
         level: n.level,
         children: n.children.clone(),
         label: t.label.clone(),
-        keywords: t.keywords.iter().map(|k| proto::Keyword { word: k.word.clone(), weight: k.weight }).collect(),
+        keywords,
         size: t.size,
         share: t.share,
         cohesion: t.cohesion,
-        years: t.years.iter().map(|y| proto::ThemeYearShare { year: y.year, count: y.count, share: y.share }).collect(),
-        representatives: t.representatives.iter().filter_map(quoted).collect(),
+        years,
+        representatives,
         member_ids,
         year_examples: run.year_examples(n, per_year).into_iter().filter_map(|(id, sim)| quote(run, id, sim)).collect(),
     }
@@ -49,10 +66,7 @@ fn node(run: &ThemeTreeRun, n: &TreeNode, members: bool, per_year: usize) -> pro
 
 fn policy(run: &ThemeTreeRun, p: &PolicyTheme, members: bool) -> proto::PolicyTheme {
     let t = &p.theme;
-    let quoted = |id: &i64| -> Option<proto::ThemeParagraph> {
-        let v = &run.inputs.iter().find(|i| i.id == *id)?.vector;
-        quote(run, *id, crate::embed::cosine(v, &t.centroid))
-    };
+    let ThemeParts { keywords, years, representatives } = parts(run, t);
     proto::PolicyTheme {
         id: t.id,
         label: t.label.clone(),
@@ -64,9 +78,9 @@ fn policy(run: &ThemeTreeRun, p: &PolicyTheme, members: bool) -> proto::PolicyTh
         share: t.share,
         coherence: p.coherence,
         broad_theme: p.broad_theme,
-        keywords: t.keywords.iter().map(|k| proto::Keyword { word: k.word.clone(), weight: k.weight }).collect(),
-        years: t.years.iter().map(|y| proto::ThemeYearShare { year: y.year, count: y.count, share: y.share }).collect(),
-        representatives: t.representatives.iter().filter_map(quoted).collect(),
+        keywords,
+        years,
+        representatives,
         member_ids: if members { p.paragraphs.iter().map(|w| w.id).collect() } else { Vec::new() },
     }
 }
