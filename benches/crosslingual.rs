@@ -100,7 +100,7 @@ async fn main() {
     let fixture: Fixture =
         serde_json::from_str(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/crosslingual_queries.json"))).unwrap();
     let bin = std::env::var_os("SIMTHEME_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_simtheme").into());
-    println!("CPU {} (kernel {}), server {}", common::cpu_model(), simtheme::embed::int8::Kernel::detect().name(), bin.to_string_lossy());
+    println!("{}; server {}", common::machine(), bin.to_string_lossy());
     let tmp = tempfile::tempdir().unwrap();
     let mut clients = BTreeMap::new();
     let mut children = Vec::new();

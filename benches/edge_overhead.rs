@@ -139,6 +139,7 @@ async fn run(target: &Target, rpc: Rpc, clients: usize, secs: u64) -> (Vec<f64>,
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    println!("{}", common::machine());
     let secs: u64 = std::env::var("SIMTHEME_EDGE_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
     let rounds: usize = std::env::var("SIMTHEME_EDGE_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(2);
     let tmp = tempfile::tempdir().unwrap();

@@ -30,6 +30,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
 }
 
 fn main() {
+    println!("{}", common::machine());
     let threads: Vec<usize> =
         std::env::var("SIMTHEME_BENCH_THREADS").unwrap_or_else(|_| "1,2".into()).split(',').filter_map(|s| s.trim().parse().ok()).collect();
     let repeats: usize = std::env::var("SIMTHEME_BENCH_REPEATS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);

@@ -175,6 +175,7 @@ fn make_data(mode: &str, n: usize) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
 }
 
 fn main() {
+    println!("{}", common::machine());
     let n: usize = std::env::var("SIMTHEME_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000).max(100);
     let mode = std::env::var("SIMTHEME_BENCH_DATA").unwrap_or_else(|_| "random".to_string());
     let modes: Vec<&str> = if mode == "both" { vec!["random", "clustered"] } else { vec![mode.as_str()] };

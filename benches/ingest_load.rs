@@ -107,6 +107,7 @@ fn print_parts(name: &str, parts: &[Parts]) {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    println!("{}", common::machine());
     let secs = env_or("SIMTHEME_LOAD_SECS", 10);
     let clients = env_or("SIMTHEME_INGEST_LOAD_CLIENTS", 2) as usize;
     let pages = env_or("SIMTHEME_INGEST_PAGES", 200) as usize;

@@ -34,7 +34,7 @@ async fn main() {
     let started = Instant::now();
     let (mut child, line) = common::start_server(bin, args);
     println!("{} (ready after {:.1} s)", line.trim(), started.elapsed().as_secs_f64());
-    println!("CPU: {}; load {}", common::cpu_model(), common::load_average());
+    println!("{}", common::machine());
     let levels: Vec<usize> = std::env::var("SIMTHEME_LOAD_CLIENTS")
         .unwrap_or_else(|_| "1,8,32".into())
         .split(',')

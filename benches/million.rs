@@ -90,7 +90,7 @@ fn main() {
     let model = std::env::var("SIMTHEME_BENCH_MODEL").unwrap_or_else(|_| "multilingual-e5-small".into());
     let n: usize = std::env::var("SIMTHEME_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
     let filter_share: f64 = std::env::var("SIMTHEME_BENCH_FILTER_SHARE").ok().and_then(|s| s.parse().ok()).unwrap_or(0.1);
-    println!("CPU: {} ({} threads); load {}", common::cpu_model(), rayon::current_num_threads(), common::load_average());
+    println!("{}; {} threads", common::machine(), rayon::current_num_threads());
 
     let (queries, parents) = real_vectors(&dir, &model);
     let dim = parents[0].len();

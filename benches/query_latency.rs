@@ -10,11 +10,14 @@
 //! Quantised matmuls run on candle's process-wide pool: set `CANDLE_NUM_THREADS=1` to
 //! measure one core. `SIMTHEME_BENCH_ENCODER=quantised` or `=f32` runs one side only.
 
+mod common;
+
 use std::time::Instant;
 
 use simtheme::embed::{Embedder, EmbedderConfig, Mode};
 
 fn main() {
+    println!("{}", common::machine());
     let queries = ["how do SMEs become specialised", "中小企业如何走专精特新之路", "digital transformation of manufacturing", "新质生产力"];
     let only = std::env::var("SIMTHEME_BENCH_ENCODER").unwrap_or_default(); // "quantised" | "f32" | "" (both)
     for (label, dequantize) in [("quantised (default)", false), ("dequantised f32", true)] {

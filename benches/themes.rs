@@ -94,6 +94,7 @@ fn synthetic(n: usize, seed: u64) -> Vec<ThemeInput> {
 }
 
 fn main() {
+    println!("{}", common::machine());
     let sizes: Vec<usize> = std::env::var("SIMTHEME_BENCH_SIZES")
         .ok()
         .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())

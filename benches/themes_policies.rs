@@ -33,7 +33,7 @@ use simtheme::engine::{Engine, IngestInput, IngestStatus};
 use simtheme::themes::eras::EraParams;
 use simtheme::themes::{cluster_themes, theme_tree, ThemeInput, ThemeParams, ThemeTree, TreeParams};
 
-use common::{cpu_model, peak_rss_mb};
+use common::peak_rss_mb;
 use score::{report, score_flat, Corpus, Group};
 
 async fn ingest_dir(engine: &Arc<Engine>, dir: &PathBuf) {
@@ -72,7 +72,7 @@ async fn main() {
         other => panic!("SIMTHEME_POLICY_SET must be cn or sg, not {other}"),
     };
     let data = PathBuf::from(std::env::var("SIMTHEME_EVAL_DATA").unwrap_or_else(|_| format!("target/themes_policies/{set}")));
-    println!("CPU: {}; corpus {}; data {}", cpu_model(), dir.display(), data.display());
+    println!("{}; corpus {}; data {}", common::machine(), dir.display(), data.display());
     let mut config = Config { backend: BackendConfig::embedded(&data), seed_when_empty: false, ..Default::default() };
     // ingestion is the only work here: no SCHED_IDLE / nice for the bulk lane, which would
     // stall it behind any other process on a busy machine

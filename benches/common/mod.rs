@@ -130,6 +130,20 @@ pub fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown CPU".into())
 }
 
+/// One line naming what produced a bench's figures: the CPU model, the cores this process may
+/// use, the operating-system kernel release, the integer matmul kernel simtheme picked
+/// (`SIMTHEME_NO_AMX` and `SIMTHEME_KERNEL` change it) and the load average.
+pub fn machine() -> String {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|s| s.trim().to_string()).unwrap_or_else(|_| "unknown".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    format!(
+        "CPU: {} ({cores} cores), Linux {release}, int8 kernel {}; load {}",
+        cpu_model(),
+        simtheme::embed::int8::Kernel::detect().name(),
+        load_average()
+    )
+}
+
 /// A standard normal sample (Box-Muller) for the vector benches' synthetic data.
 pub fn gaussian(rng: &mut StdRng) -> f32 {
     let u1: f64 = rng.random_range(f64::EPSILON..1.0);

@@ -22,6 +22,31 @@ unsafe fn gelu_avx2(xs: &mut [f32]) {
     gelu_generic(xs)
 }
 
+/// [`gelu_erf_in_place`] on the 16 lanes of a register, with the same operations in the same
+/// order (so the same result to the bit), for kernels that apply it before storing.
+///
+/// # Safety
+/// The CPU must support AVX-512 F.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn gelu_erf_avx512(v: std::arch::x86_64::__m512) -> std::arch::x86_64::__m512 {
+    use std::arch::x86_64::*;
+    let c = |f: f32| _mm512_set1_ps(f);
+    let x = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(v, c(std::f32::consts::FRAC_1_SQRT_2)), c(-4.0)), c(4.0));
+    let x2 = _mm512_mul_ps(x, x);
+    let mut p = _mm512_fmadd_ps(x2, c(-2.726_142_3e-10), c(2.770_681_4e-8));
+    for k in [-2.101_024e-6, -5.692_506_4e-5, -7.349_906_3e-4, -2.954_6e-3, -1.609_603_3e-2] {
+        p = _mm512_fmadd_ps(x2, p, c(k));
+    }
+    let mut q = _mm512_fmadd_ps(x2, c(-1.456_607_2e-5), c(-2.133_740_6e-4));
+    for k in [-1.682_827e-3, -7.373_329_2e-3, -1.426_473_9e-2] {
+        q = _mm512_fmadd_ps(x2, q, c(k));
+    }
+    let erf = _mm512_div_ps(_mm512_mul_ps(x, p), q);
+    _mm512_mul_ps(_mm512_mul_ps(c(0.5), v), _mm512_add_ps(c(1.0), erf))
+}
+
 #[inline(always)]
 fn gelu_generic(xs: &mut [f32]) {
     for v in xs.iter_mut() {
@@ -55,6 +80,32 @@ mod tests {
         let want: Vec<f32> = Tensor::new(xs.as_slice(), &Device::Cpu).unwrap().gelu_erf().unwrap().to_vec1().unwrap();
         for ((x, g), w) in xs.iter().zip(&got).zip(&want) {
             assert!((g - w).abs() <= 2e-6 * x.abs().max(1.0), "gelu({x}) = {g}, want {w}");
+        }
+    }
+
+    /// The register version gives the slice version's result to the bit, clamped tails and
+    /// signed zeros included.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_avx512_gelu_equals_the_slice_gelu_bit_for_bit() {
+        if !is_x86_feature_detected!("avx512f") {
+            return;
+        }
+        let mut xs: Vec<f32> = (-5000..5000).map(|i| i as f32 / 700.0).collect();
+        xs.extend([0.0, -0.0, 1e-30, -1e-30, 40.0, -40.0]);
+        xs.resize(xs.len().next_multiple_of(16), 0.5);
+        let mut want = xs.clone();
+        gelu_erf_in_place(&mut want);
+        for (chunk, want) in xs.chunks_exact(16).zip(want.chunks_exact(16)) {
+            let mut got = [0f32; 16];
+            // SAFETY: AVX-512 F was detected; both pointers hold 16 floats.
+            unsafe {
+                use std::arch::x86_64::*;
+                _mm512_storeu_ps(got.as_mut_ptr(), gelu_erf_avx512(_mm512_loadu_ps(chunk.as_ptr())));
+            }
+            for ((g, w), x) in got.iter().zip(want).zip(chunk) {
+                assert_eq!(g.to_bits(), w.to_bits(), "gelu({x})");
+            }
         }
     }
 }

@@ -6,85 +6,21 @@
 //! for the few rows of a short query, was slower here than dequantised f32; its AVX-512
 //! VNNI kernels need `k` to be a multiple of 256, and BERT-small's 384 is not.
 //!
-//! Layout. Each weight is stored as its unsigned nibble `q ∈ [0, 15]` (value `(q - 8)·d`),
-//! so one `u8 × i8` instruction (VNNI `vpdpbusd`, or AVX2 `vpmaddubsw`, which cannot
-//! saturate with 4-bit operands) multiplies it with an 8-bit activation; the `-8` offset
-//! is folded in afterwards with the block sum of the activations. Blocks are gathered in
-//! *supergroups* of 16: chunk `c` (0..8) of a supergroup holds bytes `4c..4c+4` of each of
-//! its 16 blocks, so 32-bit lane `l` of every 512-bit product belongs to block `l`. Eight
-//! `vpdpbusd` then finish 16 block dot products at once and a single float
-//! multiply-add per supergroup applies the 16 block scales (instead of one per 4 blocks).
-//! A short last supergroup is padded with zero blocks.
-//!
-//! Work is split into tiles of weight rows × activation rows on the current rayon pool,
-//! each computed by a register-blocked microkernel (several activation rows times several
-//! weight rows per pass over `k`), so each loaded weight chunk serves many tokens and each
-//! activation chunk many weight rows.
-
-use rayon::prelude::*;
+//! Layout. Every kernel reads the weights in one *group* layout: 16 weight rows per group, so
+//! an AMX tile or an AVX-512 register holds 16 output rows (see `groups.rs`). Work is split
+//! into tasks of groups × activation rows on the current rayon pool, each computed by a
+//! register-blocked microkernel (several activation rows times several groups per pass over
+//! `k`), so each loaded weight register serves many tokens and each activation many rows.
 
 /// Values per quantisation block (GGML `QK4_0` / `QK8_0`).
 pub const BLOCK: usize = 32;
 /// Bytes of one GGML Q4_0 block: f16 scale + 16 bytes of nibbles.
 pub(crate) const Q4_0_BYTES: usize = 18;
-/// Blocks per supergroup (one 32-bit lane of a 512-bit register each).
-const SG_BLOCKS: usize = 16;
-/// Bytes of one row's supergroup.
-const SG: usize = SG_BLOCKS * BLOCK;
-/// Bytes of one chunk (4 bytes of each block of a supergroup).
-const CHUNK: usize = 4 * SG_BLOCKS;
-/// Chunks per supergroup.
-const CHUNKS: usize = BLOCK / 4;
-/// Weight rows per parallel tile.
-const N_TILE: usize = 48;
-/// Activation rows per parallel tile (kept hot in L2 while the tile's weight rows pass).
-const M_TILE: usize = 64;
-
-/// Position of byte `t` of block `b` (both within one row) in the supergroup layout.
-#[inline]
-fn layout_index(b: usize, t: usize) -> usize {
-    (b / SG_BLOCKS) * SG + (t / 4) * CHUNK + (b % SG_BLOCKS) * 4 + t % 4
-}
-
 /// A `(rows × cols)` matrix of Q4_0 weights, packed for one [`Kernel`].
 #[derive(Clone)]
 pub struct NibbleMatrix {
-    rows: usize,
-    cols: usize,
     kernel: Kernel,
-    packing: Packing,
-}
-
-#[derive(Clone)]
-enum Packing {
-    Lanes(LaneMatrix),
-    #[cfg(target_arch = "x86_64")]
-    Tiles(amx::TileMatrix),
-}
-
-/// Q4_0 weights unpacked to one nibble per byte in the supergroup layout (the VNNI, AVX2
-/// and portable kernels).
-#[derive(Clone)]
-struct LaneMatrix {
-    rows: usize,
-    sgs: usize,
-    /// `rows × sgs × 512` nibbles `q ∈ [0, 15]`; the weight is `(q - 8) · scale`.
-    nibbles: Vec<u8>,
-    /// `rows × sgs × 16` block scales (0 for padding blocks).
-    scales: Vec<f32>,
-}
-
-/// Activations quantised per block of 32 (`x ≈ q · d`), in the supergroup layout.
-pub struct QuantizedRows {
-    rows: usize,
-    sgs: usize,
-    /// `rows × sgs × 512` values.
-    q: Vec<i8>,
-    /// `rows × sgs × 16` block scales.
-    d: Vec<f32>,
-    /// `rows × sgs × 16` block corrections `8 · Σq`: subtracted from the nibble dot product
-    /// it gives the dot product with `(q_w - 8)`.
-    offset: Vec<i32>,
+    w: groups::GroupMatrix,
 }
 
 impl NibbleMatrix {
@@ -101,22 +37,17 @@ impl NibbleMatrix {
         if cols == 0 || !cols.is_multiple_of(BLOCK) || bytes.len() != rows * cols / BLOCK * Q4_0_BYTES {
             return None;
         }
-        let packing = match kernel {
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Amx => Packing::Tiles(amx::TileMatrix::from_q4_0(bytes, rows, cols)),
-            _ => Packing::Lanes(LaneMatrix::from_q4_0(bytes, rows, cols)),
-        };
-        Some(Self { rows, cols, kernel, packing })
+        Some(Self { kernel, w: groups::GroupMatrix::from_q4_0(bytes, rows, cols) })
     }
 
     /// Output size (`n`).
     pub fn rows(&self) -> usize {
-        self.rows
+        self.w.rows
     }
 
     /// Input size (`k`).
     pub fn cols(&self) -> usize {
-        self.cols
+        self.w.cols
     }
 
     /// The kernel this matrix is packed for.
@@ -137,12 +68,13 @@ impl NibbleMatrix {
     }
 
     fn matmul_with(&self, x: &[f32], m: usize, bias: &[f32], gelu: bool) -> Vec<f32> {
-        assert_eq!(x.len(), m * self.cols, "input is not m × cols");
-        assert_eq!(bias.len(), self.rows, "bias length is not rows");
-        match &self.packing {
+        assert_eq!(x.len(), m * self.w.cols, "input is not m × cols");
+        assert_eq!(bias.len(), self.w.rows, "bias length is not rows");
+        match self.kernel {
+            // SAFETY: `Kernel::Amx` is only offered where AMX is available.
             #[cfg(target_arch = "x86_64")]
-            Packing::Tiles(w) => w.matmul(x, m, bias, gelu),
-            Packing::Lanes(w) => w.matmul(self.kernel, x, m, self.cols, bias, gelu),
+            Kernel::Amx => unsafe { amx::matmul(&self.w, x, m, bias, gelu) },
+            kernel => self.w.matmul(kernel, x, m, bias, gelu),
         }
     }
 }
@@ -157,51 +89,6 @@ pub(crate) fn q4_0_block(block: &[u8]) -> (f32, [u8; BLOCK]) {
         q[j + 16] = byte >> 4;
     }
     (half::f16::from_le_bytes([block[0], block[1]]).to_f32(), q)
-}
-
-impl LaneMatrix {
-    fn from_q4_0(bytes: &[u8], rows: usize, cols: usize) -> Self {
-        let blocks = cols / BLOCK;
-        let sgs = blocks.div_ceil(SG_BLOCKS);
-        let mut nibbles = vec![8u8; rows * sgs * SG];
-        let mut scales = vec![0f32; rows * sgs * SG_BLOCKS];
-        for r in 0..rows {
-            let row = &mut nibbles[r * sgs * SG..(r + 1) * sgs * SG];
-            for b in 0..blocks {
-                let (d, q) = q4_0_block(&bytes[(r * blocks + b) * Q4_0_BYTES..]);
-                scales[r * sgs * SG_BLOCKS + b] = d;
-                for (t, &v) in q.iter().enumerate() {
-                    row[layout_index(b, t)] = v;
-                }
-            }
-        }
-        Self { rows, sgs, nibbles, scales }
-    }
-
-    fn matmul(&self, kernel: Kernel, x: &[f32], m: usize, cols: usize, bias: &[f32], gelu: bool) -> Vec<f32> {
-        let xq = quantize_rows(x, m, cols);
-        let (row_tiles, act_tiles) = (self.rows.div_ceil(N_TILE), m.div_ceil(M_TILE));
-        let fill = |out: &SyncPtr| {
-            (0..row_tiles * act_tiles).into_par_iter().for_each(|t| {
-                let (rt, at) = (t % row_tiles, t / row_tiles);
-                let rows = rt * N_TILE..((rt + 1) * N_TILE).min(self.rows);
-                let acts = at * M_TILE..((at + 1) * M_TILE).min(m);
-                // SAFETY: tiles are disjoint, the output outlives the parallel loop and the
-                // kernel writes only `y[i * rows + r]` for `i` in `acts`, `r` in `rows`.
-                unsafe {
-                    kernel.tile(self, &xq, rows.clone(), acts.clone(), bias, out);
-                    if gelu {
-                        for i in acts {
-                            let row = std::slice::from_raw_parts_mut(out.at(i * self.rows + rows.start), rows.len());
-                            crate::embed::activation::gelu_erf_in_place(row);
-                        }
-                    }
-                }
-            })
-        };
-        // SAFETY: the tiles cover every (activation row, weight row) pair once.
-        unsafe { written_in_parallel(m * self.rows, fill) }
-    }
 }
 
 /// A `len`-element output written by parallel tasks through the pointer given to `fill`,
@@ -230,68 +117,6 @@ impl SyncPtr {
     /// As `pointer::add`.
     unsafe fn at(&self, i: usize) -> *mut f32 {
         self.0.add(i)
-    }
-}
-
-/// Q8_0-style quantisation of each row, block by block (`d = max|x| / 127`, rounding
-/// half away from zero), written in the supergroup layout.
-pub fn quantize_rows(x: &[f32], m: usize, cols: usize) -> QuantizedRows {
-    assert!(cols.is_multiple_of(BLOCK) && x.len() == m * cols, "input is not m × cols in whole blocks");
-    let blocks = cols / BLOCK;
-    let sgs = blocks.div_ceil(SG_BLOCKS);
-    let mut q = vec![0i8; m * sgs * SG];
-    let mut d = vec![0f32; m * sgs * SG_BLOCKS];
-    let mut offset = vec![0i32; m * sgs * SG_BLOCKS];
-    if m > 0 {
-        q.par_chunks_mut(sgs * SG)
-            .zip(d.par_chunks_mut(sgs * SG_BLOCKS))
-            .zip(offset.par_chunks_mut(sgs * SG_BLOCKS))
-            .zip(x.par_chunks(cols))
-            .with_min_len(16)
-            .for_each(|(((qr, dr), or), xr)| quantize_row(xr, qr, dr, or));
-    }
-    QuantizedRows { rows: m, sgs, q, d, offset }
-}
-
-/// Quantises one row into its supergroup layout (vectorised where the CPU allows).
-fn quantize_row(x: &[f32], q: &mut [i8], d: &mut [f32], offset: &mut [i32]) {
-    #[cfg(target_arch = "x86_64")]
-    if Kernel::detect() == Kernel::Vnni {
-        // SAFETY: the VNNI kernel is only detected on CPUs with AVX-512 F.
-        return unsafe { x86::quantize_row_avx512(x, q, d, offset) };
-    }
-    quantize_row_generic(x, q, d, offset)
-}
-
-#[inline(always)]
-fn quantize_row_generic(x: &[f32], q: &mut [i8], d: &mut [f32], offset: &mut [i32]) {
-    for (b, xb) in x.chunks_exact(BLOCK).enumerate() {
-        let xb: &[f32; BLOCK] = xb.try_into().unwrap();
-        let mut amax = [0f32; 8];
-        for c in xb.chunks_exact(8) {
-            for l in 0..8 {
-                let a = c[l].abs();
-                amax[l] = if a > amax[l] { a } else { amax[l] };
-            }
-        }
-        let amax = amax.iter().fold(0f32, |a, &v| if v > a { v } else { a });
-        let scale = amax / 127.0;
-        let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
-        let mut qb = [0i8; BLOCK];
-        let mut sum = 0i32;
-        for (qv, &v) in qb.iter_mut().zip(xb) {
-            let s = v * inv;
-            let r = (s + if s >= 0.0 { 0.5 } else { -0.5 }) as i32; // round half away from zero
-            *qv = r as i8;
-            sum += r;
-        }
-        let (sg, lane) = (b / SG_BLOCKS, b % SG_BLOCKS);
-        for c in 0..CHUNKS {
-            let at = sg * SG + c * CHUNK + lane * 4;
-            q[at..at + 4].copy_from_slice(&qb[4 * c..4 * c + 4]);
-        }
-        d[b] = scale;
-        offset[b] = 8 * sum;
     }
 }
 
@@ -359,66 +184,39 @@ impl Kernel {
         }
     }
 
-    /// Writes `out[i * w.rows + r] = x_i · w_r + bias_r` for `i` in `acts`, `r` in `rows`.
+    /// Writes `out[i * w.rows + r] = act(x_i · w_r + bias_r)` for `i` in `acts` and the
+    /// rows `r` of `groups` (the identity, or GELU when `gelu`).
     ///
     /// # Safety
     /// `out` must point to `x.rows × w.rows` floats with no other access to this tile.
-    unsafe fn tile(
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn group_tile(
         self,
-        w: &LaneMatrix,
-        x: &QuantizedRows,
-        rows: std::ops::Range<usize>,
+        w: &groups::GroupMatrix,
+        x: &groups::UnsignedRows,
+        groups: std::ops::Range<usize>,
         acts: std::ops::Range<usize>,
         bias: &[f32],
         out: &SyncPtr,
+        gelu: bool,
     ) {
-        debug_assert!(rows.end <= w.rows && acts.end <= x.rows && w.sgs == x.sgs);
+        debug_assert!(groups.end <= w.groups && x.cols == w.cols);
         match self {
-            // SAFETY: the variant is only chosen after its CPU features were detected.
+            // SAFETY: the variant is only offered after its CPU features were detected.
             #[cfg(target_arch = "x86_64")]
-            Kernel::Vnni => x86::tile_vnni(w, x, rows, acts, bias, out.0),
+            Kernel::Vnni => x86::tile_vnni(w, x, groups, acts, bias, out, gelu),
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2 => x86::tile_avx2(w, x, rows, acts, bias, out.0),
-            Kernel::Scalar => tile_scalar(w, x, rows, acts, bias, out.0),
+            Kernel::Avx2 => x86::tile_avx2(w, x, groups, acts, bias, out, gelu),
+            Kernel::Scalar => groups::tile_portable(w, x, groups, acts, bias, out, gelu),
             #[cfg(target_arch = "x86_64")]
-            Kernel::Amx => unreachable!("AMX matrices are packed in tiles, not lanes"),
-        }
-    }
-}
-
-/// # Safety
-/// As [`Kernel::tile`].
-unsafe fn tile_scalar(
-    w: &LaneMatrix,
-    x: &QuantizedRows,
-    rows: std::ops::Range<usize>,
-    acts: std::ops::Range<usize>,
-    bias: &[f32],
-    out: *mut f32,
-) {
-    let sgs = w.sgs;
-    for i in acts {
-        for r in rows.clone() {
-            let mut acc = 0f32;
-            for s in 0..sgs {
-                let wq = &w.nibbles[(r * sgs + s) * SG..(r * sgs + s + 1) * SG];
-                let xq = &x.q[(i * sgs + s) * SG..(i * sgs + s + 1) * SG];
-                let mut dots = [0i32; SG_BLOCKS];
-                for (j, (&a, &c)) in wq.iter().zip(xq).enumerate() {
-                    dots[(j % CHUNK) / 4] += a as i32 * c as i32;
-                }
-                for (b, dot) in dots.iter().enumerate() {
-                    let k = (i * sgs + s) * SG_BLOCKS + b;
-                    acc += (dot - x.offset[k]) as f32 * (w.scales[(r * sgs + s) * SG_BLOCKS + b] * x.d[k]);
-                }
-            }
-            *out.add(i * w.rows + r) = acc + bias[r];
+            Kernel::Amx => unreachable!("AMX products run in amx::matmul"),
         }
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod amx;
+mod groups;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 

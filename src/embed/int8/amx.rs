@@ -2,12 +2,10 @@
 //! matrix unit (`tdpbssd`: 16 × 16 int32 dot products of 32 signed bytes in one
 //! instruction), where the AVX-512 VNNI kernel needs 128 instructions for the same work.
 //!
-//! Layout. Weights are stored as signed bytes `q - 8 ∈ [-8, 7]`, so no offset correction
-//! is needed. Weight rows are taken 16 at a time (a *group*, padded with zero rows);
-//! for each group and block of 32 columns one 512-byte *B tile* holds, in its row `kk`,
-//! bytes `4kk..4kk+4` of the block for each of the 16 weight rows (the layout
-//! `tdpbssd` multiplies). Activations are quantised row-major, 16 rows per *A tile*
-//! (padded with zero rows), with one scale per row and block.
+//! Layout. The weights are the group layout of `groups.rs` (signed `q - 8`, so `tdpbssd`
+//! needs no offset correction): each group's block is one 512-byte *B tile*.
+//! Activations are quantised signed and row-major, 16 rows per *A tile* (padded with zero
+//! rows), with one scale per row and block.
 //!
 //! One `tdpbssd` per block gives the block's 256 integer dot products; they leave the
 //! tile unit through a 1 KiB buffer in L1 and are scaled by `d_w · d_x` into float
@@ -24,12 +22,13 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::{BLOCK, Q4_0_BYTES};
+use super::groups::{GroupMatrix, GROUP_BLOCK, LANES};
+use super::BLOCK;
 
 /// Rows of a tile: activation rows of an A tile, weight rows of a group.
-const TILE: usize = 16;
+const TILE: usize = LANES;
 /// Bytes of one B tile (one block of a group).
-const B_TILE: usize = TILE * BLOCK;
+const B_TILE: usize = GROUP_BLOCK;
 /// Groups (of 16 weight rows) per parallel task.
 const GROUPS_PER_TASK: usize = 4;
 /// A tiles (of 16 activation rows) per parallel task.
@@ -64,59 +63,26 @@ fn request_tile_permission() -> bool {
     false
 }
 
-/// Q4_0 weights packed in B tiles (see the module documentation).
-#[derive(Clone)]
-pub struct TileMatrix {
-    rows: usize,
-    cols: usize,
-    groups: usize,
-    blocks: usize,
-    /// `groups × blocks × 512` signed weights.
-    tiles: Vec<i8>,
-    /// `groups × blocks × 16` block scales (0 for padding rows).
-    scales: Vec<f32>,
-}
-
-impl TileMatrix {
-    /// Packs GGML Q4_0 bytes of a row-major `(rows × cols)` matrix (`cols` a multiple of
-    /// 32 and the byte count checked by the caller).
-    pub fn from_q4_0(bytes: &[u8], rows: usize, cols: usize) -> Self {
-        let blocks = cols / BLOCK;
-        let groups = rows.div_ceil(TILE);
-        let mut tiles = vec![0i8; groups * blocks * B_TILE];
-        let mut scales = vec![0f32; groups * blocks * TILE];
-        for r in 0..rows {
-            let (g, n) = (r / TILE, r % TILE);
-            for b in 0..blocks {
-                let (d, q) = super::q4_0_block(&bytes[(r * blocks + b) * Q4_0_BYTES..]);
-                scales[(g * blocks + b) * TILE + n] = d;
-                let tile = &mut tiles[(g * blocks + b) * B_TILE..(g * blocks + b + 1) * B_TILE];
-                for (t, &v) in q.iter().enumerate() {
-                    tile[(t / 4) * 64 + n * 4 + t % 4] = v as i8 - 8;
-                }
-            }
-        }
-        Self { rows, cols, groups, blocks, tiles, scales }
-    }
-
-    /// `y = x · Wᵀ + bias` (through the exact GELU when `gelu`) for `x` of `m × cols`.
-    pub fn matmul(&self, x: &[f32], m: usize, bias: &[f32], gelu: bool) -> Vec<f32> {
-        let xq = quantize_rows(x, m, self.cols);
-        let group_tasks = self.groups.div_ceil(GROUPS_PER_TASK);
-        let a_tasks = xq.tiles.div_ceil(A_TILES_PER_TASK);
-        let fill = |out: &super::SyncPtr| {
-            (0..group_tasks * a_tasks).into_par_iter().for_each(|task| {
-                let (gt, at) = (task % group_tasks, task / group_tasks);
-                let groups = gt * GROUPS_PER_TASK..((gt + 1) * GROUPS_PER_TASK).min(self.groups);
-                let a_tiles = at * A_TILES_PER_TASK..((at + 1) * A_TILES_PER_TASK).min(xq.tiles);
-                // SAFETY: `available()` was true for this matrix to be packed (the caller's
-                // contract); tasks write disjoint elements of the output, which outlives the loop.
-                unsafe { run_task(self, &xq, groups, a_tiles, bias, out, m, gelu) };
-            })
-        };
-        // SAFETY: the tasks' (A tile, group) pairs cover every output element once.
-        unsafe { super::written_in_parallel(m * self.rows, fill) }
-    }
+/// `y = x · Wᵀ + bias` (through the exact GELU when `gelu`) for `x` of `m × cols`.
+///
+/// # Safety
+/// AMX must be [`available`].
+pub unsafe fn matmul(w: &GroupMatrix, x: &[f32], m: usize, bias: &[f32], gelu: bool) -> Vec<f32> {
+    let xq = quantize_rows(x, m, w.cols);
+    let group_tasks = w.groups.div_ceil(GROUPS_PER_TASK);
+    let a_tasks = xq.tiles.div_ceil(A_TILES_PER_TASK);
+    let fill = |out: &super::SyncPtr| {
+        (0..group_tasks * a_tasks).into_par_iter().for_each(|task| {
+            let (gt, at) = (task % group_tasks, task / group_tasks);
+            let groups = gt * GROUPS_PER_TASK..((gt + 1) * GROUPS_PER_TASK).min(w.groups);
+            let a_tiles = at * A_TILES_PER_TASK..((at + 1) * A_TILES_PER_TASK).min(xq.tiles);
+            // SAFETY: AMX is available (the caller's contract); tasks write disjoint elements
+            // of the output, which outlives the loop.
+            unsafe { run_task(w, &xq, groups, a_tiles, bias, out, m, gelu) };
+        })
+    };
+    // SAFETY: the tasks' (A tile, group) pairs cover every output element once.
+    unsafe { super::written_in_parallel(m * w.rows, fill) }
 }
 
 /// Activations quantised per row and block (Q8_0 rounding), row-major, padded to whole
@@ -176,7 +142,7 @@ struct Dots([[i32; TILE * TILE]; 2]);
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f,fma")]
 unsafe fn run_task(
-    w: &TileMatrix,
+    w: &GroupMatrix,
     x: &TileRows,
     groups: Range<usize>,
     a_tiles: Range<usize>,
@@ -201,10 +167,10 @@ unsafe fn run_task(
 /// activation row `16t + i` and weight row `16g + n`.
 #[inline]
 #[target_feature(enable = "avx512f,fma")]
-unsafe fn tile_product(w: &TileMatrix, x: &TileRows, g: usize, t: usize, dots: &mut Dots) -> [__m512; TILE] {
+unsafe fn tile_product(w: &GroupMatrix, x: &TileRows, g: usize, t: usize, dots: &mut Dots) -> [__m512; TILE] {
     let blocks = w.blocks;
     let a_row0 = x.q.as_ptr().add(t * TILE * x.cols);
-    let b_group = w.tiles.as_ptr().add(g * blocks * B_TILE);
+    let b_group = w.weights.as_ptr().add(g * blocks * B_TILE);
     let (c0, c1) = (dots.0[0].as_mut_ptr(), dots.0[1].as_mut_ptr());
     let mut acc = [_mm512_setzero_ps(); TILE];
     let mut b = 0;
@@ -266,7 +232,7 @@ unsafe fn tile_product(w: &TileMatrix, x: &TileRows, g: usize, t: usize, dots: &
 #[allow(clippy::too_many_arguments)]
 #[inline]
 #[target_feature(enable = "avx512f,fma")]
-unsafe fn write_rows(w: &TileMatrix, acc: &[__m512; TILE], g: usize, t: usize, bias: &[f32], out: &super::SyncPtr, m: usize, gelu: bool) {
+unsafe fn write_rows(w: &GroupMatrix, acc: &[__m512; TILE], g: usize, t: usize, bias: &[f32], out: &super::SyncPtr, m: usize, gelu: bool) {
     let col0 = g * TILE;
     let width = TILE.min(w.rows - col0);
     let mask: __mmask16 = if width == TILE { 0xffff } else { (1u16 << width) - 1 };

@@ -35,10 +35,10 @@ fn reference(x: &[f32], m: usize, w: &[f32], rows: usize, cols: usize, bias: &[f
 }
 
 /// Every kernel of this CPU agrees with the portable one (same integer arithmetic, so
-/// only float summation order differs) and with the f32 product of the dequantised
-/// weights within the error of 8-bit activations; shapes cover 1 and 7 rows, edge
-/// tiles in both directions (AMX: 16-row tiles and groups, an odd block count) and
-/// supergroups padded with zero blocks.
+/// only float rounding differs) and with the f32 product of the dequantised weights within
+/// the error of 8-bit activations; shapes cover 1 and 7 rows, edge tiles in both
+/// directions (16-row groups padded with zero rows, AVX2's half groups with no real row,
+/// activation rows left over by every microkernel size, an odd block count).
 #[test]
 fn every_kernel_matches_portable_and_dequantised_f32_on_awkward_shapes() {
     let shapes =
@@ -70,22 +70,26 @@ fn every_kernel_matches_portable_and_dequantised_f32_on_awkward_shapes() {
 
 #[test]
 fn quantisation_is_the_same_on_every_path() {
-    let cols = 544; // 17 blocks: a padded second supergroup
+    let cols = 544; // 17 blocks
     let mut x = sample(3 * cols, 21);
     x[5] = 0.0;
-    x[40..72].iter_mut().for_each(|v| *v = 0.0); // an all-zero block
+    x[32..64].iter_mut().for_each(|v| *v = 0.0); // an all-zero block
     x[100] = 2.5;
-    let want = {
-        let sgs = (cols / BLOCK).div_ceil(SG_BLOCKS);
-        let (mut q, mut d, mut o) = (vec![0i8; sgs * SG], vec![0f32; sgs * SG_BLOCKS], vec![0i32; sgs * SG_BLOCKS]);
-        quantize_row_generic(&x[..cols], &mut q, &mut d, &mut o);
-        (q, d, o)
-    };
-    let got = quantize_rows(&x, 3, cols);
-    let sgs = got.sgs;
-    assert_eq!(&got.q[..sgs * SG], &want.0[..]);
-    assert_eq!(&got.d[..sgs * SG_BLOCKS], &want.1[..]);
-    assert_eq!(&got.offset[..sgs * SG_BLOCKS], &want.2[..]);
+    x[200] = -2.5;
+    let got = groups::quantize_unsigned(&x, 3, cols);
+    assert_eq!((got.q.len(), got.d.len()), (3 * cols, 3 * cols / BLOCK));
+    for (b, xb) in x.chunks_exact(BLOCK).enumerate() {
+        let (want, scale) = groups::quantize_block_generic(xb.try_into().unwrap());
+        assert_eq!(got.d[b], scale, "block {b}");
+        let unsigned: Vec<u8> = want.iter().map(|&v| (v as i32 + 128) as u8).collect();
+        assert_eq!(&got.q[b * BLOCK..(b + 1) * BLOCK], &unsigned[..], "block {b}");
+        if b == 1 {
+            assert!(want.iter().all(|&v| v == 0) && scale == 0.0, "the zero block");
+        }
+    }
+    // the largest magnitude maps to ±127
+    assert_eq!(got.q[100], 255);
+    assert_eq!(got.q[200], 1);
 }
 
 #[test]

@@ -1,12 +1,13 @@
-//! x86 microkernels of [`super`]: AVX-512 VNNI and AVX2 tile products and the AVX-512
-//! activation quantisation.
+//! x86 microkernels of [`super`] on the group layout (`groups.rs`): AVX-512 VNNI and AVX2,
+//! and the AVX-512 activation quantisation.
 
 use std::arch::x86_64::*;
 use std::ops::Range;
 
-use super::{LaneMatrix, QuantizedRows, BLOCK, CHUNK, CHUNKS, SG, SG_BLOCKS};
+use super::groups::{GroupMatrix, UnsignedRows, GROUP_BLOCK, LANES};
+use super::{SyncPtr, BLOCK};
 
-/// One block of 32 values quantised as [`super::quantize_row_generic`] does (same rounding,
+/// One block of 32 values quantised as [`super::groups::quantize_block_generic`] does (same rounding,
 /// half away from zero, same result): the 32 bytes, the scale and the sum of the bytes.
 ///
 /// # Safety
@@ -52,48 +53,23 @@ pub unsafe fn quantize_row_plain_avx512(x: &[f32], q: &mut [std::mem::MaybeUnini
     }
 }
 
-/// [`super::quantize_row_generic`] with AVX-512: same rounding (half away from zero),
-/// same result.
-///
-/// # Safety
-/// The CPU must support AVX-512 F; `x` holds whole blocks and `q`, `d`, `offset` fit them.
-#[target_feature(enable = "avx512f")]
-pub unsafe fn quantize_row_avx512(x: &[f32], q: &mut [i8], d: &mut [f32], offset: &mut [i32]) {
-    let blocks = x.len() / BLOCK;
-    assert!(q.len() >= blocks.div_ceil(SG_BLOCKS) * SG && d.len() >= blocks && offset.len() >= blocks);
-    for b in 0..blocks {
-        let (bytes, scale, sum) = quantize_block_avx512(&x[b * BLOCK..]);
-        let (sg, lane) = (b / SG_BLOCKS, b % SG_BLOCKS);
-        let base = q.as_mut_ptr().add(sg * SG + lane * 4);
-        for (c, word) in bytes.chunks_exact(4).enumerate() {
-            std::ptr::copy_nonoverlapping(word.as_ptr(), base.add(c * CHUNK), 4);
-        }
-        d[b] = scale;
-        offset[b] = 8 * sum;
-    }
-}
-
-/// Activation rows × weight rows of the VNNI microkernel.
+/// Activation rows × groups of the VNNI microkernel.
 const VNNI_MR: usize = 4;
-const VNNI_NR: usize = 3;
-/// Activation rows × weight rows of the AVX2 microkernel.
+const VNNI_NR: usize = 2;
+/// Activation rows × half groups (8 weight rows) of the AVX2 microkernel.
 const AVX2_MR: usize = 2;
 const AVX2_NR: usize = 2;
 
-/// Calls `$f::<MR, NR>` for the runtime sizes `$mr ≤ $MR`, `$nr ≤ $NR` (edge tiles).
+/// Calls `$f::<MR, NR>` for the runtime sizes `$mr ≤ 4`, `$nr ≤ 2` (edge tiles).
 macro_rules! dispatch {
     ($f:ident, $mr:expr, $nr:expr, $args:tt) => {
         match ($mr, $nr) {
-            (4, 3) => dispatch!(@call $f, 4, 3, $args),
             (4, 2) => dispatch!(@call $f, 4, 2, $args),
             (4, 1) => dispatch!(@call $f, 4, 1, $args),
-            (3, 3) => dispatch!(@call $f, 3, 3, $args),
             (3, 2) => dispatch!(@call $f, 3, 2, $args),
             (3, 1) => dispatch!(@call $f, 3, 1, $args),
-            (2, 3) => dispatch!(@call $f, 2, 3, $args),
             (2, 2) => dispatch!(@call $f, 2, 2, $args),
             (2, 1) => dispatch!(@call $f, 2, 1, $args),
-            (1, 3) => dispatch!(@call $f, 1, 3, $args),
             (1, 2) => dispatch!(@call $f, 1, 2, $args),
             (1, 1) => dispatch!(@call $f, 1, 1, $args),
             _ => unreachable!("microkernel size"),
@@ -102,152 +78,184 @@ macro_rules! dispatch {
     (@call $f:ident, $a:literal, $b:literal, ($($arg:expr),*)) => { $f::<$a, $b>($($arg),*) };
 }
 
-/// # Safety
-/// The CPU must support AVX-512 F/VNNI and FMA; see [`super::Kernel::tile`].
-#[target_feature(enable = "avx2,fma,avx512f,avx512vnni")]
-pub unsafe fn tile_vnni(w: &LaneMatrix, x: &QuantizedRows, rows: Range<usize>, acts: Range<usize>, bias: &[f32], out: *mut f32) {
-    let mut r = rows.start;
-    while r < rows.end {
-        let nr = VNNI_NR.min(rows.end - r);
-        let mut i = acts.start;
-        while i < acts.end {
-            let mr = VNNI_MR.min(acts.end - i);
-            dispatch!(micro_vnni, mr, nr, (w, x, i, r, bias, out));
-            i += mr;
+/// Walks a task's activation rows × units (groups for VNNI, half groups for AVX2) in
+/// microkernel steps of at most `$mr × $nr`.
+macro_rules! walk {
+    ($f:ident, $mr:expr, $nr:expr, $units:expr, $acts:expr, ($($arg:expr),*)) => {{
+        let (units, acts) = ($units, $acts);
+        let mut u = units.start;
+        while u < units.end {
+            let nr = $nr.min(units.end - u);
+            let mut i = acts.start;
+            while i < acts.end {
+                let mr = $mr.min(acts.end - i);
+                dispatch!($f, mr, nr, ($($arg,)* i, u));
+                i += mr;
+            }
+            u += nr;
         }
-        r += nr;
-    }
+    }};
 }
 
-#[inline]
-#[target_feature(enable = "avx2,fma,avx512f,avx512vnni")]
-#[allow(clippy::needless_range_loop)] // lane-indexed register arrays
-unsafe fn micro_vnni<const MR: usize, const NR: usize>(
-    w: &LaneMatrix,
-    x: &QuantizedRows,
-    i0: usize,
-    r0: usize,
+/// # Safety
+/// The CPU must support AVX-512 F/VNNI and FMA; see [`super::Kernel::group_tile`].
+#[target_feature(enable = "avx512f,avx512vnni,fma")]
+pub unsafe fn tile_vnni(
+    w: &GroupMatrix,
+    x: &UnsignedRows,
+    groups: Range<usize>,
+    acts: Range<usize>,
     bias: &[f32],
-    out: *mut f32,
+    out: &SyncPtr,
+    gelu: bool,
 ) {
-    let sgs = w.sgs;
-    let mut acc = [[_mm512_setzero_ps(); NR]; MR];
-    for s in 0..sgs {
-        let mut dot = [[_mm512_setzero_si512(); NR]; MR];
-        let mut wp = [std::ptr::null::<u8>(); NR];
-        for (j, p) in wp.iter_mut().enumerate() {
-            *p = w.nibbles.as_ptr().add(((r0 + j) * sgs + s) * SG);
-        }
-        let mut xp = [std::ptr::null::<i8>(); MR];
-        for (i, p) in xp.iter_mut().enumerate() {
-            *p = x.q.as_ptr().add(((i0 + i) * sgs + s) * SG);
-        }
-        for c in 0..CHUNKS {
-            let mut wv = [_mm512_setzero_si512(); NR];
-            for j in 0..NR {
-                wv[j] = _mm512_loadu_si512(wp[j].add(c * CHUNK) as *const _);
+    walk!(micro_vnni, VNNI_MR, VNNI_NR, groups, acts, (w, x, bias, out, gelu));
+}
+
+/// Activation rows `i0..i0+R` × groups `g0..g0+N` over the whole row: float sums in
+/// registers, one `vpdpbusd` per 4 activation bytes and group.
+#[inline]
+#[target_feature(enable = "avx512f,avx512vnni,fma")]
+#[allow(clippy::needless_range_loop)] // lane-indexed register arrays
+unsafe fn micro_vnni<const R: usize, const N: usize>(
+    w: &GroupMatrix,
+    x: &UnsignedRows,
+    bias: &[f32],
+    out: &SyncPtr,
+    gelu: bool,
+    i0: usize,
+    g0: usize,
+) {
+    let blocks = x.blocks;
+    let mut acc = [[_mm512_setzero_ps(); N]; R];
+    for b in 0..blocks {
+        let mut dot = [[_mm512_setzero_si512(); N]; R];
+        let mut wp = [std::ptr::null::<i8>(); N];
+        for j in 0..N {
+            let at = (g0 + j) * blocks + b;
+            wp[j] = w.weights.as_ptr().add(at * GROUP_BLOCK);
+            let c = _mm512_loadu_si512(w.correction.as_ptr().add(at * LANES) as *const _);
+            for i in 0..R {
+                dot[i][j] = c;
             }
-            for i in 0..MR {
-                let xv = _mm512_loadu_si512(xp[i].add(c * CHUNK) as *const _);
-                for j in 0..NR {
-                    dot[i][j] = _mm512_dpbusd_epi32(dot[i][j], wv[j], xv);
+        }
+        let xp = x.q.as_ptr().add(i0 * x.cols + b * BLOCK);
+        for kk in 0..BLOCK / 4 {
+            let mut wv = [_mm512_setzero_si512(); N];
+            for j in 0..N {
+                wv[j] = _mm512_loadu_si512(wp[j].add(kk * 64) as *const _);
+            }
+            for i in 0..R {
+                let xv = _mm512_set1_epi32((xp.add(i * x.cols + kk * 4) as *const i32).read_unaligned());
+                for j in 0..N {
+                    dot[i][j] = _mm512_dpbusd_epi32(dot[i][j], xv, wv[j]);
                 }
             }
         }
-        let mut ws = [_mm512_setzero_ps(); NR];
-        for j in 0..NR {
-            ws[j] = _mm512_loadu_ps(w.scales.as_ptr().add(((r0 + j) * sgs + s) * SG_BLOCKS));
-        }
-        for i in 0..MR {
-            let k = ((i0 + i) * sgs + s) * SG_BLOCKS;
-            let xd = _mm512_loadu_ps(x.d.as_ptr().add(k));
-            let off = _mm512_loadu_si512(x.offset.as_ptr().add(k) as *const _);
-            for j in 0..NR {
-                let v = _mm512_cvtepi32_ps(_mm512_sub_epi32(dot[i][j], off));
-                acc[i][j] = _mm512_fmadd_ps(v, _mm512_mul_ps(ws[j], xd), acc[i][j]);
+        for j in 0..N {
+            let ws = _mm512_loadu_ps(w.scales.as_ptr().add(((g0 + j) * blocks + b) * LANES));
+            for i in 0..R {
+                let xd = _mm512_set1_ps(*x.d.get_unchecked((i0 + i) * blocks + b));
+                acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[i][j]), _mm512_mul_ps(ws, xd), acc[i][j]);
             }
         }
     }
-    for i in 0..MR {
-        for j in 0..NR {
-            *out.add((i0 + i) * w.rows + r0 + j) = _mm512_reduce_add_ps(acc[i][j]) + bias[r0 + j];
+    for j in 0..N {
+        let (col0, width) = ((g0 + j) * LANES, w.width(g0 + j));
+        let mask: __mmask16 = if width == LANES { 0xffff } else { (1u16 << width) - 1 };
+        let bv = _mm512_maskz_loadu_ps(mask, bias.as_ptr().add(col0));
+        for i in 0..R {
+            let mut v = _mm512_add_ps(acc[i][j], bv);
+            if gelu {
+                v = crate::embed::activation::gelu_erf_avx512(v);
+            }
+            _mm512_mask_storeu_ps(out.at((i0 + i) * w.rows + col0), mask, v);
         }
     }
-}
-
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn hsum(v: __m256) -> f32 {
-    let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)))
 }
 
 /// # Safety
-/// The CPU must support AVX2 and FMA; see [`super::Kernel::tile`].
+/// The CPU must support AVX2 and FMA; see [`super::Kernel::group_tile`].
 #[target_feature(enable = "avx2,fma")]
-pub unsafe fn tile_avx2(w: &LaneMatrix, x: &QuantizedRows, rows: Range<usize>, acts: Range<usize>, bias: &[f32], out: *mut f32) {
-    let mut r = rows.start;
-    while r < rows.end {
-        let nr = AVX2_NR.min(rows.end - r);
-        let mut i = acts.start;
-        while i < acts.end {
-            let mr = AVX2_MR.min(acts.end - i);
-            dispatch!(micro_avx2, mr, nr, (w, x, i, r, bias, out));
-            i += mr;
-        }
-        r += nr;
-    }
+pub unsafe fn tile_avx2(
+    w: &GroupMatrix,
+    x: &UnsignedRows,
+    groups: Range<usize>,
+    acts: Range<usize>,
+    bias: &[f32],
+    out: &SyncPtr,
+    gelu: bool,
+) {
+    walk!(micro_avx2, AVX2_MR, AVX2_NR, 2 * groups.start..2 * groups.end, acts, (w, x, bias, out, gelu));
 }
 
-/// Each 512-byte supergroup is processed as two 256-bit halves (blocks 0..8 and 8..16).
+/// Activation rows `i0..i0+R` × half groups `h0..h0+N` (8 weight rows each, one 256-bit
+/// half of the group's 64-byte rows). `vpmaddubsw` sums pairs of `u8 × i8` products to
+/// 16 bits; eight of those sums (one block) stay below 8 · 2 · 255 · 8 = 32,640, so they are
+/// added in 16 bits and widened once per block with `vpmaddwd`.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::needless_range_loop)] // lane-indexed register arrays
-unsafe fn micro_avx2<const MR: usize, const NR: usize>(
-    w: &LaneMatrix,
-    x: &QuantizedRows,
-    i0: usize,
-    r0: usize,
+unsafe fn micro_avx2<const R: usize, const N: usize>(
+    w: &GroupMatrix,
+    x: &UnsignedRows,
     bias: &[f32],
-    out: *mut f32,
+    out: &SyncPtr,
+    gelu: bool,
+    i0: usize,
+    h0: usize,
 ) {
-    let sgs = w.sgs;
+    let blocks = x.blocks;
     let ones = _mm256_set1_epi16(1);
-    let mut acc = [[_mm256_setzero_ps(); NR]; MR];
-    for s in 0..sgs {
-        for half in 0..2 {
-            let mut dot = [[_mm256_setzero_si256(); NR]; MR];
-            for c in 0..CHUNKS {
-                let at = s * SG + c * CHUNK + 32 * half;
-                let mut wv = [_mm256_setzero_si256(); NR];
-                for j in 0..NR {
-                    wv[j] = _mm256_loadu_si256(w.nibbles.as_ptr().add((r0 + j) * sgs * SG + at) as *const __m256i);
-                }
-                for i in 0..MR {
-                    let xv = _mm256_loadu_si256(x.q.as_ptr().add((i0 + i) * sgs * SG + at) as *const __m256i);
-                    for j in 0..NR {
-                        // u8 (≤ 15) × i8 pairs summed to i16: at most 2·15·128, no saturation.
-                        let p = _mm256_madd_epi16(_mm256_maddubs_epi16(wv[j], xv), ones);
-                        dot[i][j] = _mm256_add_epi32(dot[i][j], p);
-                    }
-                }
+    let mut acc = [[_mm256_setzero_ps(); N]; R];
+    for b in 0..blocks {
+        let mut sum16 = [[_mm256_setzero_si256(); N]; R];
+        let mut wp = [std::ptr::null::<i8>(); N];
+        let mut at = [0usize; N];
+        for j in 0..N {
+            let (g, half) = ((h0 + j) / 2, (h0 + j) % 2);
+            at[j] = (g * blocks + b) * LANES + 8 * half;
+            wp[j] = w.weights.as_ptr().add((g * blocks + b) * GROUP_BLOCK + 32 * half);
+        }
+        let xp = x.q.as_ptr().add(i0 * x.cols + b * BLOCK);
+        for kk in 0..BLOCK / 4 {
+            let mut wv = [_mm256_setzero_si256(); N];
+            for j in 0..N {
+                wv[j] = _mm256_loadu_si256(wp[j].add(kk * 64) as *const __m256i);
             }
-            for i in 0..MR {
-                let k = ((i0 + i) * sgs + s) * SG_BLOCKS + 8 * half;
-                let xd = _mm256_loadu_ps(x.d.as_ptr().add(k));
-                let off = _mm256_loadu_si256(x.offset.as_ptr().add(k) as *const __m256i);
-                for j in 0..NR {
-                    let ws = _mm256_loadu_ps(w.scales.as_ptr().add(((r0 + j) * sgs + s) * SG_BLOCKS + 8 * half));
-                    let v = _mm256_cvtepi32_ps(_mm256_sub_epi32(dot[i][j], off));
-                    acc[i][j] = _mm256_fmadd_ps(v, _mm256_mul_ps(ws, xd), acc[i][j]);
+            for i in 0..R {
+                let xv = _mm256_set1_epi32((xp.add(i * x.cols + kk * 4) as *const i32).read_unaligned());
+                for j in 0..N {
+                    sum16[i][j] = _mm256_add_epi16(sum16[i][j], _mm256_maddubs_epi16(xv, wv[j]));
                 }
             }
         }
+        for j in 0..N {
+            let c = _mm256_loadu_si256(w.correction.as_ptr().add(at[j]) as *const __m256i);
+            let ws = _mm256_loadu_ps(w.scales.as_ptr().add(at[j]));
+            for i in 0..R {
+                let dot = _mm256_add_epi32(_mm256_madd_epi16(sum16[i][j], ones), c);
+                let xd = _mm256_set1_ps(*x.d.get_unchecked((i0 + i) * blocks + b));
+                acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(ws, xd), acc[i][j]);
+            }
+        }
     }
-    for i in 0..MR {
-        for j in 0..NR {
-            *out.add((i0 + i) * w.rows + r0 + j) = hsum(acc[i][j]) + bias[r0 + j];
+    for j in 0..N {
+        let col0 = (h0 + j) * 8;
+        let width = 8.min(w.rows.saturating_sub(col0));
+        for i in 0..R {
+            if width == 0 {
+                continue;
+            }
+            let mut v = [0f32; 8];
+            _mm256_storeu_ps(v.as_mut_ptr(), acc[i][j]);
+            let row = std::slice::from_raw_parts_mut(out.at((i0 + i) * w.rows + col0), width);
+            for ((o, a), b) in row.iter_mut().zip(v).zip(&bias[col0..col0 + width]) {
+                *o = a + b;
+            }
+            if gelu {
+                crate::embed::activation::gelu_erf_in_place(row);
+            }
         }
     }
 }
