@@ -107,12 +107,29 @@ fn quantize_rows(x: &[f32], m: usize, cols: usize) -> TileRows {
     if m > 0 {
         body.par_chunks_mut(cols).zip(d.par_chunks_mut(blocks)).zip(x.par_chunks(cols)).with_min_len(16).for_each(|((qr, dr), xr)| {
             // SAFETY: AVX-512 F is part of `available()`; the slices fit one row.
-            unsafe { super::x86::quantize_row_plain_avx512(xr, qr, dr) }
+            unsafe { quantize_row_plain_avx512(xr, qr, dr) }
         });
     }
     // SAFETY: the first `m` rows were written above and the padding rows zeroed.
     unsafe { q.set_len(len) };
     TileRows { tiles, cols, q, d }
+}
+
+/// One row quantised block by block as [`super::groups::quantize_block_avx512`] does, written row-major
+/// (the AMX layout): `q` gets the row's bytes, `d` one scale per block.
+///
+/// # Safety
+/// The CPU must support AVX-512 F; `x` holds whole blocks, `q` as many bytes and `d` one
+/// value per block.
+#[target_feature(enable = "avx512f")]
+unsafe fn quantize_row_plain_avx512(x: &[f32], q: &mut [std::mem::MaybeUninit<i8>], d: &mut [f32]) {
+    let blocks = x.len() / BLOCK;
+    assert!(q.len() >= blocks * BLOCK && d.len() >= blocks);
+    for b in 0..blocks {
+        let (bytes, scale, _) = super::groups::quantize_block_avx512(&x[b * BLOCK..]);
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), q.as_mut_ptr().add(b * BLOCK) as *mut i8, BLOCK);
+        d[b] = scale;
+    }
 }
 
 /// Tile configuration (palette 1): tiles 0 and 3 are C (16 × 16 int32), 1 and 4 are A

@@ -135,7 +135,7 @@ pub(super) fn quantize_block(x: &[f32; BLOCK]) -> ([i8; BLOCK], f32) {
     #[cfg(target_arch = "x86_64")]
     if is_x86_feature_detected!("avx512f") {
         // SAFETY: the feature was just detected.
-        let (bytes, scale, _) = unsafe { super::x86::quantize_block_avx512(x) };
+        let (bytes, scale, _) = unsafe { quantize_block_avx512(x) };
         return (bytes, scale);
     }
     quantize_block_generic(x)
@@ -152,6 +152,37 @@ pub(super) fn quantize_block_generic(x: &[f32; BLOCK]) -> ([i8; BLOCK], f32) {
         *qv = (s + if s >= 0.0 { 0.5 } else { -0.5 }) as i32 as i8; // round half away from zero
     }
     (q, scale)
+}
+
+/// One block of 32 values quantised as [`quantize_block_generic`] does (same rounding,
+/// half away from zero, same result): the 32 bytes, the scale and the sum of the bytes.
+///
+/// # Safety
+/// The CPU must support AVX-512 F; `x` holds at least 32 values.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn quantize_block_avx512(x: &[f32]) -> ([i8; BLOCK], f32, i32) {
+    use std::arch::x86_64::*;
+    assert!(x.len() >= BLOCK);
+    let sign = _mm512_set1_ps(-0.0);
+    let half = _mm512_set1_ps(0.5);
+    let x0 = _mm512_loadu_ps(x.as_ptr());
+    let x1 = _mm512_loadu_ps(x.as_ptr().add(16));
+    let amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_andnot_ps(sign, x0), _mm512_andnot_ps(sign, x1)));
+    let scale = amax / 127.0;
+    let inv = _mm512_set1_ps(if scale > 0.0 { 1.0 / scale } else { 0.0 });
+    let round = |v: __m512| {
+        let s = _mm512_mul_ps(v, inv);
+        // s + copysign(0.5, s), truncated: rounds half away from zero.
+        _mm512_cvttps_epi32(_mm512_add_ps(s, _mm512_or_ps(half, _mm512_and_ps(sign, s))))
+    };
+    let (r0, r1) = (round(x0), round(x1));
+    let sum = _mm512_reduce_add_epi32(_mm512_add_epi32(r0, r1));
+    let mut bytes = [0i8; BLOCK];
+    _mm_storeu_si128(bytes.as_mut_ptr() as *mut __m128i, _mm512_cvtepi32_epi8(r0));
+    _mm_storeu_si128(bytes.as_mut_ptr().add(16) as *mut __m128i, _mm512_cvtepi32_epi8(r1));
+    (bytes, scale, sum)
 }
 
 /// The portable kernel: activation rows `acts` × groups `groups`.

@@ -1,57 +1,10 @@
-//! x86 microkernels of [`super`] on the group layout (`groups.rs`): AVX-512 VNNI and AVX2,
-//! and the AVX-512 activation quantisation.
+//! x86 microkernels of [`super`] on the group layout (`groups.rs`): AVX-512 VNNI and AVX2.
 
 use std::arch::x86_64::*;
 use std::ops::Range;
 
 use super::groups::{GroupMatrix, UnsignedRows, GROUP_BLOCK, LANES};
 use super::{SyncPtr, BLOCK};
-
-/// One block of 32 values quantised as [`super::groups::quantize_block_generic`] does (same rounding,
-/// half away from zero, same result): the 32 bytes, the scale and the sum of the bytes.
-///
-/// # Safety
-/// The CPU must support AVX-512 F; `x` holds at least 32 values.
-#[inline]
-#[target_feature(enable = "avx512f")]
-pub unsafe fn quantize_block_avx512(x: &[f32]) -> ([i8; BLOCK], f32, i32) {
-    assert!(x.len() >= BLOCK);
-    let sign = _mm512_set1_ps(-0.0);
-    let half = _mm512_set1_ps(0.5);
-    let x0 = _mm512_loadu_ps(x.as_ptr());
-    let x1 = _mm512_loadu_ps(x.as_ptr().add(16));
-    let amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_andnot_ps(sign, x0), _mm512_andnot_ps(sign, x1)));
-    let scale = amax / 127.0;
-    let inv = _mm512_set1_ps(if scale > 0.0 { 1.0 / scale } else { 0.0 });
-    let round = |v: __m512| {
-        let s = _mm512_mul_ps(v, inv);
-        // s + copysign(0.5, s), truncated: rounds half away from zero.
-        _mm512_cvttps_epi32(_mm512_add_ps(s, _mm512_or_ps(half, _mm512_and_ps(sign, s))))
-    };
-    let (r0, r1) = (round(x0), round(x1));
-    let sum = _mm512_reduce_add_epi32(_mm512_add_epi32(r0, r1));
-    let mut bytes = [0i8; BLOCK];
-    _mm_storeu_si128(bytes.as_mut_ptr() as *mut __m128i, _mm512_cvtepi32_epi8(r0));
-    _mm_storeu_si128(bytes.as_mut_ptr().add(16) as *mut __m128i, _mm512_cvtepi32_epi8(r1));
-    (bytes, scale, sum)
-}
-
-/// One row quantised block by block as [`quantize_block_avx512`] does, written row-major
-/// (the AMX layout): `q` gets the row's bytes, `d` one scale per block.
-///
-/// # Safety
-/// The CPU must support AVX-512 F; `x` holds whole blocks, `q` as many bytes and `d` one
-/// value per block.
-#[target_feature(enable = "avx512f")]
-pub unsafe fn quantize_row_plain_avx512(x: &[f32], q: &mut [std::mem::MaybeUninit<i8>], d: &mut [f32]) {
-    let blocks = x.len() / BLOCK;
-    assert!(q.len() >= blocks * BLOCK && d.len() >= blocks);
-    for b in 0..blocks {
-        let (bytes, scale, _) = quantize_block_avx512(&x[b * BLOCK..]);
-        std::ptr::copy_nonoverlapping(bytes.as_ptr(), q.as_mut_ptr().add(b * BLOCK) as *mut i8, BLOCK);
-        d[b] = scale;
-    }
-}
 
 /// Activation rows × groups of the VNNI microkernel.
 const VNNI_MR: usize = 4;
