@@ -19,6 +19,7 @@
 //! as the share of documents they keep in percent, default `10,1`; documents are spread evenly
 //! over the years 1925–2024), `SIMTHEME_BENCH_QDRANT_KEEP=DIR` (Qdrant's storage there, kept:
 //! a later run with the same data and N reuses the filled collection instead of reloading it),
+//! `SIMTHEME_BENCH_EMBEDDED_KEEP=DIR` (the same for the embedded backend's data directory),
 //! `SIMTHEME_LOAD_SECS` (default 10), `SIMTHEME_QDRANT_BIN`.
 //!
 //!     SIMTHEME_QDRANT_BIN=/path/to/qdrant SIMTHEME_BENCH_STORE=/path/to/data \
@@ -301,6 +302,7 @@ async fn main() {
     let search = std::env::var("SIMTHEME_BENCH_QDRANT_SEARCH").unwrap_or_default();
     let filters = std::env::var("SIMTHEME_BENCH_FILTERS").unwrap_or_else(|_| "10,1".into());
     let keep = std::env::var("SIMTHEME_BENCH_QDRANT_KEEP").ok().map(std::path::PathBuf::from);
+    let keep_embedded = std::env::var("SIMTHEME_BENCH_EMBEDDED_KEEP").ok().map(std::path::PathBuf::from);
     let store = std::env::var("SIMTHEME_BENCH_STORE").unwrap_or_default();
     println!("{}", common::machine());
     let (data, queries, model, dim) = match std::env::var("SIMTHEME_BENCH_STORE") {
@@ -328,21 +330,33 @@ async fn main() {
     let tmp = tempfile::tempdir().unwrap();
 
     if backends.split(',').any(|b| b == "embedded") {
+        let data_dir = keep_embedded.clone().unwrap_or_else(|| tmp.path().join("embedded"));
         let settings = EmbeddedSettings {
-            data_dir: tmp.path().join("embedded"),
+            data_dir: data_dir.clone(),
             model: model.clone(),
             dim,
             index: IndexParams::default(),
             exact_search_below: 0,
             large_search: simtheme::backend::LargeSearch::Shortlist,
         };
+        let marker = data_dir.join("bench.filled");
+        let filled_from = format!("{n} vectors around {store}");
+        let reuse = keep_embedded.is_some() && std::fs::read_to_string(&marker).ok().as_deref() == Some(filled_from.as_str());
+        let opened = Instant::now();
         let embedded: Arc<dyn Backend> = Arc::new(EmbeddedBackend::open(settings).unwrap());
-        fill("embedded", &embedded, &docs).await;
+        if reuse {
+            println!(" embedded reusing the kept data directory ({filled_from}), opened in {:.1} s", opened.elapsed().as_secs_f64());
+        } else {
+            fill("embedded", &embedded, &docs).await;
+            if keep_embedded.is_some() {
+                std::fs::write(&marker, &filled_from).unwrap();
+            }
+        }
         recall_all("embedded", &embedded, &queries, &docs, &cases).await;
         let ids: Vec<i64> =
             embedded.paragraph_vectors(ParagraphFilter::default(), 2_000).await.unwrap().iter().map(|p| p.paragraph.id).collect();
         drop(embedded);
-        let dir = tmp.path().join("embedded").display().to_string();
+        let dir = data_dir.display().to_string();
         let (mut server, addr) = start_server(&["--data-dir", &dir, "--exact-search-below", "0"]);
         grpc_loads("embedded", &addr, &ids, secs, &cases).await;
         println!("   embedded server RSS {:.0} MiB", common::rss_mib(server.id()));

@@ -121,11 +121,12 @@ impl Inner {
     pub(crate) fn keyword_search(&self, q: &KeywordSearch) -> Result<KeywordHits, BackendError> {
         let allowed = self.must_contain_paragraphs(&q.must_contain)?;
         let catalog = self.catalog();
+        let prepared = catalog.prepare(&q.filter, &q.exclude);
         let accept = |chunk: u64| {
-            catalog.accepts(chunk, &q.filter, &q.exclude)
-                && allowed.as_ref().is_none_or(|a| catalog.owner(chunk).is_some_and(|o| a.contains(&o.paragraph)))
+            prepared.accepts(chunk) && allowed.as_ref().is_none_or(|a| catalog.owner(chunk).is_some_and(|o| a.contains(&o.paragraph)))
         };
         let chunk_hits = self.keyword.search(&q.query, usize::MAX, &accept)?;
+        drop(prepared);
         drop(catalog);
         let ranked = best_per_paragraph(&chunk_hits);
         let want = q.k.max(1);

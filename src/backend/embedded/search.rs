@@ -39,15 +39,18 @@ impl Inner {
             return Ok(DenseHits { hits: Vec::new(), path: "exact" });
         }
         // must_contain restricts to a set of paragraphs: scan those exactly.
-        let exact = q.exact || allowed.is_some() || live < self.settings.exact_search_below || catalog.selectivity(&q.filter) < 0.05;
+        let prepared = catalog.prepare(&q.filter, &q.exclude);
+        let exact = q.exact
+            || allowed.is_some()
+            || live < self.settings.exact_search_below
+            || (!q.filter.is_empty() && prepared.selectivity() < 0.05);
         let path = match (exact, self.settings.large_search) {
             (true, _) => "exact",
             (false, LargeSearch::Shortlist) => "shortlist",
             (false, LargeSearch::Hnsw) => "hnsw",
         };
         let accept = |chunk: u64| {
-            catalog.accepts(chunk, &q.filter, &q.exclude)
-                && allowed.as_ref().is_none_or(|a| catalog.owner(chunk).is_some_and(|o| a.contains(&o.paragraph)))
+            prepared.accepts(chunk) && allowed.as_ref().is_none_or(|a| catalog.owner(chunk).is_some_and(|o| a.contains(&o.paragraph)))
         };
         let mut fetch = (k * 4 + 16).min(live);
         let best = loop {
@@ -70,6 +73,7 @@ impl Inner {
             fetch = (fetch * 2).min(live);
         };
         drop(index);
+        drop(prepared);
         drop(catalog);
         #[cfg(test)]
         super::keys_tests::pause_after_ranking();
