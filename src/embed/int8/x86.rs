@@ -7,16 +7,20 @@ use super::groups::{GroupMatrix, UnsignedRows, GROUP_BLOCK, LANES};
 use super::{SyncPtr, BLOCK};
 
 /// Activation rows × groups of the VNNI microkernel.
-const VNNI_MR: usize = 4;
+const VNNI_MR: usize = 6;
 const VNNI_NR: usize = 2;
 /// Activation rows × half groups (8 weight rows) of the AVX2 microkernel.
 const AVX2_MR: usize = 2;
 const AVX2_NR: usize = 2;
 
-/// Calls `$f::<MR, NR>` for the runtime sizes `$mr ≤ 4`, `$nr ≤ 2` (edge tiles).
+/// Calls `$f::<MR, NR>` for the runtime sizes `$mr ≤ 6`, `$nr ≤ 2` (edge tiles).
 macro_rules! dispatch {
     ($f:ident, $mr:expr, $nr:expr, $args:tt) => {
         match ($mr, $nr) {
+            (6, 2) => dispatch!(@call $f, 6, 2, $args),
+            (6, 1) => dispatch!(@call $f, 6, 1, $args),
+            (5, 2) => dispatch!(@call $f, 5, 2, $args),
+            (5, 1) => dispatch!(@call $f, 5, 1, $args),
             (4, 2) => dispatch!(@call $f, 4, 2, $args),
             (4, 1) => dispatch!(@call $f, 4, 1, $args),
             (3, 2) => dispatch!(@call $f, 3, 2, $args),
